@@ -1,0 +1,47 @@
+package dev.streamtune.core.config;
+
+import dev.streamtune.core.kafka.Topics;
+import java.nio.file.Path;
+
+/**
+ * Settings every service shares.
+ *
+ * @param bootstrap Kafka bootstrap servers ({@code streamtune.bootstrap})
+ * @param topics the topic catalogue under {@code streamtune.topic.prefix}
+ * @param model the model name ({@code streamtune.model})
+ * @param storeDir the model store directory ({@code streamtune.store.dir})
+ * @param holdoutShare share of sample ids kept for evaluation only ({@code streamtune.holdout.share})
+ * @param partitions partitions of created topics ({@code streamtune.topic.partitions})
+ * @param replication replication factor of created topics ({@code streamtune.topic.replication})
+ */
+public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
+    short replication) {
+  public static final String BOOTSTRAP = "streamtune.bootstrap";
+  public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
+  public static final String MODEL = "streamtune.model";
+  public static final String STORE_DIR = "streamtune.store.dir";
+  public static final String HOLDOUT_SHARE = "streamtune.holdout.share";
+  public static final String PARTITIONS = "streamtune.topic.partitions";
+  public static final String REPLICATION = "streamtune.topic.replication";
+
+  public static CommonConfig from(Settings s) {
+    String bootstrap = s.string(BOOTSTRAP, "localhost:9092");
+    if (!bootstrap.matches("[^\\s,]+:\\d+(,[^\\s,]+:\\d+)*")) {
+      throw new ConfigException(BOOTSTRAP, bootstrap, "expected HOST:PORT[,HOST:PORT...]");
+    }
+    Topics topics;
+    String prefix = s.string(TOPIC_PREFIX, Topics.DEFAULT_PREFIX);
+    try {
+      topics = new Topics(prefix);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(TOPIC_PREFIX, prefix, e.getMessage());
+    }
+    String model = s.string(MODEL, "fashion");
+    if (!model.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+      throw new ConfigException(MODEL, model, "a model name is 1-63 of [a-z0-9_-], starting with a letter or digit");
+    }
+    return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
+        s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
+        (short) s.integer(REPLICATION, 1, 1, 16));
+  }
+}

@@ -1,0 +1,191 @@
+package dev.streamtune.core.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * Configuration as flat {@code streamtune.*} keys, layered defaults ← file ← environment ← command line. Typed getters validate
+ * and throw {@link ConfigException} naming the key and the bad value. Immutable and thread-safe.
+ *
+ * <p>Environment variables map by upper-casing and replacing '.' and '-' with '_': {@code streamtune.serving.port} is
+ * {@code STREAMTUNE_SERVING_PORT}.
+ */
+public final class Settings {
+  private final Map<String, String> values;
+
+  private Settings(Map<String, String> values) {
+    this.values = Collections.unmodifiableMap(new TreeMap<>(values));
+  }
+
+  public static Settings of(Map<String, String> values) {
+    return new Settings(values);
+  }
+
+  public static Settings empty() {
+    return new Settings(Map.of());
+  }
+
+  /**
+   * Loads settings: the optional properties file, then {@code STREAMTUNE_*} environment variables, then the overrides (e.g. CLI
+   * flags). Later layers win.
+   */
+  public static Settings load(Path file, Map<String, String> env, Map<String, String> overrides) {
+    Map<String, String> merged = new LinkedHashMap<>();
+    if (file != null) {
+      if (!Files.isRegularFile(file)) {
+        throw new ConfigException("--config", file.toString(), "no such file");
+      }
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(file)) {
+        p.load(r);
+      } catch (IOException e) {
+        throw new ConfigException("--config", file.toString(), "cannot read: " + e.getMessage());
+      }
+      p.stringPropertyNames().forEach(k -> merged.put(k.trim(), p.getProperty(k).trim()));
+    }
+    env.forEach((k, v) -> {
+      if (k.startsWith("STREAMTUNE_")) {
+        merged.put(k.toLowerCase(Locale.ROOT).replace('_', '.'), v);
+      }
+    });
+    merged.putAll(overrides);
+    return new Settings(merged);
+  }
+
+  /** A copy with more values, which win over these. */
+  public Settings with(Map<String, String> more) {
+    Map<String, String> m = new LinkedHashMap<>(values);
+    m.putAll(more);
+    return new Settings(m);
+  }
+
+  public Settings with(String key, String value) {
+    return with(Map.of(key, value));
+  }
+
+  public Map<String, String> asMap() {
+    return values;
+  }
+
+  /** A string value; keys match with '-' and '.' equivalent so env vars reach dashed keys. */
+  public String string(String key, String def) {
+    String v = raw(key);
+    return v == null || v.isBlank() ? def : v.trim();
+  }
+
+  public String required(String key) {
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      throw new ConfigException(key, null, "required");
+    }
+    return v.trim();
+  }
+
+  private String raw(String key) {
+    String v = values.get(key);
+    if (v == null) {
+      v = values.get(key.replace('-', '.'));
+    }
+    return v;
+  }
+
+  public int integer(String key, int def, int min, int max) {
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      return def;
+    }
+    try {
+      int i = Integer.parseInt(v.trim());
+      if (i < min || i > max) {
+        throw new ConfigException(key, v, "must be between " + min + " and " + max);
+      }
+      return i;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key, v, "not an integer");
+    }
+  }
+
+  public double decimal(String key, double def, double min, double max) {
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      return def;
+    }
+    try {
+      double d = Double.parseDouble(v.trim());
+      if (!(d >= min && d <= max)) {
+        throw new ConfigException(key, v, "must be between " + min + " and " + max);
+      }
+      return d;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key, v, "not a number");
+    }
+  }
+
+  public boolean bool(String key, boolean def) {
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      return def;
+    }
+    return switch (v.trim().toLowerCase(Locale.ROOT)) {
+      case "true", "yes", "on", "1" -> true;
+      case "false", "no", "off", "0" -> false;
+      default -> throw new ConfigException(key, v, "not a boolean (true/false)");
+    };
+  }
+
+  /** A duration as ISO-8601 ({@code PT5S}) or a number with a unit: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
+  public Duration duration(String key, Duration def) {
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      return def;
+    }
+    String s = v.trim().toLowerCase(Locale.ROOT);
+    try {
+      Duration d;
+      if (s.startsWith("pt") || s.startsWith("p")) {
+        d = Duration.parse(s.toUpperCase(Locale.ROOT));
+      } else if (s.endsWith("ms")) {
+        d = Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+      } else if (s.endsWith("s")) {
+        d = Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 1000));
+      } else if (s.endsWith("m")) {
+        d = Duration.ofSeconds(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 60));
+      } else if (s.endsWith("h")) {
+        d = Duration.ofSeconds(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 3600));
+      } else {
+        throw new ConfigException(key, v, "not a duration (use e.g. 250ms, 5s, 2m, 1h or PT5S)");
+      }
+      if (d.isNegative()) {
+        throw new ConfigException(key, v, "must not be negative");
+      }
+      return d;
+    } catch (NumberFormatException | DateTimeParseException e) {
+      throw new ConfigException(key, v, "not a duration (use e.g. 250ms, 5s, 2m, 1h or PT5S)");
+    }
+  }
+
+  public Path path(String key, Path def) {
+    String v = raw(key);
+    return v == null || v.isBlank() ? def : Path.of(v.trim());
+  }
+
+  /** One of the allowed values (case-insensitive), returned in lower case. */
+  public String oneOf(String key, String def, List<String> allowed) {
+    String v = string(key, def).toLowerCase(Locale.ROOT);
+    if (!allowed.contains(v)) {
+      throw new ConfigException(key, v, "must be one of " + allowed);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,148 @@
+package dev.streamtune.core.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.json.Json;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP face of a service: {@code /metrics} (Prometheus text), {@code /health/live}, {@code /health/ready} and the service's
+ * own routes. Maps {@link HttpError} to its status with a JSON body naming the problem, and anything else to 500, in one place.
+ */
+public final class ServiceHttp implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ServiceHttp.class);
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final MeterRegistry registry;
+  private final String service;
+
+  /**
+   * Binds the server (port 0 picks a free port) but does not start it.
+   *
+   * @param state supplies the service state for readiness
+   */
+  public ServiceHttp(String service, String host, int port, int threads, PrometheusMeterRegistry registry,
+      Supplier<ServiceState> state) {
+    this.service = service;
+    this.registry = registry;
+    try {
+      server = HttpServer.create(new InetSocketAddress(host, port), 256);
+    } catch (BindException e) {
+      throw new IllegalStateException(service + " cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new IllegalStateException(service + " cannot open HTTP on " + host + ":" + port, e);
+    }
+    AtomicInteger n = new AtomicInteger();
+    executor = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, service + "-http-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
+    route("/metrics", ex -> {
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      send(ex, 200, body);
+    });
+    route("/health/live", ex -> json(ex, 200, Map.of("status", "UP")));
+    route("/health/ready", ex -> {
+      ServiceState s = state.get();
+      json(ex, s == ServiceState.RUNNING ? 200 : 503, Map.of("status", s.name()));
+    });
+  }
+
+  /** Adds a route for a path prefix; errors are mapped to JSON responses. */
+  public void route(String path, Route route) {
+    server.createContext(path, ex -> {
+      try (ex) {
+        try {
+          route.handle(ex);
+        } catch (HttpError e) {
+          registry.counter("streamtune.http.errors", "service", service, "status", String.valueOf(e.status())).increment();
+          json(ex, e.status(), Map.of("error", e.getMessage()));
+        } catch (RuntimeException e) {
+          log.error("{} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
+          registry.counter("streamtune.http.errors", "service", service, "status", "500").increment();
+          json(ex, 500, Map.of("error", "internal error: " + e));
+        }
+      } catch (IOException e) {
+        log.debug("client went away: {}", e.toString());
+      }
+    });
+  }
+
+  public void start() {
+    server.start();
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Reads the body, refusing one over {@code maxBytes} with 413. */
+  public static byte[] readBody(HttpExchange ex, int maxBytes) throws IOException {
+    try (InputStream in = ex.getRequestBody()) {
+      byte[] body = in.readNBytes(maxBytes + 1);
+      if (body.length > maxBytes) {
+        throw new HttpError(413, "request body over the limit of " + maxBytes + " bytes");
+      }
+      return body;
+    }
+  }
+
+  /** Refuses a method other than the expected one with 405. */
+  public static void requireMethod(HttpExchange ex, String method) {
+    if (!ex.getRequestMethod().equalsIgnoreCase(method)) {
+      throw new HttpError(405, "method " + ex.getRequestMethod() + " not allowed here; use " + method);
+    }
+  }
+
+  public static void json(HttpExchange ex, int status, Object body) throws IOException {
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    send(ex, status, Json.toBytes(body));
+  }
+
+  private static void send(HttpExchange ex, int status, byte[] body) throws IOException {
+    ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  /** Parses the query string into a map (last value wins). */
+  public static Map<String, String> query(HttpExchange ex) {
+    String q = ex.getRequestURI().getRawQuery();
+    Map<String, String> m = new java.util.HashMap<>();
+    if (q == null || q.isEmpty()) {
+      return m;
+    }
+    for (String part : q.split("&")) {
+      int i = part.indexOf('=');
+      String k = java.net.URLDecoder.decode(i < 0 ? part : part.substring(0, i), StandardCharsets.UTF_8);
+      String v = i < 0 ? "" : java.net.URLDecoder.decode(part.substring(i + 1), StandardCharsets.UTF_8);
+      m.put(k, v);
+    }
+    return m;
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}

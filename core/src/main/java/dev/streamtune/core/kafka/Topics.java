@@ -1,0 +1,75 @@
+package dev.streamtune.core.kafka;
+
+import dev.streamtune.core.json.JsonSerde;
+import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.Prediction;
+import dev.streamtune.core.records.Promotion;
+import dev.streamtune.core.records.Sample;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serdes;
+
+/** The catalogue of StreamTune's topics under one prefix (default {@code streamtune.}). Immutable. */
+public final class Topics {
+  /** Header names on {@code samples.raw} and rejected records. */
+  public static final String HEADER_LABEL = "st-label";
+  public static final String HEADER_DOMAIN = "st-domain";
+  public static final String HEADER_SOURCE = "st-source";
+  public static final String HEADER_CONTENT_TYPE = "content-type";
+  public static final String HEADER_REJECT_REASON = "st-reject-reason";
+  public static final String HEADER_REJECT_TOPIC = "st-reject-topic";
+
+  public static final String DEFAULT_PREFIX = "streamtune.";
+
+  private final String prefix;
+  public final Topic<String, byte[]> samplesRaw;
+  public final Topic<String, Sample> samples;
+  public final Topic<String, byte[]> samplesRejected;
+  public final Topic<String, byte[]> inputs;
+  public final Topic<String, Prediction> predictions;
+  public final Topic<String, Feedback> feedback;
+  public final Topic<String, DriftSignal> drift;
+  public final Topic<String, Candidate> candidates;
+  public final Topic<String, Decision> decisions;
+  public final Topic<String, Promotion> promotions;
+  /** Records of any JSON topic that could not be read, with the reason and source topic in headers. */
+  public final Topic<String, byte[]> recordsRejected;
+
+  public Topics(String prefix) {
+    if (prefix == null || !prefix.matches("[A-Za-z0-9._-]*")) {
+      throw new IllegalArgumentException("topic prefix may hold only letters, digits, '.', '_' and '-', was '" + prefix + "'");
+    }
+    this.prefix = prefix;
+    samplesRaw = bytes("samples.raw");
+    samples = new Topic<>(prefix + "samples", Serdes.String(), new JsonSerde<>(Sample.class), false);
+    samplesRejected = bytes("samples.rejected");
+    inputs = bytes("inputs");
+    predictions = new Topic<>(prefix + "predictions", Serdes.String(), new JsonSerde<>(Prediction.class), false);
+    feedback = new Topic<>(prefix + "feedback", Serdes.String(), new JsonSerde<>(Feedback.class), false);
+    drift = new Topic<>(prefix + "drift", Serdes.String(), new JsonSerde<>(DriftSignal.class), false);
+    candidates = new Topic<>(prefix + "candidates", Serdes.String(), new JsonSerde<>(Candidate.class), false);
+    decisions = new Topic<>(prefix + "decisions", Serdes.String(), new JsonSerde<>(Decision.class), false);
+    promotions = new Topic<>(prefix + "promotions", Serdes.String(), new JsonSerde<>(Promotion.class), true);
+    recordsRejected = bytes("records.rejected");
+  }
+
+  public static Topics withDefaultPrefix() {
+    return new Topics(DEFAULT_PREFIX);
+  }
+
+  private Topic<String, byte[]> bytes(String name) {
+    return new Topic<>(prefix + name, Serdes.String(), Serdes.ByteArray(), false);
+  }
+
+  public String prefix() {
+    return prefix;
+  }
+
+  /** Every topic, for creation at start-up. */
+  public List<Topic<?, ?>> all() {
+    return List.of(samplesRaw, samples, samplesRejected, inputs, predictions, feedback, drift, candidates, decisions, promotions,
+        recordsRejected);
+  }
+}

@@ -1,0 +1,112 @@
+package dev.streamtune.core.model;
+
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.records.LabelProbability;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/** The CNN StreamTune pretrains, with stable layer names, and helpers on networks. */
+public final class Networks {
+  /** Layer names, bottom to top. A freeze boundary names one of them. */
+  public static final List<String> LAYERS = List.of("conv1", "pool1", "conv2", "pool2", "fc", "head");
+  /** The default freeze boundary: conv layers frozen, fc and head trained. */
+  public static final String DEFAULT_FREEZE_BOUNDARY = "pool2";
+
+  private Networks() {}
+
+  /**
+   * conv1(32, 3x3) → pool1 → conv2(64, 3x3) → pool2 → fc(128) → head(labels), Adam, for grey {@code side x side} images.
+   */
+  public static MultiLayerNetwork cnn(int side, int labels, double learningRate, long seed) {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+        .seed(seed)
+        .updater(new Adam(learningRate))
+        .weightInit(WeightInit.XAVIER)
+        .list()
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv1").nIn(1).nOut(32).activation(Activation.RELU).build())
+        .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build())
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv2").nOut(64).activation(Activation.RELU).build())
+        .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool2").kernelSize(2, 2).stride(2, 2).build())
+        .layer(new DenseLayer.Builder().name("fc").nOut(128).activation(Activation.RELU).build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("head").nOut(labels)
+            .activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutional(side, side, 1))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+
+  /** The spec of the CNN for a label set. */
+  public static ModelSpec spec(int side, List<String> labels, String freezeBoundary) {
+    return new ModelSpec(List.of(1, side, side), Images.PREPROCESSING, labels, LAYERS, freezeBoundary);
+  }
+
+  /** The index of a named layer; throws naming the known layers when absent. */
+  public static int layerIndex(MultiLayerNetwork net, String name) {
+    for (int i = 0; i < net.getnLayers(); i++) {
+      if (name.equals(net.getLayer(i).conf().getLayer().getLayerName())) {
+        return i;
+      }
+    }
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < net.getnLayers(); i++) {
+      names.add(net.getLayer(i).conf().getLayer().getLayerName());
+    }
+    throw new IllegalArgumentException("no layer named '" + name + "', layers are " + names);
+  }
+
+  /** The top-k labels of each row of a probability matrix. */
+  public static List<List<LabelProbability>> topK(INDArray probabilities, List<String> labels, int k) {
+    int n = (int) probabilities.size(0);
+    int classes = (int) probabilities.size(1);
+    float[] flat = probabilities.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+    List<List<LabelProbability>> out = new ArrayList<>(n);
+    for (int r = 0; r < n; r++) {
+      Integer[] idx = new Integer[classes];
+      for (int c = 0; c < classes; c++) {
+        idx[c] = c;
+      }
+      final int row = r;
+      Arrays.sort(idx, (a, b) -> Float.compare(flat[row * classes + b], flat[row * classes + a]));
+      List<LabelProbability> top = new ArrayList<>(k);
+      for (int j = 0; j < Math.min(k, classes); j++) {
+        top.add(new LabelProbability(labels.get(idx[j]), Math.min(1.0, Math.max(0.0, flat[r * classes + idx[j]]))));
+      }
+      out.add(top);
+    }
+    return out;
+  }
+
+  /** The predicted class index of each row. */
+  public static int[] argMax(INDArray probabilities) {
+    INDArray am = Nd4j.argMax(probabilities, 1);
+    int[] out = new int[(int) am.length()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = am.getInt(i);
+    }
+    return out;
+  }
+
+  /** The ND4J backend and device this process computes on, for manifests and logs. */
+  public static String device() {
+    String backend = Nd4j.getBackend().getClass().getSimpleName();
+    return backend.contains("Cuda") ? "gpu (" + backend + ")" : "cpu (" + backend + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores)";
+  }
+}

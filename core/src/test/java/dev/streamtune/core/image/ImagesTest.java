@@ -1,0 +1,39 @@
+package dev.streamtune.core.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamtune.core.testing.TestData;
+import org.junit.jupiter.api.Test;
+
+class ImagesTest {
+  @Test
+  void shouldRoundTripAFashionMnistImageThroughPng() {
+    float[] px = TestData.test().images()[0];
+    float[] back = Images.decode(Images.toPng(px, 28, 28), 28, 28);
+    for (int i = 0; i < px.length; i++) {
+      assertThat(back[i]).isCloseTo(px[i], org.assertj.core.data.Offset.offset(1f / 255));
+    }
+    assertThat(TestData.test().size()).isEqualTo(10_000);
+    assertThat(TestData.train().size()).isEqualTo(60_000);
+  }
+
+  @Test
+  void shouldRejectBytesThatAreNotAnImageOrTheWrongSize() {
+    assertThatThrownBy(() -> Images.decode("hello".getBytes(), 28, 28)).isInstanceOf(ImageFormatException.class)
+        .hasMessageContaining("not a decodable image");
+    byte[] big = Images.toPng(new float[32 * 32], 32, 32);
+    assertThatThrownBy(() -> Images.decode(big, 28, 28)).hasMessageContaining("wrong image size 32x32");
+  }
+
+  @Test
+  void shouldMakeShiftedDomainsThatDifferFromTheSource() {
+    float[] px = TestData.test().images()[1];
+    assertThat(Corruption.INVERT.apply(px, 28, 1)[0]).isEqualTo(1f - px[0]);
+    assertThat(Corruption.NONE.apply(px, 28, 1)).isEqualTo(px);
+    assertThat(Corruption.NIGHT.apply(px, 28, 1)).isEqualTo(Corruption.NIGHT.apply(px, 28, 1)).isNotEqualTo(px);
+    float[] rot = Corruption.ROT90.apply(px, 28, 1);
+    assertThat(rot[0 * 28 + 27]).isEqualTo(px[0]);
+    assertThatThrownBy(() -> Corruption.parse("fog")).hasMessageContaining("unknown corruption 'fog'");
+  }
+}

@@ -1,0 +1,127 @@
+package dev.streamtune.evaluator;
+
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.metrics.Metrics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.evaluator.internal.GateWorker;
+import dev.streamtune.evaluator.internal.LiveAccuracy;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The evaluator: the monitoring topology (live accuracy, drift) as a Kafka Streams app and the promotion gate on its own thread,
+ * with {@code /metrics} and health over HTTP. Ready when the Streams app runs and the gate has caught up.
+ */
+public final class EvaluatorService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EvaluatorService.class);
+  private final EvaluatorConfig cfg;
+  private final PrometheusMeterRegistry registry = Metrics.newRegistry("evaluator");
+  private final LiveAccuracy live = new LiveAccuracy(registry);
+  private final AtomicReference<ServiceState> state = new AtomicReference<>(ServiceState.STARTING);
+  private KafkaStreams streams;
+  private GateWorker gate;
+  private Thread gateThread;
+  private ServiceHttp http;
+
+  public EvaluatorService(EvaluatorConfig cfg) {
+    this.cfg = cfg;
+  }
+
+  public void start() {
+    KafkaSupport.ensureTopics(cfg.common().bootstrap(), cfg.common().topics(), cfg.common().partitions(),
+        cfg.common().replication(), Duration.ofSeconds(60));
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, cfg.applicationId());
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.common().bootstrap());
+    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir().toString());
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) cfg.common().replication());
+    p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), p);
+    new KafkaStreamsMetrics(streams).bindTo(registry);
+    streams.setUncaughtExceptionHandler(e -> {
+      log.error("evaluator topology failed", e);
+      state.set(ServiceState.FAILED);
+      return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
+    streams.start();
+    gate = new GateWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
+    gateThread = new Thread(() -> {
+      try {
+        gate.run();
+      } catch (RuntimeException e) {
+        state.set(ServiceState.FAILED);
+      }
+    }, "evaluator-gate");
+    gateThread.setDaemon(true);
+    gateThread.start();
+    http = new ServiceHttp("evaluator", cfg.host(), cfg.port(), 4, registry, this::state);
+    http.start();
+    log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
+  }
+
+  private Path stateDir() {
+    try {
+      return cfg.stateDir() != null ? Files.createDirectories(cfg.stateDir())
+          : Files.createTempDirectory("streamtune-evaluator-");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create the evaluator state dir: " + e.getMessage(), e);
+    }
+  }
+
+  /** RUNNING once the topology runs and the gate has caught up with its state topics. */
+  public ServiceState state() {
+    ServiceState s = state.get();
+    if (s == ServiceState.STARTING && streams != null && streams.state() == KafkaStreams.State.RUNNING && gate.caughtUp()) {
+      state.compareAndSet(ServiceState.STARTING, ServiceState.RUNNING);
+    }
+    return state.get();
+  }
+
+  public int port() {
+    return http.port();
+  }
+
+  /** The live windowed accuracy of a model version (NaN when no outcome was seen). */
+  public double liveAccuracy(String model, int version) {
+    return live.get(model, version);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  @Override
+  public void close() {
+    state.set(ServiceState.DRAINING);
+    if (http != null) {
+      http.close();
+    }
+    if (gate != null) {
+      gate.stop();
+      try {
+        gateThread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (streams != null) {
+      streams.close(Duration.ofSeconds(10));
+    }
+    state.set(ServiceState.STOPPED);
+  }
+}

@@ -1,0 +1,67 @@
+package dev.streamtune.evaluator;
+
+import dev.streamtune.core.json.JsonSerde;
+import dev.streamtune.core.kafka.Topic;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.Outcome;
+import dev.streamtune.core.records.Prediction;
+import dev.streamtune.evaluator.internal.LiveAccuracy;
+import dev.streamtune.evaluator.internal.ModelMonitor;
+import dev.streamtune.evaluator.internal.MonitorProcessor;
+import dev.streamtune.evaluator.internal.ParseOrReject;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The monitoring topology: predictions ⋈ feedback (by prediction id, within the label delay) → outcomes → re-keyed by model →
+ * live accuracy per version and the drift detector → {@code drift}. Unreadable records go to {@code records.rejected}.
+ */
+public final class EvaluatorTopology {
+  public static final String MONITOR_STORE = "model-monitor";
+
+  private EvaluatorTopology() {}
+
+  public static Topology build(EvaluatorConfig cfg, MeterRegistry registry, LiveAccuracy live) {
+    Topics t = cfg.common().topics();
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, Prediction> predictions = parsed(b, t.predictions, Prediction.class, t, registry);
+    KStream<String, Feedback> feedback = parsed(b, t.feedback, Feedback.class, t, registry);
+
+    JsonSerde<Outcome> outcomeSerde = new JsonSerde<>(Outcome.class);
+    KStream<String, Outcome> outcomes = predictions.join(feedback, Outcome::of,
+        JoinWindows.ofTimeDifferenceAndGrace(cfg.joinWindow(), Duration.ofSeconds(30)),
+        StreamJoined.with(Serdes.String(), t.predictions.valueSerde(), t.feedback.valueSerde()).withName("outcome-join")
+            .withStoreName("outcome-join"));
+
+    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MONITOR_STORE), Serdes.String(),
+        new JsonSerde<>(ModelMonitor.State.class)));
+    ModelMonitor monitor = new ModelMonitor(cfg.pageHinkley(), cfg.accuracyWindow());
+    outcomes.selectKey((id, o) -> o.model(), Named.as("by-model"))
+        .repartition(Repartitioned.with(Serdes.String(), outcomeSerde).withName("outcomes-by-model"))
+        .process(() -> new MonitorProcessor(monitor, MONITOR_STORE, live, registry), Named.as("monitor"), MONITOR_STORE)
+        .to(t.drift.name(), Produced.with(t.drift.keySerde(), t.drift.valueSerde()));
+    return b.build();
+  }
+
+  private static <V> KStream<String, V> parsed(StreamsBuilder b, Topic<String, V> topic, Class<V> type, Topics t,
+      MeterRegistry registry) {
+    String name = topic.name().substring(t.prefix().length());
+    KStream<String, ParseOrReject.Parsed<V>> parsed = b.stream(topic.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
+        .processValues(() -> new ParseOrReject<>(type, registry), Named.as("parse-" + name));
+    parsed.filterNot((k, p) -> p.ok(), Named.as("unreadable-" + name)).mapValues(ParseOrReject.Parsed::raw)
+        .to(t.recordsRejected.name(), Produced.with(Serdes.String(), Serdes.ByteArray()));
+    return parsed.filter((k, p) -> p.ok(), Named.as("readable-" + name)).mapValues(ParseOrReject.Parsed::value);
+  }
+}

@@ -1,0 +1,102 @@
+package dev.streamtune.evaluator;
+
+import dev.streamtune.core.records.Decision.Verdict;
+
+/**
+ * The promotion rule on paired held-out predictions: promote only when the candidate's gain on the recent (new-domain) set is at
+ * least {@code minGain} and statistically real by McNemar's test at level {@code alpha}, and its accuracy on the guard (earlier
+ * domains) set drops by no more than {@code maxGuardDrop}. Pure and thread-safe.
+ */
+public record GateRule(int minRecent, double minGain, double alpha, double maxGuardDrop) {
+  public GateRule {
+    if (minRecent < 1 || minGain < 0 || !(alpha > 0 && alpha < 1) || maxGuardDrop < 0) {
+      throw new IllegalArgumentException("bad gate rule " + minRecent + ", " + minGain + ", " + alpha + ", " + maxGuardDrop);
+    }
+  }
+
+  /** The verdict with the figures that decided it. */
+  public record Result(Verdict verdict, double candidateRecent, double championRecent, double candidateGuard, double championGuard,
+      int recent, int guard, double mcnemarP, String reason) {}
+
+  /** Decides on paired correctness arrays (index i is the same held-out sample for both models). */
+  public Result decide(boolean[] candRecent, boolean[] champRecent, boolean[] candGuard, boolean[] champGuard) {
+    double cr = mean(candRecent);
+    double hr = mean(champRecent);
+    double cg = mean(candGuard);
+    double hg = mean(champGuard);
+    int n = candRecent.length;
+    int onlyCand = 0;
+    int onlyChamp = 0;
+    for (int i = 0; i < n; i++) {
+      if (candRecent[i] && !champRecent[i]) {
+        onlyCand++;
+      } else if (!candRecent[i] && champRecent[i]) {
+        onlyChamp++;
+      }
+    }
+    double p = mcnemarOneSided(onlyCand, onlyChamp);
+    if (n < minRecent) {
+      return new Result(Verdict.NOT_ENOUGH_DATA, cr, hr, cg, hg, n, candGuard.length, p,
+          "only " + n + " recent held-out samples, the gate needs " + minRecent);
+    }
+    if (cr - hr < minGain) {
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+          String.format("gain on recent %.4f below the minimum %.4f", cr - hr, minGain));
+    }
+    if (p > alpha) {
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+          String.format("gain on recent %.4f not significant (McNemar p=%.4g > %.4g)", cr - hr, p, alpha));
+    }
+    if (candGuard.length > 0 && hg - cg > maxGuardDrop) {
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+          String.format("forgets: guard accuracy drops %.4f, more than the allowed %.4f", hg - cg, maxGuardDrop));
+    }
+    return new Result(Verdict.PROMOTE, cr, hr, cg, hg, n, candGuard.length, p,
+        String.format("gain on recent %.4f (McNemar p=%.3g), guard change %+.4f", cr - hr, p, cg - hg));
+  }
+
+  /** The rule in words, for decision records. */
+  public String describe() {
+    return String.format("recent >= %d && gain >= %.3f && McNemar p <= %.3g && guard drop <= %.3f", minRecent, minGain, alpha,
+        maxGuardDrop);
+  }
+
+  private static double mean(boolean[] a) {
+    if (a.length == 0) {
+      return Double.NaN;
+    }
+    int k = 0;
+    for (boolean b : a) {
+      k += b ? 1 : 0;
+    }
+    return k / (double) a.length;
+  }
+
+  /**
+   * One-sided McNemar p-value that the candidate is better: an exact binomial tail P(X >= onlyCand) with X ~ Bin(b + c, 1/2).
+   */
+  static double mcnemarOneSided(int onlyCand, int onlyChamp) {
+    int m = onlyCand + onlyChamp;
+    if (m == 0) {
+      return 1.0;
+    }
+    double logHalfM = m * Math.log(0.5);
+    double p = 0;
+    for (int k = onlyCand; k <= m; k++) {
+      p += Math.exp(logChoose(m, k) + logHalfM);
+    }
+    return Math.min(1.0, p);
+  }
+
+  private static double logChoose(int n, int k) {
+    return logFactorial(n) - logFactorial(k) - logFactorial(n - k);
+  }
+
+  private static double logFactorial(int n) {
+    double s = 0;
+    for (int i = 2; i <= n; i++) {
+      s += Math.log(i);
+    }
+    return s;
+  }
+}

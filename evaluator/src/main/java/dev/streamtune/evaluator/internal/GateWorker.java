@@ -1,0 +1,336 @@
+package dev.streamtune.evaluator.internal;
+
+import dev.streamtune.core.image.ImageFormatException;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.RecordFormatException;
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.learn.Holdout;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.ModelVerificationException;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.ModelScore;
+import dev.streamtune.core.records.Promotion;
+import dev.streamtune.core.records.Sample;
+import dev.streamtune.evaluator.EvaluatorConfig;
+import dev.streamtune.evaluator.GateRule;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The promotion gate's thread. It rebuilds its view from the start of {@code samples} (held-out ones only), {@code promotions}
+ * (the champion) and {@code drift} (where the new domain begins), takes candidates one at a time from {@code candidates} (a
+ * consumer group, committed after the final verdict), scores candidate and champion on the same held-out samples and publishes
+ * every verdict on {@code decisions} and a promotion on {@code promotions}.
+ */
+public final class GateWorker implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(GateWorker.class);
+  private final EvaluatorConfig cfg;
+  private final ModelStore store;
+  private final MeterRegistry registry;
+  private final Clock clock;
+  private final Topics topics;
+  private final KafkaConsumer<String, byte[]> state;
+  private final KafkaConsumer<String, byte[]> candidates;
+  private final KafkaProducer<String, Decision> decisions;
+  private final KafkaProducer<String, Promotion> promotions;
+  private final RejectedRecords rejected;
+  private final HoldoutSet holdout;
+  private final Map<String, Promotion> champions = new HashMap<>();
+  private final Map<String, DriftSignal> lastDrift = new HashMap<>();
+  private volatile boolean running = true;
+  private volatile boolean caughtUp;
+  private Pending pending;
+  private LoadedModel championCache;
+
+  private static final class Pending {
+    final ConsumerRecord<String, byte[]> record;
+    final Candidate candidate;
+    final Instant since;
+    int triedAtSize = -1;
+    boolean announcedWaiting;
+
+    Pending(ConsumerRecord<String, byte[]> record, Candidate candidate, Instant since) {
+      this.record = record;
+      this.candidate = candidate;
+      this.since = since;
+    }
+  }
+
+  public GateWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, Clock clock) {
+    this.cfg = cfg;
+    this.store = store;
+    this.registry = registry;
+    this.clock = clock;
+    this.topics = cfg.common().topics();
+    String bootstrap = cfg.common().bootstrap();
+    this.state = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate-state", null);
+    Properties cp = KafkaSupport.consumerProps(bootstrap, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate");
+    cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+    this.candidates = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
+    this.decisions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-decisions", topics.decisions);
+    this.promotions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-promotions", topics.promotions);
+    this.rejected = new RejectedRecords(bootstrap, cfg.applicationId() + "-gate", topics, registry);
+    this.holdout = new HoldoutSet(cfg.holdoutRecentMax(), cfg.holdoutGuardMax());
+    Gauge.builder("streamtune.evaluator.holdout.samples", holdout, HoldoutSet::size)
+        .description("held-out samples the gate can score on").register(registry);
+  }
+
+  /** True once the gate has read its state topics to the end offsets it saw at start. */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  @Override
+  public void run() {
+    try {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (String topic : List.of(topics.samples.name(), topics.promotions.name(), topics.drift.name())) {
+        state.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      }
+      state.assign(parts);
+      state.seekToBeginning(parts);
+      Map<TopicPartition, Long> ends = state.endOffsets(parts);
+      candidates.subscribe(List.of(topics.candidates.name()));
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : state.poll(Duration.ofMillis(100))) {
+          onState(r);
+        }
+        if (!caughtUp) {
+          caughtUp = ends.entrySet().stream().allMatch(e -> state.position(e.getKey()) >= e.getValue());
+          if (!caughtUp) {
+            continue;
+          }
+          log.info("gate caught up: {} held-out samples, champions {}", holdout.size(), champions.keySet());
+        }
+        for (ConsumerRecord<String, byte[]> r : candidates.poll(Duration.ofMillis(pending == null ? 100 : 0))) {
+          onCandidate(r);
+        }
+        if (pending != null) {
+          tryDecide();
+        }
+      }
+    } catch (WakeupException e) {
+      if (running) {
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      log.error("gate stopped on an unexpected error", e);
+      throw e;
+    } finally {
+      state.close();
+      candidates.close();
+      decisions.close();
+      promotions.close();
+      rejected.close();
+    }
+  }
+
+  private void onState(ConsumerRecord<String, byte[]> r) {
+    try {
+      if (r.topic().equals(topics.samples.name())) {
+        if (r.key() != null && Holdout.isHeldOut(r.key(), cfg.common().holdoutShare())) {
+          Sample s = Json.fromBytes(r.value(), Sample.class);
+          holdout.add(new HoldoutSet.Item(s.id(), s.timestamp(), s.label(), s.domain(), s.image()));
+        }
+      } else if (r.topic().equals(topics.promotions.name())) {
+        if (r.value() != null) {
+          Promotion p = Json.fromBytes(r.value(), Promotion.class);
+          champions.put(p.model(), p);
+        }
+      } else {
+        DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
+        lastDrift.put(d.model(), d);
+      }
+    } catch (RecordFormatException e) {
+      rejected.reject(r, e.getMessage());
+    }
+  }
+
+  private void onCandidate(ConsumerRecord<String, byte[]> r) {
+    try {
+      Candidate c = Json.fromBytes(r.value(), Candidate.class);
+      log.info("gate received candidate model={} version={} (parent {})", c.model(), c.version(), c.parentVersion());
+      pending = new Pending(r, c, clock.instant());
+      candidates.pause(candidates.assignment());
+    } catch (RecordFormatException e) {
+      rejected.reject(r, e.getMessage());
+      commit(r);
+    }
+  }
+
+  private void tryDecide() {
+    Pending p = pending;
+    if (p.triedAtSize >= 0 && holdout.size() < p.triedAtSize + 20
+        && Duration.between(p.since, clock.instant()).compareTo(cfg.gatePendingTimeout()) < 0) {
+      return;
+    }
+    p.triedAtSize = holdout.size();
+    Candidate c = p.candidate;
+    Decision decision;
+    try {
+      decision = evaluate(c);
+    } catch (ModelVerificationException e) {
+      decision = verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(0, Double.NaN, Double.NaN), 0, 0,
+          Decision.Verdict.REJECT, "candidate failed verification: " + e.getMessage());
+    }
+    if (decision.verdict() == Decision.Verdict.NOT_ENOUGH_DATA) {
+      if (Duration.between(p.since, clock.instant()).compareTo(cfg.gatePendingTimeout()) >= 0) {
+        decision = verdict(c, decision.candidate(), decision.champion(), decision.recentSamples(), decision.guardSamples(),
+            Decision.Verdict.REJECT, "timed out after " + cfg.gatePendingTimeout() + " waiting for held-out samples: "
+                + decision.reason());
+      } else {
+        if (!p.announcedWaiting) {
+          publish(decision);
+          p.announcedWaiting = true;
+        }
+        return;
+      }
+    }
+    publish(decision);
+    if (decision.verdict() == Decision.Verdict.PROMOTE) {
+      Manifest m = store.manifest(c.model(), c.version()).orElseThrow();
+      Promotion promo = new Promotion(Versioned.CURRENT, c.model(), c.version(), c.storeUri(), m.sha256(),
+          "gate: " + decision.reason(), clock.instant());
+      promotions.send(new ProducerRecord<>(topics.promotions.name(), c.model(), promo));
+      promotions.flush();
+      champions.put(c.model(), promo);
+      log.info("promoted model={} version={}", c.model(), c.version());
+    }
+    commit(p.record);
+    pending = null;
+    candidates.resume(candidates.assignment());
+  }
+
+  private Decision evaluate(Candidate c) {
+    LoadedModel candidate = store.load(c.model(), c.version(), c.sha256());
+    LoadedModel champion = champion(c.model());
+    if (champion.version() == c.version()) {
+      return verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(champion.version(), Double.NaN,
+          Double.NaN), 0, 0, Decision.Verdict.REJECT, "candidate is the serving version");
+    }
+    DriftSignal d = lastDrift.get(c.model());
+    HoldoutSet.Split split = d == null ? holdout.split(null, null) : holdout.split(d.detectedAt(), d.onset());
+    List<String> labels = candidate.spec().labels();
+    Scored recent = decode(split.recent(), candidate.spec());
+    Scored guard = decode(split.guard(), candidate.spec());
+    GateRule.Result r = cfg.gate().decide(recent.correct(candidate.network()), recent.correct(champion.network()),
+        guard.correct(candidate.network()), guard.correct(champion.network()));
+    log.info("gate model={} candidate v{} recent {}/guard {}: candidate {}/{} champion v{} {}/{} -> {} ({})", c.model(),
+        c.version(), r.recent(), r.guard(), fmt(r.candidateRecent()), fmt(r.candidateGuard()), champion.version(),
+        fmt(r.championRecent()), fmt(r.championGuard()), r.verdict(), r.reason());
+    return verdict(c, new ModelScore(c.version(), r.candidateRecent(), r.candidateGuard()),
+        new ModelScore(champion.version(), r.championRecent(), r.championGuard()), r.recent(), r.guard(), r.verdict(), r.reason());
+  }
+
+  private static String fmt(double d) {
+    return String.format("%.3f", d);
+  }
+
+  private Decision verdict(Candidate c, ModelScore cand, ModelScore champ, int recent, int guard, Decision.Verdict v,
+      String reason) {
+    return new Decision(Versioned.CURRENT, c.model(), v, cand, champ, recent, guard, cfg.gate().describe(), reason,
+        clock.instant());
+  }
+
+  private LoadedModel champion(String model) {
+    Promotion p = champions.get(model);
+    int version;
+    String sha;
+    if (p != null) {
+      version = p.version();
+      sha = p.sha256();
+    } else {
+      Manifest base = store.base(model).orElseThrow(() -> new ModelVerificationException("no model '" + model + "' in the store"));
+      version = base.version();
+      sha = base.sha256();
+    }
+    if (championCache == null || !championCache.model().equals(model) || championCache.version() != version) {
+      championCache = store.load(model, version, sha);
+    }
+    return championCache;
+  }
+
+  /** Held-out samples decoded for a spec, with their label indices; samples of labels the model lacks are left out. */
+  private record Scored(List<float[]> pixels, int[] labels, ModelSpec spec) {
+    /** Whether the network answers each sample right; batched. */
+    boolean[] correct(MultiLayerNetwork net) {
+      boolean[] out = new boolean[labels.length];
+      int batch = 256;
+      for (int from = 0; from < labels.length; from += batch) {
+        List<float[]> part = pixels.subList(from, Math.min(labels.length, from + batch));
+        int[] pred = Networks.argMax(net.output(Images.batch(part, spec.height(), spec.width())));
+        for (int i = 0; i < pred.length; i++) {
+          out[from + i] = pred[i] == labels[from + i];
+        }
+      }
+      return out;
+    }
+  }
+
+  private Scored decode(List<HoldoutSet.Item> items, ModelSpec spec) {
+    List<float[]> px = new ArrayList<>();
+    List<Integer> lb = new ArrayList<>();
+    for (HoldoutSet.Item i : items) {
+      int label = spec.labelIndex(i.label());
+      if (label < 0) {
+        continue;
+      }
+      try {
+        px.add(Images.decode(i.image(), spec.height(), spec.width()));
+        lb.add(label);
+      } catch (ImageFormatException e) {
+        log.warn("held-out sample {} skipped: {}", i.id(), e.getMessage());
+      }
+    }
+    return new Scored(px, lb.stream().mapToInt(Integer::intValue).toArray(), spec);
+  }
+
+  private void publish(Decision d) {
+    registry.counter("streamtune.evaluator.gate.decisions", "model", d.model(), "verdict", d.verdict().name().toLowerCase())
+        .increment();
+    decisions.send(new ProducerRecord<>(topics.decisions.name(), d.model(), d));
+    decisions.flush();
+  }
+
+  private void commit(ConsumerRecord<String, byte[]> r) {
+    candidates.commitSync(Map.of(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1)));
+  }
+
+  /** Stops the loop; safe from any thread. */
+  public void stop() {
+    running = false;
+    state.wakeup();
+    candidates.wakeup();
+  }
+}

@@ -1,0 +1,61 @@
+package dev.streamtune.evaluator.internal;
+
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.RecordFormatException;
+import dev.streamtune.core.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Parses JSON record values in a topology; a record that cannot be read is passed on as {@link Parsed#bad} with an
+ * {@code st-reject-reason} header, logged once and counted, so it can be routed to {@code records.rejected}: a poison record
+ * never stops the application.
+ */
+public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[], ParseOrReject.Parsed<V>> {
+  private static final Logger log = LoggerFactory.getLogger(ParseOrReject.class);
+
+  /** A parsed value, or the raw bytes of one that could not be read. */
+  public record Parsed<V>(V value, byte[] raw) {
+    static <V> Parsed<V> bad(byte[] raw) {
+      return new Parsed<>(null, raw == null ? new byte[0] : raw);
+    }
+
+    public boolean ok() {
+      return value != null;
+    }
+  }
+
+  private final Class<V> type;
+  private final MeterRegistry registry;
+  private FixedKeyProcessorContext<String, Parsed<V>> context;
+
+  public ParseOrReject(Class<V> type, MeterRegistry registry) {
+    this.type = type;
+    this.registry = registry;
+  }
+
+  @Override
+  public void init(FixedKeyProcessorContext<String, Parsed<V>> context) {
+    this.context = context;
+  }
+
+  @Override
+  public void process(FixedKeyRecord<String, byte[]> record) {
+    try {
+      context.forward(record.withValue(new Parsed<>(Json.fromBytes(record.value(), type), null)));
+    } catch (RecordFormatException e) {
+      String topic = context.recordMetadata().map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?");
+      log.warn("rejected {} {}: {}", type.getSimpleName(), topic, e.getMessage());
+      registry.counter("streamtune.records.rejected", "topic", context.recordMetadata().map(m -> m.topic()).orElse("unknown"))
+          .increment();
+      record.headers().add(Topics.HEADER_REJECT_REASON, e.getMessage().getBytes(StandardCharsets.UTF_8));
+      record.headers().add(Topics.HEADER_REJECT_TOPIC, topic.getBytes(StandardCharsets.UTF_8));
+      context.forward(record.withValue(Parsed.bad(record.value())));
+    }
+  }
+}

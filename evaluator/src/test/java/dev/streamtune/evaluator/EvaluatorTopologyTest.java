@@ -1,0 +1,92 @@
+package dev.streamtune.evaluator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.LabelProbability;
+import dev.streamtune.core.records.Prediction;
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.evaluator.internal.LiveAccuracy;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.Test;
+
+class EvaluatorTopologyTest {
+  private final Topics topics = Topics.withDefaultPrefix();
+  private final EvaluatorConfig cfg = EvaluatorConfig.from(Settings.of(Map.of("streamtune.evaluator.ph.lambda", "20")));
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final LiveAccuracy live = new LiveAccuracy(registry);
+
+  private TopologyTestDriver driver() {
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "evaluator-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, TestData.tempDir("streams").toString());
+    return new TopologyTestDriver(EvaluatorTopology.build(cfg, registry, live), p);
+  }
+
+  @Test
+  void shouldJoinPredictionsWithFeedbackAndSignalDriftWhenAnswersTurnWrong() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+          topics.feedback.valueSerde().serializer());
+      TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
+          topics.drift.valueSerde().deserializer());
+      Instant t = Instant.parse("2026-01-01T00:00:00Z");
+      for (int i = 0; i < 400; i++) {
+        boolean shifted = i >= 200;
+        String truth = shifted ? "Coat" : "Bag"; // after the shift the model keeps answering Bag and is wrong
+        Instant at = t.plusSeconds(i);
+        predictions.pipeInput(new TestRecord<>("p" + i, Prediction.of("p" + i, "fashion", 1,
+            List.of(new LabelProbability("Bag", 0.9)), 1.0, at), at));
+        feedback.pipeInput(new TestRecord<>("p" + i, Feedback.of("p" + i, truth, "test", at.plusMillis(500)), at.plusMillis(500)));
+        if (i == 199) {
+          assertThat(drift.isEmpty()).isTrue();
+          assertThat(live.get("fashion", 1)).isEqualTo(1.0);
+        }
+      }
+      List<DriftSignal> signals = drift.readValuesToList();
+      assertThat(signals).isNotEmpty();
+      assertThat(signals.get(0).model()).isEqualTo("fashion");
+      assertThat(signals.get(0).detectedAt()).isAfter(t.plusSeconds(200));
+      assertThat(live.get("fashion", 1)).isLessThan(0.5);
+      assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
+          .isEqualTo(200);
+    }
+  }
+
+  @Test
+  void shouldRejectUnreadableRecordsAndKeepGoing() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, byte[]> raw = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+          Serdes.ByteArray().serializer());
+      TestOutputTopic<String, byte[]> rejected = d.createOutputTopic(topics.recordsRejected.name(), Serdes.String().deserializer(),
+          Serdes.ByteArray().deserializer());
+      raw.pipeInput("p1", "{not json".getBytes(StandardCharsets.UTF_8));
+      raw.pipeInput("p2", "{\"schema\": 9, \"predictionId\": \"p2\", \"label\": \"Bag\", \"timestamp\": \"2026-01-01T00:00:00Z\"}"
+          .getBytes(StandardCharsets.UTF_8));
+      List<TestRecord<String, byte[]>> out = rejected.readRecordsToList();
+      assertThat(out).hasSize(2);
+      assertThat(new String(out.get(0).headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
+          .contains("not a valid Feedback record");
+      assertThat(new String(out.get(1).headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
+          .contains("unsupported feedback schema version 9");
+      assertThat(new String(out.get(0).value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+    }
+  }
+}

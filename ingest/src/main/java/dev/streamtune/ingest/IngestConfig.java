@@ -1,0 +1,135 @@
+package dev.streamtune.ingest;
+
+import dev.streamtune.core.config.CommonConfig;
+import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.config.Settings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The validated configuration of the ingest service. Built by {@link #from(Settings)}, which names the key and the bad value in a
+ * {@link ConfigException}; the compact constructor re-checks every field, so an instance is always valid. Immutable.
+ *
+ * @param common the settings every service shares (bootstrap, topics, model, store)
+ * @param host the HTTP bind address ({@value #HOST}, default {@code localhost})
+ * @param port the HTTP port ({@value #PORT}, default 8082; 0 picks a free port)
+ * @param applicationId the Kafka Streams application id ({@value #APPLICATION_ID}, default {@code streamtune-ingest}); instances
+ *     with the same id share the work
+ * @param joinWindow the longest label delay: an input and its feedback join when their timestamps are at most this far apart
+ *     ({@value #JOIN_WINDOW}, default 1h)
+ * @param bodyMaxBytes the largest HTTP request body accepted, larger ones get 413 ({@value #BODY_MAX_BYTES}, default 1 MiB;
+ *     accepts a byte count or {@code 512KiB}, {@code 1MiB}, {@code 1MB}, ...)
+ * @param stateDir the Kafka Streams state directory ({@value #STATE_DIR}, default a fresh temporary directory)
+ * @param imageSide images must be {@code imageSide x imageSide} pixels ({@value #IMAGE_SIDE}, default 28)
+ */
+public record IngestConfig(CommonConfig common, String host, int port, String applicationId, Duration joinWindow,
+    int bodyMaxBytes, Path stateDir, int imageSide) {
+  public static final String HOST = "streamtune.ingest.host";
+  public static final String PORT = "streamtune.ingest.port";
+  public static final String APPLICATION_ID = "streamtune.ingest.application-id";
+  public static final String JOIN_WINDOW = "streamtune.ingest.join.window";
+  public static final String BODY_MAX_BYTES = "streamtune.ingest.body.max-bytes";
+  public static final String STATE_DIR = "streamtune.ingest.state.dir";
+  public static final String IMAGE_SIDE = "streamtune.ingest.image.side";
+
+  public static final Duration DEFAULT_JOIN_WINDOW = Duration.ofHours(1);
+  public static final int DEFAULT_BODY_MAX_BYTES = 1 << 20;
+  /** The largest body limit accepted: above this an image no longer fits a default Kafka record anyway. */
+  public static final int MAX_BODY_MAX_BYTES = 64 << 20;
+
+  private static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kb|kib|mb|mib)?");
+
+  public IngestConfig {
+    Objects.requireNonNull(common, "common");
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(applicationId, "applicationId");
+    Objects.requireNonNull(joinWindow, "joinWindow");
+    Objects.requireNonNull(stateDir, "stateDir");
+    if (host.isBlank()) {
+      throw new ConfigException(HOST, host, "must not be blank");
+    }
+    if (port < 0 || port > 65535) {
+      throw new ConfigException(PORT, String.valueOf(port), "must be between 0 and 65535");
+    }
+    if (!APP_ID.matcher(applicationId).matches()) {
+      throw new ConfigException(APPLICATION_ID, applicationId, "may hold only letters, digits, '.', '_' and '-' (1-200 of them)");
+    }
+    if (joinWindow.isZero() || joinWindow.isNegative()) {
+      throw new ConfigException(JOIN_WINDOW, joinWindow.toString(), "must be positive");
+    }
+    if (bodyMaxBytes < 1 || bodyMaxBytes > MAX_BODY_MAX_BYTES) {
+      throw new ConfigException(BODY_MAX_BYTES, String.valueOf(bodyMaxBytes), "must be between 1 and " + MAX_BODY_MAX_BYTES);
+    }
+    if (imageSide < 1 || imageSide > 4096) {
+      throw new ConfigException(IMAGE_SIDE, String.valueOf(imageSide), "must be between 1 and 4096");
+    }
+  }
+
+  /**
+   * Reads and validates the ingest settings (and the common ones).
+   *
+   * @throws ConfigException naming the key and the value when one is invalid
+   */
+  public static IngestConfig from(Settings s) {
+    CommonConfig common = CommonConfig.from(s);
+    Duration window = s.duration(JOIN_WINDOW, DEFAULT_JOIN_WINDOW);
+    if (window.isZero()) {
+      throw new ConfigException(JOIN_WINDOW, s.string(JOIN_WINDOW, null), "must be positive");
+    }
+    return new IngestConfig(common, s.string(HOST, "localhost"), s.integer(PORT, 8082, 0, 65535),
+        s.string(APPLICATION_ID, "streamtune-ingest"), window,
+        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_SIDE, 28, 1, 4096));
+  }
+
+  /** A copy listening on another HTTP port (0 = free); handy for tests and the standalone process. */
+  public IngestConfig withPort(int newPort) {
+    return new IngestConfig(common, host, newPort, applicationId, joinWindow, bodyMaxBytes, stateDir, imageSide);
+  }
+
+  private static Path stateDir(Settings s) {
+    Path configured = s.path(STATE_DIR, null);
+    if (configured != null) {
+      return configured;
+    }
+    try {
+      // a fresh directory per process: two instances on one machine never fight over the Streams state lock
+      return Files.createTempDirectory("streamtune-ingest-state-");
+    } catch (IOException e) {
+      throw new ConfigException(STATE_DIR, null, "no value and cannot create a temporary directory: " + e.getMessage());
+    }
+  }
+
+  private static int size(Settings s, String key, int def) {
+    String v = s.string(key, null);
+    if (v == null) {
+      return def;
+    }
+    Matcher m = SIZE.matcher(v.toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new ConfigException(key, v, "not a size (use e.g. 65536, 512KiB, 1MiB or 1MB)");
+    }
+    long unit = switch (m.group(2) == null ? "b" : m.group(2)) {
+      case "kb" -> 1_000L;
+      case "kib" -> 1L << 10;
+      case "mb" -> 1_000_000L;
+      case "mib" -> 1L << 20;
+      default -> 1L;
+    };
+    try {
+      long bytes = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+      if (bytes < 1 || bytes > MAX_BODY_MAX_BYTES) {
+        throw new ConfigException(key, v, "must be between 1 byte and " + (MAX_BODY_MAX_BYTES >> 20) + "MiB");
+      }
+      return (int) bytes;
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, v, "must be between 1 byte and " + (MAX_BODY_MAX_BYTES >> 20) + "MiB");
+    }
+  }
+}

@@ -1,0 +1,231 @@
+package dev.streamtune.ingest;
+
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.config.CommonConfig;
+import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.metrics.Metrics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.ingest.internal.FeedbackRoute;
+import dev.streamtune.ingest.internal.FeedbackValidator;
+import dev.streamtune.ingest.internal.IngestMetrics;
+import dev.streamtune.ingest.internal.IngestStreamsConfig;
+import dev.streamtune.ingest.internal.LabelSet;
+import dev.streamtune.ingest.internal.SampleValidator;
+import dev.streamtune.ingest.internal.SamplesRoute;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ingest service: one Kafka Streams app running {@link IngestTopology} and an HTTP server with {@code POST /samples},
+ * {@code POST /feedback}, {@code /metrics}, {@code /health/live} and {@code /health/ready}.
+ *
+ * <p>Life: {@link ServiceState#STARTING} until the Streams app first reaches RUNNING, then {@link ServiceState#RUNNING} (also
+ * through later rebalances, while HTTP keeps taking requests); {@link ServiceState#FAILED} when the Streams app dies of an
+ * unexpected error (logged with its cause); {@link ServiceState#DRAINING} while closing, then {@link ServiceState#STOPPED}.
+ * A bad record never stops it: see {@link IngestTopology}.
+ *
+ * <p>The label set comes from the base model's manifest in the model store, or {@link FashionMnist#LABELS} when there is no
+ * model yet. {@link #start()} creates missing topics. {@code start} and {@code close} are for one owner thread; {@link #state()}
+ * and {@link #port()} may be called from any thread.
+ */
+public final class IngestService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IngestService.class);
+  /** How long an HTTP request waits for Kafka to acknowledge its record before answering 503. */
+  static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+  private static final int HTTP_THREADS = 8;
+
+  private final IngestConfig cfg;
+  private final PrometheusMeterRegistry registry;
+  private final Clock clock;
+  private volatile ServiceState state = ServiceState.STARTING;
+  private volatile boolean streamsWasRunning;
+  private boolean started;
+  private KafkaStreams streams;
+  private KafkaStreamsMetrics streamsMetrics;
+  private KafkaProducer<String, byte[]> producer;
+  private ServiceHttp http;
+
+  /** Creates the service; nothing is opened until {@link #start()}. */
+  public IngestService(IngestConfig cfg) {
+    this(cfg, Clock.systemUTC());
+  }
+
+  /** Creates the service with a clock for the timestamps of HTTP feedback and samples. */
+  public IngestService(IngestConfig cfg, Clock clock) {
+    this.cfg = Objects.requireNonNull(cfg, "cfg");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.registry = Metrics.newRegistry("ingest");
+  }
+
+  /**
+   * Creates missing topics, starts the Streams app and the HTTP server; returns without waiting for the app to be RUNNING (see
+   * {@link #state()}).
+   *
+   * @throws ConfigException when the model store's base model takes images of another size than configured
+   * @throws IllegalStateException when called twice, when topics cannot be created or the HTTP port cannot be bound
+   */
+  public synchronized void start() {
+    if (started) {
+      throw new IllegalStateException("the ingest service was already started");
+    }
+    started = true;
+    try {
+      List<String> labels = labels(cfg);
+      CommonConfig common = cfg.common();
+      KafkaSupport.ensureTopics(common.bootstrap(), common.topics(), common.partitions(), common.replication(),
+          Duration.ofSeconds(30));
+
+      IngestMetrics metrics = new IngestMetrics(registry, common.topics());
+      streams = new KafkaStreams(IngestTopology.build(cfg, labels, registry), IngestStreamsConfig.properties(cfg, metrics));
+      streams.setStateListener((now, before) -> {
+        log.info("ingest stream {} -> {}", before, now);
+        if (now == KafkaStreams.State.RUNNING) {
+          streamsWasRunning = true;
+        }
+      });
+      streams.setUncaughtExceptionHandler(e -> {
+        log.error("ingest stream failed; stopping it (restart the service once the cause is fixed)", e);
+        state = ServiceState.FAILED;
+        return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+      });
+      streamsMetrics = new KafkaStreamsMetrics(streams);
+      streamsMetrics.bindTo(registry);
+
+      producer = httpProducer(common.bootstrap(), cfg.applicationId());
+      LabelSet labelSet = new LabelSet(labels);
+      http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
+      http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, cfg.imageSide()), producer, common.topics(),
+          cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
+      http.route(FeedbackRoute.PATH, new FeedbackRoute(new FeedbackValidator(labelSet), producer, common.topics(),
+          cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
+
+      streams.start();
+      http.start();
+      log.info("ingest started: HTTP on {}:{}, application {}, {} labels, join window {}, Kafka {}", cfg.host(), http.port(),
+          cfg.applicationId(), labels.size(), cfg.joinWindow(), common.bootstrap());
+    } catch (RuntimeException e) {
+      state = ServiceState.FAILED;
+      closeResources();
+      throw e;
+    }
+  }
+
+  /**
+   * The service's state: RUNNING once the Streams app ran (and has not died), FAILED when it died, else STARTING, DRAINING or
+   * STOPPED.
+   */
+  public ServiceState state() {
+    ServiceState s = state;
+    if (s != ServiceState.STARTING && s != ServiceState.RUNNING) {
+      return s;
+    }
+    KafkaStreams k = streams;
+    if (k == null) {
+      return ServiceState.STARTING;
+    }
+    return switch (k.state()) {
+      case RUNNING -> ServiceState.RUNNING;
+      case REBALANCING -> streamsWasRunning ? ServiceState.RUNNING : ServiceState.STARTING;
+      case CREATED -> ServiceState.STARTING;
+      case PENDING_ERROR, ERROR, PENDING_SHUTDOWN, NOT_RUNNING -> ServiceState.FAILED;
+    };
+  }
+
+  /** The bound HTTP port (the real one when configured as 0). */
+  public int port() {
+    ServiceHttp h = http;
+    if (h == null) {
+      throw new IllegalStateException("the ingest service is not started");
+    }
+    return h.port();
+  }
+
+  /** The service's meter registry, as served on {@code /metrics}. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Stops HTTP first (no new requests), then the Streams app and the producer. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (state == ServiceState.STOPPED) {
+      return;
+    }
+    state = ServiceState.DRAINING;
+    closeResources();
+    state = ServiceState.STOPPED;
+    log.info("ingest stopped");
+  }
+
+  private void closeResources() {
+    if (http != null) {
+      http.close();
+      http = null;
+    }
+    if (streams != null) {
+      if (!streams.close(CLOSE_TIMEOUT)) {
+        log.warn("the ingest stream did not stop within {}", CLOSE_TIMEOUT);
+      }
+    }
+    if (streamsMetrics != null) {
+      streamsMetrics.close();
+      streamsMetrics = null;
+    }
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(10));
+      producer = null;
+    }
+  }
+
+  /**
+   * The label set: the base model's when the store holds the configured model, else Fashion-MNIST's.
+   *
+   * @throws ConfigException when the base model takes images of another size than {@link IngestConfig#imageSide()}
+   */
+  static List<String> labels(IngestConfig cfg) {
+    String model = cfg.common().model();
+    Optional<Manifest> base = new DirectoryModelStore(cfg.common().storeDir()).base(model);
+    if (base.isEmpty()) {
+      log.info("no model '{}' in {} yet: validating labels against Fashion-MNIST's", model, cfg.common().storeDir());
+      return FashionMnist.LABELS;
+    }
+    Manifest m = base.get();
+    if (m.spec().height() != cfg.imageSide() || m.spec().width() != cfg.imageSide()) {
+      throw new ConfigException(IngestConfig.IMAGE_SIDE, String.valueOf(cfg.imageSide()), "the base model '" + model + "' v"
+          + m.version() + " takes " + m.spec().width() + "x" + m.spec().height() + " images");
+    }
+    return m.spec().labels();
+  }
+
+  // Not core's KafkaSupport.producer: an HTTP request should fail fast with 503 rather than block for minutes when Kafka is down.
+  private static KafkaProducer<String, byte[]> httpProducer(String bootstrap, String applicationId) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, applicationId + "-http");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
+    return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+  }
+}

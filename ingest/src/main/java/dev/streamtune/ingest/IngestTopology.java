@@ -1,0 +1,130 @@
+package dev.streamtune.ingest;
+
+import dev.streamtune.core.kafka.Topic;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.Sample;
+import dev.streamtune.ingest.internal.FeedbackProcessor;
+import dev.streamtune.ingest.internal.FeedbackValidator;
+import dev.streamtune.ingest.internal.IngestMetrics;
+import dev.streamtune.ingest.internal.InputsProcessor;
+import dev.streamtune.ingest.internal.LabelSet;
+import dev.streamtune.ingest.internal.Routed;
+import dev.streamtune.ingest.internal.SampleValidationProcessor;
+import dev.streamtune.ingest.internal.SampleValidator;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.StreamJoined;
+
+/**
+ * Builds the ingest stream graph, a pure function of its arguments (no I/O), so the service and the tests run the same graph.
+ *
+ * <ol>
+ *   <li><b>Validation</b>: {@code samples.raw} (key = sample id, value = encoded image, headers {@code st-label},
+ *       {@code st-domain}, {@code st-source}) becomes a {@link Sample} on {@code samples}, or goes to {@code samples.rejected}
+ *       unchanged plus {@code st-reject-reason} when it has no id, no or an unknown label, or an image that does not decode to
+ *       {@code side x side}. A label may be given as its class index ("3"), which maps to the name.
+ *   <li><b>Join</b>: {@code inputs} (key = prediction id, value = the served image) joined with {@code feedback} (key =
+ *       prediction id, JSON {@link Feedback}) when their timestamps are at most {@link IngestConfig#joinWindow()} apart becomes
+ *       {@code Sample.of(predictionId, label, "served", "feedback", feedback time, image)} on {@code samples}. Feedback that
+ *       cannot be read, is keyed by another id or has a label outside the set goes to {@code records.rejected} with a reason;
+ *       so does an input without id or image. Both topics are co-partitioned by prediction id, so the join needs no
+ *       repartition topic.
+ * </ol>
+ *
+ * Counters: see {@link IngestMetrics}.
+ */
+public final class IngestTopology {
+  /** How late (beyond the join window) an out-of-order input or feedback may still join. */
+  public static final Duration JOIN_GRACE = Duration.ofMinutes(1);
+  /** The name of the join's window stores (and so of their changelog topics). */
+  public static final String JOIN_STORE = "inputs-feedback-join";
+  /** The {@code domain} and {@code source} of a sample made from served input and its feedback. */
+  public static final String SERVED_DOMAIN = "served";
+  public static final String FEEDBACK_SOURCE = "feedback";
+
+  private IngestTopology() {}
+
+  /**
+   * Builds the topology.
+   *
+   * @param cfg topics, image side and join window
+   * @param labels the model's label set (index = class index), not empty
+   * @param registry where the ingest counters are registered
+   */
+  public static Topology build(IngestConfig cfg, List<String> labels, MeterRegistry registry) {
+    Objects.requireNonNull(cfg, "cfg");
+    Objects.requireNonNull(registry, "registry");
+    Topics topics = cfg.common().topics();
+    LabelSet labelSet = new LabelSet(labels);
+    IngestMetrics metrics = new IngestMetrics(registry, topics);
+    StreamsBuilder builder = new StreamsBuilder();
+    validation(builder, topics, new SampleValidator(labelSet, cfg.imageSide()), metrics);
+    join(builder, topics, new FeedbackValidator(labelSet), metrics, cfg.joinWindow());
+    return builder.build();
+  }
+
+  private static void validation(StreamsBuilder builder, Topics topics, SampleValidator validator, IngestMetrics metrics) {
+    builder.stream(topics.samplesRaw.name(), consumedBytes(topics.samplesRaw, "samples-raw"))
+        .processValues(() -> new SampleValidationProcessor(validator, metrics), Named.as("validate-samples"))
+        .split(Named.as("samples-"))
+        .branch((id, routed) -> routed.accepted(), Branched.withConsumer(accepted -> accepted
+            .mapValues(Routed::value, Named.as("accepted-sample"))
+            .to(topics.samples.name(), produced(topics.samples, "to-samples")), "accepted"))
+        .defaultBranch(Branched.withConsumer(rejected -> rejected
+            .mapValues(Routed::original, Named.as("rejected-sample"))
+            .to(topics.samplesRejected.name(), produced(topics.samplesRejected, "to-samples-rejected")), "rejected"));
+  }
+
+  private static void join(StreamsBuilder builder, Topics topics, FeedbackValidator validator, IngestMetrics metrics,
+      Duration window) {
+    Map<String, KStream<String, Routed<byte[]>>> inputs =
+        builder.stream(topics.inputs.name(), consumedBytes(topics.inputs, "inputs"))
+            .processValues(() -> new InputsProcessor(metrics), Named.as("check-inputs"))
+            .split(Named.as("inputs-"))
+            .branch((id, routed) -> routed.accepted(), Branched.as("ok"))
+            .defaultBranch(Branched.as("rejected"));
+    // feedback is read as bytes and parsed in a processor, so an unreadable record is rejected instead of failing the app
+    Map<String, KStream<String, Routed<Feedback>>> feedback =
+        builder.stream(topics.feedback.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("feedback"))
+            .processValues(() -> new FeedbackProcessor(validator, metrics), Named.as("check-feedback"))
+            .split(Named.as("feedback-"))
+            .branch((id, routed) -> routed.accepted(), Branched.as("ok"))
+            .defaultBranch(Branched.as("rejected"));
+
+    inputs.get("inputs-rejected").mapValues(Routed::original, Named.as("rejected-input"))
+        .to(topics.recordsRejected.name(), produced(topics.recordsRejected, "input-to-records-rejected"));
+    feedback.get("feedback-rejected").mapValues(Routed::original, Named.as("rejected-feedback"))
+        .to(topics.recordsRejected.name(), produced(topics.recordsRejected, "feedback-to-records-rejected"));
+
+    KStream<String, byte[]> images = inputs.get("inputs-ok").mapValues(Routed::value, Named.as("input-image"));
+    KStream<String, Feedback> labels = feedback.get("feedback-ok").mapValues(Routed::value, Named.as("feedback-value"));
+    images.join(labels,
+            (predictionId, image, fb) -> Sample.of(predictionId, fb.label(), SERVED_DOMAIN, FEEDBACK_SOURCE, fb.timestamp(), image),
+            JoinWindows.ofTimeDifferenceAndGrace(window, JOIN_GRACE),
+            StreamJoined.with(Serdes.String(), Serdes.ByteArray(), topics.feedback.valueSerde()).withName("join-inputs-feedback")
+                .withStoreName(JOIN_STORE))
+        .peek((id, sample) -> metrics.sampleAccepted(FEEDBACK_SOURCE), Named.as("count-joined"))
+        .to(topics.samples.name(), produced(topics.samples, "joined-to-samples"));
+  }
+
+  private static Consumed<String, byte[]> consumedBytes(Topic<String, byte[]> topic, String name) {
+    return Consumed.with(topic.keySerde(), topic.valueSerde()).withName(name);
+  }
+
+  private static <V> Produced<String, V> produced(Topic<String, V> topic, String name) {
+    return Produced.with(topic.keySerde(), topic.valueSerde()).withName(name);
+  }
+}

@@ -1,0 +1,112 @@
+package dev.streamtune.ingest.internal;
+
+import dev.streamtune.core.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The ingest meters, bound in one place with bounded tags only (never an id or a user's label):
+ * <ul>
+ *   <li>{@code streamtune.ingest.samples.accepted{source}}: samples written to {@code samples}; {@code source} is one of
+ *       {@link #KNOWN_SOURCES} or {@code other}
+ *   <li>{@code streamtune.ingest.samples.rejected{reason}}: records of {@code samples.raw} sent to {@code samples.rejected}
+ *   <li>{@code streamtune.ingest.feedback.rejected{reason}}, {@code streamtune.ingest.inputs.rejected{reason}}: records sent to
+ *       {@code records.rejected}, also counted as core's {@code streamtune.records.rejected{topic}}
+ *   <li>{@code streamtune.ingest.http.accepted{kind}} and {@code streamtune.ingest.http.rejected{kind,reason}} for
+ *       {@code POST /samples} ({@code kind=sample}) and {@code POST /feedback} ({@code kind=feedback})
+ *   <li>{@code streamtune.ingest.stream.errors{kind}}: records that Kafka Streams could not deserialize, process or produce
+ * </ul>
+ * Counters are registered up front so that dashboards see zeros. Thread-safe.
+ */
+public final class IngestMetrics {
+  /** Sources that get their own tag value; any other {@code st-source} counts as {@code other}. */
+  public static final Set<String> KNOWN_SOURCES = Set.of("http", "loader", "labelling", "feedback", "demo", "unknown");
+  public static final String OTHER_SOURCE = "other";
+  /** The {@code kind} tags of the stream error counter. */
+  public static final String DESERIALIZATION = "deserialization";
+  public static final String PROCESSING = "processing";
+  public static final String PRODUCTION = "production";
+
+  private final MeterRegistry registry;
+  private final Topics topics;
+
+  public IngestMetrics(MeterRegistry registry, Topics topics) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.topics = Objects.requireNonNull(topics, "topics");
+    KNOWN_SOURCES.forEach(s -> accepted(s));
+    accepted(OTHER_SOURCE);
+    for (SampleValidator.Reason r : SampleValidator.Reason.values()) {
+      rejected("streamtune.ingest.samples.rejected", r);
+      registry.counter("streamtune.ingest.http.rejected", "kind", "sample", "reason", r.tag());
+    }
+    for (FeedbackValidator.Reason r : FeedbackValidator.Reason.values()) {
+      rejected("streamtune.ingest.feedback.rejected", r);
+      registry.counter("streamtune.ingest.http.rejected", "kind", "feedback", "reason", r.tag());
+    }
+    for (InputsProcessor.Reason r : InputsProcessor.Reason.values()) {
+      rejected("streamtune.ingest.inputs.rejected", r);
+    }
+    registry.counter("streamtune.records.rejected", "topic", topics.feedback.name());
+    registry.counter("streamtune.records.rejected", "topic", topics.inputs.name());
+    registry.counter("streamtune.ingest.http.accepted", "kind", "sample");
+    registry.counter("streamtune.ingest.http.accepted", "kind", "feedback");
+    for (String kind : new String[] {DESERIALIZATION, PROCESSING, PRODUCTION}) {
+      registry.counter("streamtune.ingest.stream.errors", "kind", kind);
+    }
+  }
+
+  /** The tag value for a sample source: itself when known, else {@code other}. */
+  public static String sourceTag(String source) {
+    String s = source == null ? "unknown" : source.toLowerCase(Locale.ROOT);
+    return KNOWN_SOURCES.contains(s) ? s : OTHER_SOURCE;
+  }
+
+  public void sampleAccepted(String source) {
+    accepted(sourceTag(source)).increment();
+  }
+
+  public void sampleRejected(RejectReason reason) {
+    rejected("streamtune.ingest.samples.rejected", reason).increment();
+  }
+
+  public void feedbackRejected(RejectReason reason) {
+    rejected("streamtune.ingest.feedback.rejected", reason).increment();
+    registry.counter("streamtune.records.rejected", "topic", topics.feedback.name()).increment();
+  }
+
+  public void inputRejected(RejectReason reason) {
+    rejected("streamtune.ingest.inputs.rejected", reason).increment();
+    registry.counter("streamtune.records.rejected", "topic", topics.inputs.name()).increment();
+  }
+
+  /** An accepted HTTP request; {@code kind} is {@code sample} or {@code feedback}. */
+  public void httpAccepted(String kind) {
+    registry.counter("streamtune.ingest.http.accepted", "kind", kind).increment();
+  }
+
+  public void httpRejected(String kind, RejectReason reason) {
+    registry.counter("streamtune.ingest.http.rejected", "kind", kind, "reason", reason.tag()).increment();
+  }
+
+  /**
+   * A record Kafka Streams could not handle; {@code kind} is {@link #DESERIALIZATION}, {@link #PROCESSING} or
+   * {@link #PRODUCTION}, {@code topic} the source topic (a catalogue or internal topic, so bounded).
+   */
+  public void streamError(String kind, String topic) {
+    registry.counter("streamtune.ingest.stream.errors", "kind", kind).increment();
+    if (topic != null) {
+      registry.counter("streamtune.records.rejected", "topic", topic).increment();
+    }
+  }
+
+  private Counter accepted(String sourceTag) {
+    return registry.counter("streamtune.ingest.samples.accepted", "source", sourceTag);
+  }
+
+  private Counter rejected(String name, RejectReason reason) {
+    return registry.counter(name, "reason", reason.tag());
+  }
+}

@@ -1,0 +1,81 @@
+package dev.streamtune.serving;
+
+import dev.streamtune.core.config.CommonConfig;
+import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.config.Settings;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The validated configuration of the serving service: the settings every service shares plus the {@code streamtune.serving.*}
+ * keys below. Built once by {@link #from(Settings)}; a bad value stops start-up with a {@link ConfigException} naming the key and
+ * the value. Immutable and thread-safe.
+ *
+ * @param common shared settings (bootstrap, topics, model name, store directory)
+ * @param host the address HTTP listens on ({@value #HOST}, default {@code 0.0.0.0}: every interface)
+ * @param port the HTTP port ({@value #PORT}, default 8081; 0 picks a free port)
+ * @param batchMax the most requests answered by one {@code output()} call ({@value #BATCH_MAX}, default 32)
+ * @param batchWait how long a batch waits for more requests after its first ({@value #BATCH_WAIT}, default 2ms)
+ * @param queueMax the most requests waiting for inference; beyond it a request is refused with 503 at once
+ *     ({@value #QUEUE_MAX}, default 1024)
+ * @param topK how many labels an answer carries unless the request asks otherwise ({@value #TOPK}, default 3)
+ * @param bodyMaxBytes the largest accepted request body ({@value #BODY_MAX_BYTES}, default 1 MiB)
+ * @param httpThreads threads serving HTTP requests ({@value #HTTP_THREADS}, default 32)
+ */
+public record ServingConfig(CommonConfig common, String host, int port, int batchMax, Duration batchWait, int queueMax, int topK,
+    int bodyMaxBytes, int httpThreads) {
+  public static final String HOST = "streamtune.serving.host";
+  public static final String PORT = "streamtune.serving.port";
+  public static final String BATCH_MAX = "streamtune.serving.batch.max";
+  public static final String BATCH_WAIT = "streamtune.serving.batch.wait";
+  public static final String QUEUE_MAX = "streamtune.serving.queue.max";
+  public static final String TOPK = "streamtune.serving.topk";
+  public static final String BODY_MAX_BYTES = "streamtune.serving.body.max-bytes";
+  public static final String HTTP_THREADS = "streamtune.serving.http.threads";
+
+  /** The longest batch wait accepted: a batch that waits longer only adds latency. */
+  public static final Duration MAX_BATCH_WAIT = Duration.ofSeconds(1);
+
+  /** Checks the fields; {@link #from(Settings)} reports the same problems with the key that holds them. */
+  public ServingConfig {
+    Objects.requireNonNull(common, "common");
+    Objects.requireNonNull(batchWait, "batchWait");
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("host must not be blank");
+    }
+    check(port >= 0 && port <= 65535, "port", port);
+    check(batchMax >= 1, "batchMax", batchMax);
+    check(!batchWait.isNegative() && batchWait.compareTo(MAX_BATCH_WAIT) <= 0, "batchWait", batchWait);
+    check(queueMax >= 1, "queueMax", queueMax);
+    check(topK >= 1, "topK", topK);
+    check(bodyMaxBytes >= 1, "bodyMaxBytes", bodyMaxBytes);
+    check(httpThreads >= 1, "httpThreads", httpThreads);
+  }
+
+  private static void check(boolean ok, String field, Object value) {
+    if (!ok) {
+      throw new IllegalArgumentException(field + " out of range: " + value);
+    }
+  }
+
+  /** Reads and validates the serving settings; throws {@link ConfigException} naming the first bad key and its value. */
+  public static ServingConfig from(Settings s) {
+    CommonConfig common = CommonConfig.from(s);
+    String host = s.string(HOST, "0.0.0.0");
+    if (!host.matches("[A-Za-z0-9.:_\\-\\[\\]%]+")) {
+      throw new ConfigException(HOST, host, "expected a host name or an IP address");
+    }
+    Duration wait = s.duration(BATCH_WAIT, Duration.ofMillis(2));
+    if (wait.compareTo(MAX_BATCH_WAIT) > 0) {
+      throw new ConfigException(BATCH_WAIT, s.string(BATCH_WAIT, null), "must be at most " + MAX_BATCH_WAIT.toMillis() + "ms");
+    }
+    return new ServingConfig(common, host,
+        s.integer(PORT, 8081, 0, 65535),
+        s.integer(BATCH_MAX, 32, 1, 4096),
+        wait,
+        s.integer(QUEUE_MAX, 1024, 1, 1_000_000),
+        s.integer(TOPK, 3, 1, 1000),
+        s.integer(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
+        s.integer(HTTP_THREADS, 32, 1, 1024));
+  }
+}

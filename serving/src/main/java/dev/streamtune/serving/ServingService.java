@@ -1,0 +1,197 @@
+package dev.streamtune.serving;
+
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.config.CommonConfig;
+import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.metrics.Metrics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.serving.internal.EventPublisher;
+import dev.streamtune.serving.internal.InferenceBatcher;
+import dev.streamtune.serving.internal.ModelHolder;
+import dev.streamtune.serving.internal.ModelSwapper;
+import dev.streamtune.serving.internal.PredictHandler;
+import dev.streamtune.serving.internal.PromotionFollower;
+import dev.streamtune.serving.internal.ServingMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inference service: answers {@code POST /predict} with the model currently promoted for {@code streamtune.model}, through
+ * micro-batches on one inference thread, follows the {@code promotions} topic to hot-swap verified and warmed-up versions, and
+ * publishes a prediction and an input event for every answer. Also serves {@code /metrics}, {@code /health/live} and
+ * {@code /health/ready}.
+ *
+ * <p>Lifecycle: {@link #start()} once, {@link #close()} once. The service reports {@link ServiceState#STARTING} until a model is
+ * loaded and warm, then {@link ServiceState#RUNNING}; {@link ServiceState#DRAINING} while closing, {@link ServiceState#STOPPED}
+ * after, {@link ServiceState#FAILED} when start-up failed (the exception says why). Kafka being unreachable never fails a
+ * request. The accessors are thread-safe.
+ */
+public final class ServingService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ServingService.class);
+  /** How often an empty store or an unreachable broker is tried again. */
+  private static final Duration RETRY = Duration.ofSeconds(3);
+
+  private final ServingConfig config;
+  private final PrometheusMeterRegistry registry;
+  private final ModelHolder models = new ModelHolder();
+  private final AtomicReference<ServiceState> lifecycle = new AtomicReference<>(ServiceState.STARTING);
+  private final String clientId;
+  private volatile ServiceHttp http;
+  private RejectedRecords rejected;
+  private EventPublisher events;
+  private InferenceBatcher batcher;
+  private PromotionFollower follower;
+  private boolean started;
+
+  /** Builds the service; nothing is opened until {@link #start()}. */
+  public ServingService(ServingConfig config) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.registry = Metrics.newRegistry("serving");
+    this.clientId = "streamtune-serving-" + config.common().model() + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /**
+   * Opens the model store, starts the inference worker, the promotion follower and HTTP. Returns once HTTP listens; the service
+   * becomes ready when the first model is loaded and warm.
+   *
+   * @throws IllegalStateException when called twice, or when the port cannot be bound (the state is then {@code FAILED})
+   */
+  public synchronized void start() {
+    if (started) {
+      throw new IllegalStateException("serving was already started");
+    }
+    started = true;
+    CommonConfig common = config.common();
+    String model = common.model();
+    try {
+      // bind first: a taken port fails start-up before any client is opened
+      http = new ServiceHttp("serving", config.host(), config.port(), config.httpThreads(), registry, this::state);
+      DirectoryModelStore store = new DirectoryModelStore(common.storeDir());
+      ServingMetrics metrics = new ServingMetrics(model);
+      metrics.bindTo(registry);
+
+      rejected = new RejectedRecords(common.bootstrap(), clientId, common.topics(), registry);
+      events = new EventPublisher(
+          EventPublisher.producer(common.bootstrap(), clientId + "-predictions", common.topics().predictions),
+          EventPublisher.producer(common.bootstrap(), clientId + "-inputs", common.topics().inputs),
+          common.topics().predictions, common.topics().inputs, Math.max(1024, config.queueMax() * 4), metrics);
+      batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics);
+      ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
+      follower = new PromotionFollower(promotionConsumer(common), common.topics().promotions.name(), model, swapper, models,
+          rejected, RETRY);
+      http.route(PredictHandler.PATH,
+          new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
+
+      batcher.start();
+      follower.start();
+      http.start();
+      lifecycle.set(ServiceState.RUNNING);
+      log.info("serving {} on http://{}:{}{} (batch max {}, wait {} ms, queue {}); following {} from {}; store {}", model,
+          config.host(), http.port(), PredictHandler.PATH, config.batchMax(), config.batchWait().toMillis(), config.queueMax(),
+          common.topics().promotions.name(), common.bootstrap(), store.root());
+    } catch (RuntimeException e) {
+      lifecycle.set(ServiceState.FAILED);
+      log.error("serving {} failed to start: {}", model, e.getMessage());
+      closeParts();
+      throw e;
+    }
+  }
+
+  /**
+   * The promotions consumer: raw bytes (parsed by the follower, so one bad record is rejected, not retried forever), no group,
+   * and no topic auto-creation, which would make {@code promotions} without compaction if serving started before it existed.
+   */
+  private KafkaConsumer<String, byte[]> promotionConsumer(CommonConfig common) {
+    var props = KafkaSupport.consumerProps(common.bootstrap(), clientId + "-promotions", null);
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /**
+   * {@code RUNNING} only once started and a warm model serves; {@code STARTING} before. Thread-safe.
+   */
+  public ServiceState state() {
+    ServiceState s = lifecycle.get();
+    return s == ServiceState.RUNNING && models.current() == null ? ServiceState.STARTING : s;
+  }
+
+  /** The port HTTP listens on (the free one picked when configured as 0). */
+  public int port() {
+    ServiceHttp http = this.http;
+    if (http == null) {
+      throw new IllegalStateException("serving is not started");
+    }
+    return http.port();
+  }
+
+  /** The version answering new requests, empty before the first model is loaded. */
+  public OptionalInt servingVersion() {
+    return models.version();
+  }
+
+  /** The spec of the model answering new requests, or null before the first one. */
+  public ModelSpec spec() {
+    LoadedModel m = models.current();
+    return m == null ? null : m.spec();
+  }
+
+  /** The registry {@code /metrics} renders. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** The configuration this service was built from. */
+  public ServingConfig config() {
+    return config;
+  }
+
+  /**
+   * Stops following promotions, refuses new requests (503) while answering those already queued, then stops HTTP and flushes
+   * the events. Idempotent.
+   */
+  @Override
+  public synchronized void close() {
+    ServiceState s = lifecycle.get();
+    if (s == ServiceState.STOPPED) {
+      return;
+    }
+    if (s != ServiceState.FAILED) {
+      lifecycle.set(ServiceState.DRAINING);
+    }
+    closeParts();
+    registry.close();
+    if (s != ServiceState.FAILED) {
+      lifecycle.set(ServiceState.STOPPED);
+    }
+    log.info("serving {} stopped", config.common().model());
+  }
+
+  private void closeParts() {
+    // order matters: no swap during the drain, queued requests answered while HTTP can still write them, events last
+    for (AutoCloseable c : new AutoCloseable[] {follower, batcher, http, events, rejected}) {
+      if (c == null) {
+        continue;
+      }
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+      }
+    }
+  }
+}

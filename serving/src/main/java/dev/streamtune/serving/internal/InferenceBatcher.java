@@ -1,0 +1,209 @@
+package dev.streamtune.serving.internal;
+
+import dev.streamtune.core.image.ImageFormatException;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.LabelProbability;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Micro-batching onto one inference thread. Requests wait on a bounded queue; the worker takes the first, waits at most
+ * {@code maxWait} for up to {@code maxBatch - 1} more, reads the current model once, stacks the images and calls
+ * {@code output()} once for the whole batch. The worker is the only thread that runs a served network, so DL4J networks are
+ * never shared across threads; a model swapped in meanwhile answers the next batch.
+ *
+ * <p>{@link #submit} never blocks: a full queue is refused at once. Thread-safe.
+ */
+public final class InferenceBatcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(InferenceBatcher.class);
+
+  private final ModelHolder models;
+  private final int maxBatch;
+  private final long maxWaitNanos;
+  private final BlockingQueue<Pending> queue;
+  private final ServingMetrics metrics;
+  private final Thread worker;
+  private volatile boolean accepting = true;
+
+  /** One queued request: the encoded image, its pixels as decoded for a spec, and the answer to complete. */
+  private record Pending(byte[] encoded, float[] pixels, int height, int width, int topK, CompletableFuture<Inference> answer) {}
+
+  public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, ServingMetrics metrics) {
+    if (maxBatch < 1 || queueMax < 1 || maxWait.isNegative()) {
+      throw new IllegalArgumentException("maxBatch " + maxBatch + ", queueMax " + queueMax + " must be >= 1 and maxWait "
+          + maxWait + " >= 0");
+    }
+    this.models = Objects.requireNonNull(models, "models");
+    this.maxBatch = maxBatch;
+    this.maxWaitNanos = maxWait.toNanos();
+    this.queue = new ArrayBlockingQueue<>(queueMax);
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.worker = new Thread(this::run, "serving-inference");
+    this.worker.setDaemon(true);
+  }
+
+  public void start() {
+    worker.start();
+  }
+
+  /**
+   * Queues one decoded image for inference.
+   *
+   * @param encoded the image as received, kept to decode again if the next model takes another size
+   * @param pixels the image decoded for a model of {@code spec}
+   * @param topK how many labels to answer (at most the model's label count)
+   * @return the answer, completed by the worker; completed exceptionally with {@link ServingRejection} ({@code NO_MODEL},
+   *     {@code WRONG_SIZE}, {@code SHUTTING_DOWN}) or the inference failure
+   * @throws ServingRejection {@code QUEUE_FULL} at once when the queue is full, {@code SHUTTING_DOWN} after {@link #close}
+   */
+  public CompletableFuture<Inference> submit(byte[] encoded, float[] pixels, ModelSpec spec, int topK) {
+    if (topK < 1) {
+      throw new IllegalArgumentException("topK must be >= 1, was " + topK);
+    }
+    if (!accepting) {
+      throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
+    }
+    Pending p = new Pending(encoded, pixels, spec.height(), spec.width(), topK, new CompletableFuture<>());
+    if (!queue.offer(p)) {
+      throw new ServingRejection(RejectReason.QUEUE_FULL,
+          "inference queue full (" + (queue.size() + queue.remainingCapacity()) + " requests waiting); retry later");
+    }
+    metrics.queueDepth(queue.size());
+    return p.answer;
+  }
+
+  /** Requests waiting for inference. */
+  public int depth() {
+    return queue.size();
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(maxBatch);
+    while (accepting || !queue.isEmpty()) {
+      try {
+        Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        collect(batch);
+        metrics.queueDepth(queue.size());
+        answer(batch);
+      } catch (InterruptedException e) {
+        // nobody interrupts this thread but the JVM on exit: answer what was taken and stop
+        answer(batch);
+        break;
+      } catch (RuntimeException | Error e) {
+        log.error("inference batch of {} failed outside the model call: {}", batch.size(), e.toString());
+        fail(batch, e);
+      } finally {
+        batch.clear();
+      }
+    }
+    // a submit that raced close() may have slipped in after the loop: refuse it rather than leave it waiting
+    List<Pending> left = new ArrayList<>();
+    queue.drainTo(left);
+    fail(left, new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down"));
+    metrics.queueDepth(0);
+  }
+
+  /** Adds requests to the batch until it is full or {@code maxWait} after its first has passed. */
+  private void collect(List<Pending> batch) throws InterruptedException {
+    long deadline = System.nanoTime() + maxWaitNanos;
+    while (batch.size() < maxBatch) {
+      queue.drainTo(batch, maxBatch - batch.size());
+      long remaining = deadline - System.nanoTime();
+      if (batch.size() >= maxBatch || remaining <= 0) {
+        return;
+      }
+      Pending next = queue.poll(remaining, TimeUnit.NANOSECONDS);
+      if (next == null) {
+        return;
+      }
+      batch.add(next);
+    }
+  }
+
+  private void answer(List<Pending> batch) {
+    LoadedModel model = models.current();
+    if (model == null) {
+      fail(batch, new ServingRejection(RejectReason.NO_MODEL, "no model loaded yet; retry later"));
+      return;
+    }
+    ModelSpec spec = model.spec();
+    List<Pending> ready = new ArrayList<>(batch.size());
+    List<float[]> images = new ArrayList<>(batch.size());
+    int maxK = 1;
+    for (Pending p : batch) {
+      float[] px = p.pixels;
+      if (p.height != spec.height() || p.width != spec.width()) {
+        // decoded for a model of another input size that was swapped out meanwhile: decode for this one
+        try {
+          px = Images.decode(p.encoded, spec.height(), spec.width());
+        } catch (ImageFormatException e) {
+          p.answer.completeExceptionally(new ServingRejection(RejectReason.WRONG_SIZE,
+              e.getMessage() + " (" + model.model() + " v" + model.version() + ")"));
+          continue;
+        }
+      }
+      ready.add(p);
+      images.add(px);
+      maxK = Math.max(maxK, p.topK);
+    }
+    if (ready.isEmpty()) {
+      return;
+    }
+    List<List<LabelProbability>> top;
+    try {
+      INDArray x = Images.batch(images, spec.height(), spec.width());
+      INDArray probabilities = model.network().output(x);
+      top = Networks.topK(probabilities, spec.labels(), maxK);
+    } catch (RuntimeException e) {
+      log.error("inference failed on {} v{} for a batch of {}: {}", model.model(), model.version(), ready.size(), e.toString());
+      fail(ready, e);
+      return;
+    }
+    metrics.batch(ready.size());
+    for (int i = 0; i < ready.size(); i++) {
+      Pending p = ready.get(i);
+      List<LabelProbability> labels = top.get(i);
+      p.answer.complete(new Inference(model.model(), model.version(), labels.subList(0, Math.min(p.topK, labels.size())),
+          ready.size()));
+    }
+  }
+
+  private static void fail(List<Pending> batch, Throwable cause) {
+    for (Pending p : batch) {
+      p.answer.completeExceptionally(cause);
+    }
+  }
+
+  /** Stops taking requests, answers those already queued, then stops the worker. */
+  @Override
+  public void close() {
+    accepting = false;
+    try {
+      // the worker polls with a short timeout, so it sees the flag without an interrupt that could cut a batch short
+      worker.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (!worker.isAlive()) {
+      List<Pending> left = new ArrayList<>();
+      queue.drainTo(left);
+      fail(left, new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down"));
+    }
+  }
+}

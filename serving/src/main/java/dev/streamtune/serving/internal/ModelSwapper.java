@@ -1,0 +1,147 @@
+package dev.streamtune.serving.internal;
+
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.ModelVerificationException;
+import dev.streamtune.core.records.Promotion;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads a model version off the request path, verifies it (store checksum, the announced sha256, an output of one column per
+ * label), warms it up with one {@code output()} on a dummy batch and only then swaps it into the {@link ModelHolder}. A version
+ * that fails any step is logged and counted, and the model serving keeps serving. Called from one thread (the promotion
+ * follower).
+ */
+public final class ModelSwapper {
+  private static final Logger log = LoggerFactory.getLogger(ModelSwapper.class);
+
+  private final ModelStore store;
+  private final String model;
+  private final ModelHolder holder;
+  private final int warmBatch;
+  private final ServingMetrics metrics;
+
+  /**
+   * @param warmBatch the rows of the dummy warm-up batch: the largest batch the worker will run
+   */
+  public ModelSwapper(ModelStore store, String model, ModelHolder holder, int warmBatch, ServingMetrics metrics) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.model = Objects.requireNonNull(model, "model");
+    this.holder = Objects.requireNonNull(holder, "holder");
+    this.warmBatch = warmBatch;
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+  }
+
+  /**
+   * Serves a promoted version unless it serves already.
+   *
+   * @return true when {@code promotion}'s version serves afterwards
+   */
+  public boolean apply(Promotion promotion) {
+    if (!promotion.model().equals(model)) {
+      throw new IllegalArgumentException("promotion of '" + promotion.model() + "' given to the swapper of '" + model + "'");
+    }
+    OptionalInt serving = holder.version();
+    if (serving.isPresent() && serving.getAsInt() == promotion.version()) {
+      log.info("promotion of {} v{} ({}): already serving it", model, promotion.version(), promotion.reason());
+      return true;
+    }
+    return swapIn(promotion.version(), promotion.sha256(), "promoted: " + promotion.reason());
+  }
+
+  /**
+   * Serves the newest promotion that loads, trying older ones only when a newer one fails: what a node that had been running
+   * all along would serve. With none loadable and nothing serving, serves the base model.
+   *
+   * @param promotions this model's promotions, oldest first
+   * @return true when a model serves afterwards
+   */
+  public boolean applyNewest(List<Promotion> promotions) {
+    List<Promotion> newestFirst = new ArrayList<>(promotions);
+    Collections.reverse(newestFirst);
+    List<Integer> tried = new ArrayList<>();
+    for (Promotion p : newestFirst) {
+      if (tried.contains(p.version())) {
+        continue;
+      }
+      tried.add(p.version());
+      if (apply(p)) {
+        return true;
+      }
+    }
+    if (!newestFirst.isEmpty()) {
+      log.warn("none of the promotions of {} could be loaded (versions {})", model, tried);
+    }
+    return holder.current() != null || serveBase();
+  }
+
+  /**
+   * Serves the base model (the lowest stored version) when nothing serves yet.
+   *
+   * @return true when a model serves afterwards; false when the store holds no version of the model or it does not load
+   */
+  public boolean serveBase() {
+    if (holder.current() != null) {
+      return true;
+    }
+    Optional<Manifest> base = store.base(model);
+    if (base.isEmpty()) {
+      return false;
+    }
+    return swapIn(base.get().version(), null, "base model, nothing promoted");
+  }
+
+  private boolean swapIn(int version, String sha256, String why) {
+    long t0 = System.nanoTime();
+    LoadedModel next;
+    try {
+      next = store.load(model, version, sha256);
+      warmUp(next);
+    } catch (ModelVerificationException e) {
+      metrics.swapFailed();
+      log.warn("refused {} v{} ({}): {}; still serving {}", model, version, why, e.getMessage(), serving());
+      return false;
+    } catch (RuntimeException e) {
+      metrics.swapFailed();
+      log.warn("refused {} v{} ({}): cannot run it: {}; still serving {}", model, version, why, e.toString(), serving());
+      return false;
+    }
+    LoadedModel previous = holder.swap(next);
+    metrics.swapped(version);
+    log.info("serving {} v{} ({}; sha256 {}; loaded, verified and warmed in {} ms); was {}", model, version, why,
+        next.manifest().sha256(), Duration.ofNanos(System.nanoTime() - t0).toMillis(),
+        previous == null ? "none" : "v" + previous.version());
+    return true;
+  }
+
+  /** One output() on a dummy batch: allocates the workspaces before the first request, and proves the network runs. */
+  private void warmUp(LoadedModel m) {
+    ModelSpec spec = m.spec();
+    if (!m.model().equals(model)) {
+      throw new ModelVerificationException("manifest names model '" + m.model() + "'");
+    }
+    List<float[]> dummy = Collections.nCopies(Math.max(1, warmBatch), new float[spec.height() * spec.width()]);
+    INDArray out = m.network().output(Images.batch(dummy, spec.height(), spec.width()));
+    if (out.rank() != 2 || out.size(1) != spec.labels().size()) {
+      throw new ModelVerificationException("the network answers shape " + java.util.Arrays.toString(out.shape()) + " but the spec names "
+          + spec.labels().size() + " labels");
+    }
+  }
+
+  private String serving() {
+    OptionalInt v = holder.version();
+    return v.isPresent() ? model + " v" + v.getAsInt() : "nothing";
+  }
+}

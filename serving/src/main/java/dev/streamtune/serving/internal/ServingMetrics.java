@@ -1,0 +1,126 @@
+package dev.streamtune.serving.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Serving's meters, all bound here. Tags are bounded: model name, version, outcome, reason, topic. Recording never throws into
+ * the request path. Thread-safe.
+ *
+ * <ul>
+ *   <li>{@code streamtune.serving.requests{model,version,outcome}}: answered ({@code ok}), refused ({@code rejected}) or failed
+ *       ({@code error}) prediction requests
+ *   <li>{@code streamtune.serving.latency{model,version}}: request arrival to answer, with a percentile histogram
+ *   <li>{@code streamtune.serving.batch.size}: requests per {@code output()} call
+ *   <li>{@code streamtune.serving.queue.depth}: requests waiting for inference
+ *   <li>{@code streamtune.serving.model.version{model}}: the version serving now, 0 before the first
+ *   <li>{@code streamtune.serving.swaps{model,outcome}}: model loads that were swapped in ({@code ok}) or refused ({@code failed})
+ *   <li>{@code streamtune.serving.rejected{reason}}: refused requests by {@link RejectReason}
+ *   <li>{@code streamtune.serving.events.sent{topic}}, {@code streamtune.serving.events.failed{topic}}: prediction and input events
+ * </ul>
+ */
+public final class ServingMetrics implements MeterBinder {
+  public static final String REQUESTS = "streamtune.serving.requests";
+  public static final String LATENCY = "streamtune.serving.latency";
+  public static final String BATCH_SIZE = "streamtune.serving.batch.size";
+  public static final String QUEUE_DEPTH = "streamtune.serving.queue.depth";
+  public static final String MODEL_VERSION = "streamtune.serving.model.version";
+  public static final String SWAPS = "streamtune.serving.swaps";
+  public static final String REJECTED = "streamtune.serving.rejected";
+  public static final String EVENTS_SENT = "streamtune.serving.events.sent";
+  public static final String EVENTS_FAILED = "streamtune.serving.events.failed";
+
+  private final String model;
+  private final AtomicInteger queueDepth = new AtomicInteger();
+  private final AtomicInteger servingVersion = new AtomicInteger();
+  private final Map<RejectReason, Counter> rejected = new EnumMap<>(RejectReason.class);
+  private MeterRegistry registry;
+  private DistributionSummary batchSize;
+
+  public ServingMetrics(String model) {
+    this.model = Objects.requireNonNull(model, "model");
+  }
+
+  @Override
+  public synchronized void bindTo(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder(QUEUE_DEPTH, queueDepth, AtomicInteger::get).description("requests waiting for inference")
+        .strongReference(true).register(registry);
+    Gauge.builder(MODEL_VERSION, servingVersion, AtomicInteger::get).tag("model", model)
+        .description("the model version serving now, 0 before the first").strongReference(true).register(registry);
+    batchSize = DistributionSummary.builder(BATCH_SIZE).description("requests answered by one output() call")
+        .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(4096.0).register(registry);
+    for (RejectReason r : RejectReason.values()) {
+      rejected.put(r, Counter.builder(REJECTED).tag("reason", r.tag()).description("refused prediction requests")
+          .register(registry));
+    }
+    for (String outcome : new String[] {"ok", "failed"}) {
+      Counter.builder(SWAPS).tags("model", model, "outcome", outcome).register(registry);
+    }
+  }
+
+  private MeterRegistry registry() {
+    MeterRegistry r = registry;
+    if (r == null) {
+      throw new IllegalStateException("ServingMetrics is not bound to a registry");
+    }
+    return r;
+  }
+
+  /** An answered request of a version, and its latency. */
+  public void answered(int version, Duration latency) {
+    String v = Integer.toString(version);
+    registry().counter(REQUESTS, "model", model, "version", v, "outcome", "ok").increment();
+    Timer.builder(LATENCY).tags("model", model, "version", v).publishPercentileHistogram().register(registry())
+        .record(latency.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** A refused request; {@code version} is the one serving, or null when none. */
+  public void rejected(RejectReason reason, Integer version) {
+    rejected.get(reason).increment();
+    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "rejected")
+        .increment();
+  }
+
+  /** A request that failed inside serving. */
+  public void failed(Integer version) {
+    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "error")
+        .increment();
+  }
+
+  public void batch(int size) {
+    batchSize.record(size);
+  }
+
+  public void queueDepth(int depth) {
+    queueDepth.set(depth);
+  }
+
+  /** A model swapped in: now serving {@code version}. */
+  public void swapped(int version) {
+    servingVersion.set(version);
+    registry().counter(SWAPS, "model", model, "outcome", "ok").increment();
+  }
+
+  public void swapFailed() {
+    registry().counter(SWAPS, "model", model, "outcome", "failed").increment();
+  }
+
+  public void eventSent(String topic) {
+    registry().counter(EVENTS_SENT, "topic", topic).increment();
+  }
+
+  public void eventFailed(String topic) {
+    registry().counter(EVENTS_FAILED, "topic", topic).increment();
+  }
+}

@@ -1,0 +1,60 @@
+package dev.streamtune.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.config.Settings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ServingConfigTest {
+  @Test
+  void shouldUseTheDocumentedDefaults() {
+    ServingConfig c = ServingConfig.from(Settings.empty());
+
+    assertThat(c.host()).isEqualTo("0.0.0.0");
+    assertThat(c.port()).isEqualTo(8081);
+    assertThat(c.batchMax()).isEqualTo(32);
+    assertThat(c.batchWait()).isEqualTo(Duration.ofMillis(2));
+    assertThat(c.queueMax()).isEqualTo(1024);
+    assertThat(c.topK()).isEqualTo(3);
+    assertThat(c.bodyMaxBytes()).isEqualTo(1 << 20);
+    assertThat(c.httpThreads()).isEqualTo(32);
+    assertThat(c.common().model()).isEqualTo("fashion");
+  }
+
+  @Test
+  void shouldReadEverySetting() {
+    ServingConfig c = ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", "broker:9093", "streamtune.store.dir", "/tmp/s",
+        "streamtune.serving.host", "localhost", "streamtune.serving.port", "0", "streamtune.serving.batch.max", "8",
+        "streamtune.serving.batch.wait", "5ms", "streamtune.serving.queue.max", "16", "streamtune.serving.topk", "5",
+        "streamtune.serving.body.max-bytes", "4096", "streamtune.serving.http.threads", "4")));
+
+    assertThat(c).extracting(ServingConfig::host, ServingConfig::port, ServingConfig::batchMax, ServingConfig::batchWait,
+        ServingConfig::queueMax, ServingConfig::topK, ServingConfig::bodyMaxBytes, ServingConfig::httpThreads)
+        .containsExactly("localhost", 0, 8, Duration.ofMillis(5), 16, 5, 4096, 4);
+    assertThat(c.common().bootstrap()).isEqualTo("broker:9093");
+    assertThat(c.common().storeDir()).isEqualTo(Path.of("/tmp/s"));
+  }
+
+  @Test
+  void shouldRejectBadValuesNamingTheKeyAndTheValue() {
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.port", "70000"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.port").hasMessageContaining("70000");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.batch.max", "0"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.batch.max").hasMessageContaining("'0'");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.batch.wait", "soon"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.batch.wait").hasMessageContaining("soon");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.batch.wait", "5s"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.batch.wait").hasMessageContaining("at most");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.queue.max", "many"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.queue.max").hasMessageContaining("many");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.host", "a host"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.host");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", "nohost"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.bootstrap");
+  }
+}

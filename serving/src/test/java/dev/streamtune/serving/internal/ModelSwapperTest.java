@@ -1,0 +1,105 @@
+package dev.streamtune.serving.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.records.Promotion;
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestModels;
+import dev.streamtune.serving.Fixtures;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ModelSwapperTest {
+  private static DirectoryModelStore store;
+  private static Manifest v1;
+  private static Manifest v2;
+  private final ModelHolder holder = new ModelHolder();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final ServingMetrics metrics = new ServingMetrics("fashion");
+  private final ModelSwapper swapper;
+
+  ModelSwapperTest() {
+    metrics.bindTo(registry);
+    swapper = new ModelSwapper(store, "fashion", holder, 4, metrics);
+  }
+
+  @BeforeAll
+  static void store() {
+    store = new DirectoryModelStore(TestData.tempDir("swapper-store"));
+    v1 = TestModels.storeBase(store, "fashion", 256);
+    v2 = store.save("fashion", Fixtures.net(2), v1.spec(), 1, v1.training(), Map.of());
+  }
+
+  private static Promotion promotion(int version, String sha) {
+    return new Promotion(Versioned.CURRENT, "fashion", version, store.uri("fashion", version), sha, "test", Instant.now());
+  }
+
+  private double swaps(String outcome) {
+    return registry.get(ServingMetrics.SWAPS).tags("model", "fashion", "outcome", outcome).counter().count();
+  }
+
+  @Test
+  void shouldServeTheBaseModelWhenNothingWasPromoted() {
+    assertThat(swapper.serveBase()).isTrue();
+
+    assertThat(holder.version()).hasValue(1);
+    assertThat(registry.get(ServingMetrics.MODEL_VERSION).gauge().value()).isEqualTo(1.0);
+    assertThat(swaps("ok")).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldStayEmptyWhenTheStoreHoldsNoModel() {
+    ModelSwapper empty = new ModelSwapper(new DirectoryModelStore(TestData.tempDir("empty-store")), "fashion", holder, 4, metrics);
+
+    assertThat(empty.serveBase()).isFalse();
+    assertThat(holder.current()).isNull();
+    assertThat(registry.get(ServingMetrics.MODEL_VERSION).gauge().value()).isZero();
+  }
+
+  @Test
+  void shouldKeepServingTheOldModelWhenAPromotionFailsVerification() {
+    swapper.serveBase();
+
+    assertThat(swapper.apply(promotion(2, "ab".repeat(32)))).isFalse();
+    assertThat(holder.version()).hasValue(1);
+    assertThat(swaps("failed")).isEqualTo(1.0);
+
+    assertThat(swapper.apply(promotion(7, "ab".repeat(32)))).isFalse();
+    assertThat(holder.version()).hasValue(1);
+    assertThat(swaps("failed")).isEqualTo(2.0);
+
+    assertThat(swapper.apply(promotion(2, v2.sha256()))).isTrue();
+    assertThat(holder.version()).hasValue(2);
+    assertThat(holder.current().manifest().sha256()).isEqualTo(v2.sha256());
+    assertThat(registry.get(ServingMetrics.MODEL_VERSION).gauge().value()).isEqualTo(2.0);
+  }
+
+  @Test
+  void shouldServeTheNewestPromotionThatLoadsOnBoot() {
+    List<Promotion> history = List.of(promotion(1, v1.sha256()), promotion(2, v2.sha256()), promotion(1, "cd".repeat(32)));
+
+    assertThat(swapper.applyNewest(history)).isTrue();
+
+    // the newest (v1 with a wrong checksum) fails; the one before it (v2) serves, and v1 is not tried twice
+    assertThat(holder.version()).hasValue(2);
+    assertThat(swaps("failed")).isEqualTo(1.0);
+    assertThat(swaps("ok")).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldNotReloadTheVersionItServes() {
+    swapper.apply(promotion(2, v2.sha256()));
+    var served = holder.current();
+
+    assertThat(swapper.apply(promotion(2, v2.sha256()))).isTrue();
+    assertThat(holder.current()).isSameAs(served);
+    assertThat(swaps("ok")).isEqualTo(1.0);
+  }
+}

@@ -1,0 +1,136 @@
+package dev.streamtune.standalone;
+
+import dev.streamtune.core.image.Corruption;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.standalone.demo.Demo;
+import dev.streamtune.standalone.demo.DemoOptions;
+import dev.streamtune.standalone.demo.DemoSummary;
+import dev.streamtune.trainer.Pretrainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The main job: the whole loop in one process on an embedded broker. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Start an embedded broker and all four services, stream clean then shifted images with delayed labels, and "
+        + "report drift, retraining, the gate's verdict, the hot swap and the accuracies. Exit 0 when the loop closed.")
+final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
+      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE}, from the Debian package dataset-fashion-mnist)")
+  Path data;
+
+  @Option(names = "--work", paramLabel = "DIR", defaultValue = "streamtune-work",
+      description = "pretrained base and run directories (default ${DEFAULT-VALUE})")
+  Path work;
+
+  @Option(names = "--corruption", defaultValue = "contrast",
+      description = "the shifted domain: night, invert, blur, contrast, rot90 (default ${DEFAULT-VALUE})")
+  String corruption;
+
+  @Option(names = "--summary", paramLabel = "FILE", description = "write the summary as JSON")
+  Path summary;
+
+  @Option(names = "--guard-samples", defaultValue = "2000", description = "clean labelled samples loaded first")
+  int guardSamples;
+
+  @Option(names = "--source-requests", defaultValue = "1500", description = "requests before the shift")
+  int sourceRequests;
+
+  @Option(names = "--max-shifted-requests", defaultValue = "12000", description = "shifted requests at most")
+  int maxShiftedRequests;
+
+  @Option(names = "--after-requests", defaultValue = "1000", description = "requests to measure the promoted version")
+  int afterRequests;
+
+  @Option(names = "--feedback-share", defaultValue = "0.8", description = "share of predictions labelled (default ${DEFAULT-VALUE})")
+  double feedbackShare;
+
+  @Option(names = "--feedback-delay", defaultValue = "500ms", description = "label delay (default ${DEFAULT-VALUE})")
+  String feedbackDelay;
+
+  @Option(names = "--rate", defaultValue = "150", description = "requests per second (default ${DEFAULT-VALUE})")
+  int rate;
+
+  @Option(names = "--concurrency", defaultValue = "4", description = "concurrent clients (default ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(names = "--pretrain-images", defaultValue = "50000", description = "images to pretrain on (default ${DEFAULT-VALUE})")
+  int pretrainImages;
+
+  @Option(names = "--pretrain-epochs", defaultValue = "1", description = "pretraining epochs (default ${DEFAULT-VALUE})")
+  int pretrainEpochs;
+
+  @Option(names = "--timeout", defaultValue = "15m", description = "give up after (default ${DEFAULT-VALUE})")
+  String timeout;
+
+  @Option(names = "--seed", defaultValue = "7", description = "random seed (default ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a service setting, e.g. -s streamtune.trainer.epochs=5")
+  Map<String, String> set = new LinkedHashMap<>();
+
+  @Override
+  public Integer call() throws IOException {
+    var parse = dev.streamtune.core.config.Settings.of(Map.of("--feedback-delay", feedbackDelay, "--timeout", timeout));
+    DemoOptions o = new DemoOptions(data, work, Corruption.parse(corruption), guardSamples, sourceRequests, maxShiftedRequests,
+        afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency,
+        new Pretrainer.Options(pretrainImages, pretrainEpochs, 64, 1e-3, 42), set, parse.duration("--timeout",
+            Duration.ofMinutes(15)), seed, System.out::println);
+    DemoSummary s = Demo.run(o);
+    System.out.println();
+    System.out.println(table(s));
+    if (summary != null) {
+      Path parent = summary.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      Files.writeString(summary, Json.toPrettyString(s));
+      System.out.println("summary written to " + summary);
+    }
+    if (!s.loopClosed()) {
+      System.err.println("streamtune demo: the loop did not close: " + s.reason());
+      return 3;
+    }
+    return 0;
+  }
+
+  static String table(DemoSummary s) {
+    StringBuilder b = new StringBuilder();
+    b.append("StreamTune demo summary (").append(s.device()).append(")\n");
+    row(b, "shift", s.corruption());
+    row(b, "accuracy on the source domain (v" + s.baseVersion() + ")", fmt(s.sourceAccuracy()) + "  n=" + s.sourceServed());
+    row(b, "accuracy on the shifted domain before (v" + s.baseVersion() + ")",
+        fmt(s.shiftedAccuracyBefore()) + "  n=" + s.shiftedServedBefore());
+    row(b, "drift detected", s.driftSecondsAfterShift() == null ? "no" : String.format("%.1f s after the shift, after %d labelled "
+        + "shifted samples (%s)", s.driftSecondsAfterShift(), s.driftLabelledSamples(), s.driftDetector()));
+    row(b, "false alarms before the shift", Integer.toString(s.falseAlarms()));
+    row(b, "candidate", s.candidate() == null ? "none" : String.format("v%d: %d samples, %d epochs, %.1f s, layers %s",
+        s.candidate().version(), s.candidate().samples(), s.candidate().epochs(), s.candidate().seconds(),
+        s.candidate().layersTrained()));
+    row(b, "gate", s.gate() == null ? "no verdict" : String.format("%s: recent %.3f vs %.3f (n=%d), guard %.3f vs %.3f (n=%d)",
+        s.gate().verdict(), s.gate().candidateRecent(), s.gate().championRecent(), s.gate().recentSamples(),
+        s.gate().candidateGuard(), s.gate().championGuard(), s.gate().guardSamples()));
+    row(b, "swapped in", s.promotedVersion() == null ? "nothing" : "v" + s.promotedVersion()
+        + (s.swapSecondsAfterShift() == null ? "" : String.format(", serving it %.1f s after the shift", s.swapSecondsAfterShift())));
+    row(b, "accuracy on the shifted domain after", s.servedAfter() == 0 ? "-" : fmt(s.accuracyAfter()) + "  n=" + s.servedAfter()
+        + String.format("  (z = %.1f)", s.improvementZ()));
+    row(b, "failed requests", Integer.toString(s.failedRequests()));
+    row(b, "duration", String.format("%.0f s", s.durationSeconds()));
+    row(b, "loop closed", s.loopClosed() ? "yes" : "NO: " + s.reason());
+    return b.toString();
+  }
+
+  private static void row(StringBuilder b, String k, String v) {
+    b.append(String.format("  %-46s %s%n", k, v));
+  }
+
+  private static String fmt(double d) {
+    return Double.isNaN(d) ? "-" : String.format("%.3f", d);
+  }
+}

@@ -1,0 +1,371 @@
+package dev.streamtune.standalone.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.broker.EmbeddedKafkaBroker;
+import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.Corruption;
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.evaluator.EvaluatorConfig;
+import dev.streamtune.evaluator.EvaluatorService;
+import dev.streamtune.ingest.IngestConfig;
+import dev.streamtune.ingest.IngestService;
+import dev.streamtune.serving.ServingConfig;
+import dev.streamtune.serving.ServingService;
+import dev.streamtune.trainer.Pretrainer;
+import dev.streamtune.trainer.TrainerConfig;
+import dev.streamtune.trainer.TrainerService;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The domain-shift story, end to end in one process: an embedded KRaft broker, the four services, clients that send clean
+ * images, then images of a shifted domain, and labellers who answer a share of the predictions after a delay. It reports what
+ * the loop did — drift, candidate, gate verdict, swap — and the accuracies measured against the demo's own ground truth.
+ */
+public final class Demo {
+  private static final Logger log = LoggerFactory.getLogger(Demo.class);
+  private static final String MODEL = "fashion";
+
+  private final DemoOptions o;
+  private final long t0 = System.nanoTime();
+  private final List<String> timeline = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final AtomicInteger failed = new AtomicInteger();
+  private final AtomicInteger shiftedFeedbackSent = new AtomicInteger();
+
+  private Demo(DemoOptions o) {
+    this.o = o;
+  }
+
+  /** Runs the demo; never throws for a loop that did not close (the summary says why), only for a broken environment. */
+  public static DemoSummary run(DemoOptions o) {
+    return new Demo(o).run();
+  }
+
+  /** One served request, with the demo's ground truth. */
+  record Served(String phase, String predictionId, int version, String predicted, String truth, long atNanos) {
+    boolean correct() {
+      return predicted.equals(truth);
+    }
+  }
+
+  private void say(String line) {
+    String l = String.format("[%6.1fs] %s", (System.nanoTime() - t0) / 1e9, line);
+    timeline.add(l);
+    o.out().accept(l);
+  }
+
+  private double seconds() {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private DemoSummary run() {
+    say("loading Fashion-MNIST from " + o.dataDir());
+    FashionMnist.Split train = FashionMnist.train(o.dataDir());
+    FashionMnist.Split test = FashionMnist.test(o.dataDir());
+    DirectoryModelStore baseStore = new DirectoryModelStore(o.workDir().resolve("base"));
+    Manifest base = Pretrainer.ensureBase(baseStore, MODEL, train, o.pretrain(), this::say);
+
+    Path runDir = o.workDir().resolve("runs").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Path storeDir = runDir.resolve("store");
+    copyDir(baseStore.dir(MODEL, base.version()), storeDir.resolve(MODEL).resolve(Integer.toString(base.version())));
+    say("run directory " + runDir + " (model store, service state)");
+
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).build().start()) {
+      say("embedded KRaft broker on " + broker.bootstrapServers());
+      Map<String, String> m = new HashMap<>();
+      m.put("streamtune.bootstrap", broker.bootstrapServers());
+      m.put("streamtune.store.dir", storeDir.toString());
+      m.put("streamtune.model", MODEL);
+      m.put("streamtune.serving.port", "0");
+      m.put("streamtune.ingest.port", "0");
+      m.put("streamtune.evaluator.port", "0");
+      m.put("streamtune.trainer.port", "0");
+      m.put("streamtune.ingest.state.dir", runDir.resolve("state/ingest").toString());
+      m.put("streamtune.evaluator.state.dir", runDir.resolve("state/evaluator").toString());
+      m.putAll(o.settings());
+      Settings settings = Settings.of(m);
+      Topics topics = new Topics(settings.string("streamtune.topic.prefix", Topics.DEFAULT_PREFIX));
+      KafkaSupport.ensureTopics(broker.bootstrapServers(), topics, 1, (short) 1, Duration.ofSeconds(30));
+      try (IngestService ingest = new IngestService(IngestConfig.from(settings));
+          EvaluatorService evaluator = new EvaluatorService(EvaluatorConfig.from(settings));
+          TrainerService trainer = new TrainerService(TrainerConfig.from(settings));
+          ServingService serving = new ServingService(ServingConfig.from(settings));
+          LoopWatcher watcher = new LoopWatcher(broker.bootstrapServers(), topics, this::say, shiftedFeedbackSent::get)) {
+        ingest.start();
+        evaluator.start();
+        trainer.start();
+        serving.start();
+        watcher.start();
+        waitFor("services ready", Duration.ofSeconds(120), () -> ingest.state() == ServiceState.RUNNING
+            && evaluator.state() == ServiceState.RUNNING && trainer.state() == ServiceState.RUNNING
+            && serving.state() == ServiceState.RUNNING);
+        say(String.format("services ready: serving :%d (v%s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
+            serving.servingVersion().orElse(-1), ingest.port(), evaluator.port(), trainer.port()));
+        return story(train, test, base, topics, broker.bootstrapServers(), ingest, serving, evaluator, watcher);
+      }
+    }
+  }
+
+  private DemoSummary story(FashionMnist.Split train, FashionMnist.Split test, Manifest base, Topics topics, String bootstrap,
+      IngestService ingest, ServingService serving, EvaluatorService evaluator, LoopWatcher watcher) {
+    ImagePool pool = new ImagePool(train, test, o.pretrain().trainImages());
+    URI predict = URI.create("http://localhost:" + serving.port() + "/predict");
+    URI feedback = URI.create("http://localhost:" + ingest.port() + "/feedback");
+    ScheduledExecutorService labellers = Executors.newScheduledThreadPool(2);
+    SplittableRandom rnd = new SplittableRandom(o.seed());
+    try {
+      // a labelling tool bulk-loads clean labelled images: the guard set and the replay reservoir of the source domain
+      try (KafkaProducer<String, byte[]> p = KafkaSupport.producer(bootstrap, "demo-loader", topics.samplesRaw)) {
+        for (int i = 0; i < o.guardSamples(); i++) {
+          ImagePool.Image img = pool.next();
+          ProducerRecord<String, byte[]> r = new ProducerRecord<>(topics.samplesRaw.name(), "clean-" + img.key(),
+              Images.toPng(img.pixels(), 28, 28));
+          r.headers().add(Topics.HEADER_LABEL, img.label().getBytes(StandardCharsets.UTF_8));
+          r.headers().add(Topics.HEADER_DOMAIN, "clean".getBytes(StandardCharsets.UTF_8));
+          r.headers().add(Topics.HEADER_SOURCE, "labelling-tool".getBytes(StandardCharsets.UTF_8));
+          r.headers().add(Topics.HEADER_CONTENT_TYPE, "image/png".getBytes(StandardCharsets.UTF_8));
+          p.send(r);
+        }
+      }
+      say("loaded " + o.guardSamples() + " labelled clean images into " + topics.samplesRaw.name());
+
+      say("phase 1: " + o.sourceRequests() + " requests of the source domain (clean images), " + pct(o.feedbackShare())
+          + " labelled after " + o.feedbackDelay().toMillis() + " ms");
+      List<Served> source = serve("source", Corruption.NONE, pool, o.sourceRequests(), predict, feedback, labellers, rnd,
+          () -> false);
+      double sourceAcc = accuracy(source, s -> true);
+      say(String.format("phase 1 done: served accuracy on the source domain %.3f (n=%d)", sourceAcc, source.size()));
+      sleep(o.feedbackDelay().plusSeconds(2));
+
+      long shiftAt = System.nanoTime();
+      watcher.markShift(shiftAt);
+      say("phase 2: the domain shifts to '" + o.corruption().id() + "' (a new camera); streaming until the loop closes");
+      List<Served> shifted = serve("shifted", o.corruption(), pool, o.maxShiftedRequests(), predict, feedback, labellers, rnd,
+          () -> watcher.promotedVersion() != null && serving.servingVersion().orElse(-1) == watcher.promotedVersion());
+      double before = accuracy(shifted, s -> s.version() == base.version());
+      long beforeN = shifted.stream().filter(s -> s.version() == base.version()).count();
+      say(String.format("phase 2 done: %d shifted requests; served accuracy of v%d on the shifted domain %.3f (n=%d)",
+          shifted.size(), base.version(), before, beforeN));
+
+      Integer promoted = watcher.promotedVersion();
+      List<Served> after = List.of();
+      Double swapAfterShift = null;
+      if (promoted != null && serving.servingVersion().orElse(-1) == promoted) {
+        swapAfterShift = shifted.stream().filter(s -> s.version() == promoted).mapToLong(Served::atNanos).min()
+            .stream().mapToDouble(t -> (t - shiftAt) / 1e9).boxed().findFirst().orElse(null);
+        say("phase 3: " + o.afterRequests() + " fresh shifted requests to measure v" + promoted);
+        after = serve("after", o.corruption(), pool, o.afterRequests(), predict, feedback, labellers, rnd, () -> false);
+      }
+      List<Served> afterByPromoted = after.stream().filter(s -> promoted != null && s.version() == promoted).toList();
+      double afterAcc = accuracy(afterByPromoted, s -> true);
+      double z = twoProportionZ(afterAcc, afterByPromoted.size(), before, beforeN);
+      if (!afterByPromoted.isEmpty()) {
+        say(String.format("phase 3 done: served accuracy of v%d on the shifted domain %.3f (n=%d), was %.3f: z = %.1f", promoted,
+            afterAcc, afterByPromoted.size(), before, z));
+      }
+      return summarize(base, sourceAcc, source.size(), before, (int) beforeN, watcher, promoted, swapAfterShift, afterAcc,
+          afterByPromoted.size(), z);
+    } finally {
+      labellers.shutdownNow();
+    }
+  }
+
+  private DemoSummary summarize(Manifest base, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
+      Integer promoted, Double swapAfterShift, double afterAcc, int afterN, double z) {
+    String reason;
+    if (w.firstDriftAfterShift() == null) {
+      reason = "no drift was detected after the shift";
+    } else if (w.candidate() == null) {
+      reason = "drift was detected but no candidate was trained";
+    } else if (promoted == null) {
+      reason = "the gate did not promote the candidate: " + (w.decision() == null ? "no verdict" : w.decision().reason());
+    } else if (afterN == 0) {
+      reason = "serving did not answer with the promoted version v" + promoted;
+    } else if (z <= 3) {
+      reason = String.format("accuracy after the swap %.3f is not clearly above %.3f before (z=%.1f)", afterAcc, before, z);
+    } else {
+      reason = "loop closed";
+    }
+    boolean closed = reason.equals("loop closed");
+    LoopWatcher.Drift d = w.firstDriftAfterShift();
+    DemoSummary.Candidate c = w.candidate();
+    return new DemoSummary(closed, reason, o.corruption().id(), seconds(), Networks.device(), base.version(), sourceAcc, sourceN,
+        before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
+        d == null ? null : d.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
+        afterN, z, failed.get(), List.copyOf(timeline));
+  }
+
+  /**
+   * Sends {@code n} requests at the configured rate and concurrency, schedules feedback for a share of them, and stops early
+   * when {@code stop} turns true.
+   */
+  private List<Served> serve(String phase, Corruption corruption, ImagePool pool, int n, URI predict, URI feedback,
+      ScheduledExecutorService labellers, SplittableRandom rnd, BooleanSupplier stop) {
+    List<Served> out = java.util.Collections.synchronizedList(new ArrayList<>());
+    Semaphore inFlight = new Semaphore(o.concurrency());
+    long start = System.nanoTime();
+    long deadline = t0 + o.timeout().toNanos();
+    long lastReport = System.nanoTime();
+    List<CompletableFuture<Void>> pending = new ArrayList<>();
+    for (int i = 0; i < n && !stop.getAsBoolean() && System.nanoTime() < deadline; i++) {
+      long due = start + (long) (i * 1e9 / o.ratePerSecond());
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        sleep(Duration.ofNanos(wait));
+      }
+      ImagePool.Image img = pool.next();
+      float[] px = corruption.apply(img.pixels(), 28, o.seed() * 31 + img.key().hashCode());
+      byte[] png = Images.toPng(px, 28, 28);
+      boolean label = rnd.nextDouble() < o.feedbackShare();
+      inFlight.acquireUninterruptibly();
+      HttpRequest req = HttpRequest.newBuilder(predict).timeout(Duration.ofSeconds(30)).header("Content-Type", "image/png")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build();
+      pending.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).handle((resp, err) -> {
+        inFlight.release();
+        if (err != null || resp.statusCode() != 200) {
+          failed.incrementAndGet();
+          log.warn("request failed: {}", err != null ? err.toString() : resp.statusCode() + " " + new String(resp.body(),
+              StandardCharsets.UTF_8));
+          return null;
+        }
+        JsonNode body = readTree(resp.body());
+        Served s = new Served(phase, body.get("predictionId").asText(), body.get("version").asInt(),
+            body.get("topK").get(0).get("label").asText(), img.label(), System.nanoTime());
+        out.add(s);
+        if (label) {
+          labellers.schedule(() -> sendFeedback(feedback, s, !phase.equals("source")), o.feedbackDelay().toMillis(),
+              TimeUnit.MILLISECONDS);
+        }
+        return null;
+      }));
+      if (System.nanoTime() - lastReport > 5_000_000_000L) {
+        lastReport = System.nanoTime();
+        say(String.format("  %s: %d requests, accuracy so far %.3f, serving versions %s", phase, out.size(),
+            accuracy(List.copyOf(out), s -> true), versions(List.copyOf(out))));
+      }
+    }
+    CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+    return List.copyOf(out);
+  }
+
+  private void sendFeedback(URI feedback, Served s, boolean shifted) {
+    byte[] body = Json.toBytes(Map.of("predictionId", s.predictionId(), "label", s.truth(), "annotator", "demo-labeller"));
+    HttpRequest req = HttpRequest.newBuilder(feedback).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    try {
+      HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() / 100 != 2) {
+        log.warn("feedback refused: {} {}", r.statusCode(), r.body());
+      } else if (shifted) {
+        shiftedFeedbackSent.incrementAndGet();
+      }
+    } catch (IOException e) {
+      log.warn("feedback failed: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Map<Integer, Long> versions(List<Served> served) {
+    Map<Integer, Long> m = new java.util.TreeMap<>();
+    served.forEach(s -> m.merge(s.version(), 1L, Long::sum));
+    return m;
+  }
+
+  private static JsonNode readTree(byte[] body) {
+    try {
+      return Json.MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static double accuracy(List<Served> served, java.util.function.Predicate<Served> filter) {
+    long n = served.stream().filter(filter).count();
+    return n == 0 ? Double.NaN : served.stream().filter(filter).filter(Served::correct).count() / (double) n;
+  }
+
+  /** z of p1 > p2 for two independent proportions (pooled). */
+  static double twoProportionZ(double p1, long n1, double p2, long n2) {
+    if (n1 == 0 || n2 == 0 || Double.isNaN(p1) || Double.isNaN(p2)) {
+      return Double.NaN;
+    }
+    double p = (p1 * n1 + p2 * n2) / (n1 + n2);
+    double se = Math.sqrt(p * (1 - p) * (1.0 / n1 + 1.0 / n2));
+    return se == 0 ? (p1 > p2 ? Double.POSITIVE_INFINITY : 0) : (p1 - p2) / se;
+  }
+
+  private static String pct(double share) {
+    return Math.round(share * 100) + "%";
+  }
+
+  private void waitFor(String what, Duration timeout, BooleanSupplier cond) {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!cond.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+      }
+      sleep(Duration.ofMillis(100));
+    }
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(Math.max(0, d.toMillis()), (int) (d.toNanos() % 1_000_000));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static void copyDir(Path from, Path to) {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy " + from + " to " + to, e);
+    }
+  }
+}

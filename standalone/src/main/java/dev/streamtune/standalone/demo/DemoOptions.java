@@ -1,0 +1,42 @@
+package dev.streamtune.standalone.demo;
+
+import dev.streamtune.core.image.Corruption;
+import dev.streamtune.trainer.Pretrainer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * How a demo runs.
+ *
+ * @param workDir holds the pretrained base ({@code base/}) and one directory per run ({@code runs/})
+ * @param guardSamples clean labelled samples bulk-loaded into {@code samples.raw} first, as a labelling tool would
+ * @param sourceRequests source-domain requests served before the shift
+ * @param maxShiftedRequests shifted requests at most while waiting for the loop to close
+ * @param afterRequests fresh shifted requests served by the promoted version to measure accuracy after
+ * @param feedbackShare share of served predictions that get a label back; feedbackDelay how long after
+ * @param ratePerSecond requests per second the clients send
+ * @param settings extra {@code streamtune.*} settings for the services
+ */
+public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
+    int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond, int concurrency,
+    Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed, Consumer<String> out) {
+  public DemoOptions {
+    settings = Map.copyOf(settings);
+    if (corruption == Corruption.NONE) {
+      throw new IllegalArgumentException("the demo needs a shift: --corruption must not be none");
+    }
+    if (guardSamples < 0 || sourceRequests < 1 || maxShiftedRequests < 1 || afterRequests < 1 || concurrency < 1
+        || ratePerSecond < 1) {
+      throw new IllegalArgumentException("demo sizes must be positive");
+    }
+    if (!(feedbackShare > 0 && feedbackShare <= 1)) {
+      throw new IllegalArgumentException("--feedback-share must be in (0,1], was " + feedbackShare);
+    }
+    int needed = guardSamples + sourceRequests + maxShiftedRequests + afterRequests;
+    if (needed > 20_000 + 60_000 - pretrain.trainImages()) {
+      throw new IllegalArgumentException("the demo needs " + needed + " images unseen by pretraining; lower the request counts");
+    }
+  }
+}

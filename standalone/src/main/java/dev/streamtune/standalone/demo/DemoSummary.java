@@ -1,0 +1,30 @@
+package dev.streamtune.standalone.demo;
+
+import java.util.List;
+
+/**
+ * What a demo run measured, printed as a table and written as JSON by {@code streamtune demo --summary FILE}.
+ *
+ * @param loopClosed true when drift was detected after the shift, a candidate was promoted, serving answered with it, and the
+ *     shifted-domain accuracy after the swap beat the accuracy before by more than chance (z > 3)
+ * @param sourceAccuracy served accuracy on the source domain (phase 1), by the demo's own ground truth
+ * @param shiftedAccuracyBefore served accuracy on the shifted domain answered by the base version
+ * @param accuracyAfter served accuracy on fresh shifted images answered by the promoted version
+ * @param driftLabelledSamples labelled shifted-domain samples the demo had sent as feedback when the drift signal arrived
+ * @param falseAlarms drift signals detected before the shift
+ * @param improvementZ two-proportion z statistic of accuracyAfter against shiftedAccuracyBefore
+ */
+public record DemoSummary(boolean loopClosed, String reason, String corruption, double durationSeconds, String device,
+    int baseVersion, double sourceAccuracy, int sourceServed, double shiftedAccuracyBefore, int shiftedServedBefore,
+    Double driftSecondsAfterShift, Integer driftLabelledSamples, String driftDetector, int falseAlarms, int driftSignals,
+    Candidate candidate, Gate gate, Integer promotedVersion, Double swapSecondsAfterShift, double accuracyAfter,
+    int servedAfter, double improvementZ, int failedRequests, List<String> timeline) {
+
+  /** The trained candidate. */
+  public record Candidate(int version, int samples, int epochs, double seconds, List<String> layersTrained,
+      String freezeBoundary, java.util.Map<String, Integer> samplesByDomain) {}
+
+  /** The gate's verdict on it. */
+  public record Gate(String verdict, double candidateRecent, double championRecent, double candidateGuard, double championGuard,
+      int recentSamples, int guardSamples, String reason) {}
+}

@@ -1,0 +1,153 @@
+package dev.streamtune.standalone.demo;
+
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.RecordFormatException;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Promotion;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+
+/** Follows what the loop publishes (drift, candidates, decisions, promotions) and tells the story as it happens. */
+final class LoopWatcher implements AutoCloseable {
+  record Drift(double secondsAfterShift, int labelledSamples, String detector) {}
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Topics topics;
+  private final Consumer<String> say;
+  private final IntSupplier shiftedLabels;
+  private final Thread thread;
+  private volatile boolean running = true;
+  private volatile long shiftAt = -1;
+  private volatile Drift firstDriftAfterShift;
+  private volatile int falseAlarms;
+  private volatile int driftSignals;
+  private volatile DemoSummary.Candidate candidate;
+  private volatile DemoSummary.Gate decision;
+  private volatile Integer promoted;
+
+  LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels) {
+    this.consumer = KafkaSupport.rawConsumer(bootstrap, "demo-watcher", null);
+    this.topics = topics;
+    this.say = say;
+    this.shiftedLabels = shiftedLabels;
+    this.thread = new Thread(this::run, "demo-watcher");
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    List<TopicPartition> parts = new ArrayList<>();
+    for (String t : List.of(topics.drift.name(), topics.candidates.name(), topics.decisions.name(), topics.promotions.name())) {
+      consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(t, p.partition())));
+    }
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    thread.start();
+  }
+
+  void markShift(long nanos) {
+    shiftAt = nanos;
+  }
+
+  private void run() {
+    try {
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          try {
+            on(r);
+          } catch (RecordFormatException e) {
+            say.accept("unreadable record on " + r.topic() + ": " + e.getMessage());
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    }
+  }
+
+  private void on(ConsumerRecord<String, byte[]> r) {
+    if (r.topic().equals(topics.drift.name())) {
+      DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
+      driftSignals++;
+      if (shiftAt < 0) {
+        falseAlarms++;
+        say.accept(String.format("FALSE ALARM before the shift: %s on v%d (statistic %.1f)", d.detector(), d.version(),
+            d.statistic()));
+      } else if (firstDriftAfterShift == null) {
+        Drift drift = new Drift((System.nanoTime() - shiftAt) / 1e9, shiftedLabels.getAsInt(), d.detector());
+        firstDriftAfterShift = drift;
+        say.accept(String.format("DRIFT detected on v%d by %s (statistic %.1f > %.0f) %.1f s after the shift, after %d labelled "
+            + "shifted samples; window accuracy %.3f before the onset, %.3f since", d.version(), d.detector(), d.statistic(),
+            d.threshold(), drift.secondsAfterShift(), drift.labelledSamples(), d.accuracyBefore(), d.accuracyRecent()));
+      }
+    } else if (r.topic().equals(topics.candidates.name())) {
+      Candidate c = Json.fromBytes(r.value(), Candidate.class);
+      var t = c.training();
+      candidate = new DemoSummary.Candidate(c.version(), t.samples(), t.epochs(), t.durationMs() / 1000.0, t.layersTrained(),
+          t.freezeBoundary(), t.samplesByDomain());
+      say.accept(String.format("CANDIDATE v%d trained from v%d: %d samples %s, %d epochs, %.1f s, layers trained %s (frozen up to "
+          + "%s), loss %.3f", c.version(), c.parentVersion(), t.samples(), t.samplesByDomain(), t.epochs(),
+          t.durationMs() / 1000.0, t.layersTrained(), t.freezeBoundary(), t.loss()));
+    } else if (r.topic().equals(topics.decisions.name())) {
+      Decision d = Json.fromBytes(r.value(), Decision.class);
+      say.accept(String.format("GATE %s v%d vs champion v%d: recent %.3f vs %.3f (n=%d), guard %.3f vs %.3f (n=%d) — %s",
+          d.verdict(), d.candidate().version(), d.champion().version(), d.candidate().recentAccuracy(),
+          d.champion().recentAccuracy(), d.recentSamples(), d.candidate().guardAccuracy(), d.champion().guardAccuracy(),
+          d.guardSamples(), d.reason()));
+      if (d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA || decision == null) {
+        decision = new DemoSummary.Gate(d.verdict().name(), d.candidate().recentAccuracy(), d.champion().recentAccuracy(),
+            d.candidate().guardAccuracy(), d.champion().guardAccuracy(), d.recentSamples(), d.guardSamples(), d.reason());
+      }
+    } else if (r.value() != null) {
+      Promotion p = Json.fromBytes(r.value(), Promotion.class);
+      promoted = p.version();
+      say.accept("PROMOTED v" + p.version() + " (" + p.reason() + ")");
+    }
+  }
+
+  Drift firstDriftAfterShift() {
+    return firstDriftAfterShift;
+  }
+
+  int falseAlarms() {
+    return falseAlarms;
+  }
+
+  int driftSignals() {
+    return driftSignals;
+  }
+
+  DemoSummary.Candidate candidate() {
+    return candidate;
+  }
+
+  DemoSummary.Gate decision() {
+    return decision;
+  }
+
+  Integer promotedVersion() {
+    return promoted;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    consumer.wakeup();
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    consumer.close();
+  }
+}

@@ -1,0 +1,145 @@
+package dev.streamtune.trainer;
+
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.TrainingSummary;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Pretrains the backbone on the source domain (clean Fashion-MNIST training images) and stores it as the base version. Reuses a
+ * stored base when there is one.
+ */
+public final class Pretrainer {
+  /** Images {@code [0, trainImages)} of the training split are for pretraining; the rest are never seen by the base model. */
+  public record Options(int trainImages, int epochs, int batchSize, double learningRate, long seed) {
+    public Options {
+      if (trainImages < 1 || trainImages > 60_000 || epochs < 1 || batchSize < 1) {
+        throw new IllegalArgumentException("pretrain needs 1..60000 images, >= 1 epoch and batch size; was " + trainImages + ", "
+            + epochs + ", " + batchSize);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(50_000, 1, 64, 1e-3, 42);
+    }
+  }
+
+  private Pretrainer() {}
+
+  /** The base manifest of the model: the stored one, or a new one trained now. {@code progress} gets one line per step. */
+  public static Manifest ensureBase(ModelStore store, String model, FashionMnist.Split train, Options o, Consumer<String> progress) {
+    var existing = store.base(model);
+    if (existing.isPresent()) {
+      progress.accept("reusing the pretrained base " + model + " v" + existing.get().version() + " from " + store.uri(model,
+          existing.get().version()));
+      return existing.get();
+    }
+    return pretrain(store, model, train, o, progress);
+  }
+
+  /** Trains and stores a new base version. */
+  public static Manifest pretrain(ModelStore store, String model, FashionMnist.Split train, Options o, Consumer<String> progress) {
+    int n = Math.min(o.trainImages(), train.size());
+    MultiLayerNetwork net = Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), o.learningRate(), o.seed());
+    long start = System.nanoTime();
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Random rnd = new java.util.Random(o.seed());
+    double loss = Double.NaN;
+    for (int e = 0; e < o.epochs(); e++) {
+      for (int i = n - 1; i > 0; i--) {
+        int j = rnd.nextInt(i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      double sum = 0;
+      int batches = 0;
+      long lastReport = System.nanoTime();
+      for (int from = 0; from < n; from += o.batchSize()) {
+        int to = Math.min(n, from + o.batchSize());
+        net.fit(batch(train, order, from, to));
+        sum += net.score();
+        batches++;
+        if (System.nanoTime() - lastReport > 10_000_000_000L) {
+          lastReport = System.nanoTime();
+          progress.accept(String.format("pretraining epoch %d/%d: %d/%d images, loss %.3f, %.0f images/s", e + 1, o.epochs(), to, n,
+              sum / batches, (e * n + to) / ((System.nanoTime() - start) / 1e9)));
+        }
+      }
+      loss = sum / batches;
+    }
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    Map<String, Double> eval = new TreeMap<>();
+    if (train.size() > n) {
+      int to = Math.min(train.size(), n + 5000);
+      eval.put("accuracy_clean_unseen_train_" + n + "_" + to, accuracy(net, train, n, to));
+    }
+    Map<String, Integer> byClass = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      byClass.merge(FashionMnist.LABELS.get(train.labels()[i]), 1, Integer::sum);
+    }
+    TrainingSummary summary = new TrainingSummary("pretrain on the source domain (clean Fashion-MNIST train[0," + n + "))", n,
+        byClass, Map.of("clean", n), null, null, o.epochs(), o.batchSize(), "none", Networks.LAYERS, o.learningRate(), loss,
+        Networks.device(), ms);
+    Manifest m = store.save(model, net, Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY),
+        null, summary, eval);
+    progress.accept(String.format("pretrained %s v%d on %d images x %d epochs in %.0f s (loss %.3f, accuracy on unseen clean %s)",
+        model, m.version(), n, o.epochs(), ms / 1000.0, loss, eval.values()));
+    return m;
+  }
+
+  private static DataSet batch(FashionMnist.Split split, int[] order, int from, int to) {
+    int m = to - from;
+    float[] px = new float[m * 784];
+    INDArray y = Nd4j.zeros(m, FashionMnist.LABELS.size());
+    for (int i = 0; i < m; i++) {
+      int k = order[from + i];
+      System.arraycopy(split.images()[k], 0, px, i * 784, 784);
+      y.putScalar(i, split.labels()[k], 1f);
+    }
+    return new DataSet(Nd4j.create(px, new long[] {m, 1, 28, 28}, 'c'), y);
+  }
+
+  /** Accuracy on images {@code [from, to)} of a split. */
+  public static double accuracy(MultiLayerNetwork net, FashionMnist.Split split, int from, int to) {
+    int ok = 0;
+    for (int s = from; s < to; s += 500) {
+      int e = Math.min(to, s + 500);
+      int[] idx = new int[e - s];
+      for (int i = 0; i < idx.length; i++) {
+        idx[i] = s + i;
+      }
+      int[] pred = Networks.argMax(net.output(batch(split, idx, 0, idx.length).getFeatures()));
+      for (int i = 0; i < pred.length; i++) {
+        ok += pred[i] == split.labels()[s + i] ? 1 : 0;
+      }
+    }
+    return ok / (double) (to - from);
+  }
+
+  /** Accuracy on a list of images with label indices. */
+  public static double accuracy(MultiLayerNetwork net, List<float[]> images, int[] labels) {
+    int ok = 0;
+    for (int s = 0; s < images.size(); s += 500) {
+      List<float[]> part = images.subList(s, Math.min(images.size(), s + 500));
+      int[] pred = Networks.argMax(net.output(dev.streamtune.core.image.Images.batch(part, 28, 28)));
+      for (int i = 0; i < pred.length; i++) {
+        ok += pred[i] == labels[s + i] ? 1 : 0;
+      }
+    }
+    return ok / (double) images.size();
+  }
+}

@@ -1,0 +1,47 @@
+package dev.streamtune.trainer.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.records.DriftSignal;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class TriggerPolicyTest {
+  private final Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+  private final TriggerPolicy policy = new TriggerPolicy(100, Duration.ofMinutes(1), Duration.ofMinutes(5));
+
+  private DriftSignal drift(int version) {
+    return new DriftSignal(Versioned.CURRENT, "fashion", version, DriftSignal.Kind.PERFORMANCE, "page-hinkley", 60, 50, 300, t0,
+        t0, 0.9, 0.5);
+  }
+
+  @Test
+  void shouldRetrainOnceEnoughNewSamplesArrivedForTheServingVersion() {
+    assertThat(policy.onDrift(drift(1), 2, t0)).isEqualTo(TriggerPolicy.Reaction.STALE_VERSION);
+    assertThat(policy.onDrift(drift(2), 2, t0)).isEqualTo(TriggerPolicy.Reaction.ARMED);
+    assertThat(policy.onDrift(drift(2), 2, t0)).isEqualTo(TriggerPolicy.Reaction.ALREADY_ARMED);
+    assertThat(policy.due(99, t0.plusSeconds(1))).isEmpty();
+    assertThat(policy.due(100, t0.plusSeconds(2))).isPresent();
+    assertThat(policy.due(500, t0.plusSeconds(3))).as("one retrain at a time").isEmpty();
+  }
+
+  @Test
+  void shouldCoolDownAfterARetrainAndRetrainOnWhatThereIsAfterTheMaximumWait() {
+    policy.onDrift(drift(1), 1, t0);
+    assertThat(policy.due(100, t0)).isPresent();
+    policy.finished(t0.plusSeconds(10));
+    policy.onDrift(drift(1), 1, t0.plusSeconds(20));
+    assertThat(policy.due(1_000, t0.plusSeconds(30))).as("cool-down").isEmpty();
+    assertThat(policy.due(10, t0.plusSeconds(200))).as("not enough yet").isEmpty();
+    assertThat(policy.due(25, t0.plusSeconds(400))).as("waited out with a quarter").isPresent();
+  }
+
+  @Test
+  void shouldDropAnArmedSignalWhenAnotherVersionIsPromoted() {
+    policy.onDrift(drift(1), 1, t0);
+    policy.onPromotion(2);
+    assertThat(policy.armed()).isEmpty();
+  }
+}

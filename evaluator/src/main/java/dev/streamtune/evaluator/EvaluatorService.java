@@ -49,6 +49,7 @@ public final class EvaluatorService implements AutoCloseable {
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir().toString());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
     p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) cfg.common().replication());
     p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
     streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), p);

@@ -1,0 +1,63 @@
+package dev.streamtune.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class StreamTuneCliTest {
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private PrintStream oldErr;
+  private PrintStream oldOut;
+
+  @BeforeEach
+  void capture() {
+    oldErr = System.err;
+    oldOut = System.out;
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+  }
+
+  @AfterEach
+  void restore() {
+    System.setErr(oldErr);
+    System.setOut(oldOut);
+  }
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void shouldListTheCommandsInHelp() {
+    assertThat(StreamTuneCli.execute("--help")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("demo", "pretrain", "serving", "evaluator", "trainer", "ingest",
+        "broker", "load");
+  }
+
+  @Test
+  void shouldNameThePackageWhenTheDataIsMissing() {
+    assertThat(StreamTuneCli.execute("pretrain", "--data", "/nonexistent", "--store", "target/x")).isEqualTo(2);
+    assertThat(err()).contains("dataset-fashion-mnist").contains("--data DIR").doesNotContain("Exception");
+  }
+
+  @Test
+  void shouldStopOnABadSettingNamingTheKeyAndValue() {
+    assertThat(StreamTuneCli.execute("serving", "--bootstrap", "localhost:1", "-s", "streamtune.serving.port=eighty"))
+        .isEqualTo(2);
+    assertThat(err()).contains("streamtune.serving.port='eighty'");
+    assertThat(StreamTuneCli.execute("demo", "--corruption", "fog")).isEqualTo(2);
+    assertThat(err()).contains("unknown corruption 'fog'");
+  }
+
+  @Test
+  void shouldRejectAnUnknownFlagWithOneLine() {
+    assertThat(StreamTuneCli.execute("demo", "--no-such-flag")).isEqualTo(2);
+    assertThat(err()).contains("Unknown option: '--no-such-flag'");
+  }
+}

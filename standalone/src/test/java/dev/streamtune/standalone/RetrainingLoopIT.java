@@ -8,7 +8,16 @@ import dev.streamtune.standalone.demo.Demo;
 import dev.streamtune.standalone.demo.DemoOptions;
 import dev.streamtune.standalone.demo.DemoSummary;
 import dev.streamtune.trainer.Pretrainer;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -19,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class RetrainingLoopIT {
   @Test
-  void shouldDetectTheShiftRetrainPromoteAndServeABetterModel() {
+  void shouldDetectTheShiftRetrainPromoteAndServeABetterModel() throws IOException {
     Path work = Path.of(System.getProperty("streamtune.test.tmp", "target")).resolve("loop-it-work");
     DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 1_000, 800, 8_000, 600, 0.8,
         Duration.ofMillis(300), 150, 4, new Pretrainer.Options(8_000, 1, 64, 1e-3, 42),
@@ -39,5 +48,33 @@ class RetrainingLoopIT {
     assertThat(s.improvementZ()).isGreaterThan(3.0);
     assertThat(s.accuracyAfter()).isGreaterThan(s.shiftedAccuracyBefore() + 0.05);
     assertThat(s.loopClosed()).as(s.reason()).isTrue();
+    assertDashboardsUseExportedMetrics(Path.of(s.runDirectory(), "metrics"));
+  }
+
+  /** Every metric a Grafana panel queries was exported by a service during the run (scraped over HTTP at its end). */
+  private static void assertDashboardsUseExportedMetrics(Path scrapes) throws IOException {
+    StringBuilder exported = new StringBuilder();
+    try (Stream<Path> files = Files.list(scrapes)) {
+      for (Path f : files.toList()) {
+        exported.append(Files.readString(f));
+      }
+    }
+    Set<String> names = new TreeSet<>();
+    Matcher line = Pattern.compile("(?m)^(streamtune_[a-z0-9_]+)[{ ]").matcher(exported);
+    while (line.find()) {
+      names.add(line.group(1));
+    }
+    Path dashboards = Path.of(System.getProperty("streamtune.repo", "..")).resolve("grafana/dashboards");
+    List<String> used = new ArrayList<>();
+    try (Stream<Path> files = Files.list(dashboards)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".json")).toList()) {
+        Matcher m = Pattern.compile("streamtune_[a-z0-9_]+").matcher(Files.readString(f));
+        while (m.find()) {
+          used.add(m.group());
+        }
+      }
+    }
+    assertThat(used).isNotEmpty();
+    assertThat(used).allSatisfy(u -> assertThat(names).as("exported metrics").contains(u));
   }
 }

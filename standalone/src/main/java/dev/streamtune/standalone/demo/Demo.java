@@ -137,13 +137,17 @@ public final class Demo {
             && serving.state() == ServiceState.RUNNING);
         say(String.format("services ready: serving :%d (v%s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
             serving.servingVersion().orElse(-1), ingest.port(), evaluator.port(), trainer.port()));
-        return story(train, test, base, topics, broker.bootstrapServers(), ingest, serving, evaluator, watcher);
+        DemoSummary summary = story(train, test, base, topics, broker.bootstrapServers(), ingest, serving, evaluator, watcher,
+            runDir);
+        saveMetrics(runDir.resolve("metrics"), Map.of("serving", serving.port(), "ingest", ingest.port(), "evaluator",
+            evaluator.port(), "trainer", trainer.port()));
+        return summary;
       }
     }
   }
 
   private DemoSummary story(FashionMnist.Split train, FashionMnist.Split test, Manifest base, Topics topics, String bootstrap,
-      IngestService ingest, ServingService serving, EvaluatorService evaluator, LoopWatcher watcher) {
+      IngestService ingest, ServingService serving, EvaluatorService evaluator, LoopWatcher watcher, Path runDir) {
     ImagePool pool = new ImagePool(train, test, o.pretrain().trainImages());
     URI predict = URI.create("http://localhost:" + serving.port() + "/predict");
     URI feedback = URI.create("http://localhost:" + ingest.port() + "/feedback");
@@ -200,14 +204,14 @@ public final class Demo {
             afterAcc, afterByPromoted.size(), before, z));
       }
       return summarize(base, sourceAcc, source.size(), before, (int) beforeN, watcher, promoted, swapAfterShift, afterAcc,
-          afterByPromoted.size(), z);
+          afterByPromoted.size(), z, runDir);
     } finally {
       labellers.shutdownNow();
     }
   }
 
   private DemoSummary summarize(Manifest base, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
-      Integer promoted, Double swapAfterShift, double afterAcc, int afterN, double z) {
+      Integer promoted, Double swapAfterShift, double afterAcc, int afterN, double z, Path runDir) {
     String reason;
     if (w.firstDriftAfterShift() == null) {
       reason = "no drift was detected after the shift";
@@ -228,7 +232,7 @@ public final class Demo {
     return new DemoSummary(closed, reason, o.corruption().id(), seconds(), Networks.device(), base.version(), sourceAcc, sourceN,
         before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
         d == null ? null : d.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
-        afterN, z, failed.get(), List.copyOf(timeline));
+        afterN, z, failed.get(), runDir.toAbsolutePath().toString(), List.copyOf(timeline));
   }
 
   /**
@@ -282,6 +286,23 @@ public final class Demo {
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
     return List.copyOf(out);
+  }
+
+  /** Scrapes every service's {@code /metrics} once, as Prometheus would, into {@code dir/<service>.prom}. */
+  private void saveMetrics(Path dir, Map<String, Integer> ports) {
+    try {
+      Files.createDirectories(dir);
+      for (Map.Entry<String, Integer> e : ports.entrySet()) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + e.getValue() + "/metrics"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        Files.writeString(dir.resolve(e.getKey() + ".prom"), r.body());
+      }
+      say("metrics of the four services saved under " + dir);
+    } catch (IOException e) {
+      say("could not save the services' metrics: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void sendFeedback(URI feedback, Served s, boolean shifted) {

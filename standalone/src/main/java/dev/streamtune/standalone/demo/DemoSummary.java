@@ -13,12 +13,13 @@ import java.util.List;
  * @param driftLabelledSamples labelled shifted-domain samples the demo had sent as feedback when the drift signal arrived
  * @param falseAlarms drift signals detected before the shift
  * @param improvementZ two-proportion z statistic of accuracyAfter against shiftedAccuracyBefore
+ * @param runDirectory where the run's model store, service state and metric scrapes ({@code metrics/*.prom}) are
  */
 public record DemoSummary(boolean loopClosed, String reason, String corruption, double durationSeconds, String device,
     int baseVersion, double sourceAccuracy, int sourceServed, double shiftedAccuracyBefore, int shiftedServedBefore,
     Double driftSecondsAfterShift, Integer driftLabelledSamples, String driftDetector, int falseAlarms, int driftSignals,
     Candidate candidate, Gate gate, Integer promotedVersion, Double swapSecondsAfterShift, double accuracyAfter,
-    int servedAfter, double improvementZ, int failedRequests, List<String> timeline) {
+    int servedAfter, double improvementZ, int failedRequests, String runDirectory, List<String> timeline) {
 
   /** The trained candidate. */
   public record Candidate(int version, int samples, int epochs, double seconds, List<String> layersTrained,

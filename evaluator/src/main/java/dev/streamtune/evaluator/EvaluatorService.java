@@ -3,10 +3,12 @@ package dev.streamtune.evaluator;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.evaluator.internal.GateWorker;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -27,8 +29,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class EvaluatorService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EvaluatorService.class);
+  /** The service name: the {@code service} tag of its meters. */
+  static final String SERVICE = "evaluator";
   private final EvaluatorConfig cfg;
-  private final PrometheusMeterRegistry registry = Metrics.newRegistry("evaluator");
+  private final PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
   private final LiveAccuracy live = new LiveAccuracy(registry);
   private final AtomicReference<ServiceState> state = new AtomicReference<>(ServiceState.STARTING);
   private KafkaStreams streams;
@@ -43,16 +47,7 @@ public final class EvaluatorService implements AutoCloseable {
   public void start() {
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), cfg.common().topics(), cfg.common().partitions(),
         cfg.common().replication(), Duration.ofSeconds(60));
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, cfg.applicationId());
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.common().bootstrap());
-    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir().toString());
-    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
-    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
-    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) cfg.common().replication());
-    p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
-    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), p);
+    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
@@ -70,9 +65,22 @@ public final class EvaluatorService implements AutoCloseable {
     }, "evaluator-gate");
     gateThread.setDaemon(true);
     gateThread.start();
-    http = new ServiceHttp("evaluator", cfg.host(), cfg.port(), 4, registry, this::state);
+    http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
     http.start();
     log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
+  }
+
+  /**
+   * The Streams properties of the monitoring topology, shared with its tests: core's basics, a short commit interval and no
+   * cache (live accuracy and drift follow each outcome), and core's error handlers, which dead-letter an unusable record to
+   * {@code records.rejected} and count it as {@code streamtune.stream.errors{service=evaluator,kind}} on {@code registry}.
+   */
+  static Properties streamsProperties(EvaluatorConfig cfg, Path stateDir, MeterRegistry registry) {
+    Properties p = KafkaSupport.streamsProps(cfg.applicationId(), cfg.common().bootstrap(), stateDir, cfg.common().replication());
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    return StreamsErrorHandlers.addTo(p, SERVICE, cfg.common().topics().recordsRejected, registry);
   }
 
   private Path stateDir() {

@@ -3,6 +3,7 @@ package dev.streamtune.evaluator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Feedback;
@@ -31,10 +32,9 @@ class EvaluatorTopologyTest {
   private final LiveAccuracy live = new LiveAccuracy(registry);
 
   private TopologyTestDriver driver() {
-    Properties p = new Properties();
+    Properties p = EvaluatorService.streamsProperties(cfg, TestData.tempDir("streams"), registry);
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "evaluator-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    p.put(StreamsConfig.STATE_DIR_CONFIG, TestData.tempDir("streams").toString());
     return new TopologyTestDriver(EvaluatorTopology.build(cfg, registry, live), p);
   }
 
@@ -68,6 +68,18 @@ class EvaluatorTopologyTest {
       assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
           .isEqualTo(200);
     }
+  }
+
+  @Test
+  void shouldRunCoresStreamErrorHandlersWithRecordsRejectedAsTheDeadLetterTopic() {
+    Properties p = EvaluatorService.streamsProperties(cfg, TestData.tempDir("streams"), registry);
+
+    assertThat(p).containsEntry(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, StreamsErrorHandlers.Processing.class)
+        .containsEntry(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, StreamsErrorHandlers.Deserialization.class)
+        .containsEntry(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, StreamsErrorHandlers.Production.class)
+        .containsEntry(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.recordsRejected.name())
+        .containsEntry(StreamsErrorHandlers.REGISTRY_CONFIG, registry);
+    assertThat(registry.find("streamtune.stream.errors").tag("service", "evaluator").counters()).hasSize(3);
   }
 
   @Test

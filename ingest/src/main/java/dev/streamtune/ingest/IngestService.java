@@ -6,6 +6,7 @@ import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Manifest;
@@ -21,13 +22,11 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
@@ -110,7 +109,7 @@ public final class IngestService implements AutoCloseable {
       streamsMetrics = new KafkaStreamsMetrics(streams);
       streamsMetrics.bindTo(registry);
 
-      producer = httpProducer(common.bootstrap(), cfg.applicationId());
+      producer = httpProducer(common.bootstrap(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels);
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
       http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, cfg.imageSide()), producer, common.topics(),
@@ -216,16 +215,12 @@ public final class IngestService implements AutoCloseable {
     return m.spec().labels();
   }
 
-  // Not core's KafkaSupport.producer: an HTTP request should fail fast with 503 rather than block for minutes when Kafka is down.
-  private static KafkaProducer<String, byte[]> httpProducer(String bootstrap, String applicationId) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, applicationId + "-http");
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
-    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
-    return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+  // Core's producer with short timeouts: an HTTP request should fail fast with 503 rather than block for minutes when Kafka is
+  // down. One producer of raw String/bytes records serves both routes (samples.raw and feedback, whose JSON the route encodes).
+  private static KafkaProducer<String, byte[]> httpProducer(String bootstrap, String applicationId, Topics topics) {
+    return KafkaSupport.producer(bootstrap, applicationId + "-http", topics.samplesRaw, Map.of(
+        ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SEND_TIMEOUT.toMillis(),
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) SEND_TIMEOUT.toMillis()));
   }
 }

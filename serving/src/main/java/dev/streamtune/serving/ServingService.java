@@ -19,14 +19,13 @@ import dev.streamtune.serving.internal.ServingMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,9 +116,8 @@ public final class ServingService implements AutoCloseable {
    * and no topic auto-creation, which would make {@code promotions} without compaction if serving started before it existed.
    */
   private KafkaConsumer<String, byte[]> promotionConsumer(CommonConfig common) {
-    var props = KafkaSupport.consumerProps(common.bootstrap(), clientId + "-promotions", null);
-    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    return KafkaSupport.rawConsumer(common.bootstrap(), clientId + "-promotions", null,
+        Map.of(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false));
   }
 
   /**

@@ -110,7 +110,7 @@ public final class Pretrainer {
       System.arraycopy(split.images()[k], 0, px, i * 784, 784);
       y.putScalar(i, split.labels()[k], 1f);
     }
-    return new DataSet(Nd4j.create(px, new long[] {m, 1, 28, 28}, 'c'), y);
+    return new DataSet(Nd4j.create(px, new long[] {m, 1, FashionMnist.SIDE, FashionMnist.SIDE}, 'c'), y);
   }
 
   /** Accuracy on images {@code [from, to)} of a split. */
@@ -135,7 +135,7 @@ public final class Pretrainer {
     int ok = 0;
     for (int s = 0; s < images.size(); s += 500) {
       List<float[]> part = images.subList(s, Math.min(images.size(), s + 500));
-      int[] pred = Networks.argMax(net.output(dev.streamtune.core.image.Images.batch(part, 28, 28)));
+      int[] pred = Networks.argMax(net.output(dev.streamtune.core.image.Images.batch(part, FashionMnist.SIDE, FashionMnist.SIDE)));
       for (int i = 0; i < pred.length; i++) {
         ok += pred[i] == labels[s + i] ? 1 : 0;
       }

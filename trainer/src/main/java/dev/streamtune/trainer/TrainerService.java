@@ -2,6 +2,7 @@ package dev.streamtune.trainer;
 
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.ImageFormatException;
 import dev.streamtune.core.image.Images;
 import dev.streamtune.core.json.Json;
@@ -70,6 +71,8 @@ public final class TrainerService implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Promotion champion;
   private Future<?> job;
+  private int imageHeight;
+  private int imageWidth;
 
   public TrainerService(TrainerConfig cfg) {
     this(cfg, Clock.systemUTC());
@@ -85,7 +88,10 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     store = new DirectoryModelStore(cfg.common().storeDir());
-    int classes = store.base(cfg.common().model()).map(m -> m.spec().labels().size()).orElse(10);
+    var base = store.base(cfg.common().model());
+    int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
+    imageHeight = base.map(m -> m.spec().height()).orElse(FashionMnist.SIDE);
+    imageWidth = base.map(m -> m.spec().width()).orElse(FashionMnist.SIDE);
     buffer = new ReplayBuffer(cfg.recentCapacity(), cfg.reservoirCapacity(), classes, cfg.seed());
     policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait());
     consumer = KafkaSupport.rawConsumer(cfg.common().bootstrap(), cfg.groupId(), null);
@@ -108,20 +114,15 @@ public final class TrainerService implements AutoCloseable {
     try {
       // every record of samples, drift and promotions is re-read on start: the buffer and the champion are rebuilt, and a
       // drift signal counts only when it is newer than the champion's promotion
-      List<TopicPartition> parts = new ArrayList<>();
-      for (String topic : List.of(t.samples.name(), t.drift.name(), t.promotions.name())) {
-        consumer.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      }
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(parts);
+      Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(consumer,
+          List.of(t.samples.name(), t.drift.name(), t.promotions.name()), Duration.ofSeconds(30));
       boolean caughtUp = false;
       while (running) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           onRecord(r, caughtUp);
         }
         if (!caughtUp) {
-          caughtUp = ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+          caughtUp = KafkaSupport.reached(consumer, ends);
           if (caughtUp) {
             state.compareAndSet(ServiceState.STARTING, ServiceState.RUNNING);
             log.info("trainer caught up: {} recent + {} reservoir samples buffered, serving version {}", buffer.recentSize(),
@@ -149,7 +150,7 @@ public final class TrainerService implements AutoCloseable {
           return;
         }
         Sample s = Json.fromBytes(r.value(), Sample.class);
-        float[] px = Images.decode(s.image(), 28, 28);
+        float[] px = Images.decode(s.image(), imageHeight, imageWidth);
         buffer.add(new ReplayBuffer.Item(s.id(), s.timestamp(), s.label(), s.domain(), px));
         registry.counter("streamtune.trainer.samples.buffered").increment();
       } else if (r.topic().equals(t.promotions.name())) {

@@ -18,24 +18,36 @@ public final class Images {
   /** The preprocessing named in model manifests. */
   public static final String PREPROCESSING = "decode, grey = luma(RGB), scale /255 to [0,1], NCHW [N,1,H,W]";
 
+  static {
+    // decode reads from memory: without this, ImageIO buffers every stream in a temp file (slow, and it writes to disk per image)
+    ImageIO.setUseCache(false);
+  }
+
   private Images() {}
 
-  /** Decodes and checks the size; throws {@link ImageFormatException} naming the problem. */
+  /**
+   * Decodes and checks the size.
+   *
+   * @throws ImageFormatException of {@link ImageFormatException.Kind#EMPTY} for no bytes,
+   *     {@link ImageFormatException.Kind#NOT_AN_IMAGE} for bytes that do not decode, {@link ImageFormatException.Kind#WRONG_SIZE}
+   *     for an image of another size; the message names the problem
+   */
   public static float[] decode(byte[] encoded, int height, int width) {
     if (encoded == null || encoded.length == 0) {
-      throw new ImageFormatException("empty body: expected an encoded image (PNG or JPEG)");
+      throw new ImageFormatException(ImageFormatException.Kind.EMPTY, "empty body: expected an encoded image (PNG or JPEG)");
     }
     BufferedImage img;
     try {
       img = ImageIO.read(new ByteArrayInputStream(encoded));
     } catch (IOException | RuntimeException e) {
-      throw new ImageFormatException("not a decodable image: " + e.getMessage());
+      throw new ImageFormatException(ImageFormatException.Kind.NOT_AN_IMAGE, "not a decodable image: " + e.getMessage());
     }
     if (img == null) {
-      throw new ImageFormatException("not a decodable image (expected PNG, JPEG, GIF or BMP; " + encoded.length + " bytes)");
+      throw new ImageFormatException(ImageFormatException.Kind.NOT_AN_IMAGE,
+          "not a decodable image (expected PNG, JPEG, GIF or BMP; " + encoded.length + " bytes)");
     }
     if (img.getHeight() != height || img.getWidth() != width) {
-      throw new ImageFormatException(
+      throw new ImageFormatException(ImageFormatException.Kind.WRONG_SIZE,
           "wrong image size " + img.getWidth() + "x" + img.getHeight() + ", the model takes " + width + "x" + height);
     }
     float[] px = new float[height * width];

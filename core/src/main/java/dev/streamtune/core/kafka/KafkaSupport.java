@@ -1,27 +1,32 @@
 package dev.streamtune.core.kafka;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Client factories and topic creation shared by every service. */
+/** Client factories, Streams properties and topic creation shared by every service. */
 public final class KafkaSupport {
   private static final Logger log = LoggerFactory.getLogger(KafkaSupport.class);
 
@@ -64,12 +69,48 @@ public final class KafkaSupport {
 
   /** A producer of typed records for a topic's serdes; acks=all, idempotent. */
   public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic) {
+    return producer(bootstrap, clientId, topic, Map.of());
+  }
+
+  /**
+   * A producer like {@link #producer(String, String, Topic)} with some settings overridden, e.g. a short
+   * {@code max.block.ms} for a producer that must not hold up a request. The overrides win over the defaults (acks, linger);
+   * the bootstrap servers, client id and serializers come from the arguments only.
+   *
+   * @throws IllegalArgumentException when {@code overrides} sets the bootstrap servers, client id or a serializer
+   */
+  public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic,
+      Map<String, Object> overrides) {
+    return new KafkaProducer<>(producerProps(bootstrap, clientId, overrides), topic.keySerde().serializer(),
+        topic.valueSerde().serializer());
+  }
+
+  static Properties producerProps(String bootstrap, String clientId, Map<String, Object> overrides) {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    return new KafkaProducer<>(props, topic.keySerde().serializer(), topic.valueSerde().serializer());
+    override(props, overrides, ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, ProducerConfig.CLIENT_ID_CONFIG,
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
+    return props;
+  }
+
+  /**
+   * The Kafka Streams properties every StreamTune Streams app sets: application id, bootstrap servers, state directory and the
+   * replication factor of its internal topics. Services add their own tuning and {@link StreamsErrorHandlers#addTo}.
+   */
+  public static Properties streamsProps(String applicationId, String bootstrap, Path stateDir, short replication) {
+    Objects.requireNonNull(stateDir, "stateDir");
+    if (applicationId == null || applicationId.isBlank()) {
+      throw new IllegalArgumentException("Streams application id must be non-blank, was '" + applicationId + "'");
+    }
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) replication);
+    return props;
   }
 
   /** Consumer properties; {@code groupId} may be null for a consumer that assigns partitions itself. */
@@ -90,6 +131,58 @@ public final class KafkaSupport {
    * failing {@code poll()} forever.
    */
   public static KafkaConsumer<String, byte[]> rawConsumer(String bootstrap, String clientId, String groupId) {
-    return new KafkaConsumer<>(consumerProps(bootstrap, clientId, groupId), new StringDeserializer(), new ByteArrayDeserializer());
+    return rawConsumer(bootstrap, clientId, groupId, Map.of());
+  }
+
+  /**
+   * A raw-bytes consumer like {@link #rawConsumer(String, String, String)} with some settings overridden (they win over
+   * {@link #consumerProps}); the bootstrap servers, client id, group and deserializers come from the arguments only.
+   *
+   * @throws IllegalArgumentException when {@code overrides} sets the bootstrap servers, client id, group id or a deserializer
+   */
+  public static KafkaConsumer<String, byte[]> rawConsumer(String bootstrap, String clientId, String groupId,
+      Map<String, Object> overrides) {
+    return new KafkaConsumer<>(rawConsumerProps(bootstrap, clientId, groupId, overrides), new StringDeserializer(),
+        new ByteArrayDeserializer());
+  }
+
+  static Properties rawConsumerProps(String bootstrap, String clientId, String groupId, Map<String, Object> overrides) {
+    Properties props = consumerProps(bootstrap, clientId, groupId);
+    override(props, overrides, ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, ConsumerConfig.CLIENT_ID_CONFIG,
+        ConsumerConfig.GROUP_ID_CONFIG, ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG);
+    return props;
+  }
+
+  /**
+   * Assigns every partition of {@code topics} to {@code consumer} (no group) and seeks to the beginning: for a service that
+   * rebuilds its state by re-reading topics on start. Returns the end offsets at this moment; {@link #reached} tells when the
+   * consumer has read up to them.
+   *
+   * @param timeout how long to wait for each topic's partitions
+   */
+  public static Map<TopicPartition, Long> assignFromBeginning(Consumer<?, ?> consumer, List<String> topics, Duration timeout) {
+    List<TopicPartition> parts = new ArrayList<>();
+    for (String topic : topics) {
+      consumer.partitionsFor(topic, timeout).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+    }
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    return consumer.endOffsets(parts);
+  }
+
+  /** True when {@code consumer}'s position is at or past every one of {@code ends} (from {@link #assignFromBeginning}). */
+  public static boolean reached(Consumer<?, ?> consumer, Map<TopicPartition, Long> ends) {
+    return ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+  }
+
+  private static void override(Properties props, Map<String, Object> overrides, String... reserved) {
+    Objects.requireNonNull(overrides, "overrides");
+    for (String key : reserved) {
+      if (overrides.containsKey(key)) {
+        throw new IllegalArgumentException("client override '" + key + "' is not allowed: it is set from the arguments");
+      }
+    }
+    props.putAll(overrides);
   }
 }

@@ -35,7 +35,7 @@ public final class RejectedRecords implements AutoCloseable {
     }
     out.headers().add(Topics.HEADER_REJECT_REASON, reason.getBytes(StandardCharsets.UTF_8));
     out.headers().add(Topics.HEADER_REJECT_TOPIC,
-        (record.topic() + "-" + record.partition() + "@" + record.offset()).getBytes(StandardCharsets.UTF_8));
+        RejectHeaders.origin(record.topic(), record.partition(), record.offset()).getBytes(StandardCharsets.UTF_8));
     producer.send(out, (md, e) -> {
       if (e != null) {
         log.error("could not forward rejected record {}-{}@{} to {}: {}", record.topic(), record.partition(), record.offset(),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamtune.core.testing.TestData;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
 class ImagesTest {
@@ -21,9 +22,21 @@ class ImagesTest {
   @Test
   void shouldRejectBytesThatAreNotAnImageOrTheWrongSize() {
     assertThatThrownBy(() -> Images.decode("hello".getBytes(), 28, 28)).isInstanceOf(ImageFormatException.class)
-        .hasMessageContaining("not a decodable image");
+        .hasMessageContaining("not a decodable image")
+        .extracting(e -> ((ImageFormatException) e).kind()).isEqualTo(ImageFormatException.Kind.NOT_AN_IMAGE);
     byte[] big = Images.toPng(new float[32 * 32], 32, 32);
-    assertThatThrownBy(() -> Images.decode(big, 28, 28)).hasMessageContaining("wrong image size 32x32");
+    assertThatThrownBy(() -> Images.decode(big, 28, 28)).hasMessageContaining("wrong image size 32x32")
+        .extracting(e -> ((ImageFormatException) e).kind()).isEqualTo(ImageFormatException.Kind.WRONG_SIZE);
+    assertThatThrownBy(() -> Images.decode(new byte[0], 28, 28)).hasMessageContaining("empty body")
+        .extracting(e -> ((ImageFormatException) e).kind()).isEqualTo(ImageFormatException.Kind.EMPTY);
+    assertThatThrownBy(() -> Images.decode(null, 28, 28))
+        .extracting(e -> ((ImageFormatException) e).kind()).isEqualTo(ImageFormatException.Kind.EMPTY);
+  }
+
+  @Test
+  void shouldDecodeInMemoryWithoutImageIoTempFiles() {
+    Images.decode(Images.toPng(new float[28 * 28], 28, 28), 28, 28);
+    assertThat(ImageIO.getUseCache()).isFalse();
   }
 
   @Test

@@ -32,7 +32,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -41,8 +40,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,9 +92,8 @@ public final class GateWorker implements Runnable {
     this.topics = cfg.common().topics();
     String bootstrap = cfg.common().bootstrap();
     this.state = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate-state", null);
-    Properties cp = KafkaSupport.consumerProps(bootstrap, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate");
-    cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-    this.candidates = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
+    this.candidates = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate",
+        Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1));
     this.decisions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-decisions", topics.decisions);
     this.promotions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-promotions", topics.promotions);
     this.rejected = new RejectedRecords(bootstrap, cfg.applicationId() + "-gate", topics, registry);
@@ -114,20 +110,15 @@ public final class GateWorker implements Runnable {
   @Override
   public void run() {
     try {
-      List<TopicPartition> parts = new ArrayList<>();
-      for (String topic : List.of(topics.samples.name(), topics.promotions.name(), topics.drift.name())) {
-        state.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      }
-      state.assign(parts);
-      state.seekToBeginning(parts);
-      Map<TopicPartition, Long> ends = state.endOffsets(parts);
+      Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(state,
+          List.of(topics.samples.name(), topics.promotions.name(), topics.drift.name()), Duration.ofSeconds(30));
       candidates.subscribe(List.of(topics.candidates.name()));
       while (running) {
         for (ConsumerRecord<String, byte[]> r : state.poll(Duration.ofMillis(100))) {
           onState(r);
         }
         if (!caughtUp) {
-          caughtUp = ends.entrySet().stream().allMatch(e -> state.position(e.getKey()) >= e.getValue());
+          caughtUp = KafkaSupport.reached(state, ends);
           if (!caughtUp) {
             continue;
           }

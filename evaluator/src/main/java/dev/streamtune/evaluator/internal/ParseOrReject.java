@@ -2,9 +2,8 @@ package dev.streamtune.evaluator.internal;
 
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
-import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.kafka.RejectHeaders;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
@@ -49,13 +48,11 @@ public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[],
     try {
       context.forward(record.withValue(new Parsed<>(Json.fromBytes(record.value(), type), null)));
     } catch (RecordFormatException e) {
-      String topic = context.recordMetadata().map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?");
-      log.warn("rejected {} {}: {}", type.getSimpleName(), topic, e.getMessage());
+      log.warn("rejected {} {}: {}", type.getSimpleName(), RejectHeaders.origin(context.recordMetadata()), e.getMessage());
       registry.counter("streamtune.records.rejected", "topic", context.recordMetadata().map(m -> m.topic()).orElse("unknown"))
           .increment();
-      record.headers().add(Topics.HEADER_REJECT_REASON, e.getMessage().getBytes(StandardCharsets.UTF_8));
-      record.headers().add(Topics.HEADER_REJECT_TOPIC, topic.getBytes(StandardCharsets.UTF_8));
-      context.forward(record.withValue(Parsed.bad(record.value())));
+      context.forward(record.withValue(Parsed.<V>bad(record.value()))
+          .withHeaders(RejectHeaders.of(record.headers(), e.getMessage(), context.recordMetadata())));
     }
   }
 }

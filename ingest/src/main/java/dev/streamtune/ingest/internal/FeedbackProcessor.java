@@ -1,5 +1,6 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.kafka.RejectHeaders;
 import dev.streamtune.core.records.Feedback;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
@@ -36,10 +37,10 @@ public final class FeedbackProcessor implements FixedKeyProcessor<String, byte[]
     } else {
       Verdict.Rejected<Feedback> r = (Verdict.Rejected<Feedback>) verdict;
       metrics.feedbackRejected(r.reason());
-      log.warn("rejected feedback record {} (key '{}'): {}", Rejections.where(context.recordMetadata()), record.key(),
+      log.warn("rejected feedback record {} (key '{}'): {}", RejectHeaders.origin(context.recordMetadata()), record.key(),
           r.message());
       context.forward(record.withValue(Routed.<Feedback>reject(record.value()))
-          .withHeaders(Rejections.headers(record.headers(), r.message(), context.recordMetadata())));
+          .withHeaders(RejectHeaders.of(record.headers(), r.message(), context.recordMetadata())));
     }
   }
 }

@@ -1,7 +1,9 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 import java.util.Objects;
@@ -17,7 +19,9 @@ import java.util.Set;
  *       {@code records.rejected}, also counted as core's {@code streamtune.records.rejected{topic}}
  *   <li>{@code streamtune.ingest.http.accepted{kind}} and {@code streamtune.ingest.http.rejected{kind,reason}} for
  *       {@code POST /samples} ({@code kind=sample}) and {@code POST /feedback} ({@code kind=feedback})
- *   <li>{@code streamtune.ingest.stream.errors{kind}}: records that Kafka Streams could not deserialize, process or produce
+ *   <li>{@code streamtune.ingest.stream.errors{kind}}: records that Kafka Streams could not deserialize, process or produce;
+ *       counted by core's {@link StreamsErrorHandlers} as {@code streamtune.stream.errors{service=ingest,kind}}, and kept under
+ *       this name as a view of that counter so existing queries keep working
  * </ul>
  * Counters are registered up front so that dashboards see zeros. Thread-safe.
  */
@@ -25,10 +29,6 @@ public final class IngestMetrics {
   /** Sources that get their own tag value; any other {@code st-source} counts as {@code other}. */
   public static final Set<String> KNOWN_SOURCES = Set.of("http", "loader", "labelling", "feedback", "demo", "unknown");
   public static final String OTHER_SOURCE = "other";
-  /** The {@code kind} tags of the stream error counter. */
-  public static final String DESERIALIZATION = "deserialization";
-  public static final String PROCESSING = "processing";
-  public static final String PRODUCTION = "production";
 
   private final MeterRegistry registry;
   private final Topics topics;
@@ -53,8 +53,12 @@ public final class IngestMetrics {
     registry.counter("streamtune.records.rejected", "topic", topics.inputs.name());
     registry.counter("streamtune.ingest.http.accepted", "kind", "sample");
     registry.counter("streamtune.ingest.http.accepted", "kind", "feedback");
-    for (String kind : new String[] {DESERIALIZATION, PROCESSING, PRODUCTION}) {
-      registry.counter("streamtune.ingest.stream.errors", "kind", kind);
+    for (String kind : StreamsErrorHandlers.KINDS) {
+      Counter core = registry.counter(StreamsErrorHandlers.ERRORS_METER, "service", IngestStreamsConfig.SERVICE, "kind", kind);
+      FunctionCounter.builder("streamtune.ingest.stream.errors", core, Counter::count).tag("kind", kind)
+          .description("records Kafka Streams could not handle; the same count as " + StreamsErrorHandlers.ERRORS_METER
+              + "{service=" + IngestStreamsConfig.SERVICE + "}")
+          .register(registry);
     }
   }
 
@@ -91,15 +95,9 @@ public final class IngestMetrics {
     registry.counter("streamtune.ingest.http.rejected", "kind", kind, "reason", reason.tag()).increment();
   }
 
-  /**
-   * A record Kafka Streams could not handle; {@code kind} is {@link #DESERIALIZATION}, {@link #PROCESSING} or
-   * {@link #PRODUCTION}, {@code topic} the source topic (a catalogue or internal topic, so bounded).
-   */
-  public void streamError(String kind, String topic) {
-    registry.counter("streamtune.ingest.stream.errors", "kind", kind).increment();
-    if (topic != null) {
-      registry.counter("streamtune.records.rejected", "topic", topic).increment();
-    }
+  /** The registry the counters are on; core's Streams error handlers count there too. */
+  MeterRegistry registry() {
+    return registry;
   }
 
   private Counter accepted(String sourceTag) {

@@ -1,5 +1,6 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.kafka.RejectHeaders;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
@@ -57,8 +58,8 @@ public final class InputsProcessor implements FixedKeyProcessor<String, byte[], 
       return;
     }
     metrics.inputRejected(reason);
-    log.warn("rejected input record {}: {}", Rejections.where(context.recordMetadata()), message);
+    log.warn("rejected input record {}: {}", RejectHeaders.origin(context.recordMetadata()), message);
     context.forward(record.withValue(Routed.<byte[]>reject(record.value()))
-        .withHeaders(Rejections.headers(record.headers(), message, context.recordMetadata())));
+        .withHeaders(RejectHeaders.of(record.headers(), message, context.recordMetadata())));
   }
 }

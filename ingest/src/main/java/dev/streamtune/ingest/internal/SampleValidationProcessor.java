@@ -1,8 +1,11 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.kafka.RejectHeaders;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Sample;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
@@ -35,8 +38,8 @@ public final class SampleValidationProcessor implements FixedKeyProcessor<String
   @Override
   public void process(FixedKeyRecord<String, byte[]> record) {
     Headers h = record.headers();
-    Verdict<Sample> verdict = validator.validate(record.key(), record.value(), Rejections.header(h, Topics.HEADER_LABEL),
-        Rejections.header(h, Topics.HEADER_DOMAIN), Rejections.header(h, Topics.HEADER_SOURCE),
+    Verdict<Sample> verdict = validator.validate(record.key(), record.value(), header(h, Topics.HEADER_LABEL),
+        header(h, Topics.HEADER_DOMAIN), header(h, Topics.HEADER_SOURCE),
         Instant.ofEpochMilli(record.timestamp()));
     if (verdict instanceof Verdict.Accepted<Sample> a) {
       metrics.sampleAccepted(a.value().source());
@@ -44,9 +47,15 @@ public final class SampleValidationProcessor implements FixedKeyProcessor<String
     } else {
       Verdict.Rejected<Sample> r = (Verdict.Rejected<Sample>) verdict;
       metrics.sampleRejected(r.reason());
-      log.info("rejected sample '{}' from {}: {}", record.key(), Rejections.where(context.recordMetadata()), r.message());
+      log.info("rejected sample '{}' from {}: {}", record.key(), RejectHeaders.origin(context.recordMetadata()), r.message());
       context.forward(record.withValue(Routed.<Sample>reject(record.value()))
-          .withHeaders(Rejections.headers(h, r.message(), context.recordMetadata())));
+          .withHeaders(RejectHeaders.of(h, r.message(), context.recordMetadata())));
     }
+  }
+
+  /** The last value of a header as trimmed UTF-8, or null. */
+  private static String header(Headers headers, String name) {
+    Header h = headers == null ? null : headers.lastHeader(name);
+    return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8).trim();
   }
 }

@@ -69,13 +69,9 @@ public final class SampleValidator {
     try {
       Images.decode(image, side, side);
     } catch (ImageFormatException e) {
-      return Verdict.reject(sizeProblem(e) ? Reason.WRONG_SIZE : Reason.NOT_AN_IMAGE, e.getMessage());
+      return Verdict.reject(e.kind() == ImageFormatException.Kind.WRONG_SIZE ? Reason.WRONG_SIZE : Reason.NOT_AN_IMAGE,
+          e.getMessage());
     }
     return Verdict.accept(Sample.of(id, name.get(), domain, source, timestamp, image));
-  }
-
-  // ImageFormatException has no kind; core's Images.decode words a size mismatch "wrong image size WxH, ...".
-  private static boolean sizeProblem(ImageFormatException e) {
-    return e.getMessage() != null && e.getMessage().startsWith("wrong image size");
   }
 }

@@ -1,10 +1,11 @@
 package dev.streamtune.serving.internal;
 
+import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.records.Prediction;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.Properties;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -51,16 +52,11 @@ public final class EventPublisher implements AutoCloseable {
 
   /** Producers as {@code KafkaSupport.producer} makes them (acks=all, idempotent), but blocking at most {@link #MAX_BLOCK}. */
   public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic) {
-    Properties props = new Properties();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
-    // an event that cannot be delivered within 30 s is counted as failed rather than held for the default 2 minutes
-    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
-    return new KafkaProducer<>(props, topic.keySerde().serializer(), topic.valueSerde().serializer());
+    return KafkaSupport.producer(bootstrap, clientId, topic, Map.of(
+        ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis(),
+        // an event that cannot be delivered within 30 s is counted as failed rather than held for the default 2 minutes
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000));
   }
 
   /** Queues both events of an answered request; never blocks and never throws. */

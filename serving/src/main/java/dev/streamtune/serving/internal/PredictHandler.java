@@ -160,9 +160,11 @@ public final class PredictHandler implements Route {
     try {
       pixels = Images.decode(body, model.spec().height(), model.spec().width());
     } catch (ImageFormatException e) {
-      // Images.decode names the problem; its message says which one
-      RejectReason reason = e.getMessage().startsWith("wrong image size") ? RejectReason.WRONG_SIZE
-          : e.getMessage().startsWith("empty") ? RejectReason.EMPTY : RejectReason.NOT_AN_IMAGE;
+      RejectReason reason = switch (e.kind()) {
+        case WRONG_SIZE -> RejectReason.WRONG_SIZE;
+        case EMPTY -> RejectReason.EMPTY;
+        case NOT_AN_IMAGE -> RejectReason.NOT_AN_IMAGE;
+      };
       throw new ServingRejection(reason, e.getMessage());
     }
     CompletableFuture<Inference> future = batcher.submit(body, pixels, model.spec(), topK);

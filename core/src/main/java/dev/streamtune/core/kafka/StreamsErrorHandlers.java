@@ -1,9 +1,12 @@
-package dev.streamtune.ingest.internal;
+package dev.streamtune.core.kafka;
 
-import dev.streamtune.core.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Configurable;
@@ -22,37 +25,98 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Kafka Streams error handlers of the ingest app. A record that cannot be deserialized, processed or written is never retried
- * forever and never lost silently: it is logged in one line, counted ({@code streamtune.ingest.stream.errors{kind}} and
- * {@code streamtune.records.rejected{topic}}), and its source record goes to the dead-letter topic ({@code records.rejected},
- * set as {@link StreamsConfig#ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG}) with {@code st-reject-reason}; then the stream goes on.
- * Only a production error that no record can fix (authorization, a fenced producer, ...) fails the stream, and a retriable one
- * is retried.
+ * Kafka Streams error handlers shared by every StreamTune Streams app. A record that cannot be deserialized, processed or written
+ * is never retried forever and never lost silently: it is logged in one line, counted, and its source record goes to the
+ * dead-letter topic ({@code records.rejected}, set as {@link StreamsConfig#ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG}) with
+ * {@code st-reject-reason} and {@code st-reject-topic}; then the stream goes on. Only a production error that no record can fix
+ * (authorization, a fenced producer, ...) fails the stream, and a retriable one is retried.
  *
- * <p>The {@link IngestMetrics} instance arrives in the Streams config under {@link #METRICS_CONFIG}.
+ * <p>Meters, on the {@link MeterRegistry} that arrives in the Streams config under {@link #REGISTRY_CONFIG}:
+ * <ul>
+ *   <li>{@code streamtune.stream.errors{service,kind}}: {@code kind} is {@link #DESERIALIZATION}, {@link #PROCESSING} or
+ *       {@link #PRODUCTION}; {@code service} comes from {@link #SERVICE_CONFIG}
+ *   <li>{@code streamtune.records.rejected{topic}}: the source topic of the record (a catalogue or internal topic, so bounded)
+ * </ul>
+ * Without a registry the handlers still log and dead-letter; a metrics failure is never fatal to the work.
+ *
+ * <p>Wire them with {@link #addTo}. The handlers are created and configured by Kafka Streams, one per stream task or thread;
+ * each is thread-confined, and the registry they share is thread-safe.
  */
 public final class StreamsErrorHandlers {
-  /** Streams config key holding the {@link IngestMetrics} object the handlers count on. */
-  public static final String METRICS_CONFIG = "streamtune.ingest.metrics";
+  /** Streams config key holding the {@link MeterRegistry} the handlers count on. */
+  public static final String REGISTRY_CONFIG = "streamtune.errors.registry";
+  /** Streams config key holding the service name, the {@code service} tag of {@code streamtune.stream.errors}. */
+  public static final String SERVICE_CONFIG = "streamtune.errors.service";
+  /** The name of the error counter. */
+  public static final String ERRORS_METER = "streamtune.stream.errors";
+  /** The {@code kind} tags of {@link #ERRORS_METER}. */
+  public static final String DESERIALIZATION = "deserialization";
+  public static final String PROCESSING = "processing";
+  public static final String PRODUCTION = "production";
+  /** Every {@code kind} tag, in a fixed order. */
+  public static final List<String> KINDS = List.of(DESERIALIZATION, PROCESSING, PRODUCTION);
+
   private static final Logger log = LoggerFactory.getLogger(StreamsErrorHandlers.class);
 
   private StreamsErrorHandlers() {}
 
+  /**
+   * Puts the three handlers, the dead-letter topic, the registry and the service name into Streams properties, enables the
+   * processing handler for global stores too, and registers {@code streamtune.stream.errors{service,kind}} at zero so that
+   * dashboards see the series before the first error.
+   *
+   * @param props the Streams properties to add to; changed in place and returned
+   * @param service the {@code service} tag, e.g. {@code ingest}
+   * @param deadLetter where unusable source records go, normally {@code topics.recordsRejected}
+   * @param registry where the handlers count
+   * @return {@code props}
+   */
+  public static Properties addTo(Properties props, String service, Topic<?, ?> deadLetter, MeterRegistry registry) {
+    Objects.requireNonNull(props, "props");
+    Objects.requireNonNull(deadLetter, "deadLetter");
+    Objects.requireNonNull(registry, "registry");
+    if (service == null || service.isBlank()) {
+      throw new IllegalArgumentException("service must be a non-blank name, was '" + service + "'");
+    }
+    props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, Deserialization.class);
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, Processing.class);
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, Production.class);
+    props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, deadLetter.name());
+    props.put(REGISTRY_CONFIG, registry);
+    props.put(SERVICE_CONFIG, service);
+    for (String kind : KINDS) {
+      registry.counter(ERRORS_METER, "service", service, "kind", kind);
+    }
+    return props;
+  }
+
   abstract static class Base implements Configurable {
-    private IngestMetrics metrics;
+    private MeterRegistry registry;
+    private String service;
     private String deadLetterTopic;
 
     @Override
     public void configure(Map<String, ?> configs) {
-      Object m = configs.get(METRICS_CONFIG);
-      metrics = m instanceof IngestMetrics im ? im : null;
+      Object r = configs.get(REGISTRY_CONFIG);
+      registry = r instanceof MeterRegistry m ? m : null;
+      Object s = configs.get(SERVICE_CONFIG);
+      service = s == null ? "unknown" : s.toString();
       Object d = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
       deadLetterTopic = d == null ? null : d.toString();
     }
 
     void count(String kind, ErrorHandlerContext ctx) {
-      if (metrics != null) {
-        metrics.streamError(kind, ctx.topic());
+      if (registry == null) {
+        return;
+      }
+      try {
+        registry.counter(ERRORS_METER, "service", service, "kind", kind).increment();
+        if (ctx.topic() != null) {
+          registry.counter("streamtune.records.rejected", "topic", ctx.topic()).increment();
+        }
+      } catch (RuntimeException e) {
+        log.warn("could not count a stream error of kind {}: {}", kind, e.toString());
       }
     }
 
@@ -75,7 +139,7 @@ public final class StreamsErrorHandlers {
     }
 
     static String where(ErrorHandlerContext ctx) {
-      return ctx.topic() + "-" + ctx.partition() + "@" + ctx.offset();
+      return RejectHeaders.origin(ctx.topic(), ctx.partition(), ctx.offset());
     }
   }
 
@@ -85,18 +149,18 @@ public final class StreamsErrorHandlers {
     public DeserializationExceptionHandler.Response handleError(ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record,
         Exception e) {
       log.warn("cannot deserialize record {} (task {}): {}; sent to the dead-letter topic", where(ctx), ctx.taskId(), e.toString());
-      count(IngestMetrics.DESERIALIZATION, ctx);
+      count(DESERIALIZATION, ctx);
       return DeserializationExceptionHandler.Response.resume(
           deadLetter(ctx, record.key(), record.value(), "cannot deserialize: " + e.getMessage()));
     }
   }
 
-  /** An exception thrown while processing a record: a bug, so logged with its stack trace, but one record does not stop ingest. */
+  /** An exception thrown while processing a record: a bug, so logged with its stack trace, but one record does not stop the app. */
   public static final class Processing extends Base implements ProcessingExceptionHandler {
     @Override
     public ProcessingExceptionHandler.Response handleError(ErrorHandlerContext ctx, Record<?, ?> record, Exception e) {
       log.error("processing record {} failed in node {}; sent to the dead-letter topic", where(ctx), ctx.processorNodeId(), e);
-      count(IngestMetrics.PROCESSING, ctx);
+      count(PROCESSING, ctx);
       return ProcessingExceptionHandler.Response.resume(
           deadLetter(ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), "processing failed: " + e));
     }
@@ -113,12 +177,12 @@ public final class StreamsErrorHandlers {
       if (e instanceof RecordTooLargeException || e instanceof InvalidRecordException) {
         log.warn("cannot write a record to {} (from {}): {}; its source record goes to the dead-letter topic", record.topic(),
             where(ctx), e.toString());
-        count(IngestMetrics.PRODUCTION, ctx);
+        count(PRODUCTION, ctx);
         return ProductionExceptionHandler.Response.resume(
             deadLetter(ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), "cannot write to " + record.topic() + ": " + e.getMessage()));
       }
       log.error("cannot write to {} (from {}): {}; stopping the stream", record.topic(), where(ctx), e.toString());
-      count(IngestMetrics.PRODUCTION, ctx);
+      count(PRODUCTION, ctx);
       return ProductionExceptionHandler.Response.fail();
     }
 
@@ -127,8 +191,8 @@ public final class StreamsErrorHandlers {
     public ProductionExceptionHandler.Response handleSerializationError(ErrorHandlerContext ctx, ProducerRecord record,
         Exception e, SerializationExceptionOrigin origin) {
       log.warn("cannot serialize the {} of a record for {} (from {}): {}; its source record goes to the dead-letter topic",
-          origin.name().toLowerCase(java.util.Locale.ROOT), record.topic(), where(ctx), e.toString());
-      count(IngestMetrics.PRODUCTION, ctx);
+          origin.name().toLowerCase(Locale.ROOT), record.topic(), where(ctx), e.toString());
+      count(PRODUCTION, ctx);
       return ProductionExceptionHandler.Response.resume(
           deadLetter(ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), "cannot serialize for " + record.topic() + ": " + e.getMessage()));
     }

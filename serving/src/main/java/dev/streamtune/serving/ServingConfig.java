@@ -16,14 +16,16 @@ import java.util.Objects;
  * @param port the HTTP port ({@value #PORT}, default 8081; 0 picks a free port)
  * @param batchMax the most requests answered by one {@code output()} call ({@value #BATCH_MAX}, default 32)
  * @param batchWait how long a batch waits for more requests after its first ({@value #BATCH_WAIT}, default 2ms)
- * @param queueMax the most requests waiting for inference; beyond it a request is refused with 503 at once
+ * @param queueMax the most requests waiting for inference; beyond it a request is refused with 429 at once
  *     ({@value #QUEUE_MAX}, default 1024)
  * @param topK how many labels an answer carries unless the request asks otherwise ({@value #TOPK}, default 3)
  * @param bodyMaxBytes the largest accepted request body ({@value #BODY_MAX_BYTES}, default 1 MiB)
  * @param httpThreads threads serving HTTP requests ({@value #HTTP_THREADS}, default 32)
+ * @param versionsKeep how many previously served versions stay loaded beside the serving one, so a request may pin them
+ *     ({@value #VERSIONS_KEEP}, default 2; 0 keeps only the serving version)
  */
 public record ServingConfig(CommonConfig common, String host, int port, int batchMax, Duration batchWait, int queueMax, int topK,
-    int bodyMaxBytes, int httpThreads) {
+    int bodyMaxBytes, int httpThreads, int versionsKeep) {
   public static final String HOST = "streamtune.serving.host";
   public static final String PORT = "streamtune.serving.port";
   public static final String BATCH_MAX = "streamtune.serving.batch.max";
@@ -32,6 +34,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
   public static final String TOPK = "streamtune.serving.topk";
   public static final String BODY_MAX_BYTES = "streamtune.serving.body.max-bytes";
   public static final String HTTP_THREADS = "streamtune.serving.http.threads";
+  public static final String VERSIONS_KEEP = "streamtune.serving.versions.keep";
 
   /** The longest batch wait accepted: a batch that waits longer only adds latency. */
   public static final Duration MAX_BATCH_WAIT = Duration.ofSeconds(1);
@@ -50,6 +53,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
     check(topK >= 1, "topK", topK);
     check(bodyMaxBytes >= 1, "bodyMaxBytes", bodyMaxBytes);
     check(httpThreads >= 1, "httpThreads", httpThreads);
+    check(versionsKeep >= 0 && versionsKeep <= 16, "versionsKeep", versionsKeep);
   }
 
   private static void check(boolean ok, String field, Object value) {
@@ -76,6 +80,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
         s.integer(QUEUE_MAX, 1024, 1, 1_000_000),
         s.integer(TOPK, 3, 1, 1000),
         s.integer(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
-        s.integer(HTTP_THREADS, 32, 1, 1024));
+        s.integer(HTTP_THREADS, 32, 1, 1024),
+        s.integer(VERSIONS_KEEP, 2, 0, 16));
   }
 }

@@ -30,7 +30,7 @@ class RetrainingLoopIT {
   @Test
   void shouldDetectTheShiftRetrainPromoteAndServeABetterModel() throws IOException {
     Path work = Path.of(System.getProperty("streamtune.test.tmp", "target")).resolve("loop-it-work");
-    DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 1_000, 800, 8_000, 600, 0.8,
+    DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 2_500, 800, 8_000, 600, 0.8,
         Duration.ofMillis(300), 150, 4, new Pretrainer.Options(8_000, 1, 64, 1e-3, 42),
         Map.of("streamtune.trainer.min-new-samples", "800"), Duration.ofMinutes(8), 11, System.out::println);
 

@@ -31,7 +31,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.integer("streamtune.trainer.buffer.recent", 6000, 100, 10_000_000),
         s.integer("streamtune.trainer.buffer.reservoir", 4000, 100, 10_000_000),
         s.integer("streamtune.trainer.min-new-samples", 1000, 1, 10_000_000),
-        s.decimal("streamtune.trainer.replay-ratio", 1.0, 0, 100), s.integer("streamtune.trainer.epochs", 3, 1, 1000),
+        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), s.integer("streamtune.trainer.epochs", 3, 1, 1000),
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),
         s.duration("streamtune.trainer.max-wait", Duration.ofMinutes(10)), s.integer("streamtune.trainer.seed", 1234, 0,

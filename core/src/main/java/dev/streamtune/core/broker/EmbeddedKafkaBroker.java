@@ -89,7 +89,7 @@ import org.slf4j.LoggerFactory;
  *       server does not start or does not accept clients within the start timeout.</li>
  *   <li><b>Logging.</b> Kafka's server side logs through SLF4J. Unless {@link Builder#quietLogging(boolean)} is
  *       turned off, when SLF4J is bound to Logback, the server-side Kafka loggers (not the client loggers) that
- *       have no level of their own are set to {@code WARN} at start, since at {@code INFO} a single start logs
+ *       have no level of their own and would log INFO are set to {@code WARN} at start, since at {@code INFO} a single start logs
  *       hundreds of lines. A level configured explicitly (e.g. in {@code logback.xml}) always wins.</li>
  * </ul>
  *
@@ -664,7 +664,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             for (String name : SERVER_LOGGERS) {
                 Logger logger = factory.getLogger(name);
                 Method getLevel = logger.getClass().getMethod("getLevel");
-                if (getLevel.invoke(logger) == null) {
+                // only quieten a logger that would log INFO: an inherited WARN or ERROR (e.g. from org.apache.kafka) stays
+                if (getLevel.invoke(logger) == null && logger.isInfoEnabled()) {
                     logger.getClass().getMethod("setLevel", levelClass).invoke(logger, warn);
                 }
             }

@@ -7,6 +7,9 @@ import java.util.Map;
 /**
  * Provenance of a trained version: from what data, how, on what device.
  *
+ * <p>The last three fields were added in schema 1 without a major bump: they are null in records written before them (and in
+ * summaries of pretraining, where they do not apply), and readers must tolerate their absence.
+ *
  * @param trigger why it was trained (e.g. the drift signal, or "pretrain")
  * @param samples training samples used (never held-out ones)
  * @param samplesByClass counts per label
@@ -17,13 +20,28 @@ import java.util.Map;
  * @param learningRate the head's learning rate
  * @param loss the final training loss (mean of the last epoch)
  * @param device the ND4J backend and device
+ * @param layerLearningRates the learning rate of each trained layer that has parameters, by layer name; null when not recorded
+ * @param freezeReason why this boundary and these rates were chosen (the freeze policy's inputs and rule, or "pinned by config");
+ *     null when not recorded
+ * @param cachedFeatureHits how many samples' frozen activations came from the feature cache instead of the backbone; null when
+ *     the fine-tune did not use the cache
  */
 public record TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
     Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
-    double learningRate, double loss, String device, long durationMs) {
+    double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
+    String freezeReason, Integer cachedFeatureHits) {
   public TrainingSummary {
     samplesByClass = Map.copyOf(samplesByClass);
     samplesByDomain = Map.copyOf(samplesByDomain);
     layersTrained = List.copyOf(layersTrained);
+    layerLearningRates = layerLearningRates == null ? null : Map.copyOf(layerLearningRates);
+  }
+
+  /** A summary without per-layer rates, freeze reason or cache figures (pretraining, tests). */
+  public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
+      Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
+      double learningRate, double loss, String device, long durationMs) {
+    this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
+        learningRate, loss, device, durationMs, null, null, null);
   }
 }

@@ -8,12 +8,16 @@ import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.LabelProbability;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,8 +25,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Micro-batching onto one inference thread. Requests wait on a bounded queue; the worker takes the first, waits at most
  * {@code maxWait} for up to {@code maxBatch - 1} more, reads the current model once, stacks the images and calls
- * {@code output()} once for the whole batch. The worker is the only thread that runs a served network, so DL4J networks are
- * never shared across threads; a model swapped in meanwhile answers the next batch.
+ * {@code output()} once for the whole batch. A request pinned to a model (a version it asked for, or the one serving when it
+ * arrived) runs on that model: a batch holding requests for several models makes one {@code output()} call per model. The
+ * worker is the only thread that runs a served network, so DL4J networks are never shared across threads; a model swapped in
+ * meanwhile answers the next batch.
  *
  * <p>{@link #submit} never blocks: a full queue is refused at once. Thread-safe.
  */
@@ -37,8 +43,19 @@ public final class InferenceBatcher implements AutoCloseable {
   private final Thread worker;
   private volatile boolean accepting = true;
 
-  /** One queued request: the encoded image, its pixels as decoded for a spec, and the answer to complete. */
-  private record Pending(byte[] encoded, float[] pixels, int height, int width, int topK, CompletableFuture<Inference> answer) {}
+  /**
+   * One queued request: the encoded image, its pixels as decoded for a spec, the model it is pinned to (null: whichever serves
+   * when its batch runs), and the answer to complete.
+   */
+  private record Pending(byte[] encoded, float[] pixels, int height, int width, int topK, LoadedModel pinned,
+      CompletableFuture<Inference> answer) {}
+
+  /** One image of a pinned request: as received (kept for the input event) and decoded for the pinned model's spec. */
+  public record Input(byte[] encoded, float[] pixels) {
+    public Input {
+      Objects.requireNonNull(pixels, "pixels");
+    }
+  }
 
   public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, ServingMetrics metrics) {
     if (maxBatch < 1 || queueMax < 1 || maxWait.isNegative()) {
@@ -75,13 +92,58 @@ public final class InferenceBatcher implements AutoCloseable {
     if (!accepting) {
       throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
     }
-    Pending p = new Pending(encoded, pixels, spec.height(), spec.width(), topK, new CompletableFuture<>());
-    if (!queue.offer(p)) {
-      throw new ServingRejection(RejectReason.QUEUE_FULL,
-          "inference queue full (" + (queue.size() + queue.remainingCapacity()) + " requests waiting); retry later");
+    Pending p = new Pending(encoded, pixels, spec.height(), spec.width(), topK, null, new CompletableFuture<>());
+    synchronized (queue) {
+      if (!queue.offer(p)) {
+        throw queueFull();
+      }
     }
     metrics.queueDepth(queue.size());
     return p.answer;
+  }
+
+  /**
+   * Queues the images of one request, all or none, to be answered by {@code model} whatever serves when their batch runs: the
+   * model a request pinned (or read once when it arrived) answers every image of it, even if it is swapped out meanwhile.
+   *
+   * @param inputs the images, each decoded for {@code model}'s spec
+   * @param topK how many labels to answer per image
+   * @return one answer per image, in order, completed as {@link #submit(byte[], float[], ModelSpec, int)}'s
+   * @throws ServingRejection {@code QUEUE_FULL} at once when they do not all fit in the queue, {@code SHUTTING_DOWN} after
+   *     {@link #close}
+   */
+  public List<CompletableFuture<Inference>> submit(List<Input> inputs, LoadedModel model, int topK) {
+    Objects.requireNonNull(model, "model");
+    if (topK < 1 || inputs.isEmpty()) {
+      throw new IllegalArgumentException("topK must be >= 1 and inputs not empty, were " + topK + " and " + inputs.size());
+    }
+    if (!accepting) {
+      throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
+    }
+    ModelSpec spec = model.spec();
+    List<Pending> pending = new ArrayList<>(inputs.size());
+    for (Input in : inputs) {
+      pending.add(new Pending(in.encoded(), in.pixels(), spec.height(), spec.width(), topK, model, new CompletableFuture<>()));
+    }
+    // only the worker takes from the queue, so capacity checked under the lock that every submitter holds can only grow
+    synchronized (queue) {
+      if (queue.remainingCapacity() < pending.size()) {
+        throw queueFull();
+      }
+      queue.addAll(pending);
+    }
+    metrics.queueDepth(queue.size());
+    return pending.stream().map(Pending::answer).toList();
+  }
+
+  /** The most images one request may queue at once. */
+  public int capacity() {
+    return queue.size() + queue.remainingCapacity();
+  }
+
+  private ServingRejection queueFull() {
+    return new ServingRejection(RejectReason.QUEUE_FULL,
+        "inference queue full (" + capacity() + " requests waiting); retry later");
   }
 
   /** Requests waiting for inference. */
@@ -136,12 +198,30 @@ public final class InferenceBatcher implements AutoCloseable {
     }
   }
 
+  /** Answers a batch: requests pinned to a model run on it, the others on the model serving now; one output() per model. */
   private void answer(List<Pending> batch) {
-    LoadedModel model = models.current();
-    if (model == null) {
-      fail(batch, new ServingRejection(RejectReason.NO_MODEL, "no model loaded yet; retry later"));
-      return;
+    LoadedModel serving = models.current();
+    List<LoadedModel> order = new ArrayList<>(2);
+    Map<LoadedModel, List<Pending>> groups = new IdentityHashMap<>();
+    List<Pending> unanswerable = new ArrayList<>();
+    for (Pending p : batch) {
+      LoadedModel m = p.pinned != null ? p.pinned : serving;
+      if (m == null) {
+        unanswerable.add(p);
+        continue;
+      }
+      groups.computeIfAbsent(m, k -> {
+        order.add(k);
+        return new ArrayList<>();
+      }).add(p);
     }
+    fail(unanswerable, new ServingRejection(RejectReason.NO_MODEL, "no model loaded yet; retry later"));
+    for (LoadedModel m : order) {
+      answer(m, groups.get(m));
+    }
+  }
+
+  private void answer(LoadedModel model, List<Pending> batch) {
     ModelSpec spec = model.spec();
     List<Pending> ready = new ArrayList<>(batch.size());
     List<float[]> images = new ArrayList<>(batch.size());
@@ -151,6 +231,9 @@ public final class InferenceBatcher implements AutoCloseable {
       if (p.height != spec.height() || p.width != spec.width()) {
         // decoded for a model of another input size that was swapped out meanwhile: decode for this one
         try {
+          if (p.encoded == null) {
+            throw new ImageFormatException(ImageFormatException.Kind.WRONG_SIZE, "the input was sent for another input size");
+          }
           px = Images.decode(p.encoded, spec.height(), spec.width());
         } catch (ImageFormatException e) {
           p.answer.completeExceptionally(new ServingRejection(RejectReason.WRONG_SIZE,
@@ -166,10 +249,14 @@ public final class InferenceBatcher implements AutoCloseable {
       return;
     }
     List<List<LabelProbability>> top;
+    float[] flat;
+    int classes;
     try {
       INDArray x = Images.batch(images, spec.height(), spec.width());
       INDArray probabilities = model.network().output(x);
       top = Networks.topK(probabilities, spec.labels(), maxK);
+      classes = (int) probabilities.size(1);
+      flat = probabilities.castTo(DataType.FLOAT).dup('c').data().asFloat();
     } catch (RuntimeException e) {
       log.error("inference failed on {} v{} for a batch of {}: {}", model.model(), model.version(), ready.size(), e.toString());
       fail(ready, e);
@@ -180,7 +267,7 @@ public final class InferenceBatcher implements AutoCloseable {
       Pending p = ready.get(i);
       List<LabelProbability> labels = top.get(i);
       p.answer.complete(new Inference(model.model(), model.version(), labels.subList(0, Math.min(p.topK, labels.size())),
-          ready.size()));
+          ready.size(), Arrays.copyOfRange(flat, i * classes, (i + 1) * classes)));
     }
   }
 

@@ -1,30 +1,83 @@
 package dev.streamtune.serving.internal;
 
 import dev.streamtune.core.model.LoadedModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The model that answers new batches. Swapping publishes a loaded, warmed model to the inference worker, which reads the
- * reference once per batch; a batch that already started keeps the model it read. Thread-safe.
+ * The model that answers new batches, and the versions kept loaded beside it. Swapping publishes a loaded, warmed model to the
+ * inference worker, which reads the reference once per batch; a batch that already started keeps the model it read. The serving
+ * version plus the {@code keepPrevious} versions served most recently before it stay loaded, so a request may pin one of them;
+ * older ones are dropped (a request that already holds one still finishes on it). Thread-safe: readers see one immutable
+ * snapshot.
  */
 public final class ModelHolder {
-  private final AtomicReference<LoadedModel> current = new AtomicReference<>();
+  /** The serving model and the loaded ones by version, the serving one included. */
+  private record Snapshot(LoadedModel current, Map<Integer, LoadedModel> loaded) {}
+
+  private final AtomicReference<Snapshot> state = new AtomicReference<>(new Snapshot(null, Map.of()));
+  private final int keepPrevious;
+
+  /** Keeps only the serving version loaded. */
+  public ModelHolder() {
+    this(0);
+  }
+
+  /** @param keepPrevious how many versions served before the current one stay loaded (>= 0) */
+  public ModelHolder(int keepPrevious) {
+    if (keepPrevious < 0) {
+      throw new IllegalArgumentException("keepPrevious must be >= 0, was " + keepPrevious);
+    }
+    this.keepPrevious = keepPrevious;
+  }
 
   /** The model serving now, or null before the first one is loaded. */
   public LoadedModel current() {
-    return current.get();
+    return state.get().current();
   }
 
   /** The version serving now, empty before the first one. */
   public OptionalInt version() {
-    LoadedModel m = current.get();
+    LoadedModel m = current();
     return m == null ? OptionalInt.empty() : OptionalInt.of(m.version());
   }
 
-  /** Makes {@code next} the model of every later batch; returns the one it replaces, or null. */
+  /** A loaded version (the serving one or one kept), if loaded. */
+  public Optional<LoadedModel> get(int version) {
+    return Optional.ofNullable(state.get().loaded().get(version));
+  }
+
+  /** The loaded versions, ascending. */
+  public List<Integer> loadedVersions() {
+    List<Integer> v = new ArrayList<>(state.get().loaded().keySet());
+    v.sort(null);
+    return v;
+  }
+
+  /**
+   * Makes {@code next} the model of every later batch and keeps the previous ones up to the limit; returns the one it replaces
+   * as serving, or null.
+   */
   public LoadedModel swap(LoadedModel next) {
-    return current.getAndSet(Objects.requireNonNull(next, "next"));
+    Objects.requireNonNull(next, "next");
+    while (true) {
+      Snapshot s = state.get();
+      // order of service, oldest first: the map iterates in insertion order, the serving one is re-inserted last
+      LinkedHashMap<Integer, LoadedModel> loaded = new LinkedHashMap<>(s.loaded());
+      loaded.remove(next.version());
+      loaded.put(next.version(), next);
+      while (loaded.size() > keepPrevious + 1) {
+        loaded.remove(loaded.keySet().iterator().next());
+      }
+      if (state.compareAndSet(s, new Snapshot(next, java.util.Collections.unmodifiableMap(loaded)))) {
+        return s.current();
+      }
+    }
   }
 }

@@ -78,7 +78,7 @@ public final class PredictHandler implements Route {
       OptionalInt v = models.version();
       metrics.rejected(e.reason(), v.isPresent() ? v.getAsInt() : null);
       log.debug("refused {} {} ({}): {}", ex.getRequestMethod(), ex.getRequestURI(), e.reason().tag(), e.getMessage());
-      if (e.reason().status() == 503) {
+      if (e.reason().status() == 503 || e.reason().status() == 429) {
         ex.getResponseHeaders().set("Retry-After", "1");
       }
       throw new HttpError(e.reason().status(), e.getMessage());

@@ -12,7 +12,9 @@ public enum RejectReason {
   TOO_LARGE("too-large", 413),
   UNSUPPORTED_TYPE("unsupported-type", 415),
   BAD_METHOD("bad-method", 405),
-  QUEUE_FULL("queue-full", 503),
+  UNKNOWN_MODEL("unknown-model", 404),
+  UNKNOWN_VERSION("unknown-version", 404),
+  QUEUE_FULL("queue-full", 429),
   NO_MODEL("no-model", 503),
   SHUTTING_DOWN("shutting-down", 503);
 

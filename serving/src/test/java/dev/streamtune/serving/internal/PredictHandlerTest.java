@@ -177,7 +177,7 @@ class PredictHandlerTest {
   }
 
   @Test
-  void shouldAnswer503AtOnceWhenTheQueueIsFull() throws Exception {
+  void shouldAnswer429WithRetryAfterAtOnceWhenTheQueueIsFull() throws Exception {
     holder.swap(Fixtures.loaded("fashion", 1, Fixtures.net(1)));
     serve(false, 1); // the worker does not run: the first request stays queued
 
@@ -191,7 +191,8 @@ class PredictHandlerTest {
     Fixtures.await(Duration.ofSeconds(30), "the first request queued", () -> batcher.depth() == 1);
 
     HttpResponse<String> full = post("/predict", Fixtures.png(1), "image/png");
-    assertThat(full.statusCode()).isEqualTo(503);
+    assertThat(full.statusCode()).isEqualTo(429);
+    assertThat(full.headers().firstValue("Retry-After")).hasValue("1");
     assertThat(json(full).get("error").asText()).contains("queue full");
     assertThat(rejected(RejectReason.QUEUE_FULL)).isEqualTo(1.0);
 

@@ -47,7 +47,7 @@ public final class ServingService implements AutoCloseable {
 
   private final ServingConfig config;
   private final PrometheusMeterRegistry registry;
-  private final ModelHolder models = new ModelHolder();
+  private final ModelHolder models;
   private final AtomicReference<ServiceState> lifecycle = new AtomicReference<>(ServiceState.STARTING);
   private final String clientId;
   private volatile ServiceHttp http;
@@ -61,6 +61,7 @@ public final class ServingService implements AutoCloseable {
   public ServingService(ServingConfig config) {
     this.config = Objects.requireNonNull(config, "config");
     this.registry = Metrics.newRegistry("serving");
+    this.models = new ModelHolder(config.versionsKeep());
     this.clientId = "streamtune-serving-" + config.common().model() + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
 

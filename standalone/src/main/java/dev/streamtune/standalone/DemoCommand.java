@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The main job: the whole loop in one process on an embedded broker. */
@@ -21,9 +22,8 @@ import picocli.CommandLine.Option;
     description = "Start an embedded broker and all four services, stream clean then shifted images with delayed labels, and "
         + "report drift, retraining, the gate's verdict, the hot swap and the accuracies. Exit 0 when the loop closed.")
 final class DemoCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE}, from the Debian package dataset-fashion-mnist)")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--work", paramLabel = "DIR", defaultValue = "streamtune-work",
       description = "pretrained base and run directories (default ${DEFAULT-VALUE})")
@@ -78,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     var parse = dev.streamtune.core.config.Settings.of(Map.of("--feedback-delay", feedbackDelay, "--timeout", timeout));
-    DemoOptions o = new DemoOptions(data, work, Corruption.parse(corruption), guardSamples, sourceRequests, maxShiftedRequests,
+    DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(corruption), guardSamples, sourceRequests, maxShiftedRequests,
         afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency,
         new Pretrainer.Options(pretrainImages, pretrainEpochs, 64, 1e-3, 42), set, parse.duration("--timeout",
             Duration.ofMinutes(15)), seed, System.out::println);

@@ -22,9 +22,8 @@ final class LoadCommand implements Callable<Integer> {
   @Mixin
   Common common;
 
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--split", defaultValue = "test", description = "train or test (default ${DEFAULT-VALUE})")
   String split;
@@ -43,8 +42,8 @@ final class LoadCommand implements Callable<Integer> {
     CommonConfig cfg = CommonConfig.from(common.settings());
     Corruption c = Corruption.parse(corruption);
     FashionMnist.Split s = switch (split) {
-      case "train" -> FashionMnist.train(data);
-      case "test" -> FashionMnist.test(data);
+      case "train" -> FashionMnist.train(data.dir);
+      case "test" -> FashionMnist.test(data.dir);
       default -> throw new IllegalArgumentException("--split must be train or test, was '" + split + "'");
     };
     if (from < 0 || count < 1 || from + count > s.size()) {

@@ -6,15 +6,15 @@ import dev.streamtune.trainer.Pretrainer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Trains the backbone on the source domain once and stores it as the base version. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
     description = "Pretrain the CNN on clean Fashion-MNIST and store it as the base version (reused when present).")
 final class PretrainCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})",
-      defaultValue = "/usr/share/datasets/fashion-mnist")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--store", paramLabel = "DIR", defaultValue = "streamtune-work/base",
       description = "model store (default ${DEFAULT-VALUE})")
@@ -36,7 +36,7 @@ final class PretrainCommand implements Callable<Integer> {
   public Integer call() {
     Pretrainer.Options o = new Pretrainer.Options(images, epochs, 64, 1e-3, 42);
     DirectoryModelStore s = new DirectoryModelStore(store);
-    FashionMnist.Split train = FashionMnist.train(data);
+    FashionMnist.Split train = FashionMnist.train(data.dir);
     if (force) {
       Pretrainer.pretrain(s, model, train, o, System.out::println);
     } else {

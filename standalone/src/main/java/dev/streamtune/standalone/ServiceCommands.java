@@ -1,6 +1,5 @@
 package dev.streamtune.standalone;
 
-import dev.streamtune.core.config.Settings;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.EvaluatorService;
 import dev.streamtune.ingest.IngestConfig;
@@ -11,7 +10,8 @@ import dev.streamtune.trainer.TrainerConfig;
 import dev.streamtune.trainer.TrainerService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.Function;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -19,9 +19,9 @@ import picocli.CommandLine.Mixin;
 final class ServiceCommands {
   private ServiceCommands() {}
 
-  static int runUntilStopped(String name, Settings settings, Function<Settings, AutoCloseable> factory,
-      java.util.function.Consumer<AutoCloseable> starter) throws Exception {
-    AutoCloseable service = factory.apply(settings);
+  /** Builds (validating its config), starts and runs one service until the process is told to stop. */
+  static <S extends AutoCloseable> int serve(String name, Supplier<S> create, Consumer<S> start) throws InterruptedException {
+    S service = create.get();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -31,7 +31,7 @@ final class ServiceCommands {
       }
       stopped.countDown();
     }, name + "-shutdown"));
-    starter.accept(service);
+    start.accept(service);
     System.out.println(name + " running; Ctrl-C to stop");
     stopped.await();
     return 0;
@@ -45,8 +45,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      IngestConfig cfg = IngestConfig.from(common.settings());
-      return runUntilStopped("ingest", common.settings(), s -> new IngestService(cfg), s -> ((IngestService) s).start());
+      return serve("ingest", () -> new IngestService(IngestConfig.from(common.settings())), IngestService::start);
     }
   }
 
@@ -58,9 +57,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      EvaluatorConfig cfg = EvaluatorConfig.from(common.settings());
-      return runUntilStopped("evaluator", common.settings(), s -> new EvaluatorService(cfg),
-          s -> ((EvaluatorService) s).start());
+      return serve("evaluator", () -> new EvaluatorService(EvaluatorConfig.from(common.settings())), EvaluatorService::start);
     }
   }
 
@@ -72,8 +69,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      TrainerConfig cfg = TrainerConfig.from(common.settings());
-      return runUntilStopped("trainer", common.settings(), s -> new TrainerService(cfg), s -> ((TrainerService) s).start());
+      return serve("trainer", () -> new TrainerService(TrainerConfig.from(common.settings())), TrainerService::start);
     }
   }
 
@@ -85,8 +81,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      ServingConfig cfg = ServingConfig.from(common.settings());
-      return runUntilStopped("serving", common.settings(), s -> new ServingService(cfg), s -> ((ServingService) s).start());
+      return serve("serving", () -> new ServingService(ServingConfig.from(common.settings())), ServingService::start);
     }
   }
 }

@@ -30,6 +30,8 @@ class RetrainingLoopIT {
   @Test
   void shouldDetectTheShiftRetrainPromoteAndServeABetterModel() throws IOException {
     Path work = Path.of(System.getProperty("streamtune.test.tmp", "target")).resolve("loop-it-work");
+    // 2,500 clean labelled samples: ~20 % are held out, so the gate's guard set has ~500 samples and a 2-point guard drop
+    // is a real one, not the noise of a small set
     DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 2_500, 800, 8_000, 600, 0.8,
         Duration.ofMillis(300), 150, 4, new Pretrainer.Options(8_000, 1, 64, 1e-3, 42),
         Map.of("streamtune.trainer.min-new-samples", "800"), Duration.ofMinutes(8), 11, System.out::println);

@@ -4,28 +4,56 @@ import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.config.Settings;
 import dev.streamtune.core.model.Networks;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
  * The trainer's settings ({@code streamtune.trainer.*}).
  *
- * @param freezeBoundary the last frozen layer; the layers above it are fine-tuned
+ * @param freezeBoundary {@code auto} (the {@link FreezePolicy} decides per retrain), or the pinned last frozen layer
+ *     ({@code none} or a layer name below the head)
  * @param minNewSamples labelled non-held-out samples since the drift onset needed before a retrain
  * @param replayRatio replayed earlier samples per new sample in a retrain
  * @param cooldown the least time between two retrains of a model
  * @param maxWait how long a drift signal waits for enough samples before a retrain runs on what there is (if at least a quarter)
+ * @param lowerRateFactor the learning rate of each unfrozen conv block relative to the block above it (conv2 at this times the
+ *     head's rate, conv1 at its square)
+ * @param freezeSmallData fewer new-domain samples than this is "little data" for the freeze policy
+ * @param freezeLargeData at least this many new-domain samples is "much data"
+ * @param freezeSimilarRetained the champion keeping at least this share of its accuracy on the new domain means "similar domain"
+ * @param freezeFarRetained keeping less than this share means "far domain"
+ * @param cacheDir where the frozen-activation cache spills to disk
+ * @param cacheMaxBytes the in-memory bound of the frozen-activation cache
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
-    Duration cooldown, Duration maxWait, long seed) {
+    Duration cooldown, Duration maxWait, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
+    double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes) {
+  /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
+  public static final String AUTO = "auto";
+
   public static TrainerConfig from(Settings s) {
-    String boundary = s.string("streamtune.trainer.freeze-boundary", Networks.DEFAULT_FREEZE_BOUNDARY);
-    if (!boundary.equals("none") && !Networks.LAYERS.contains(boundary)) {
-      throw new ConfigException("streamtune.trainer.freeze-boundary", boundary, "must be 'none' or one of " + Networks.LAYERS);
+    String boundary = s.string("streamtune.trainer.freeze-boundary", AUTO);
+    if (!boundary.equals(AUTO) && !boundary.equals("none") && !Networks.LAYERS.contains(boundary)) {
+      throw new ConfigException("streamtune.trainer.freeze-boundary", boundary, "must be 'auto', 'none' or one of "
+          + Networks.LAYERS);
     }
     if (boundary.equals("head")) {
       throw new ConfigException("streamtune.trainer.freeze-boundary", boundary, "freezing the head leaves nothing to train");
     }
+    int small = s.integer("streamtune.trainer.freeze.small-data", 2000, 0, 100_000_000);
+    int large = s.integer("streamtune.trainer.freeze.large-data", 5000, 0, 100_000_000);
+    if (large < small) {
+      throw new ConfigException("streamtune.trainer.freeze.large-data", String.valueOf(large),
+          "must be >= streamtune.trainer.freeze.small-data (" + small + ")");
+    }
+    double similar = s.decimal("streamtune.trainer.freeze.similar-retained", 0.85, 0, 1);
+    double far = s.decimal("streamtune.trainer.freeze.far-retained", 0.5, 0, 1);
+    if (far > similar) {
+      throw new ConfigException("streamtune.trainer.freeze.far-retained", String.valueOf(far),
+          "must be <= streamtune.trainer.freeze.similar-retained (" + similar + ")");
+    }
+    long cacheMb = s.integer("streamtune.trainer.cache.max-mb", 256, 1, 1_000_000);
     return new TrainerConfig(CommonConfig.from(s), s.string("streamtune.trainer.host", "localhost"),
         s.integer("streamtune.trainer.port", 8084, 0, 65535), s.string("streamtune.trainer.group-id", "streamtune-trainer"),
         s.integer("streamtune.trainer.buffer.recent", 6000, 100, 10_000_000),
@@ -35,6 +63,15 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),
         s.duration("streamtune.trainer.max-wait", Duration.ofMinutes(10)), s.integer("streamtune.trainer.seed", 1234, 0,
-            Integer.MAX_VALUE));
+            Integer.MAX_VALUE),
+        s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
+        s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),
+        cacheMb * 1024 * 1024);
+  }
+
+  /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */
+  public FreezePolicy freezePolicy() {
+    return new FreezePolicy(freezeSmallData, freezeLargeData, freezeSimilarRetained, freezeFarRetained, learningRate,
+        lowerRateFactor, freezeBoundary.equals(AUTO) ? null : freezeBoundary);
   }
 }

@@ -105,6 +105,15 @@ public final class ModelSwapper {
 
   private boolean swapIn(int version, String sha256, String why) {
     long t0 = System.nanoTime();
+    Optional<LoadedModel> kept = holder.get(version);
+    if (kept.isPresent() && (sha256 == null || sha256.equals(kept.get().manifest().sha256()))) {
+      // still loaded, verified and warm (kept for pinned requests): a rollback to it needs no reload
+      LoadedModel previous = holder.swap(kept.get());
+      metrics.swapped(version);
+      log.info("serving {} v{} again ({}; kept loaded, sha256 {}); was {}", model, version, why, kept.get().manifest().sha256(),
+          previous == null ? "none" : "v" + previous.version());
+      return true;
+    }
     LoadedModel next;
     try {
       next = store.load(model, version, sha256);

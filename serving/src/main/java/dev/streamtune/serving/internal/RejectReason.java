@@ -9,6 +9,7 @@ public enum RejectReason {
   WRONG_SIZE("wrong-size", 400),
   EMPTY("empty", 400),
   BAD_PARAMETER("bad-parameter", 400),
+  BAD_TENSOR("bad-tensor", 400),
   TOO_LARGE("too-large", 413),
   UNSUPPORTED_TYPE("unsupported-type", 415),
   BAD_METHOD("bad-method", 405),

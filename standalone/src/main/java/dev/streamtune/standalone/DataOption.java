@@ -1,0 +1,12 @@
+package dev.streamtune.standalone;
+
+import dev.streamtune.core.image.FashionMnist;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** {@code --data DIR}: where the Fashion-MNIST IDX files are, by default where the Debian package installs them. */
+final class DataOption {
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
+      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE}, from the Debian package dataset-fashion-mnist)")
+  Path dir = FashionMnist.DEFAULT_DIR;
+}

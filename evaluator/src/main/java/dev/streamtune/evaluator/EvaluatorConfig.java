@@ -2,21 +2,30 @@ package dev.streamtune.evaluator;
 
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.learn.Adwin;
+import dev.streamtune.core.learn.Ddm;
 import dev.streamtune.core.learn.PageHinkley;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * The evaluator's settings.
  *
  * @param joinWindow how long after a prediction its feedback may arrive ({@code streamtune.evaluator.join.window})
  * @param accuracyWindow outcomes in the live accuracy window ({@code streamtune.evaluator.accuracy.window})
- * @param pageHinkley the supervised drift detector on the 0/1 error stream ({@code streamtune.evaluator.ph.*})
+ * @param drift the supervised drift detectors on the 0/1 error stream ({@code streamtune.evaluator.drift.detectors}, a comma
+ *     list of page-hinkley, ddm, adwin; default page-hinkley) with their parameters ({@code streamtune.evaluator.ph.*},
+ *     {@code streamtune.evaluator.ddm.*}, {@code streamtune.evaluator.adwin.*})
+ * @param confidence the label-free check on served confidences ({@code streamtune.evaluator.confidence.*})
  * @param gate the promotion rule ({@code streamtune.evaluator.gate.*})
  * @param holdoutRecentMax held-out samples kept for the recent set, holdoutGuardMax for the guard set
  */
 public record EvaluatorConfig(CommonConfig common, String host, int port, String applicationId, Path stateDir, Duration joinWindow,
-    int accuracyWindow, PageHinkley pageHinkley, GateRule gate, int holdoutRecentMax, int holdoutGuardMax,
+    int accuracyWindow, DriftDetectors drift, ConfidenceDrift confidence, GateRule gate, int holdoutRecentMax, int holdoutGuardMax,
     Duration gatePendingTimeout) {
   public static EvaluatorConfig from(Settings s) {
     CommonConfig common = CommonConfig.from(s);
@@ -30,9 +39,52 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
     return new EvaluatorConfig(common, s.string("streamtune.evaluator.host", "localhost"),
         s.integer("streamtune.evaluator.port", 8083, 0, 65535), s.string("streamtune.evaluator.application-id",
             "streamtune-evaluator"), stateDir, s.duration("streamtune.evaluator.join.window", Duration.ofHours(1)),
-        s.integer("streamtune.evaluator.accuracy.window", 200, 10, 1_000_000), ph,
+        s.integer("streamtune.evaluator.accuracy.window", 200, 10, 1_000_000), detectors(s, ph), confidence(s),
         gate, s.integer("streamtune.evaluator.holdout.recent-max", 2000, 10, 1_000_000),
         s.integer("streamtune.evaluator.holdout.guard-max", 2000, 10, 1_000_000),
         s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)));
+  }
+
+  static final String DETECTORS_KEY = "streamtune.evaluator.drift.detectors";
+
+  private static DriftDetectors detectors(Settings s, PageHinkley ph) {
+    String value = s.string(DETECTORS_KEY, PageHinkley.NAME);
+    List<String> names = new ArrayList<>();
+    for (String part : value.split(",", -1)) {
+      String name = part.trim().toLowerCase(Locale.ROOT);
+      if (!DriftDetectors.KNOWN.contains(name)) {
+        throw new ConfigException(DETECTORS_KEY, value, "unknown detector '" + part.trim() + "'; use a comma list of "
+            + DriftDetectors.KNOWN);
+      }
+      if (names.contains(name)) {
+        throw new ConfigException(DETECTORS_KEY, value, "detector '" + name + "' named twice");
+      }
+      names.add(name);
+    }
+    double warning = s.decimal("streamtune.evaluator.ddm.warning-level", Ddm.defaults().warningLevel(), 0.1, 100);
+    double driftLevel = s.decimal("streamtune.evaluator.ddm.drift-level", Ddm.defaults().driftLevel(), 0.1, 100);
+    if (!(driftLevel > warning)) {
+      throw new ConfigException("streamtune.evaluator.ddm.drift-level", Double.toString(driftLevel),
+          "must be above streamtune.evaluator.ddm.warning-level (" + warning + ")");
+    }
+    Ddm ddm = new Ddm(warning, driftLevel, s.integer("streamtune.evaluator.ddm.min-samples", Ddm.defaults().minSamples(), 2,
+        1_000_000));
+    int minSub = s.integer("streamtune.evaluator.adwin.min-sub-window", Adwin.defaults().minSubWindow(), 1, 10_000);
+    int maxWindow = s.integer("streamtune.evaluator.adwin.max-window", Adwin.defaults().maxWindow(), 20, 100_000);
+    if (maxWindow < 2 * minSub) {
+      throw new ConfigException("streamtune.evaluator.adwin.max-window", Integer.toString(maxWindow),
+          "must be at least twice streamtune.evaluator.adwin.min-sub-window (" + minSub + ")");
+    }
+    Adwin adwin = new Adwin(s.decimal("streamtune.evaluator.adwin.delta", Adwin.defaults().delta(), 1e-12, 0.5), maxWindow,
+        minSub);
+    return new DriftDetectors(names, ph, ddm, adwin);
+  }
+
+  private static ConfidenceDrift confidence(Settings s) {
+    return new ConfidenceDrift(s.bool("streamtune.evaluator.confidence.enabled", true),
+        s.integer("streamtune.evaluator.confidence.reference", 500, 10, 100_000),
+        s.integer("streamtune.evaluator.confidence.recent", 200, 10, 100_000),
+        s.integer("streamtune.evaluator.confidence.every", 50, 1, 100_000),
+        s.decimal("streamtune.evaluator.confidence.alpha", 0.001, 1e-12, 0.5));
   }
 }

@@ -6,6 +6,8 @@ import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.Outcome;
 import dev.streamtune.core.records.Prediction;
+import dev.streamtune.evaluator.internal.ConfidenceMonitor;
+import dev.streamtune.evaluator.internal.ConfidenceProcessor;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
 import dev.streamtune.evaluator.internal.ModelMonitor;
 import dev.streamtune.evaluator.internal.MonitorProcessor;
@@ -26,10 +28,13 @@ import org.apache.kafka.streams.state.Stores;
 
 /**
  * The monitoring topology: predictions ⋈ feedback (by prediction id, within the label delay) → outcomes → re-keyed by model →
- * live accuracy per version and the drift detector → {@code drift}. Unreadable records go to {@code records.rejected}.
+ * live accuracy per version and the configured drift detectors → {@code drift}. A second, label-free branch re-keys predictions
+ * alone by model and runs the Kolmogorov–Smirnov check on served confidences → {@code drift} (kind DATA), so a shift can be
+ * flagged before any feedback exists. Unreadable records go to {@code records.rejected}.
  */
 public final class EvaluatorTopology {
   public static final String MONITOR_STORE = "model-monitor";
+  public static final String CONFIDENCE_STORE = "confidence-monitor";
 
   private EvaluatorTopology() {}
 
@@ -47,11 +52,22 @@ public final class EvaluatorTopology {
 
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MONITOR_STORE), Serdes.String(),
         new JsonSerde<>(ModelMonitor.State.class)));
-    ModelMonitor monitor = new ModelMonitor(cfg.pageHinkley(), cfg.accuracyWindow());
+    ModelMonitor monitor = new ModelMonitor(cfg.drift(), cfg.accuracyWindow());
     outcomes.selectKey((id, o) -> o.model(), Named.as("by-model"))
         .repartition(Repartitioned.with(Serdes.String(), outcomeSerde).withName("outcomes-by-model"))
         .process(() -> new MonitorProcessor(monitor, MONITOR_STORE, live, registry), Named.as("monitor"), MONITOR_STORE)
         .to(t.drift.name(), Produced.with(t.drift.keySerde(), t.drift.valueSerde()));
+
+    if (cfg.confidence().enabled()) {
+      b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONFIDENCE_STORE), Serdes.String(),
+          new JsonSerde<>(ConfidenceMonitor.State.class)));
+      ConfidenceMonitor confidence = new ConfidenceMonitor(cfg.confidence());
+      predictions.selectKey((id, p) -> p.model(), Named.as("predictions-by-model-key"))
+          .repartition(Repartitioned.with(Serdes.String(), t.predictions.valueSerde()).withName("predictions-by-model"))
+          .process(() -> new ConfidenceProcessor(confidence, CONFIDENCE_STORE, registry), Named.as("confidence-monitor"),
+              CONFIDENCE_STORE)
+          .to(t.drift.name(), Produced.with(t.drift.keySerde(), t.drift.valueSerde()));
+    }
     return b.build();
   }
 

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.SplittableRandom;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -99,6 +100,66 @@ class EvaluatorTopologyTest {
       assertThat(new String(out.get(1).headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
           .contains("unsupported feedback schema version 9");
       assertThat(new String(out.get(0).value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+    }
+  }
+
+  /** Pipes n predictions of version 1 whose top-1 confidence is uniform in [lo, hi], one a second from second `from`. */
+  private static void predict(TestInputTopic<String, Prediction> predictions, SplittableRandom rnd, int from, int n, double lo,
+      double hi) {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    for (int i = from; i < from + n; i++) {
+      Instant at = t.plusSeconds(i);
+      predictions.pipeInput(new TestRecord<>("p" + i, Prediction.of("p" + i, "fashion", 1,
+          List.of(new LabelProbability("Bag", lo + (hi - lo) * rnd.nextDouble())), 1.0, at), at));
+    }
+  }
+
+  @Test
+  void shouldStayQuietWhileServedConfidencesAreStable() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
+          topics.drift.valueSerde().deserializer());
+      predict(predictions, new SplittableRandom(5), 0, 3_000, 0.85, 1.0);
+      assertThat(drift.readValuesToList()).isEmpty();
+    }
+  }
+
+  @Test
+  void shouldSignalDataDriftFromFallingConfidencesBeforeAnyFeedback() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
+          topics.drift.valueSerde().deserializer());
+      SplittableRandom rnd = new SplittableRandom(5);
+      Instant t = Instant.parse("2026-01-01T00:00:00Z");
+      predict(predictions, rnd, 0, 1_000, 0.9, 1.0); // around 0.95
+      assertThat(drift.isEmpty()).isTrue();
+      predict(predictions, rnd, 1_000, 1_000, 0.45, 0.65); // around 0.55, no feedback at all
+
+      List<TestRecord<String, DriftSignal>> out = drift.readRecordsToList();
+      assertThat(out).isNotEmpty();
+      DriftSignal first = out.get(0).value();
+      assertThat(out.get(0).key()).isEqualTo("fashion");
+      assertThat(first.kind()).isEqualTo(DriftSignal.Kind.DATA);
+      assertThat(first.detector()).isEqualTo("confidence-ks");
+      assertThat(first.version()).isEqualTo(1);
+      assertThat(first.statistic()).isGreaterThan(first.threshold());
+      assertThat(first.threshold()).isBetween(0.1, 0.3);
+      assertThat(first.detectedAt()).isAfter(t.plusSeconds(1_000)).isBefore(t.plusSeconds(1_200));
+      // the onset is the start of the recent window of 200 predictions
+      assertThat(first.onset()).isEqualTo(first.detectedAt().minusSeconds(199));
+      assertThat(first.accuracyBefore()).isNaN();
+      System.out.printf("confidence-ks fired %d predictions after the shift (D %.3f > %.3f)%n",
+          first.detectedAt().getEpochSecond() - t.plusSeconds(1_000).getEpochSecond(), first.statistic(), first.threshold());
+      // re-armed only after the recent window has fully turned over
+      for (int i = 1; i < out.size(); i++) {
+        assertThat(out.get(i).value().window() - out.get(i - 1).value().window()).isGreaterThanOrEqualTo(200);
+      }
+      assertThat(registry.counter("streamtune.evaluator.drift.signals", "model", "fashion", "detector", "confidence-ks").count())
+          .isEqualTo(out.size());
     }
   }
 }

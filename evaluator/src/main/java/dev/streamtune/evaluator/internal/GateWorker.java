@@ -65,6 +65,7 @@ public final class GateWorker implements Runnable {
   private final HoldoutSet holdout;
   private final Map<String, Promotion> champions = new HashMap<>();
   private final Map<String, DriftSignal> lastDrift = new HashMap<>();
+  private final Map<String, Map<Integer, DriftSignal>> firstDrift = new HashMap<>();
   private volatile boolean running = true;
   private volatile boolean caughtUp;
   private Pending pending;
@@ -162,6 +163,9 @@ public final class GateWorker implements Runnable {
       } else {
         DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
         lastDrift.put(d.model(), d);
+        // the first signal on a version marks where its new domain began; later ones on the same version (a detector that
+        // fires again while the shift lasts, e.g. confidence-ks every recent window) would shrink the recent set to nothing
+        firstDrift.computeIfAbsent(d.model(), m -> new HashMap<>()).putIfAbsent(d.version(), d);
       }
     } catch (RecordFormatException e) {
       rejected.reject(r, e.getMessage());
@@ -230,7 +234,7 @@ public final class GateWorker implements Runnable {
       return verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(champion.version(), Double.NaN,
           Double.NaN), 0, 0, Decision.Verdict.REJECT, "candidate is the serving version");
     }
-    DriftSignal d = lastDrift.get(c.model());
+    DriftSignal d = firstDrift.getOrDefault(c.model(), Map.of()).getOrDefault(champion.version(), lastDrift.get(c.model()));
     HoldoutSet.Split split = d == null ? holdout.split(null, null) : holdout.split(d.detectedAt(), d.onset());
     List<String> labels = candidate.spec().labels();
     Scored recent = decode(split.recent(), candidate.spec());

@@ -1,27 +1,44 @@
 package dev.streamtune.evaluator.internal;
 
 import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.learn.Adwin;
+import dev.streamtune.core.learn.Ddm;
 import dev.streamtune.core.learn.PageHinkley;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Outcome;
+import dev.streamtune.evaluator.DriftDetectors;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * Pure monitoring logic for one model: each outcome updates its version's window accuracy and Page-Hinkley detector; an alarm
- * yields a {@link DriftSignal} and restarts the detector so it can fire again later (the trainer's trigger policy de-duplicates).
- * Only the newest {@link #KEEP_VERSIONS} versions are kept.
+ * Pure monitoring logic for one model: each outcome updates its version's window accuracy and every configured detector (one
+ * state per detector per version); each alarm yields its own {@link DriftSignal} (with {@code detector} set) and restarts that
+ * detector so it can fire again later (the trainer's trigger policy de-duplicates). Only the newest {@link #KEEP_VERSIONS}
+ * versions are kept.
+ *
+ * <p>Onset: Page-Hinkley and DDM place it at the outcome at their statistic's minimum ({@code accuracyBefore} is the window
+ * accuracy then, {@code accuracyRecent} the accuracy of the outcomes since, up to the window); ADWIN at the first outcome of
+ * the window it kept after the cut, clamped to the accuracy window ({@code accuracyBefore} over the window's outcomes before
+ * it, {@code accuracyRecent} from it on).
  */
 public final class ModelMonitor {
   static final int KEEP_VERSIONS = 5;
-  private final PageHinkley detector;
+  private final DriftDetectors detectors;
   private final int accuracyWindow;
 
-  public ModelMonitor(PageHinkley detector, int accuracyWindow) {
-    this.detector = detector;
+  public ModelMonitor(DriftDetectors detectors, int accuracyWindow) {
+    this.detectors = detectors;
     this.accuracyWindow = accuracyWindow;
+  }
+
+  /** Page-Hinkley alone. */
+  public ModelMonitor(PageHinkley detector, int accuracyWindow) {
+    this(DriftDetectors.pageHinkleyOnly(detector), accuracyWindow);
   }
 
   /** The state of a model: its monitored versions. */
@@ -35,45 +52,103 @@ public final class ModelMonitor {
     }
   }
 
-  /** The new state, the version's monitor after the outcome, and a drift signal when the detector fired. */
-  public record Update(State state, VersionMonitor version, Optional<DriftSignal> drift) {}
+  /** The new state, the version's monitor after the outcome, and the drift signals of the detectors that fired (often none). */
+  public record Update(State state, VersionMonitor version, List<DriftSignal> drifts) {
+    public Update {
+      drifts = List.copyOf(drifts);
+    }
+  }
 
   public Update apply(State state, Outcome o) {
     TreeMap<Integer, VersionMonitor> versions = new TreeMap<>(state.versions());
     VersionMonitor v = versions.getOrDefault(o.version(), VersionMonitor.initial(o.version()));
     boolean right = o.correct();
-    String window = v.window() + (right ? '1' : '0');
-    if (window.length() > accuracyWindow) {
-      window = window.substring(window.length() - accuracyWindow);
-    }
     Instant at = o.labelledAt() != null ? o.labelledAt() : o.predictedAt();
-    PageHinkley.Step step = detector.update(v.ph(), right ? 0.0 : 1.0);
-    Instant onset = v.onset();
-    double before = v.windowBeforeOnset();
-    if (step.state().nAtMin() != v.ph().nAtMin() || onset == null) {
-      onset = at;
-      before = v.windowAccuracy();
+    String window = v.window() + (right ? '1' : '0');
+    long[] old = v.times();
+    long[] times = Arrays.copyOf(old, old.length + 1);
+    times[old.length] = at.toEpochMilli();
+    if (window.length() > accuracyWindow) {
+      int drop = window.length() - accuracyWindow;
+      window = window.substring(drop);
+      times = Arrays.copyOfRange(times, drop, times.length);
     }
-    VersionMonitor next = new VersionMonitor(o.version(), v.outcomes() + 1, v.correct() + (right ? 1 : 0), window, step.state(),
-        onset, before, v.alarms());
-    Optional<DriftSignal> drift = Optional.empty();
-    if (step.drift()) {
-      double recent = recentAccuracy(window, step.state().n() - step.state().nAtMin());
-      drift = Optional.of(new DriftSignal(Versioned.CURRENT, o.model(), o.version(), DriftSignal.Kind.PERFORMANCE, PageHinkley.NAME,
-          step.state().statistic(), detector.lambda(), next.outcomes(), onset, at, before, recent));
-      next = new VersionMonitor(o.version(), next.outcomes(), next.correct(), window, PageHinkley.State.initial(), null,
-          Double.NaN, v.alarms() + 1);
+    long outcomes = v.outcomes() + 1;
+    double x = right ? 0.0 : 1.0;
+    List<DriftSignal> drifts = new ArrayList<>();
+    Map<String, VersionMonitor.Onset> onsets = new HashMap<>(v.onsets());
+
+    PageHinkley.State ph = null;
+    if (detectors.uses(PageHinkley.NAME)) {
+      PageHinkley.Step step = detectors.pageHinkley().update(v.ph() == null ? PageHinkley.State.initial() : v.ph(), x);
+      ph = step.state();
+      mark(onsets, PageHinkley.NAME, ph.n(), ph.nAtMin(), at, v);
+      if (step.drift()) {
+        drifts.add(signal(o, PageHinkley.NAME, ph.statistic(), detectors.pageHinkley().lambda(), outcomes, at, window,
+            onsets.remove(PageHinkley.NAME), ph.n() - ph.nAtMin()));
+        ph = PageHinkley.State.initial();
+      }
     }
+    Ddm.State ddm = null;
+    if (detectors.uses(Ddm.NAME)) {
+      Ddm.Step step = detectors.ddm().update(v.ddm() == null ? Ddm.State.initial() : v.ddm(), x);
+      ddm = step.state();
+      mark(onsets, Ddm.NAME, ddm.n(), ddm.nAtMin(), at, v);
+      if (step.drift()) {
+        drifts.add(signal(o, Ddm.NAME, step.statistic(), detectors.ddm().driftLevel(), outcomes, at, window,
+            onsets.remove(Ddm.NAME), ddm.n() - ddm.nAtMin()));
+        ddm = Ddm.State.initial();
+      }
+    }
+    Adwin.State adwin = null;
+    if (detectors.uses(Adwin.NAME)) {
+      Adwin.Step step = detectors.adwin().update(v.adwin() == null ? Adwin.State.initial() : v.adwin(), x);
+      adwin = step.state();
+      if (step.drift()) {
+        drifts.add(adwinSignal(o, step, outcomes, at, window, times));
+        adwin = Adwin.State.initial();
+      }
+    }
+    VersionMonitor next = new VersionMonitor(o.version(), outcomes, v.correct() + (right ? 1 : 0), window, times, ph, ddm, adwin,
+        onsets, v.alarms() + drifts.size());
     versions.put(o.version(), next);
     while (versions.size() > KEEP_VERSIONS) {
       versions.pollFirstEntry();
     }
-    return new Update(new State(versions), next, drift);
+    return new Update(new State(versions), next, drifts);
   }
 
-  private static double recentAccuracy(String window, long sinceOnset) {
-    int k = (int) Math.min(window.length(), Math.max(1, sinceOnset));
-    String tail = window.substring(window.length() - k);
-    return tail.chars().filter(c -> c == '1').count() / (double) k;
+  /** Moves a detector's onset mark to this outcome when its minimum moved here (or when it has none yet). */
+  private static void mark(Map<String, VersionMonitor.Onset> onsets, String detector, long n, long nAtMin, Instant at,
+      VersionMonitor before) {
+    if (nAtMin == n || !onsets.containsKey(detector)) {
+      onsets.put(detector, new VersionMonitor.Onset(at, before.windowAccuracy()));
+    }
+  }
+
+  /** A signal of a detector with a running minimum: onset and accuracy before from its mark, recent since the minimum. */
+  private static DriftSignal signal(Outcome o, String detector, double statistic, double threshold, long outcomes, Instant at,
+      String window, VersionMonitor.Onset onset, long sinceMin) {
+    Instant onsetAt = onset == null ? at : onset.at();
+    double before = onset == null ? Double.NaN : onset.windowAccuracy();
+    int k = (int) Math.min(window.length(), Math.max(1, sinceMin));
+    return new DriftSignal(Versioned.CURRENT, o.model(), o.version(), DriftSignal.Kind.PERFORMANCE, detector, statistic, threshold,
+        outcomes, onsetAt, at, before, accuracy(window.substring(window.length() - k)));
+  }
+
+  /**
+   * An ADWIN signal: the onset is the first outcome of the window ADWIN kept after the cut, clamped to the accuracy window;
+   * accuracy before covers the accuracy window before it (NaN when fewer than 10 outcomes), accuracy recent from it on.
+   */
+  private static DriftSignal adwinSignal(Outcome o, Adwin.Step step, long outcomes, Instant at, String window, long[] times) {
+    int len = window.length();
+    int onsetIndex = Math.max(0, len - Math.max(1, step.recent()));
+    double before = onsetIndex < 10 ? Double.NaN : accuracy(window.substring(0, onsetIndex));
+    return new DriftSignal(Versioned.CURRENT, o.model(), o.version(), DriftSignal.Kind.PERFORMANCE, Adwin.NAME, step.statistic(),
+        step.threshold(), outcomes, Instant.ofEpochMilli(times[onsetIndex]), at, before, accuracy(window.substring(onsetIndex)));
+  }
+
+  private static double accuracy(String w) {
+    return w.isEmpty() ? Double.NaN : w.chars().filter(c -> c == '1').count() / (double) w.length();
   }
 }

@@ -2,10 +2,14 @@ package dev.streamtune.evaluator.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.learn.Adwin;
+import dev.streamtune.core.learn.Ddm;
 import dev.streamtune.core.learn.PageHinkley;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Outcome;
+import dev.streamtune.evaluator.DriftDetectors;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +17,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class ModelMonitorTest {
-  private final ModelMonitor monitor = new ModelMonitor(new PageHinkley(0.005, 50, 30), 200);
+  private ModelMonitor monitor = new ModelMonitor(new PageHinkley(0.005, 50, 30), 200);
   private final SplittableRandom rnd = new SplittableRandom(3);
   private ModelMonitor.State state = ModelMonitor.State.empty();
   private int t;
@@ -26,7 +30,7 @@ class ModelMonitorTest {
       Outcome o = new Outcome(Versioned.CURRENT, "p" + t, "fashion", version, wrong ? "Coat" : "Bag", "Bag", 0.9, at, at);
       ModelMonitor.Update u = monitor.apply(state, o);
       state = u.state();
-      u.drift().ifPresent(out::add);
+      out.addAll(u.drifts());
     }
     return out;
   }
@@ -53,5 +57,66 @@ class ModelMonitorTest {
     // a new version starts with its own fresh detector
     assertThat(feed(2, 500, 0.13)).isEmpty();
     assertThat(state.versions()).containsKeys(1, 2);
+  }
+
+  private void useAllDetectors() {
+    monitor = new ModelMonitor(new DriftDetectors(List.of(PageHinkley.NAME, Ddm.NAME, Adwin.NAME), new PageHinkley(0.005, 50, 30),
+        Ddm.defaults(), Adwin.defaults()), 200);
+  }
+
+  @Test
+  void shouldKeepEveryConfiguredDetectorQuietWhileTheErrorRateIsStable() {
+    useAllDetectors();
+    assertThat(feed(1, 5_000, 0.13)).isEmpty();
+    VersionMonitor v = state.versions().get(1);
+    assertThat(v.ph().n()).isEqualTo(5_000);
+    assertThat(v.ddm().n()).isEqualTo(5_000);
+    assertThat(v.adwin().n()).isEqualTo(5_000);
+    assertThat(Json.fromBytes(Json.toBytes(state), ModelMonitor.State.class)).isEqualTo(state);
+  }
+
+  @Test
+  void shouldSignalOncePerDetectorThatFiresAndResetOnlyThatDetector() {
+    useAllDetectors();
+    feed(1, 2_000, 0.13);
+    Instant shift = Instant.ofEpochSecond(1_000_000 + t);
+    List<DriftSignal> alarms = new ArrayList<>();
+    for (int i = 0; i < 600 && alarms.stream().map(DriftSignal::detector).distinct().count() < 3; i++) {
+      alarms.addAll(feed(1, 1, 0.8));
+    }
+    assertThat(alarms).extracting(DriftSignal::detector).contains(PageHinkley.NAME, Ddm.NAME, Adwin.NAME);
+    for (DriftSignal d : alarms) {
+      assertThat(d.kind()).isEqualTo(DriftSignal.Kind.PERFORMANCE);
+      assertThat(d.detectedAt()).isAfter(shift);
+      assertThat(d.onset()).isBefore(d.detectedAt());
+      assertThat(d.statistic()).isGreaterThanOrEqualTo(d.threshold());
+      assertThat(d.accuracyRecent()).isLessThan(d.accuracyBefore());
+      System.out.printf("%s fired %d s after the shift, onset %d s after it%n", d.detector(),
+          d.detectedAt().getEpochSecond() - shift.getEpochSecond(), d.onset().getEpochSecond() - shift.getEpochSecond());
+    }
+    DriftSignal first = alarms.get(0);
+    VersionMonitor v = state.versions().get(1);
+    assertThat(v.alarms()).isEqualTo(alarms.size());
+    // the detector that fired first restarted; the others kept counting
+    long restarted = switch (first.detector()) {
+      case PageHinkley.NAME -> v.ph().n();
+      case Ddm.NAME -> v.ddm().n();
+      default -> v.adwin().n();
+    };
+    assertThat(restarted).isLessThan(v.outcomes());
+  }
+
+  @Test
+  void shouldReadAStateStoredBeforeDetectorsWereConfigurable() {
+    String old = "{\"versions\":{\"1\":{\"version\":1,\"outcomes\":3,\"correct\":2,\"window\":\"101\",\"ph\":{\"n\":3,"
+        + "\"mean\":0.33,\"sum\":-0.5,\"min\":-0.7,\"nAtMin\":2},\"onset\":\"2026-01-01T00:00:00Z\","
+        + "\"windowBeforeOnset\":\"NaN\",\"alarms\":0}}}";
+    state = Json.fromBytes(old.getBytes(java.nio.charset.StandardCharsets.UTF_8), ModelMonitor.State.class);
+    VersionMonitor v = state.versions().get(1);
+    assertThat(v.window()).isEmpty();
+    assertThat(v.ph().n()).isEqualTo(3);
+    assertThat(feed(1, 300, 0.13)).isEmpty();
+    assertThat(state.versions().get(1).outcomes()).isEqualTo(303);
+    assertThat(state.versions().get(1).window()).hasSize(200);
   }
 }

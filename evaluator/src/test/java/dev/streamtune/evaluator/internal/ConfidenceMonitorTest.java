@@ -1,0 +1,55 @@
+package dev.streamtune.evaluator.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.LabelProbability;
+import dev.streamtune.core.records.Prediction;
+import dev.streamtune.evaluator.ConfidenceDrift;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ConfidenceMonitorTest {
+  private final ConfidenceMonitor monitor = new ConfidenceMonitor(new ConfidenceDrift(true, 500, 200, 50, 0.001));
+  private final SplittableRandom rnd = new SplittableRandom(9);
+  private ConfidenceMonitor.State state = ConfidenceMonitor.State.initial(3);
+  private int t;
+
+  private List<DriftSignal> feed(int n, double lo, double hi) {
+    List<DriftSignal> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Instant at = Instant.ofEpochSecond(1_000_000 + t++);
+      Prediction p = Prediction.of("p" + t, "fashion", 3, List.of(new LabelProbability("Bag", lo + (hi - lo) * rnd.nextDouble())),
+          1.0, at);
+      ConfidenceMonitor.Update u = monitor.apply(state, p);
+      state = u.state();
+      u.drift().ifPresent(out::add);
+    }
+    return out;
+  }
+
+  @Test
+  void shouldKeepTheFirstPredictionsAsReferenceAndASlidingRecentWindow() {
+    assertThat(feed(700, 0.8, 1.0)).isEmpty();
+    assertThat(state.reference()).hasSize(500).isSorted();
+    assertThat(state.recent()).hasSize(200);
+    assertThat(state.recentTimes()[0]).isEqualTo(Instant.ofEpochSecond(1_000_500).toEpochMilli());
+    assertThat(Json.fromBytes(Json.toBytes(state), ConfidenceMonitor.State.class)).isEqualTo(state);
+  }
+
+  @Test
+  void shouldSignalWhenConfidencesFallAndWaitForTheRecentWindowToTurnOver() {
+    assertThat(feed(1_500, 0.8, 1.0)).isEmpty();
+    List<DriftSignal> signals = feed(600, 0.4, 0.7);
+    assertThat(signals).hasSizeBetween(2, 3);
+    DriftSignal first = signals.get(0);
+    assertThat(first.kind()).isEqualTo(DriftSignal.Kind.DATA);
+    assertThat(first.window() - 1_500).isBetween(1L, 150L);
+    assertThat(signals.get(1).window() - first.window()).isGreaterThanOrEqualTo(200);
+    assertThat(state.alarms()).isEqualTo(signals.size());
+  }
+}

@@ -13,6 +13,7 @@ import dev.streamtune.serving.internal.EventPublisher;
 import dev.streamtune.serving.internal.InferenceBatcher;
 import dev.streamtune.serving.internal.ModelHolder;
 import dev.streamtune.serving.internal.ModelSwapper;
+import dev.streamtune.serving.internal.OpenInferenceHandler;
 import dev.streamtune.serving.internal.PredictHandler;
 import dev.streamtune.serving.internal.PromotionFollower;
 import dev.streamtune.serving.internal.ServingMetrics;
@@ -30,7 +31,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inference service: answers {@code POST /predict} with the model currently promoted for {@code streamtune.model}, through
+ * The inference service: answers {@code POST /predict} and the Open Inference Protocol (KServe V2, under {@code /v2}) with the
+ * model currently promoted for {@code streamtune.model} (or, on {@code /v2}, a pinned version still loaded), through
  * micro-batches on one inference thread, follows the {@code promotions} topic to hot-swap verified and warmed-up versions, and
  * publishes a prediction and an input event for every answer. Also serves {@code /metrics}, {@code /health/live} and
  * {@code /health/ready}.
@@ -96,13 +98,16 @@ public final class ServingService implements AutoCloseable {
           rejected, RETRY);
       http.route(PredictHandler.PATH,
           new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
+      http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(model, models, batcher, events, metrics, config.topK(),
+          config.bodyMaxBytes(), this::state, Clock.systemUTC()));
 
       batcher.start();
       follower.start();
       http.start();
       lifecycle.set(ServiceState.RUNNING);
-      log.info("serving {} on http://{}:{}{} (batch max {}, wait {} ms, queue {}); following {} from {}; store {}", model,
-          config.host(), http.port(), PredictHandler.PATH, config.batchMax(), config.batchWait().toMillis(), config.queueMax(),
+      log.info("serving {} on http://{}:{}{} and {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions); following {}"
+          + " from {}; store {}", model, config.host(), http.port(), PredictHandler.PATH, OpenInferenceHandler.PATH + "/models/" + model,
+          config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.versionsKeep(),
           common.topics().promotions.name(), common.bootstrap(), store.root());
     } catch (RuntimeException e) {
       lifecycle.set(ServiceState.FAILED);

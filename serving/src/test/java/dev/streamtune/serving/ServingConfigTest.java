@@ -23,6 +23,7 @@ class ServingConfigTest {
     assertThat(c.topK()).isEqualTo(3);
     assertThat(c.bodyMaxBytes()).isEqualTo(1 << 20);
     assertThat(c.httpThreads()).isEqualTo(32);
+    assertThat(c.versionsKeep()).isEqualTo(2);
     assertThat(c.common().model()).isEqualTo("fashion");
   }
 
@@ -36,6 +37,7 @@ class ServingConfigTest {
     assertThat(c).extracting(ServingConfig::host, ServingConfig::port, ServingConfig::batchMax, ServingConfig::batchWait,
         ServingConfig::queueMax, ServingConfig::topK, ServingConfig::bodyMaxBytes, ServingConfig::httpThreads)
         .containsExactly("localhost", 0, 8, Duration.ofMillis(5), 16, 5, 4096, 4);
+    assertThat(ServingConfig.from(Settings.of(Map.of("streamtune.serving.versions.keep", "0"))).versionsKeep()).isZero();
     assertThat(c.common().bootstrap()).isEqualTo("broker:9093");
     assertThat(c.common().storeDir()).isEqualTo(Path.of("/tmp/s"));
   }
@@ -52,6 +54,8 @@ class ServingConfigTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.batch.wait").hasMessageContaining("at most");
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.queue.max", "many"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.queue.max").hasMessageContaining("many");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.versions.keep", "-1"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.versions.keep").hasMessageContaining("-1");
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.host", "a host"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.host");
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", "nohost"))))

@@ -152,6 +152,23 @@ class ServingServiceIT {
       }
       assertThat(serving.servingVersion()).hasValue(2);
 
+      // V2 clients: v1 stays loaded beside v2 (versions.keep), so a request may pin either; each image is a published prediction
+      JsonNode meta = Json.MAPPER.readTree(get(serving, "/v2/models/fashion").body());
+      assertThat(meta.get("versions")).extracting(JsonNode::asText).containsExactly("1", "2");
+      for (String version : List.of("1", "2")) {
+        HttpResponse<String> v = post(serving, "/v2/models/fashion/versions/" + version + "/infer", Json.toBytes(Map.of("inputs",
+            List.of(Map.of("name", "image", "datatype", "BYTES", "shape", List.of(1),
+                "data", List.of(java.util.Base64.getEncoder().encodeToString(Fixtures.png(5))))))), "application/json");
+        assertThat(v.statusCode()).as(v.body()).isEqualTo(200);
+        JsonNode body = Json.MAPPER.readTree(v.body());
+        assertThat(body.get("model_version").asText()).isEqualTo(version);
+        String pid = body.get("parameters").get("prediction_ids").get(0).asText();
+        Prediction p = Json.fromBytes(read(TOPICS.predictions.name(), pid), Prediction.class);
+        assertThat(p.version()).isEqualTo(Integer.parseInt(version));
+        assertThat(read(TOPICS.inputs.name(), pid)).isEqualTo(Fixtures.png(5));
+      }
+      assertThat(get(serving, "/v2/health/ready").statusCode()).isEqualTo(200);
+
       // an unreadable record is rejected, and a promotion whose checksum is wrong is refused: v2 keeps serving
       sendRaw(TOPICS.promotions.name(), "fashion", "{not json".getBytes(StandardCharsets.UTF_8));
       publish(new Promotion(Versioned.CURRENT, "fashion", 1, store.uri("fashion", 1), "ab".repeat(32), "rollback", Instant.now()));
@@ -213,6 +230,12 @@ class ServingServiceIT {
     return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + s.port() + "/predict"))
         .header("Content-Type", contentType).timeout(Duration.ofSeconds(60))
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(ServingService s, String path, byte[] body, String contentType) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + s.port() + path)).timeout(Duration.ofSeconds(30))
+        .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> get(ServingService s, String path) throws Exception {

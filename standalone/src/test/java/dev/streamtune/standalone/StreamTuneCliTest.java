@@ -37,7 +37,7 @@ class StreamTuneCliTest {
   void shouldListTheCommandsInHelp() {
     assertThat(StreamTuneCli.execute("--help")).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("demo", "pretrain", "serving", "evaluator", "trainer", "ingest",
-        "broker", "load");
+        "broker", "load", "models");
   }
 
   @Test
@@ -53,6 +53,15 @@ class StreamTuneCliTest {
     assertThat(err()).contains("streamtune.serving.port='eighty'");
     assertThat(StreamTuneCli.execute("demo", "--corruption", "fog")).isEqualTo(2);
     assertThat(err()).contains("unknown corruption 'fog'");
+  }
+
+  @Test
+  void shouldRefuseToPromoteAVersionTheStoreDoesNotHold() {
+    java.nio.file.Path store = dev.streamtune.core.testing.TestData.tempDir("models-store");
+    dev.streamtune.core.testing.TestModels.storeBase(new dev.streamtune.core.model.DirectoryModelStore(store), "fashion", 64);
+    assertThat(StreamTuneCli.execute("models", "promote", "--store", store.toString(), "--bootstrap", "localhost:1",
+        "--version", "7", "--reason", "test")).isEqualTo(2);
+    assertThat(err()).contains("unknown version 7 of model 'fashion'").contains("[1]");
   }
 
   @Test

@@ -36,8 +36,22 @@ public final class EventPublisher implements AutoCloseable {
   private final ThreadPoolExecutor sender;
   private volatile long lastFailureLogNanos = System.nanoTime() - TimeUnit.MINUTES.toNanos(1);
 
+  /** How long the sender tries to fetch both topics' metadata before the first event, by default. */
+  public static final Duration WARM_UP = Duration.ofSeconds(5);
+
   public EventPublisher(Producer<String, Prediction> predictionProducer, Producer<String, byte[]> inputProducer,
       Topic<String, Prediction> predictions, Topic<String, byte[]> inputs, int queueMax, ServingMetrics metrics) {
+    this(predictionProducer, inputProducer, predictions, inputs, queueMax, metrics, WARM_UP);
+  }
+
+  /**
+   * @param warmUp how long the sender thread may spend fetching the topics' metadata before it sends the first event: without
+   *     it the first events after start fail on {@code max.block.ms} while a slow broker answers the metadata request. Requests
+   *     never wait for it; events queue behind it.
+   */
+  public EventPublisher(Producer<String, Prediction> predictionProducer, Producer<String, byte[]> inputProducer,
+      Topic<String, Prediction> predictions, Topic<String, byte[]> inputs, int queueMax, ServingMetrics metrics,
+      Duration warmUp) {
     this.predictionProducer = Objects.requireNonNull(predictionProducer, "predictionProducer");
     this.inputProducer = Objects.requireNonNull(inputProducer, "inputProducer");
     this.predictions = Objects.requireNonNull(predictions, "predictions");
@@ -48,6 +62,25 @@ public final class EventPublisher implements AutoCloseable {
       t.setDaemon(true);
       return t;
     }, new ThreadPoolExecutor.AbortPolicy());
+    if (!warmUp.isNegative() && !warmUp.isZero()) {
+      long deadline = System.nanoTime() + warmUp.toNanos();
+      sender.execute(() -> {
+        warm(predictionProducer, predictions.name(), deadline);
+        warm(inputProducer, inputs.name(), deadline);
+      });
+    }
+  }
+
+  /** Fetches a topic's metadata, trying again until it arrives or the deadline passes (then the sends will say why). */
+  private static void warm(Producer<String, ?> producer, String topic, long deadlineNanos) {
+    while (System.nanoTime() < deadlineNanos) {
+      try {
+        producer.partitionsFor(topic);
+        return;
+      } catch (RuntimeException e) {
+        // each try blocks at most max.block.ms: the broker is slow or down; the deadline bounds the wait
+      }
+    }
   }
 
   /** Producers as {@code KafkaSupport.producer} makes them (acks=all, idempotent), but blocking at most {@link #MAX_BLOCK}. */

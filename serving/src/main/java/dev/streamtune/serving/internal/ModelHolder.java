@@ -60,6 +60,38 @@ public final class ModelHolder {
     return v;
   }
 
+  /** How many versions stay loaded beside the serving one. */
+  public int keepPrevious() {
+    return keepPrevious;
+  }
+
+  /** True when {@link #retain} would keep one more previous version. */
+  public boolean hasRoom() {
+    return state.get().loaded().size() < keepPrevious + 1;
+  }
+
+  /**
+   * Keeps {@code older} loaded as a version served before all those loaded now (so it is the first to go), when there is room
+   * and it is not loaded yet; for a node that boots and loads the versions its peers kept.
+   *
+   * @return true when it was kept
+   */
+  public boolean retain(LoadedModel older) {
+    Objects.requireNonNull(older, "older");
+    while (true) {
+      Snapshot s = state.get();
+      if (s.current() == null || s.loaded().containsKey(older.version()) || s.loaded().size() >= keepPrevious + 1) {
+        return false;
+      }
+      LinkedHashMap<Integer, LoadedModel> loaded = new LinkedHashMap<>();
+      loaded.put(older.version(), older);
+      loaded.putAll(s.loaded());
+      if (state.compareAndSet(s, new Snapshot(s.current(), java.util.Collections.unmodifiableMap(loaded)))) {
+        return true;
+      }
+    }
+  }
+
   /**
    * Makes {@code next} the model of every later batch and keeps the previous ones up to the limit; returns the one it replaces
    * as serving, or null.

@@ -72,12 +72,14 @@ public final class ModelSwapper {
     List<Promotion> newestFirst = new ArrayList<>(promotions);
     Collections.reverse(newestFirst);
     List<Integer> tried = new ArrayList<>();
-    for (Promotion p : newestFirst) {
+    for (int i = 0; i < newestFirst.size(); i++) {
+      Promotion p = newestFirst.get(i);
       if (tried.contains(p.version())) {
         continue;
       }
       tried.add(p.version());
       if (apply(p)) {
+        retainPrevious(newestFirst.subList(i + 1, newestFirst.size()));
         return true;
       }
     }
@@ -85,6 +87,37 @@ public final class ModelSwapper {
       log.warn("none of the promotions of {} could be loaded (versions {})", model, tried);
     }
     return holder.current() != null || serveBase();
+  }
+
+  /**
+   * Loads the versions served before the one serving now, nearest first, while the holder keeps more: what a node that had been
+   * running all along would hold for pinned requests. The base model counts as served before the first promotion. A version
+   * that does not load is logged and skipped.
+   */
+  private void retainPrevious(List<Promotion> olderNewestFirst) {
+    List<Integer> done = new ArrayList<>();
+    holder.version().ifPresent(done::add);
+    List<Promotion> candidates = new ArrayList<>(olderNewestFirst);
+    store.base(model).ifPresent(b -> candidates.add(null)); // null: the base model, verified against its manifest only
+    for (Promotion p : candidates) {
+      if (!holder.hasRoom()) {
+        return;
+      }
+      int version = p != null ? p.version() : store.base(model).orElseThrow().version();
+      if (done.contains(version)) {
+        continue;
+      }
+      done.add(version);
+      try {
+        LoadedModel m = store.load(model, version, p == null ? null : p.sha256());
+        warmUp(m);
+        if (holder.retain(m)) {
+          log.info("keeping {} v{} loaded for pinned requests (served before v{})", model, version, done.get(0));
+        }
+      } catch (RuntimeException e) {
+        log.warn("cannot keep {} v{} loaded for pinned requests: {}", model, version, e.getMessage());
+      }
+    }
   }
 
   /**

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /predict}: the encoded image is the body ({@code image/png}, {@code image/jpeg}, {@code image/gif},
- * {@code image/bmp}, {@code application/octet-stream} or no content type), {@code ?topk=N} optional. Validates at the boundary
+ * {@code image/bmp}, {@code application/octet-stream} or no content type), {@code ?topk=N} optional, {@code ?version=N} optional
+ * (a version still loaded answers, else 404 naming the loaded ones; without it, the version serving when the batch runs). Validates at the boundary
  * (method, content type, size, decodability and image size against the serving model's spec) before anything is queued, so a
  * refused request costs no inference; maps every refusal to its status with a JSON error naming the problem, counts it by reason
  * and answers 200 with {@link PredictResponse}. The events of an answered request are published after the answer is written.
@@ -73,7 +74,7 @@ public final class PredictHandler implements Route {
     byte[] body;
     try {
       body = validateAndRead(ex);
-      answer = infer(body, topK(ex));
+      answer = infer(body, topK(ex), pinned(ex));
     } catch (ServingRejection e) {
       OptionalInt v = models.version();
       metrics.rejected(e.reason(), v.isPresent() ? v.getAsInt() : null);
@@ -151,8 +152,27 @@ public final class PredictHandler implements Route {
     throw new ServingRejection(RejectReason.BAD_PARAMETER, "topk must be a positive integer, was '" + v + "'");
   }
 
-  private Inference infer(byte[] body, int topK) {
-    LoadedModel model = models.current();
+  /** The version named by {@code ?version=N}, or null to be answered by the one serving when the batch runs. */
+  private LoadedModel pinned(HttpExchange ex) {
+    String v = ServiceHttp.query(ex).get("version");
+    if (v == null) {
+      return null;
+    }
+    try {
+      LoadedModel m = models.get(Integer.parseInt(v.trim())).orElse(null);
+      if (m != null) {
+        return m;
+      }
+    } catch (NumberFormatException e) {
+      // answered below: a version that is not a number is not loaded either
+    }
+    List<Integer> loaded = models.loadedVersions();
+    throw new ServingRejection(RejectReason.UNKNOWN_VERSION, "version '" + v + "' is not loaded; loaded versions: "
+        + (loaded.isEmpty() ? "none yet" : loaded));
+  }
+
+  private Inference infer(byte[] body, int topK, LoadedModel pinned) {
+    LoadedModel model = pinned != null ? pinned : models.current();
     if (model == null) {
       throw new ServingRejection(RejectReason.NO_MODEL, "no model loaded yet; retry later");
     }
@@ -167,7 +187,9 @@ public final class PredictHandler implements Route {
       };
       throw new ServingRejection(reason, e.getMessage());
     }
-    CompletableFuture<Inference> future = batcher.submit(body, pixels, model.spec(), topK);
+    CompletableFuture<Inference> future = pinned != null
+        ? batcher.submit(List.of(new InferenceBatcher.Input(body, pixels)), pinned, topK).get(0)
+        : batcher.submit(body, pixels, model.spec(), topK);
     try {
       return future.get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {

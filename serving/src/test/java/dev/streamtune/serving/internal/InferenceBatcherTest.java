@@ -221,4 +221,47 @@ class InferenceBatcherTest {
     assertThat(many.get(60, TimeUnit.SECONDS).topK()).hasSize(FashionMnist.LABELS.size());
     assertThat(one.get().batchSize()).isEqualTo(2);
   }
+
+  @Test
+  void shouldRunEachPinnedRequestOnTheModelItAskedForWithinOneBatch() throws Exception {
+    MultiLayerNetwork netA = Fixtures.net(1);
+    MultiLayerNetwork netB = Fixtures.net(2);
+    Map<String, Double> a0 = Fixtures.direct(netA, Fixtures.image(0));
+    Map<String, Double> b0 = Fixtures.direct(netB, Fixtures.image(0));
+    LoadedModel v1 = Fixtures.loaded("fashion", 1, netA);
+    LoadedModel v2 = Fixtures.loaded("fashion", 2, netB);
+    holder.swap(v1);
+    holder.swap(v2);
+    InferenceBatcher batcher = batcher(8, Duration.ofMillis(20), 16); // not started yet: all four wait for one batch
+    List<InferenceBatcher.Input> one = List.of(new InferenceBatcher.Input(Fixtures.png(0), Fixtures.image(0)));
+    CompletableFuture<Inference> pinned1 = batcher.submit(one, v1, 10).get(0);
+    CompletableFuture<Inference> pinned2 = batcher.submit(one, v2, 10).get(0);
+    CompletableFuture<Inference> unpinned = batcher.submit(Fixtures.png(0), Fixtures.image(0), v2.spec(), 10);
+    CompletableFuture<Inference> pinned1Again = batcher.submit(one, v1, 10).get(0);
+    batcher.start();
+
+    assertThat(pinned1.get(60, TimeUnit.SECONDS).version()).isEqualTo(1);
+    assertAnswers(pinned1.get(), a0);
+    assertAnswers(pinned1Again.get(60, TimeUnit.SECONDS), a0);
+    assertThat(pinned2.get(60, TimeUnit.SECONDS).version()).isEqualTo(2);
+    assertAnswers(pinned2.get(), b0);
+    assertThat(unpinned.get(60, TimeUnit.SECONDS).version()).as("the serving one").isEqualTo(2);
+    assertAnswers(unpinned.get(), b0);
+    assertThat(pinned1.get().batchSize()).isEqualTo(2);
+    assertThat(pinned1.get().probabilities()).hasSize(FashionMnist.LABELS.size());
+    assertThat(registry.get(ServingMetrics.BATCH_SIZE).summary().count()).as("one output() per model").isEqualTo(2);
+  }
+
+  @Test
+  void shouldQueueTheImagesOfOneRequestAllOrNone() {
+    LoadedModel v1 = Fixtures.loaded("fashion", 1, Fixtures.net(1));
+    holder.swap(v1);
+    InferenceBatcher batcher = batcher(4, Duration.ZERO, 3); // not started
+    InferenceBatcher.Input in = new InferenceBatcher.Input(Fixtures.png(0), Fixtures.image(0));
+    batcher.submit(List.of(in, in), v1, 3);
+
+    assertThatThrownBy(() -> batcher.submit(List.of(in, in), v1, 3))
+        .isInstanceOfSatisfying(ServingRejection.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.QUEUE_FULL));
+    assertThat(batcher.depth()).isEqualTo(2);
+  }
 }

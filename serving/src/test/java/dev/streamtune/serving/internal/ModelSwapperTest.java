@@ -102,4 +102,38 @@ class ModelSwapperTest {
     assertThat(holder.current()).isSameAs(served);
     assertThat(swaps("ok")).isEqualTo(1.0);
   }
+
+  @Test
+  void shouldRollBackToAKeptVersionWithoutReloadingItAndStillVerifyTheAnnouncedChecksum() {
+    ModelHolder keeping = new ModelHolder(1);
+    ModelSwapper s = new ModelSwapper(store, "fashion", keeping, 4, metrics);
+    assertThat(s.serveBase()).isTrue();
+    var base = keeping.current();
+    assertThat(s.apply(promotion(2, v2.sha256()))).isTrue();
+    assertThat(keeping.loadedVersions()).containsExactly(1, 2);
+
+    assertThat(s.apply(promotion(1, "ab".repeat(32)))).as("a wrong checksum is refused even for a kept version").isFalse();
+    assertThat(keeping.version()).hasValue(2);
+
+    assertThat(s.apply(promotion(1, v1.sha256()))).isTrue();
+    assertThat(keeping.current()).as("the kept model, not a reload").isSameAs(base);
+    assertThat(keeping.loadedVersions()).containsExactly(1, 2);
+    assertThat(registry.get(ServingMetrics.MODEL_VERSION).gauge().value()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldLoadTheVersionsServedBeforeTheNewestOnBootAsARunningNodeWouldHoldThem() {
+    ModelHolder keeping = new ModelHolder(2);
+    ModelSwapper s = new ModelSwapper(store, "fashion", keeping, 4, metrics);
+
+    assertThat(s.applyNewest(List.of(promotion(2, v2.sha256())))).isTrue();
+
+    assertThat(keeping.version()).hasValue(2);
+    assertThat(keeping.loadedVersions()).as("the base served before the first promotion").containsExactly(1, 2);
+    assertThat(keeping.get(1).orElseThrow().manifest().sha256()).isEqualTo(v1.sha256());
+
+    ModelHolder one = new ModelHolder(0);
+    new ModelSwapper(store, "fashion", one, 4, metrics).applyNewest(List.of(promotion(1, v1.sha256()), promotion(2, v2.sha256())));
+    assertThat(one.loadedVersions()).containsExactly(2);
+  }
 }

@@ -31,7 +31,7 @@ class PredictHandlerTest {
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("serving-test");
   private final ServingMetrics metrics = new ServingMetrics("fashion");
-  private final ModelHolder holder = new ModelHolder();
+  private final ModelHolder holder = new ModelHolder(1);
   private InferenceBatcher batcher;
   private EventPublisher events;
   private ServiceHttp http;
@@ -45,7 +45,8 @@ class PredictHandlerTest {
     batcher = new InferenceBatcher(holder, 8, Duration.ofMillis(1), queueMax, metrics);
     // nothing listens on port 1: every send fails after max.block.ms, which must neither fail nor hold up a request
     events = new EventPublisher(EventPublisher.producer("localhost:1", "test-predictions", topics.predictions),
-        EventPublisher.producer("localhost:1", "test-inputs", topics.inputs), topics.predictions, topics.inputs, 1024, metrics);
+        EventPublisher.producer("localhost:1", "test-inputs", topics.inputs), topics.predictions, topics.inputs, 1024, metrics,
+        Duration.ZERO);
     http = new ServiceHttp("serving", "localhost", 0, 4, registry, () -> ServiceState.RUNNING);
     http.route(PredictHandler.PATH, new PredictHandler(holder, batcher, events, metrics, 3, BODY_MAX, Clock.systemUTC()));
     http.start();
@@ -200,5 +201,28 @@ class PredictHandlerTest {
     HttpResponse<String> first = waiting.get(60, TimeUnit.SECONDS);
     assertThat(first.statusCode()).isEqualTo(503);
     assertThat(json(first).get("error").asText()).contains("shutting down");
+  }
+
+  @Test
+  void shouldAnswerWithAPinnedVersionWhileItIsLoadedAnd404After() throws Exception {
+    MultiLayerNetwork netA = Fixtures.net(1);
+    Map<String, Double> expectedA = Fixtures.direct(netA, Fixtures.image(3));
+    holder.swap(Fixtures.loaded("fashion", 1, netA));
+    holder.swap(Fixtures.loaded("fashion", 2, Fixtures.net(2)));
+    serve(true, 64);
+
+    JsonNode v1 = json(post("/predict?version=1&topk=10", Fixtures.png(3), "image/png"));
+    assertThat(v1.get("version").asInt()).isEqualTo(1);
+    for (JsonNode lp : v1.get("topK")) {
+      assertThat(lp.get("probability").asDouble()).isCloseTo(expectedA.get(lp.get("label").asText()),
+          org.assertj.core.api.Assertions.within(1e-5));
+    }
+    assertThat(json(post("/predict", Fixtures.png(3), "image/png")).get("version").asInt()).isEqualTo(2);
+
+    holder.swap(Fixtures.loaded("fashion", 3, Fixtures.net(1)));
+    HttpResponse<String> gone = post("/predict?version=1", Fixtures.png(3), "image/png");
+    assertThat(gone.statusCode()).isEqualTo(404);
+    assertThat(json(gone).get("error").asText()).contains("version '1'", "loaded versions: [2, 3]");
+    assertThat(rejected(RejectReason.UNKNOWN_VERSION)).isEqualTo(1.0);
   }
 }

@@ -1,0 +1,542 @@
+package dev.streamtune.serving.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.http.HttpError;
+import dev.streamtune.core.http.Route;
+import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.image.ImageFormatException;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.records.Prediction;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Open Inference Protocol (KServe V2) over REST, under {@code /v2}:
+ *
+ * <ul>
+ *   <li>{@code GET /v2}: server metadata; {@code GET /v2/health/live}, {@code GET /v2/health/ready} (503 until a model serves)
+ *   <li>{@code GET /v2/models/{name}[/versions/{v}]}: model metadata (loaded versions, platform, inputs, outputs)
+ *   <li>{@code GET /v2/models/{name}[/versions/{v}]/ready}
+ *   <li>{@code POST /v2/models/{name}[/versions/{v}]/infer}: one input tensor, either {@code FP32} of shape {@code [N,1,H,W]} or
+ *       {@code [N,H*W]} (pixels in [0,1], data flat or nested) or {@code BYTES} of shape {@code [N]} holding base64 PNG/JPEG
+ *       images; answers the outputs {@code probabilities} ({@code FP32 [N,classes]}) and {@code labels} ({@code BYTES [N,k]},
+ *       most probable first; {@code k} from the output parameter {@code classification}, else the default top-k)
+ * </ul>
+ *
+ * <p>The request is validated whole at the boundary before anything is queued, so a refused request costs no inference. It is
+ * answered by the version it names (404 naming the loaded ones when that is not loaded) or, without one, by the version serving
+ * when it arrives, through the same {@link InferenceBatcher} as {@code /predict}; each image is one prediction, published as a
+ * prediction and an input event like {@code /predict}'s, and its id is returned in the response parameter
+ * {@code prediction_ids}. Errors are {@code {"error": "..."}}: 400 bad JSON, shape or datatype, 404 unknown model or version,
+ * 405 wrong method, 413 too large, 415 not JSON, 429 queue full, 503 not ready.
+ */
+public final class OpenInferenceHandler implements Route {
+  private static final Logger log = LoggerFactory.getLogger(OpenInferenceHandler.class);
+  public static final String PATH = "/v2";
+  public static final String PLATFORM = "deeplearning4j";
+  public static final String INPUT_TENSOR = "input";
+  public static final String IMAGE_TENSOR = "image";
+  public static final String PROBABILITIES = "probabilities";
+  public static final String LABELS = "labels";
+  private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
+  /** Nested data deeper than the deepest accepted shape is refused before walking it. */
+  private static final int MAX_RANK = 4;
+
+  private final String modelName;
+  private final ModelHolder models;
+  private final InferenceBatcher batcher;
+  private final EventPublisher events;
+  private final ServingMetrics metrics;
+  private final int defaultTopK;
+  private final int bodyMaxBytes;
+  private final Supplier<ServiceState> state;
+  private final Clock clock;
+
+  public OpenInferenceHandler(String modelName, ModelHolder models, InferenceBatcher batcher, EventPublisher events,
+      ServingMetrics metrics, int defaultTopK, int bodyMaxBytes, Supplier<ServiceState> state, Clock clock) {
+    this.modelName = Objects.requireNonNull(modelName, "modelName");
+    this.models = Objects.requireNonNull(models, "models");
+    this.batcher = Objects.requireNonNull(batcher, "batcher");
+    this.events = Objects.requireNonNull(events, "events");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.defaultTopK = defaultTopK;
+    this.bodyMaxBytes = bodyMaxBytes;
+    this.state = Objects.requireNonNull(state, "state");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** One tensor of metadata: name, datatype and shape, -1 for a variable dimension. */
+  public record TensorMetadata(String name, String datatype, List<Long> shape) {}
+
+  /** The model metadata response. */
+  public record ModelMetadata(String name, List<String> versions, String platform, List<TensorMetadata> inputs,
+      List<TensorMetadata> outputs) {}
+
+  /** One output tensor of an inference response. */
+  public record OutputTensor(String name, String datatype, List<Long> shape, Object data) {}
+
+  /** The inference response; {@code parameters} carries {@code prediction_ids}, one per image, for feedback. */
+  public record InferResponse(String model_name, String model_version, String id, Map<String, Object> parameters,
+      List<OutputTensor> outputs) {}
+
+  /** A parsed, validated request: the images decoded for the model, the outputs asked for and the labels per image. */
+  private record Request(String id, List<InferenceBatcher.Input> inputs, List<String> outputs, int topK) {}
+
+  @Override
+  public void handle(HttpExchange ex) throws IOException {
+    String path = ex.getRequestURI().getPath();
+    if (!path.equals(PATH) && !path.startsWith(PATH + "/")) {
+      throw HttpError.notFound("no such path " + path);
+    }
+    List<String> seg = new ArrayList<>();
+    for (String s : path.substring(PATH.length()).split("/")) {
+      if (!s.isEmpty()) {
+        seg.add(s);
+      }
+    }
+    try {
+      route(ex, seg);
+    } catch (ServingRejection e) {
+      OptionalInt v = models.version();
+      metrics.rejected(e.reason(), v.isPresent() ? v.getAsInt() : null);
+      log.debug("refused {} {} ({}): {}", ex.getRequestMethod(), ex.getRequestURI(), e.reason().tag(), e.getMessage());
+      if (e.reason().status() == 503 || e.reason().status() == 429) {
+        ex.getResponseHeaders().set("Retry-After", "1");
+      }
+      throw new HttpError(e.reason().status(), e.getMessage());
+    }
+  }
+
+  private void route(HttpExchange ex, List<String> seg) throws IOException {
+    int n = seg.size();
+    if (n == 0) {
+      get(ex);
+      ServiceHttp.json(ex, 200, Map.of("name", "streamtune", "version", version(), "extensions", List.of()));
+      return;
+    }
+    if (n == 2 && seg.get(0).equals("health")) {
+      get(ex);
+      if (seg.get(1).equals("live")) {
+        ServiceHttp.json(ex, 200, Map.of("live", true));
+        return;
+      }
+      if (seg.get(1).equals("ready")) {
+        boolean ready = state.get() == ServiceState.RUNNING;
+        if (!ready) {
+          ex.getResponseHeaders().set("Retry-After", "1");
+        }
+        ServiceHttp.json(ex, ready ? 200 : 503, ready ? Map.of("ready", true)
+            : Map.of("ready", false, "error", "not ready: " + state.get()));
+        return;
+      }
+    }
+    if (n >= 2 && seg.get(0).equals("models")) {
+      String name = seg.get(1);
+      String version = null;
+      int rest = 2;
+      if (n >= 4 && seg.get(2).equals("versions")) {
+        version = seg.get(3);
+        rest = 4;
+      }
+      String action = n == rest ? "" : n == rest + 1 ? seg.get(rest) : null;
+      if (action != null && (action.isEmpty() || action.equals("ready") || action.equals("infer"))) {
+        if (action.equals("infer")) {
+          post(ex);
+          infer(ex, name, version);
+          return;
+        }
+        get(ex);
+        LoadedModel m = resolve(name, version);
+        if (action.equals("ready")) {
+          ServiceHttp.json(ex, 200, Map.of("name", name, "ready", true));
+        } else {
+          ServiceHttp.json(ex, 200, metadata(m));
+        }
+        return;
+      }
+    }
+    throw HttpError.notFound("no such path " + ex.getRequestURI().getPath() + "; the Open Inference Protocol is served at "
+        + PATH + "/health/{live,ready} and " + PATH + "/models/" + modelName + "[/versions/{v}][/ready|/infer]");
+  }
+
+  private static String version() {
+    String v = OpenInferenceHandler.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  private static void get(HttpExchange ex) {
+    if (!"GET".equalsIgnoreCase(ex.getRequestMethod())) {
+      ex.getResponseHeaders().set("Allow", "GET");
+      throw new ServingRejection(RejectReason.BAD_METHOD, "method " + ex.getRequestMethod() + " not allowed on "
+          + ex.getRequestURI().getPath() + "; use GET");
+    }
+  }
+
+  private static void post(HttpExchange ex) {
+    if (!"POST".equalsIgnoreCase(ex.getRequestMethod())) {
+      ex.getResponseHeaders().set("Allow", "POST");
+      throw new ServingRejection(RejectReason.BAD_METHOD, "method " + ex.getRequestMethod() + " not allowed on "
+          + ex.getRequestURI().getPath() + "; use POST with a JSON inference request");
+    }
+  }
+
+  /** The model a request addresses: the version it names, or the one serving now. */
+  private LoadedModel resolve(String name, String version) {
+    if (!name.equals(modelName)) {
+      throw new ServingRejection(RejectReason.UNKNOWN_MODEL, "unknown model '" + name + "'; this server serves '" + modelName
+          + "'");
+    }
+    if (version == null) {
+      LoadedModel m = models.current();
+      if (m == null) {
+        throw new ServingRejection(RejectReason.NO_MODEL, "model '" + name + "' is not ready: no version loaded yet; retry later");
+      }
+      return m;
+    }
+    List<Integer> loaded = models.loadedVersions();
+    try {
+      int v = Integer.parseInt(version);
+      LoadedModel m = models.get(v).orElse(null);
+      if (m != null) {
+        return m;
+      }
+    } catch (NumberFormatException e) {
+      // answered below: a version that is not a number is not loaded either
+    }
+    throw new ServingRejection(RejectReason.UNKNOWN_VERSION, "version '" + version + "' of model '" + name
+        + "' is not loaded; loaded versions: " + (loaded.isEmpty() ? "none yet" : loaded));
+  }
+
+  private ModelMetadata metadata(LoadedModel m) {
+    ModelSpec spec = m.spec();
+    List<String> versions = models.loadedVersions().stream().map(String::valueOf).toList();
+    long c = spec.inputShape().get(0);
+    return new ModelMetadata(modelName, versions, PLATFORM,
+        List.of(new TensorMetadata(INPUT_TENSOR, "FP32", List.of(-1L, c, (long) spec.height(), (long) spec.width())),
+            new TensorMetadata(IMAGE_TENSOR, "BYTES", List.of(-1L))),
+        List.of(new TensorMetadata(PROBABILITIES, "FP32", List.of(-1L, (long) spec.labels().size())),
+            new TensorMetadata(LABELS, "BYTES", List.of(-1L, -1L))));
+  }
+
+  private void infer(HttpExchange ex, String name, String version) throws IOException {
+    long t0 = System.nanoTime();
+    LoadedModel model = resolve(name, version);
+    byte[] body = read(ex);
+    Request req = parse(body, model.spec());
+    List<CompletableFuture<Inference>> futures = batcher.submit(req.inputs(), model, req.topK());
+    List<Inference> answers = new ArrayList<>(futures.size());
+    try {
+      long deadline = System.nanoTime() + ANSWER_TIMEOUT.toNanos();
+      for (CompletableFuture<Inference> f : futures) {
+        answers.add(f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+      }
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof ServingRejection r) {
+        throw r;
+      }
+      metrics.failed(model.version());
+      throw new HttpError(500, "inference failed: " + e.getCause());
+    } catch (TimeoutException e) {
+      futures.forEach(f -> f.cancel(false));
+      metrics.failed(model.version());
+      throw new HttpError(503, "no answer from inference within " + ANSWER_TIMEOUT.toSeconds() + " s; retry later");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
+    }
+    Duration latency = Duration.ofNanos(System.nanoTime() - t0);
+    double latencyMs = latency.toNanos() / 1e6;
+    int rows = answers.size();
+    int classes = model.spec().labels().size();
+    int k = Math.min(req.topK(), classes);
+    float[] probabilities = new float[rows * classes];
+    List<String> labels = new ArrayList<>(rows * k);
+    List<String> ids = new ArrayList<>(rows);
+    for (int i = 0; i < rows; i++) {
+      Inference a = answers.get(i);
+      System.arraycopy(a.probabilities(), 0, probabilities, i * classes, classes);
+      a.topK().forEach(lp -> labels.add(lp.label()));
+      ids.add(UUID.randomUUID().toString());
+      metrics.answered(a.version(), latency);
+    }
+    List<OutputTensor> outputs = new ArrayList<>(2);
+    for (String o : req.outputs()) {
+      outputs.add(o.equals(PROBABILITIES)
+          ? new OutputTensor(PROBABILITIES, "FP32", List.of((long) rows, (long) classes), probabilities)
+          : new OutputTensor(LABELS, "BYTES", List.of((long) rows, (long) k), labels));
+    }
+    Map<String, Object> parameters = new LinkedHashMap<>();
+    parameters.put("prediction_ids", ids);
+    parameters.put("latency_ms", latencyMs);
+    String id = req.id() != null ? req.id() : UUID.randomUUID().toString();
+    ServiceHttp.json(ex, 200, new InferResponse(model.model(), Integer.toString(model.version()), id, parameters, outputs));
+    ModelSpec spec = model.spec();
+    for (int i = 0; i < rows; i++) {
+      Inference a = answers.get(i);
+      InferenceBatcher.Input in = req.inputs().get(i);
+      byte[] image = in.encoded() != null ? in.encoded() : Images.toPng(in.pixels(), spec.height(), spec.width());
+      events.publish(Prediction.of(ids.get(i), a.model(), a.version(), a.topK(), latencyMs, clock.instant()), image);
+    }
+  }
+
+  private byte[] read(HttpExchange ex) throws IOException {
+    String type = ex.getRequestHeaders().getFirst("Content-Type");
+    if (type != null && !type.isBlank()) {
+      String mime = type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+      if (!mime.equals("application/json")) {
+        throw new ServingRejection(RejectReason.UNSUPPORTED_TYPE, "unsupported content type '" + mime
+            + "'; send the inference request as application/json");
+      }
+    }
+    if (ex.getRequestHeaders().getFirst("Inference-Header-Content-Length") != null) {
+      throw new ServingRejection(RejectReason.UNSUPPORTED_TYPE,
+          "the binary tensor data extension is not supported; send the tensors as JSON");
+    }
+    try {
+      return ServiceHttp.readBody(ex, bodyMaxBytes);
+    } catch (HttpError e) {
+      throw new ServingRejection(RejectReason.TOO_LARGE, "request body over the limit of " + bodyMaxBytes + " bytes");
+    }
+  }
+
+  private static ServingRejection bad(String message) {
+    return new ServingRejection(RejectReason.BAD_TENSOR, message);
+  }
+
+  /** Validates the whole request and decodes its images for {@code spec}; throws {@link ServingRejection} naming the problem. */
+  private Request parse(byte[] body, ModelSpec spec) {
+    if (body.length == 0) {
+      throw new ServingRejection(RejectReason.EMPTY, "empty body: send a JSON inference request with \"inputs\"");
+    }
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw bad("invalid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw bad("invalid JSON: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw bad("the inference request must be a JSON object with \"inputs\"");
+    }
+    JsonNode idNode = root.get("id");
+    if (idNode != null && !idNode.isNull() && !idNode.isTextual()) {
+      throw bad("\"id\" must be a string");
+    }
+    String id = idNode == null || idNode.isNull() ? null : idNode.asText();
+    if (id != null && id.length() > 256) {
+      throw bad("\"id\" is longer than 256 characters");
+    }
+    JsonNode inputs = root.get("inputs");
+    if (inputs == null || !inputs.isArray() || inputs.size() != 1) {
+      throw bad("\"inputs\" must be an array of exactly one tensor: '" + INPUT_TENSOR + "' (FP32 [N,1," + spec.height() + ","
+          + spec.width() + "] or [N," + spec.height() * spec.width() + "]) or '" + IMAGE_TENSOR + "' (BYTES [N], base64 PNG/JPEG)");
+    }
+    int topK = defaultTopK;
+    List<String> outputs = List.of(PROBABILITIES, LABELS);
+    JsonNode requested = root.get("outputs");
+    if (requested != null && !requested.isNull()) {
+      if (!requested.isArray()) {
+        throw bad("\"outputs\" must be an array of {\"name\": ...}");
+      }
+      List<String> names = new ArrayList<>();
+      for (JsonNode o : requested) {
+        String name = o.isObject() && o.path("name").isTextual() ? o.get("name").asText() : null;
+        if (name == null || !(name.equals(PROBABILITIES) || name.equals(LABELS))) {
+          throw bad("unknown output " + (name == null ? o.toString() : "'" + name + "'") + "; the outputs are '" + PROBABILITIES
+              + "' and '" + LABELS + "'");
+        }
+        if (names.contains(name)) {
+          throw bad("output '" + name + "' requested twice");
+        }
+        JsonNode k = o.path("parameters").path("classification");
+        if (!k.isMissingNode() && !k.isNull()) {
+          if (!k.canConvertToInt() || !k.isIntegralNumber() || k.asInt() < 1) {
+            throw bad("output parameter \"classification\" must be a positive integer, was " + k);
+          }
+          topK = k.asInt();
+        }
+        names.add(name);
+      }
+      if (!names.isEmpty()) {
+        outputs = List.copyOf(names);
+      }
+    }
+    return new Request(id, tensor(inputs.get(0), spec), outputs, topK);
+  }
+
+  private List<InferenceBatcher.Input> tensor(JsonNode t, ModelSpec spec) {
+    if (!t.isObject()) {
+      throw bad("an input tensor must be an object with name, datatype, shape and data");
+    }
+    String name = t.path("name").isTextual() ? t.get("name").asText() : null;
+    if (name == null) {
+      throw bad("input tensor without a \"name\"");
+    }
+    String datatype = t.path("datatype").isTextual() ? t.get("datatype").asText() : null;
+    if (datatype == null) {
+      throw bad("input '" + name + "' has no \"datatype\"");
+    }
+    JsonNode shapeNode = t.get("shape");
+    if (shapeNode == null || !shapeNode.isArray() || shapeNode.isEmpty() || shapeNode.size() > MAX_RANK) {
+      throw bad("input '" + name + "' needs a \"shape\" array of 1 to " + MAX_RANK + " dimensions");
+    }
+    long[] shape = new long[shapeNode.size()];
+    long count = 1;
+    for (int i = 0; i < shape.length; i++) {
+      JsonNode d = shapeNode.get(i);
+      if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
+        throw bad("input '" + name + "' shape " + shapeNode + ": dimension " + i + " is not a non-negative integer");
+      }
+      shape[i] = d.asLong();
+      try {
+        count = Math.multiplyExact(count, shape[i]);
+      } catch (ArithmeticException e) {
+        throw bad("input '" + name + "' shape " + shapeNode + " is too large");
+      }
+    }
+    if (count > bodyMaxBytes) {
+      throw bad("input '" + name + "' shape " + shapeNode + " needs more values than a request body of at most " + bodyMaxBytes
+          + " bytes can hold");
+    }
+    long rows = shape[0];
+    if (rows < 1) {
+      throw bad("input '" + name + "' shape " + shapeNode + " holds no image");
+    }
+    if (rows > batcher.capacity()) {
+      throw bad("input '" + name + "' holds " + rows + " images; one request may hold at most " + batcher.capacity());
+    }
+    JsonNode data = t.get("data");
+    if (data == null || !data.isArray()) {
+      throw bad("input '" + name + "' needs a \"data\" array");
+    }
+    int h = spec.height();
+    int w = spec.width();
+    int c = spec.inputShape().get(0);
+    List<InferenceBatcher.Input> out = new ArrayList<>((int) rows);
+    switch (datatype) {
+      case "FP32" -> {
+        boolean nchw = shape.length == 4 && shape[1] == c && shape[2] == h && shape[3] == w;
+        boolean flat = shape.length == 2 && shape[1] == (long) c * h * w;
+        if (!nchw && !flat) {
+          throw bad("input '" + name + "' FP32 shape " + shapeNode + " does not fit the model: expected [N," + c + "," + h + ","
+              + w + "] or [N," + (c * h * w) + "]");
+        }
+        float[] values = new float[(int) count];
+        int filled = flatten(data, 0, shape.length, values, 0, name, count);
+        if (filled != count) {
+          throw bad("input '" + name + "' data holds " + filled + " values but shape " + shapeNode + " needs " + count);
+        }
+        int size = c * h * w;
+        for (int r = 0; r < rows; r++) {
+          float[] px = java.util.Arrays.copyOfRange(values, r * size, (r + 1) * size);
+          out.add(new InferenceBatcher.Input(null, px));
+        }
+      }
+      case "BYTES" -> {
+        if (!(shape.length == 1 || (shape.length == 2 && shape[1] == 1))) {
+          throw bad("input '" + name + "' BYTES shape " + shapeNode + " does not fit: expected [N] (or [N,1]) encoded images");
+        }
+        List<String> strings = new ArrayList<>();
+        strings(data, 0, shape.length, strings, name, count);
+        if (strings.size() != count) {
+          throw bad("input '" + name + "' data holds " + strings.size() + " values but shape " + shapeNode + " needs " + count);
+        }
+        for (int i = 0; i < strings.size(); i++) {
+          byte[] encoded = base64(strings.get(i), name, i);
+          try {
+            out.add(new InferenceBatcher.Input(encoded, Images.decode(encoded, h, w)));
+          } catch (ImageFormatException e) {
+            throw bad("input '" + name + "' element " + i + ": " + e.getMessage());
+          }
+        }
+      }
+      default -> throw bad("input '" + name + "' datatype '" + datatype + "' is not supported: send FP32 pixels in [0,1] of shape "
+          + "[N," + c + "," + h + "," + w + "] or [N," + (c * h * w) + "], or BYTES [N] of base64 PNG/JPEG images");
+    }
+    return out;
+  }
+
+  /** Decodes standard or URL-safe base64, line breaks allowed; anything else is refused naming the element. */
+  private static byte[] base64(String s, String name, int i) {
+    String compact = s.replaceAll("\\s+", "");
+    try {
+      return Base64.getDecoder().decode(compact);
+    } catch (IllegalArgumentException e) {
+      try {
+        return Base64.getUrlDecoder().decode(compact);
+      } catch (IllegalArgumentException e2) {
+        throw bad("input '" + name + "' element " + i + " is not base64: " + e.getMessage());
+      }
+    }
+  }
+
+  /** Copies numbers of flat or nested data (no deeper than the shape) into {@code into}; returns the count read. */
+  private static int flatten(JsonNode node, int depth, int rank, float[] into, int at, String name, long max) {
+    for (JsonNode e : node) {
+      if (e.isArray()) {
+        if (depth + 1 >= rank) {
+          throw bad("input '" + name + "' data is nested deeper than its shape");
+        }
+        at = flatten(e, depth + 1, rank, into, at, name, max);
+        continue;
+      }
+      if (!e.isNumber()) {
+        throw bad("input '" + name + "' is FP32 but its data holds " + (e.isTextual() ? "a string" : e.getNodeType()
+            .toString().toLowerCase(Locale.ROOT)) + " at value " + at);
+      }
+      double v = e.asDouble();
+      if (!(v >= 0 && v <= 1)) {
+        throw bad("input '" + name + "' value " + at + " is " + e + "; pixels are grey levels in [0,1] (value/255)");
+      }
+      if (at >= max) {
+        throw bad("input '" + name + "' data holds more values than its shape's " + max);
+      }
+      into[at++] = (float) v;
+    }
+    return at;
+  }
+
+  private static void strings(JsonNode node, int depth, int rank, List<String> into, String name, long max) {
+    for (JsonNode e : node) {
+      if (e.isArray()) {
+        if (depth + 1 >= rank) {
+          throw bad("input '" + name + "' data is nested deeper than its shape");
+        }
+        strings(e, depth + 1, rank, into, name, max);
+        continue;
+      }
+      if (!e.isTextual()) {
+        throw bad("input '" + name + "' is BYTES but its data holds " + e.getNodeType().toString().toLowerCase(Locale.ROOT)
+            + " at element " + into.size() + "; send base64-encoded images as strings");
+      }
+      if (into.size() >= max) {
+        throw bad("input '" + name + "' data holds more values than its shape's " + max);
+      }
+      into.add(e.asText());
+    }
+  }
+}

@@ -107,8 +107,11 @@ final class DemoCommand implements Callable<Integer> {
     row(b, "accuracy on the source domain (v" + s.baseVersion() + ")", fmt(s.sourceAccuracy()) + "  n=" + s.sourceServed());
     row(b, "accuracy on the shifted domain before (v" + s.baseVersion() + ")",
         fmt(s.shiftedAccuracyBefore()) + "  n=" + s.shiftedServedBefore());
-    row(b, "drift detected", s.driftSecondsAfterShift() == null ? "no" : String.format("%.1f s after the shift, after %d labelled "
+    row(b, "first drift detected", s.driftSecondsAfterShift() == null ? "no" : String.format("%.1f s after the shift, after %d labelled "
         + "shifted samples (%s)", s.driftSecondsAfterShift(), s.driftLabelledSamples(), s.driftDetector()));
+    row(b, "supervised drift detected", s.supervisedDriftSecondsAfterShift() == null ? "no"
+        : String.format("%.1f s after the shift, after %d labelled shifted samples (%s)", s.supervisedDriftSecondsAfterShift(),
+            s.supervisedDriftLabelledSamples(), s.supervisedDriftDetector()));
     row(b, "false alarms before the shift", Integer.toString(s.falseAlarms()));
     row(b, "candidate", s.candidate() == null ? "none" : String.format("v%d: %d samples, %d epochs, %.1f s, layers %s",
         s.candidate().version(), s.candidate().samples(), s.candidate().epochs(), s.candidate().seconds(),

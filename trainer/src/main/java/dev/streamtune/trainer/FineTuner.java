@@ -2,11 +2,19 @@ package dev.streamtune.trainer;
 
 import dev.streamtune.core.model.Networks;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,68 +22,282 @@ import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * Transfer-learning fine-tune: the layers up to and including the freeze boundary keep the champion's weights; the layers above
- * are trained on the given samples. The result is a plain (unfrozen) network of the champion's architecture, so the next
- * fine-tune can choose its own boundary. No I/O; the champion passed in is not modified.
+ * are trained on the given samples, each with its own Adam updater at the rate the {@link FreezePlan} gives it. The result is a
+ * plain (unfrozen) network of the champion's architecture, so the next fine-tune can choose its own boundary. No I/O; the
+ * champion passed in is not modified (neither its weights nor its updater configuration).
+ *
+ * <p>Two ways to train the same thing: {@link #fineTune} runs the whole network on images (the frozen part is recomputed every
+ * batch), {@link #fineTuneFromFeatures} trains a small network made of the layers above the boundary on the frozen part's
+ * activations (from {@link FeatureCache}) and copies its weights back into a full network.
  */
 public final class FineTuner {
-  /** What a fine-tune produced. */
-  public record Result(MultiLayerNetwork network, List<String> layersTrained, double loss, int epochs, long durationMs) {}
+  /**
+   * What a fine-tune produced.
+   *
+   * @param layerRates the learning rate of each trained layer with parameters, bottom to top
+   * @param cachedFeatureHits samples whose frozen activations came from the cache, null when trained on images
+   */
+  public record Result(MultiLayerNetwork network, String freezeBoundary, List<String> layersTrained, Map<String, Double> layerRates,
+      double loss, int epochs, long durationMs, Integer cachedFeatureHits) {
+    /** The same result with the cache figure set. */
+    public Result withCachedFeatureHits(int hits) {
+      return new Result(network, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, hits);
+    }
+  }
 
   private FineTuner() {}
 
+  /** {@link #fineTune(MultiLayerNetwork, FreezePlan, int, int, List, int[], int, long)} with one rate for every trained layer. */
+  public static Result fineTune(MultiLayerNetwork champion, String freezeBoundary, double learningRate, int epochs, int batchSize,
+      List<float[]> images, int[] labels, int side, long seed) {
+    return fineTune(champion, FreezePlan.uniform(freezeBoundary, learningRate, "uniform rate"), epochs, batchSize, images, labels,
+        side, seed);
+  }
+
   /**
+   * Fine-tunes the layers above the plan's boundary on images, running the whole network (the frozen part is recomputed for
+   * every batch).
+   *
    * @param images pixels in [0,1], {@code side*side} each
    * @param labels label indices, one per image
    */
-  public static Result fineTune(MultiLayerNetwork champion, String freezeBoundary, double learningRate, int epochs, int batchSize,
-      List<float[]> images, int[] labels, int side, long seed) {
+  public static Result fineTune(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize, List<float[]> images,
+      int[] labels, int side, long seed) {
     if (images.size() != labels.length || images.isEmpty()) {
       throw new IllegalArgumentException("need as many labels as images and at least one: " + images.size() + " images, "
           + labels.length + " labels");
     }
     long start = System.nanoTime();
-    MultiLayerNetwork source = champion.clone();
-    FineTuneConfiguration ft = new FineTuneConfiguration.Builder().updater(new Adam(learningRate)).seed(seed).build();
-    TransferLearning.Builder builder = new TransferLearning.Builder(source).fineTuneConfiguration(ft);
-    List<String> trained = new ArrayList<>();
-    int boundary = freezeBoundary.equals("none") ? -1 : Networks.layerIndex(source, freezeBoundary);
+    int boundary = boundaryIndex(champion, plan.boundary());
+    Map<String, Double> rates = layerRates(champion, plan);
+    MultiLayerNetwork tuned = trainable(champion, plan);
+    int classes = classes(champion);
+    double loss = train(tuned, epochs, batchSize, labels.length, seed, (order, from, to) -> imageBatch(images, labels, order,
+        from, to, side, classes));
+    MultiLayerNetwork plain = plainCopy(champion);
+    plain.setParams(tuned.params().dup());
+    return new Result(plain, plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start), null);
+  }
+
+  /**
+   * A copy of the champion with the layers up to the plan's boundary frozen and each layer above it on its own Adam updater at
+   * its rate from {@link #layerRates}; the champion keeps its own updater configuration.
+   */
+  static MultiLayerNetwork trainable(MultiLayerNetwork champion, FreezePlan plan) {
+    int boundary = boundaryIndex(champion, plan.boundary());
+    // no FineTuneConfiguration: its updater would be one object shared by every layer (DL4J-NOTES pitfall 1)
+    TransferLearning.Builder builder = new TransferLearning.Builder(champion.clone());
     if (boundary >= 0) {
       builder.setFeatureExtractor(boundary);
     }
     MultiLayerNetwork tuned = builder.build();
-    for (int i = boundary + 1; i < source.getnLayers(); i++) {
-      trained.add(source.getLayer(i).conf().getLayer().getLayerName());
+    applyRates(tuned, boundary + 1, layerRates(champion, plan));
+    return tuned;
+  }
+
+  /**
+   * Fine-tunes the layers above the plan's boundary on the frozen part's activations: a small network of those layers (the
+   * champion's weights, each layer with its own updater) is trained, and its weights are copied into a copy of the champion.
+   *
+   * @param features {@link #frozenActivations} of the training images for this boundary, {@code [N, F]}
+   * @param labels label indices, one per row
+   * @param side the height and width of the champion's input images
+   */
+  public static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
+      INDArray features, int[] labels, int side, long seed) {
+    if (features.rank() != 2 || features.size(0) != labels.length || labels.length == 0) {
+      throw new IllegalArgumentException("need a [N, F] feature matrix with one label per row and N >= 1: features "
+          + Arrays.toString(features.shape()) + ", " + labels.length + " labels");
     }
-    int classes = (int) source.getLayer(source.getnLayers() - 1).getParam("W").size(1);
+    long start = System.nanoTime();
+    int boundary = boundaryIndex(champion, plan.boundary());
+    if (boundary < 0) {
+      throw new IllegalArgumentException("training from cached features needs a freeze boundary, was " + plan.boundary());
+    }
+    Map<String, Double> rates = layerRates(champion, plan);
+    MultiLayerNetwork head = headNetwork(champion, plan.boundary(), rates, side, seed);
+    int classes = classes(champion);
+    // batches are gathered on the Java side: one copy of the rows, then System.arraycopy per batch
+    float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    int width = (int) features.size(1);
+    double loss = train(head, epochs, batchSize, labels.length, seed, (order, from, to) -> {
+      int m = to - from;
+      float[] rows = new float[m * width];
+      INDArray y = Nd4j.zeros(DataType.FLOAT, m, classes);
+      for (int i = 0; i < m; i++) {
+        System.arraycopy(x, order[from + i] * width, rows, i * width, width);
+        y.putScalar(i, labels[order[from + i]], 1f);
+      }
+      return new DataSet(Nd4j.create(rows, new long[] {m, width}, 'c'), y);
+    });
+    MultiLayerNetwork full = plainCopy(champion);
+    full.setParams(champion.params().dup());
+    for (int i = boundary + 1; i < champion.getnLayers(); i++) {
+      Layer from = head.getLayer(i - boundary - 1);
+      for (Map.Entry<String, INDArray> p : from.paramTable().entrySet()) {
+        full.getLayer(i).setParam(p.getKey(), p.getValue().dup());
+      }
+    }
+    return new Result(full, plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start), 0);
+  }
+
+  /**
+   * The output of the frozen part (layers {@code 0..boundary}) for a batch of images {@code [N, 1, h, w]}, flattened to
+   * {@code [N, F]} in 'c' order; the input {@link #fineTuneFromFeatures} and {@link #headNetwork} take.
+   */
+  public static INDArray frozenActivations(MultiLayerNetwork net, String boundary, INDArray images) {
+    int b = boundaryIndex(net, boundary);
+    if (b < 0) {
+      throw new IllegalArgumentException("no frozen part for boundary " + boundary);
+    }
+    INDArray a = net.activateSelectedLayers(0, b, images);
+    return a.dup('c').reshape('c', a.size(0), a.length() / a.size(0)).castTo(DataType.FLOAT);
+  }
+
+  /**
+   * A network of the champion's layers above {@code boundary}, with the champion's weights, that takes
+   * {@link #frozenActivations} as input and answers what the champion answers on the images. Each layer with parameters gets
+   * its own Adam at {@code rates.get(name)} (the champion's updater otherwise).
+   *
+   * @param side the height and width of the champion's input images
+   */
+  public static MultiLayerNetwork headNetwork(MultiLayerNetwork champion, String boundary, Map<String, Double> rates, int side,
+      long seed) {
+    int b = boundaryIndex(champion, boundary);
+    if (b < 0 || b >= champion.getnLayers() - 1) {
+      throw new IllegalArgumentException("a head network needs a boundary below the top layer, was " + boundary);
+    }
+    long[] shape = activationShape(champion, b, side);
+    NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder().seed(seed).list();
+    for (int i = b + 1; i < champion.getnLayers(); i++) {
+      org.deeplearning4j.nn.conf.layers.Layer l = champion.getLayer(i).conf().getLayer().clone();
+      if (l instanceof BaseLayer bl && rates.containsKey(l.getLayerName())) {
+        setRate(bl, rates.get(l.getLayerName()));
+      }
+      list.layer(l);
+    }
+    // the features arrive flat; a conv layer on top of the boundary reshapes them back ('c' order, channels first)
+    InputType flatIn = shape.length == 3 ? InputType.convolutionalFlat(shape[1], shape[2], shape[0])
+        : InputType.feedForward(shape[0]);
+    MultiLayerNetwork head = new MultiLayerNetwork(list.setInputType(flatIn).build());
+    head.init();
+    for (int i = b + 1; i < champion.getnLayers(); i++) {
+      for (Map.Entry<String, INDArray> p : champion.getLayer(i).paramTable().entrySet()) {
+        head.getLayer(i - b - 1).setParam(p.getKey(), p.getValue().dup());
+      }
+    }
+    return head;
+  }
+
+  /**
+   * The learning rate of each layer with parameters above the plan's boundary, bottom to top: the dense top (layers above the
+   * highest conv layer) at the head's rate; each conv layer at the rate of the block above it times the plan's factor.
+   */
+  public static Map<String, Double> layerRates(MultiLayerNetwork net, FreezePlan plan) {
+    int boundary = boundaryIndex(net, plan.boundary());
+    List<String> names = new ArrayList<>();
+    List<Double> values = new ArrayList<>();
+    double rate = plan.headRate();
+    for (int i = net.getnLayers() - 1; i > boundary; i--) {
+      org.deeplearning4j.nn.conf.layers.Layer l = net.getLayer(i).conf().getLayer();
+      if (l instanceof ConvolutionLayer) {
+        rate *= plan.lowerRateFactor();
+      }
+      if (l instanceof BaseLayer) {
+        names.add(0, l.getLayerName());
+        values.add(0, rate);
+      }
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      out.put(names.get(i), values.get(i));
+    }
+    return out;
+  }
+
+  /** The shape of one example's activation at layer {@code b}, found by running one blank image through the frozen part. */
+  private static long[] activationShape(MultiLayerNetwork net, int b, int side) {
+    long channels = net.getLayer(0).conf().getLayer() instanceof ConvolutionLayer c ? c.getNIn() : 1;
+    INDArray a = net.activateSelectedLayers(0, b, Nd4j.zeros(DataType.FLOAT, 1, channels, side, side));
+    return Arrays.copyOfRange(a.shape(), 1, a.rank());
+  }
+
+  private interface Batches {
+    DataSet batch(int[] order, int from, int to);
+  }
+
+  private static double train(MultiLayerNetwork net, int epochs, int batchSize, int n, long seed, Batches batches) {
     Random rnd = new Random(seed);
-    int[] order = new int[labels.length];
-    for (int i = 0; i < order.length; i++) {
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
       order[i] = i;
     }
     double lastEpochLoss = Double.NaN;
     for (int e = 0; e < epochs; e++) {
       shuffle(order, rnd);
       double sum = 0;
-      int batches = 0;
-      for (int from = 0; from < order.length; from += batchSize) {
-        int to = Math.min(order.length, from + batchSize);
-        tuned.fit(batch(images, labels, order, from, to, side, classes));
-        sum += tuned.score();
-        batches++;
+      int count = 0;
+      for (int from = 0; from < n; from += batchSize) {
+        int to = Math.min(n, from + batchSize);
+        net.fit(batches.batch(order, from, to));
+        sum += net.score();
+        count++;
       }
-      lastEpochLoss = sum / batches;
+      lastEpochLoss = sum / count;
       if (!Double.isFinite(lastEpochLoss)) {
         throw new IllegalStateException("fine-tune diverged: loss " + lastEpochLoss + " in epoch " + (e + 1));
       }
     }
-    // copy into a plain network of the same architecture: same parameter layout, no FrozenLayer wrappers
-    MultiLayerNetwork plain = new MultiLayerNetwork(champion.getLayerWiseConfigurations().clone());
-    plain.init();
-    plain.setParams(tuned.params().dup());
-    return new Result(plain, trained, lastEpochLoss, epochs, (System.nanoTime() - start) / 1_000_000);
+    return lastEpochLoss;
   }
 
-  private static DataSet batch(List<float[]> images, int[] labels, int[] order, int from, int to, int side, int classes) {
+  /** Gives each trainable layer from {@code first} up its own updater at its rate, and drops the network's updater state. */
+  private static void applyRates(MultiLayerNetwork net, int first, Map<String, Double> rates) {
+    for (int i = Math.max(0, first); i < net.getnLayers(); i++) {
+      org.deeplearning4j.nn.conf.layers.Layer l = net.getLayer(i).conf().getLayer();
+      if (l instanceof BaseLayer bl && rates.containsKey(l.getLayerName())) {
+        setRate(bl, rates.get(l.getLayerName()));
+      }
+    }
+    // the updater groups layers by their updater configuration when it is created: make it again from the new ones
+    net.setUpdater(null);
+  }
+
+  private static void setRate(BaseLayer layer, double rate) {
+    layer.setIUpdater(new Adam(rate));
+    if (layer.getBiasUpdater() != null) {
+      layer.setBiasUpdater(new Adam(rate));
+    }
+  }
+
+  private static int boundaryIndex(MultiLayerNetwork net, String boundary) {
+    return boundary.equals("none") ? -1 : Networks.layerIndex(net, boundary);
+  }
+
+  private static List<String> trainedNames(MultiLayerNetwork net, int boundary) {
+    List<String> trained = new ArrayList<>();
+    for (int i = boundary + 1; i < net.getnLayers(); i++) {
+      trained.add(net.getLayer(i).conf().getLayer().getLayerName());
+    }
+    return trained;
+  }
+
+  private static int classes(MultiLayerNetwork net) {
+    return (int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1);
+  }
+
+  /** A plain network of the champion's architecture (no FrozenLayer wrappers), with fresh parameters to be set. */
+  private static MultiLayerNetwork plainCopy(MultiLayerNetwork champion) {
+    MultiLayerNetwork plain = new MultiLayerNetwork(champion.getLayerWiseConfigurations().clone());
+    plain.init();
+    return plain;
+  }
+
+  private static long elapsedMs(long start) {
+    return (System.nanoTime() - start) / 1_000_000;
+  }
+
+  private static DataSet imageBatch(List<float[]> images, int[] labels, int[] order, int from, int to, int side, int classes) {
     int m = to - from;
     int px = side * side;
     float[] flat = new float[m * px];

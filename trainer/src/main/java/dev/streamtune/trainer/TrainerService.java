@@ -71,6 +71,7 @@ public final class TrainerService implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Promotion champion;
   private Future<?> job;
+  private FeatureCache featureCache;
   private int imageHeight;
   private int imageWidth;
 
@@ -88,6 +89,7 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     store = new DirectoryModelStore(cfg.common().storeDir());
+    featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes());
     var base = store.base(cfg.common().model());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     imageHeight = base.map(m -> m.spec().height()).orElse(FashionMnist.SIDE);
@@ -100,6 +102,7 @@ public final class TrainerService implements AutoCloseable {
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
         .register(registry);
+    Gauge.builder("streamtune.trainer.feature.cache.bytes", featureCache, FeatureCache::memoryBytes).register(registry);
     loop = new Thread(this::run, "trainer-loop");
     loop.setDaemon(true);
     loop.start();
@@ -218,6 +221,7 @@ public final class TrainerService implements AutoCloseable {
       List<ReplayBuffer.Item> all = new ArrayList<>(fresh);
       all.addAll(replay);
       List<float[]> images = new ArrayList<>(all.size());
+      List<String> ids = new ArrayList<>(all.size());
       List<Integer> labels = new ArrayList<>(all.size());
       Map<String, Integer> byClass = new TreeMap<>();
       Map<String, Integer> byDomain = new TreeMap<>();
@@ -229,30 +233,54 @@ public final class TrainerService implements AutoCloseable {
           continue;
         }
         images.add(i.pixels());
+        ids.add(i.id());
         labels.add(label);
         byClass.merge(i.label(), 1, Integer::sum);
         byDomain.merge(i.domain(), 1, Integer::sum);
         from = from == null || i.at().isBefore(from) ? i.at() : from;
         to = to == null || i.at().isAfter(to) ? i.at() : to;
       }
-      log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, layers above {}", model,
-          championVersion, fresh.size(), replay.size(), cfg.epochs(), cfg.freezeBoundary());
-      FineTuner.Result r = FineTuner.fineTune(champ.network(), cfg.freezeBoundary(), cfg.learningRate(), cfg.epochs(),
-          cfg.batchSize(), images, labels.stream().mapToInt(Integer::intValue).toArray(), spec.height(), cfg.seed());
+      int[] labelArray = labels.stream().mapToInt(Integer::intValue).toArray();
+      int freshCount = countFresh(all, fresh.size(), spec);
+      FreezePlan plan = plan(champ.network(), d, images, labelArray, freshCount);
+      log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
+          championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), plan.reason());
+      FineTuner.Result r;
+      long trainStart = System.nanoTime();
+      if (plan.boundary().equals("none")) {
+        r = FineTuner.fineTune(champ.network(), plan, cfg.epochs(), cfg.batchSize(), images, labelArray, spec.height(),
+            cfg.seed());
+      } else {
+        String backbone = FeatureCache.backboneKey(model, championVersion, champ.manifest().sha256(), plan.boundary());
+        long t0 = System.nanoTime();
+        FeatureCache.Lookup features = featureCache.features(backbone, champ.network(), plan.boundary(), ids, images,
+            spec.height(), 256);
+        long featureMs = (System.nanoTime() - t0) / 1_000_000;
+        registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
+        registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
+        registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
+        r = FineTuner.fineTuneFromFeatures(champ.network(), plan, cfg.epochs(), cfg.batchSize(), features.features(), labelArray,
+            spec.height(), cfg.seed()).withCachedFeatureHits(features.hits());
+        log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
+            model, championVersion, plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
+            features.corrupt(), featureMs);
+      }
+      // the whole fine-tune: frozen activations (cached or computed) and training
+      long trainMs = (System.nanoTime() - trainStart) / 1_000_000;
       String trigger = String.format("drift %s on v%d at %s (statistic %.1f)", d.detector(), d.version(), d.detectedAt(),
           d.statistic());
       TrainingSummary summary = new TrainingSummary(trigger, images.size(), byClass, byDomain, from, to, r.epochs(),
-          cfg.batchSize(), cfg.freezeBoundary(), r.layersTrained(), cfg.learningRate(), r.loss(), Networks.device(),
-          r.durationMs());
+          cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
+          r.layerRates(), plan.reason(), r.cachedFeatureHits());
       ModelSpec candidateSpec = new ModelSpec(spec.inputShape(), spec.preprocessing(), spec.labels(), spec.layers(),
-          cfg.freezeBoundary());
+          plan.boundary());
       Manifest m = store.save(model, r.network(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
           championVersion, summary, clock.instant());
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";
-      log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layers {}", model, m.version(),
-          r.durationMs(), images.size(), String.format("%.4f", r.loss()), r.layersTrained());
+      log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}", model, m.version(),
+          trainMs, images.size(), String.format("%.4f", r.loss()), r.layerRates());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
@@ -261,6 +289,38 @@ public final class TrainerService implements AutoCloseable {
       timer.stop(registry.timer("streamtune.trainer.retrain.duration", "model", model, "outcome", outcome));
       registry.counter("streamtune.trainer.retrains", "model", model, "outcome", outcome).increment();
     }
+  }
+
+  /** How many of the first {@code freshSize} items (the new domain) have a label of the model. */
+  private static int countFresh(List<ReplayBuffer.Item> all, int freshSize, ModelSpec spec) {
+    int n = 0;
+    for (int i = 0; i < freshSize; i++) {
+      n += spec.labelIndex(all.get(i).label()) >= 0 ? 1 : 0;
+    }
+    return n;
+  }
+
+  /**
+   * The freeze plan for a retrain. The champion's accuracy on the new domain is measured on the fresh training samples (the
+   * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
+   * from the signal, else from the replayed earlier samples.
+   */
+  private FreezePlan plan(org.deeplearning4j.nn.multilayer.MultiLayerNetwork champion, DriftSignal d, List<float[]> images,
+      int[] labels, int freshCount) {
+    FreezePolicy policy = cfg.freezePolicy();
+    if (policy.pinned() != null) {
+      return policy.choose(freshCount, Double.NaN, Double.NaN);
+    }
+    double now = d.accuracyRecent();
+    if (freshCount > 0) {
+      now = Pretrainer.accuracy(champion, images.subList(0, freshCount), java.util.Arrays.copyOfRange(labels, 0, freshCount));
+    }
+    double before = d.accuracyBefore();
+    if (!Double.isFinite(before) && freshCount < images.size()) {
+      before = Pretrainer.accuracy(champion, images.subList(freshCount, images.size()),
+          java.util.Arrays.copyOfRange(labels, freshCount, labels.length));
+    }
+    return policy.choose(freshCount, before, now);
   }
 
   public ServiceState state() {

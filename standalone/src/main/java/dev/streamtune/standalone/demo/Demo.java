@@ -228,10 +228,12 @@ public final class Demo {
     }
     boolean closed = reason.equals("loop closed");
     LoopWatcher.Drift d = w.firstDriftAfterShift();
+    LoopWatcher.Drift sd = w.firstSupervisedDriftAfterShift();
     DemoSummary.Candidate c = w.candidate();
     return new DemoSummary(closed, reason, o.corruption().id(), seconds(), Networks.device(), base.version(), sourceAcc, sourceN,
         before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
-        d == null ? null : d.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
+        d == null ? null : d.detector(), sd == null ? null : sd.secondsAfterShift(), sd == null ? null : sd.labelledSamples(),
+        sd == null ? null : sd.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
         afterN, z, failed.get(), runDir.toAbsolutePath().toString(), List.copyOf(timeline));
   }
 

@@ -10,14 +10,17 @@ import java.util.List;
  * @param sourceAccuracy served accuracy on the source domain (phase 1), by the demo's own ground truth
  * @param shiftedAccuracyBefore served accuracy on the shifted domain answered by the base version
  * @param accuracyAfter served accuracy on fresh shifted images answered by the promoted version
+ * @param driftSecondsAfterShift when the first drift signal of any detector (label-free ones included) arrived
  * @param driftLabelledSamples labelled shifted-domain samples the demo had sent as feedback when the drift signal arrived
+ * @param supervisedDriftSecondsAfterShift the same for the first supervised (error-stream) detector
  * @param falseAlarms drift signals detected before the shift
  * @param improvementZ two-proportion z statistic of accuracyAfter against shiftedAccuracyBefore
  * @param runDirectory where the run's model store, service state and metric scrapes ({@code metrics/*.prom}) are
  */
 public record DemoSummary(boolean loopClosed, String reason, String corruption, double durationSeconds, String device,
     int baseVersion, double sourceAccuracy, int sourceServed, double shiftedAccuracyBefore, int shiftedServedBefore,
-    Double driftSecondsAfterShift, Integer driftLabelledSamples, String driftDetector, int falseAlarms, int driftSignals,
+    Double driftSecondsAfterShift, Integer driftLabelledSamples, String driftDetector, Double supervisedDriftSecondsAfterShift,
+    Integer supervisedDriftLabelledSamples, String supervisedDriftDetector, int falseAlarms, int driftSignals,
     Candidate candidate, Gate gate, Integer promotedVersion, Double swapSecondsAfterShift, double accuracyAfter,
     int servedAfter, double improvementZ, int failedRequests, String runDirectory, List<String> timeline) {
 

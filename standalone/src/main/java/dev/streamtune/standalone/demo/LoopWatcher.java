@@ -30,6 +30,8 @@ final class LoopWatcher implements AutoCloseable {
   private volatile boolean running = true;
   private volatile long shiftAt = -1;
   private volatile Drift firstDriftAfterShift;
+  private volatile Drift firstSupervisedDriftAfterShift;
+  private final java.util.Set<String> reportedDetectors = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int falseAlarms;
   private volatile int driftSignals;
   private volatile DemoSummary.Candidate candidate;
@@ -83,12 +85,21 @@ final class LoopWatcher implements AutoCloseable {
         falseAlarms++;
         say.accept(String.format("FALSE ALARM before the shift: %s on v%d (statistic %.1f)", d.detector(), d.version(),
             d.statistic()));
-      } else if (firstDriftAfterShift == null) {
+      } else if (reportedDetectors.add(d.detector())) {
+        // the first signal of each detector after the shift: label-free ones come before any label, supervised ones after
         Drift drift = new Drift((System.nanoTime() - shiftAt) / 1e9, shiftedLabels.getAsInt(), d.detector());
-        firstDriftAfterShift = drift;
-        say.accept(String.format("DRIFT detected on v%d by %s (statistic %.1f > %.0f) %.1f s after the shift, after %d labelled "
-            + "shifted samples; window accuracy %.3f before the onset, %.3f since", d.version(), d.detector(), d.statistic(),
-            d.threshold(), drift.secondsAfterShift(), drift.labelledSamples(), d.accuracyBefore(), d.accuracyRecent()));
+        if (firstDriftAfterShift == null) {
+          firstDriftAfterShift = drift;
+        }
+        if (d.kind() == DriftSignal.Kind.PERFORMANCE && firstSupervisedDriftAfterShift == null) {
+          firstSupervisedDriftAfterShift = drift;
+        }
+        String accuracy = d.kind() == DriftSignal.Kind.PERFORMANCE
+            ? String.format("; window accuracy %.3f before the onset, %.3f since", d.accuracyBefore(), d.accuracyRecent())
+            : " (prediction confidence no longer looks like the reference window)";
+        say.accept(String.format("DRIFT (%s) detected on v%d by %s (statistic %.3g > %.3g) %.1f s after the shift, after %d "
+            + "labelled shifted samples%s", d.kind().name().toLowerCase(java.util.Locale.ROOT), d.version(), d.detector(),
+            d.statistic(), d.threshold(), drift.secondsAfterShift(), drift.labelledSamples(), accuracy));
       }
     } else if (r.topic().equals(topics.candidates.name())) {
       Candidate c = Json.fromBytes(r.value(), Candidate.class);
@@ -117,6 +128,10 @@ final class LoopWatcher implements AutoCloseable {
 
   Drift firstDriftAfterShift() {
     return firstDriftAfterShift;
+  }
+
+  Drift firstSupervisedDriftAfterShift() {
+    return firstSupervisedDriftAfterShift;
   }
 
   int falseAlarms() {

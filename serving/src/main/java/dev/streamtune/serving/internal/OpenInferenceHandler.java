@@ -23,15 +23,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The Open Inference Protocol (KServe V2) over REST, under {@code /v2}:
@@ -54,7 +51,6 @@ import org.slf4j.LoggerFactory;
  * 405 wrong method, 413 too large, 415 not JSON, 429 queue full, 503 not ready.
  */
 public final class OpenInferenceHandler implements Route {
-  private static final Logger log = LoggerFactory.getLogger(OpenInferenceHandler.class);
   public static final String PATH = "/v2";
   public static final String PLATFORM = "deeplearning4j";
   public static final String INPUT_TENSOR = "input";
@@ -120,13 +116,7 @@ public final class OpenInferenceHandler implements Route {
     try {
       route(ex, seg);
     } catch (ServingRejection e) {
-      OptionalInt v = models.version();
-      metrics.rejected(e.reason(), v.isPresent() ? v.getAsInt() : null);
-      log.debug("refused {} {} ({}): {}", ex.getRequestMethod(), ex.getRequestURI(), e.reason().tag(), e.getMessage());
-      if (e.reason().status() == 503 || e.reason().status() == 429) {
-        ex.getResponseHeaders().set("Retry-After", "1");
-      }
-      throw new HttpError(e.reason().status(), e.getMessage());
+      throw e.toHttpError(ex, models, metrics);
     }
   }
 

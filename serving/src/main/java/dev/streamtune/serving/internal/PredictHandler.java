@@ -15,15 +15,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.OptionalInt;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /predict}: the encoded image is the body ({@code image/png}, {@code image/jpeg}, {@code image/gif},
@@ -34,7 +31,6 @@ import org.slf4j.LoggerFactory;
  * and answers 200 with {@link PredictResponse}. The events of an answered request are published after the answer is written.
  */
 public final class PredictHandler implements Route {
-  private static final Logger log = LoggerFactory.getLogger(PredictHandler.class);
   public static final String PATH = "/predict";
   private static final Set<String> CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/jpg", "image/gif", "image/bmp",
       "application/octet-stream");
@@ -76,13 +72,7 @@ public final class PredictHandler implements Route {
       body = validateAndRead(ex);
       answer = infer(body, topK(ex), pinned(ex));
     } catch (ServingRejection e) {
-      OptionalInt v = models.version();
-      metrics.rejected(e.reason(), v.isPresent() ? v.getAsInt() : null);
-      log.debug("refused {} {} ({}): {}", ex.getRequestMethod(), ex.getRequestURI(), e.reason().tag(), e.getMessage());
-      if (e.reason().status() == 503 || e.reason().status() == 429) {
-        ex.getResponseHeaders().set("Retry-After", "1");
-      }
-      throw new HttpError(e.reason().status(), e.getMessage());
+      throw e.toHttpError(ex, models, metrics);
     }
     Duration latency = Duration.ofNanos(System.nanoTime() - t0);
     double latencyMs = latency.toNanos() / 1e6;

@@ -152,7 +152,11 @@ class InferenceBatcherTest {
       holder.swap(v2);
       swapped.set(true);
       Fixtures.await(Duration.ofSeconds(60), "20 answers submitted after the swap",
-          () -> answers.stream().filter(Answer::submittedAfterSwap).count() >= 20);
+          () -> {
+            synchronized (answers) { // a synchronized list's stream must hold its lock while clients add
+              return answers.stream().filter(Answer::submittedAfterSwap).count() >= 20;
+            }
+          });
       stop.set(true);
       for (Future<?> f : running) {
         f.get(60, TimeUnit.SECONDS); // rethrows any failed request

@@ -1,4 +1,4 @@
-package dev.streamtune.standalone;
+package dev.streamtune.standalone.bench;
 
 import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
@@ -27,9 +27,9 @@ import picocli.CommandLine.Option;
  * (memory, then disk). Prints each time and the speed-up ratios, and the accuracy of each result on shifted test images so the
  * two can be seen to learn the same thing.
  */
-@Command(name = "bench-training", mixinStandardHelpOptions = true,
+@Command(name = "training", mixinStandardHelpOptions = true,
     description = "Time a head retrain from cached frozen activations against recomputing the backbone each epoch.")
-final class BenchTrainingCommand implements Callable<Integer> {
+public final class BenchTrainingCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
       description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
   Path data;

@@ -27,9 +27,12 @@ import java.util.regex.Pattern;
  *     accepts a byte count or {@code 512KiB}, {@code 1MiB}, {@code 1MB}, ...)
  * @param stateDir the Kafka Streams state directory ({@value #STATE_DIR}, default a fresh temporary directory)
  * @param imageSide images must be {@code imageSide x imageSide} pixels ({@value #IMAGE_SIDE}, default 28)
+ * @param allowNewLabels whether a sample or feedback may name a class the model does not know yet ({@value #LABELS_ALLOW_NEW},
+ *     default false: such records are rejected with reason {@code unknown-label}); the trainer then grows the model's head
+ * @param maxNewLabels the most distinct new label names one ingest process accepts ({@value #LABELS_MAX_NEW}, default 20)
  */
 public record IngestConfig(CommonConfig common, String host, int port, String applicationId, Duration joinWindow,
-    int bodyMaxBytes, Path stateDir, int imageSide) {
+    int bodyMaxBytes, Path stateDir, int imageSide, boolean allowNewLabels, int maxNewLabels) {
   public static final String HOST = "streamtune.ingest.host";
   public static final String PORT = "streamtune.ingest.port";
   public static final String APPLICATION_ID = "streamtune.ingest.application-id";
@@ -37,6 +40,8 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
   public static final String BODY_MAX_BYTES = "streamtune.ingest.body.max-bytes";
   public static final String STATE_DIR = "streamtune.ingest.state.dir";
   public static final String IMAGE_SIDE = "streamtune.ingest.image.side";
+  public static final String LABELS_ALLOW_NEW = "streamtune.ingest.labels.allow-new";
+  public static final String LABELS_MAX_NEW = "streamtune.ingest.labels.max-new";
 
   public static final Duration DEFAULT_JOIN_WINDOW = Duration.ofHours(1);
   public static final int DEFAULT_BODY_MAX_BYTES = 1 << 20;
@@ -70,6 +75,9 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
     if (imageSide < 1 || imageSide > 4096) {
       throw new ConfigException(IMAGE_SIDE, String.valueOf(imageSide), "must be between 1 and 4096");
     }
+    if (maxNewLabels < 0 || maxNewLabels > 10_000) {
+      throw new ConfigException(LABELS_MAX_NEW, String.valueOf(maxNewLabels), "must be between 0 and 10000");
+    }
   }
 
   /**
@@ -85,12 +93,14 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
     }
     return new IngestConfig(common, s.string(HOST, "localhost"), s.integer(PORT, 8082, 0, 65535),
         s.string(APPLICATION_ID, "streamtune-ingest"), window,
-        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_SIDE, 28, 1, 4096));
+        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_SIDE, 28, 1, 4096),
+        s.bool(LABELS_ALLOW_NEW, false), s.integer(LABELS_MAX_NEW, 20, 0, 10_000));
   }
 
   /** A copy listening on another HTTP port (0 = free); handy for tests and the standalone process. */
   public IngestConfig withPort(int newPort) {
-    return new IngestConfig(common, host, newPort, applicationId, joinWindow, bodyMaxBytes, stateDir, imageSide);
+    return new IngestConfig(common, host, newPort, applicationId, joinWindow, bodyMaxBytes, stateDir, imageSide, allowNewLabels,
+        maxNewLabels);
   }
 
   private static Path stateDir(Settings s) {

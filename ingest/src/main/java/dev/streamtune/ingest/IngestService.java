@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * unexpected error (logged with its cause); {@link ServiceState#DRAINING} while closing, then {@link ServiceState#STOPPED}.
  * A bad record never stops it: see {@link IngestTopology}.
  *
- * <p>The label set comes from the base model's manifest in the model store, or {@link FashionMnist#LABELS} when there is no
+ * <p>The label set comes from the newest stored version's manifest in the model store, or {@link FashionMnist#LABELS} when there is no
  * model yet. {@link #start()} creates missing topics. {@code start} and {@code close} are for one owner thread; {@link #state()}
  * and {@link #port()} may be called from any thread.
  */
@@ -110,7 +110,7 @@ public final class IngestService implements AutoCloseable {
       streamsMetrics.bindTo(registry);
 
       producer = httpProducer(common.bootstrap(), cfg.applicationId(), common.topics());
-      LabelSet labelSet = new LabelSet(labels);
+      LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
       http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, cfg.imageSide()), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
@@ -119,8 +119,9 @@ public final class IngestService implements AutoCloseable {
 
       streams.start();
       http.start();
-      log.info("ingest started: HTTP on {}:{}, application {}, {} labels, join window {}, Kafka {}", cfg.host(), http.port(),
-          cfg.applicationId(), labels.size(), cfg.joinWindow(), common.bootstrap());
+      log.info("ingest started: HTTP on {}:{}, application {}, {} labels{}, join window {}, Kafka {}", cfg.host(), http.port(),
+          cfg.applicationId(), labels.size(), cfg.allowNewLabels() ? " (new labels allowed, at most " + cfg.maxNewLabels() + ")"
+              : "", cfg.joinWindow(), common.bootstrap());
     } catch (RuntimeException e) {
       state = ServiceState.FAILED;
       closeResources();
@@ -196,20 +197,21 @@ public final class IngestService implements AutoCloseable {
   }
 
   /**
-   * The label set: the base model's when the store holds the configured model, else Fashion-MNIST's.
+   * The label set: the newest stored version's when the store holds the configured model (label sets only grow, new classes
+   * being appended), else Fashion-MNIST's.
    *
-   * @throws ConfigException when the base model takes images of another size than {@link IngestConfig#imageSide()}
+   * @throws ConfigException when the stored model takes images of another size than {@link IngestConfig#imageSide()}
    */
   static List<String> labels(IngestConfig cfg) {
     String model = cfg.common().model();
-    Optional<Manifest> base = new DirectoryModelStore(cfg.common().storeDir()).base(model);
+    Optional<Manifest> base = new DirectoryModelStore(cfg.common().storeDir()).latest(model);
     if (base.isEmpty()) {
       log.info("no model '{}' in {} yet: validating labels against Fashion-MNIST's", model, cfg.common().storeDir());
       return FashionMnist.LABELS;
     }
     Manifest m = base.get();
     if (m.spec().height() != cfg.imageSide() || m.spec().width() != cfg.imageSide()) {
-      throw new ConfigException(IngestConfig.IMAGE_SIDE, String.valueOf(cfg.imageSide()), "the base model '" + model + "' v"
+      throw new ConfigException(IngestConfig.IMAGE_SIDE, String.valueOf(cfg.imageSide()), "the stored model '" + model + "' v"
           + m.version() + " takes " + m.spec().width() + "x" + m.spec().height() + " images");
     }
     return m.spec().labels();

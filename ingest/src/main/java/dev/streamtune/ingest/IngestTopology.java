@@ -68,7 +68,7 @@ public final class IngestTopology {
     Objects.requireNonNull(cfg, "cfg");
     Objects.requireNonNull(registry, "registry");
     Topics topics = cfg.common().topics();
-    LabelSet labelSet = new LabelSet(labels);
+    LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
     IngestMetrics metrics = new IngestMetrics(registry, topics);
     StreamsBuilder builder = new StreamsBuilder();
     validation(builder, topics, new SampleValidator(labelSet, cfg.imageSide()), metrics);

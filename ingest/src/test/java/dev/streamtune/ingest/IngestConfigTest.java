@@ -29,10 +29,23 @@ class IngestConfigTest {
   void shouldReadEveryKey() {
     IngestConfig c = IngestConfig.from(Settings.of(Map.of(IngestConfig.HOST, "0.0.0.0", IngestConfig.PORT, "0",
         IngestConfig.APPLICATION_ID, "ingest-b", IngestConfig.JOIN_WINDOW, "15m", IngestConfig.BODY_MAX_BYTES, "512KiB",
-        IngestConfig.STATE_DIR, "/tmp/x", IngestConfig.IMAGE_SIDE, "32")));
+        IngestConfig.STATE_DIR, "/tmp/x", IngestConfig.IMAGE_SIDE, "32", IngestConfig.LABELS_ALLOW_NEW, "true",
+        IngestConfig.LABELS_MAX_NEW, "5")));
 
     assertThat(c).isEqualTo(new IngestConfig(c.common(), "0.0.0.0", 0, "ingest-b", Duration.ofMinutes(15), 512 * 1024,
-        Path.of("/tmp/x"), 32));
+        Path.of("/tmp/x"), 32, true, 5));
+  }
+
+  @Test
+  void shouldRejectNewLabelsUnlessAllowed() {
+    IngestConfig c = IngestConfig.from(Settings.of(Map.of()));
+
+    assertThat(c.allowNewLabels()).isFalse();
+    assertThat(c.maxNewLabels()).isEqualTo(20);
+    assertThatThrownBy(() -> IngestConfig.from(Settings.of(Map.of(IngestConfig.LABELS_ALLOW_NEW, "maybe"))))
+        .hasMessageContaining(IngestConfig.LABELS_ALLOW_NEW).hasMessageContaining("maybe");
+    assertThatThrownBy(() -> IngestConfig.from(Settings.of(Map.of(IngestConfig.LABELS_MAX_NEW, "-1"))))
+        .hasMessageContaining(IngestConfig.LABELS_MAX_NEW);
   }
 
   @Test

@@ -61,8 +61,14 @@ class IngestTopologyTest {
 
   @BeforeEach
   void startDriver() {
-    cfg = IngestConfig.from(Settings.of(Map.of(CommonConfig.STORE_DIR, TestData.tempDir("store").toString(),
-        IngestConfig.STATE_DIR, TestData.tempDir("state").toString(), IngestConfig.JOIN_WINDOW, "1h")));
+    startDriver(Map.of());
+  }
+
+  private void startDriver(Map<String, String> extra) {
+    Map<String, String> settings = new java.util.HashMap<>(Map.of(CommonConfig.STORE_DIR, TestData.tempDir("store").toString(),
+        IngestConfig.STATE_DIR, TestData.tempDir("state").toString(), IngestConfig.JOIN_WINDOW, "1h"));
+    settings.putAll(extra);
+    cfg = IngestConfig.from(Settings.of(settings));
     topics = cfg.common().topics();
     topology = IngestTopology.build(cfg, FashionMnist.LABELS, registry);
     driver = new TopologyTestDriver(topology, IngestStreamsConfig.properties(cfg, new IngestMetrics(registry, topics)), T0);
@@ -140,6 +146,23 @@ class IngestTopologyTest {
   void shouldRejectAnUnknownLabelNamingTheLabelAndTheSet() {
     String reason = assertRejected("s-7", png, headers("Unicorn", null, null), "unknown-label", "'Unicorn'");
     assertThat(reason).contains("Ankle boot").contains("T-shirt/top");
+  }
+
+  @Test
+  void shouldAcceptNewLabelsWhenAllowedUpToTheLimit() {
+    driver.close();
+    startDriver(Map.of(IngestConfig.LABELS_ALLOW_NEW, "true", IngestConfig.LABELS_MAX_NEW, "1"));
+
+    raw.pipeInput(new TestRecord<>("n-1", png, headers("Hat", null, null), T0));
+    raw.pipeInput(new TestRecord<>("n-2", png, headers("Hat", null, null), T0));
+    assertThat(samples.readValuesToList()).extracting(Sample::label).containsExactly("Hat", "Hat");
+
+    String reason = assertRejected("n-3", png, headers("Scarf", null, null), "unknown-label", "'Scarf'");
+    assertThat(reason).contains("at most 1 new names");
+    raw.pipeInput(new TestRecord<>("n-4", png, headers("10", null, null), T0));
+    raw.pipeInput(new TestRecord<>("n-5", png, headers("<script>", null, null), T0));
+    assertThat(samplesRejected.readRecordsToList()).extracting(TestRecord::key).containsExactly("n-4", "n-5");
+    assertThat(samples.isEmpty()).isTrue();
   }
 
   @Test

@@ -23,10 +23,12 @@ import java.util.Locale;
  * @param confidence the label-free check on served confidences ({@code streamtune.evaluator.confidence.*})
  * @param gate the promotion rule ({@code streamtune.evaluator.gate.*})
  * @param holdoutRecentMax held-out samples kept for the recent set, holdoutGuardMax for the guard set
+ * @param features the label-free check on the champion's penultimate-layer features of served inputs
+ *     ({@code streamtune.evaluator.features.*})
  */
 public record EvaluatorConfig(CommonConfig common, String host, int port, String applicationId, Path stateDir, Duration joinWindow,
     int accuracyWindow, DriftDetectors drift, ConfidenceDrift confidence, GateRule gate, int holdoutRecentMax, int holdoutGuardMax,
-    Duration gatePendingTimeout) {
+    Duration gatePendingTimeout, FeatureDrift features) {
   public static EvaluatorConfig from(Settings s) {
     CommonConfig common = CommonConfig.from(s);
     PageHinkley ph = new PageHinkley(s.decimal("streamtune.evaluator.ph.delta", 0.005, 0, 1),
@@ -42,7 +44,7 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
         s.integer("streamtune.evaluator.accuracy.window", 200, 10, 1_000_000), detectors(s, ph), confidence(s),
         gate, s.integer("streamtune.evaluator.holdout.recent-max", 2000, 10, 1_000_000),
         s.integer("streamtune.evaluator.holdout.guard-max", 2000, 10, 1_000_000),
-        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)));
+        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)), features(s));
   }
 
   static final String DETECTORS_KEY = "streamtune.evaluator.drift.detectors";
@@ -78,6 +80,16 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
     Adwin adwin = new Adwin(s.decimal("streamtune.evaluator.adwin.delta", Adwin.defaults().delta(), 1e-12, 0.5), maxWindow,
         minSub);
     return new DriftDetectors(names, ph, ddm, adwin);
+  }
+
+  private static FeatureDrift features(Settings s) {
+    return new FeatureDrift(s.bool("streamtune.evaluator.features.enabled", true),
+        s.integer("streamtune.evaluator.features.sample-every", 2, 1, 1_000_000),
+        s.integer("streamtune.evaluator.features.reference", 300, 10, 100_000),
+        s.integer("streamtune.evaluator.features.recent", 150, 10, 100_000),
+        s.integer("streamtune.evaluator.features.every", 25, 1, 100_000),
+        s.decimal("streamtune.evaluator.features.alpha", 1e-4, 1e-12, 0.5),
+        s.integer("streamtune.evaluator.features.projections", 8, 1, 64));
   }
 
   private static ConfidenceDrift confidence(Settings s) {

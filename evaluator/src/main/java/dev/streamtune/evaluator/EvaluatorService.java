@@ -6,6 +6,7 @@ import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.evaluator.internal.FeatureDriftWorker;
 import dev.streamtune.evaluator.internal.GateWorker;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -38,6 +39,8 @@ public final class EvaluatorService implements AutoCloseable {
   private KafkaStreams streams;
   private GateWorker gate;
   private Thread gateThread;
+  private FeatureDriftWorker features;
+  private Thread featuresThread;
   private ServiceHttp http;
 
   public EvaluatorService(EvaluatorConfig cfg) {
@@ -65,6 +68,18 @@ public final class EvaluatorService implements AutoCloseable {
     }, "evaluator-gate");
     gateThread.setDaemon(true);
     gateThread.start();
+    if (cfg.features().enabled()) {
+      features = new FeatureDriftWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
+      featuresThread = new Thread(() -> {
+        try {
+          features.run();
+        } catch (RuntimeException e) {
+          state.set(ServiceState.FAILED);
+        }
+      }, "evaluator-features");
+      featuresThread.setDaemon(true);
+      featuresThread.start();
+    }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
     http.start();
     log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
@@ -92,10 +107,11 @@ public final class EvaluatorService implements AutoCloseable {
     }
   }
 
-  /** RUNNING once the topology runs and the gate has caught up with its state topics. */
+  /** RUNNING once the topology runs, the gate has caught up with its state topics and the feature check knows the champion. */
   public ServiceState state() {
     ServiceState s = state.get();
-    if (s == ServiceState.STARTING && streams != null && streams.state() == KafkaStreams.State.RUNNING && gate.caughtUp()) {
+    if (s == ServiceState.STARTING && streams != null && streams.state() == KafkaStreams.State.RUNNING && gate.caughtUp()
+        && (features == null || features.caughtUp())) {
       state.compareAndSet(ServiceState.STARTING, ServiceState.RUNNING);
     }
     return state.get();
@@ -124,6 +140,14 @@ public final class EvaluatorService implements AutoCloseable {
       gate.stop();
       try {
         gateThread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (features != null) {
+      features.stop();
+      try {
+        featuresThread.join(10_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

@@ -1,0 +1,257 @@
+package dev.streamtune.evaluator.internal;
+
+import dev.streamtune.core.image.ImageFormatException;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.RecordFormatException;
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Promotion;
+import dev.streamtune.evaluator.EvaluatorConfig;
+import dev.streamtune.evaluator.FeatureDrift;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The label-free feature-drift thread (see {@link FeatureDrift}). It follows the champion on {@code promotions} (from the
+ * start; the base model when nothing was promoted), samples served images from {@code inputs} (a consumer group, so a
+ * restart goes on from its committed offsets), runs them in batches through the champion up to the penultimate layer off the
+ * request path, and feeds the features to a {@link FeatureDriftMonitor}; an alarm is published on {@code drift} as a DATA
+ * signal. A new champion resets the reference. An input that does not decode goes to {@code records.rejected} with the reason;
+ * a champion that cannot be loaded is logged and skipped (the check pauses until the next promotion).
+ */
+public final class FeatureDriftWorker implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(FeatureDriftWorker.class);
+  private static final int BATCH = 64;
+  private final EvaluatorConfig cfg;
+  private final FeatureDrift params;
+  private final ModelStore store;
+  private final MeterRegistry registry;
+  private final Clock clock;
+  private final Topics topics;
+  private final KafkaConsumer<String, byte[]> promotions;
+  private final KafkaConsumer<String, byte[]> inputs;
+  private final KafkaProducer<String, DriftSignal> drift;
+  private final RejectedRecords rejected;
+  private final Counter sampled;
+  private volatile boolean running = true;
+  private volatile boolean caughtUp;
+  private Promotion latest;
+  private LoadedModel champion;
+  private FeatureDriftMonitor monitor;
+  private long inputCount;
+  private final List<float[]> batch = new ArrayList<>();
+  private final List<Instant> batchTimes = new ArrayList<>();
+
+  public FeatureDriftWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, Clock clock) {
+    this.cfg = cfg;
+    this.params = cfg.features();
+    this.store = store;
+    this.registry = registry;
+    this.clock = clock;
+    this.topics = cfg.common().topics();
+    String bootstrap = cfg.common().bootstrap();
+    this.promotions = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features-state", null);
+    this.inputs = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features", cfg.applicationId() + "-features",
+        Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
+    this.drift = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-features-drift", topics.drift);
+    this.rejected = new RejectedRecords(bootstrap, cfg.applicationId() + "-features", topics, registry);
+    this.sampled = Counter.builder("streamtune.evaluator.features.sampled").tag("model", cfg.common().model())
+        .description("served inputs run through the champion for the label-free feature-drift check").register(registry);
+  }
+
+  /** True once the champion is known (promotions read to their end offsets at start). */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  @Override
+  public void run() {
+    try {
+      Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(promotions, List.of(topics.promotions.name()),
+          Duration.ofSeconds(30));
+      while (running && !caughtUp) {
+        for (ConsumerRecord<String, byte[]> r : promotions.poll(Duration.ofMillis(100))) {
+          onPromotion(r);
+        }
+        caughtUp = KafkaSupport.reached(promotions, ends);
+      }
+      inputs.subscribe(List.of(topics.inputs.name()));
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : promotions.poll(Duration.ZERO)) {
+          onPromotion(r);
+        }
+        ensureChampion();
+        var records = inputs.poll(Duration.ofMillis(200));
+        for (ConsumerRecord<String, byte[]> r : records) {
+          onInput(r);
+        }
+        if (!batch.isEmpty() && (batch.size() >= BATCH || records.isEmpty())) {
+          flush();
+        }
+        if (!records.isEmpty()) {
+          inputs.commitAsync();
+        }
+      }
+    } catch (WakeupException e) {
+      if (running) {
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      log.error("feature-drift check stopped on an unexpected error", e);
+      throw e;
+    } finally {
+      inputs.close(Duration.ofSeconds(5));
+      promotions.close(Duration.ofSeconds(5));
+      drift.close(Duration.ofSeconds(5));
+      rejected.close();
+    }
+  }
+
+  private void onPromotion(ConsumerRecord<String, byte[]> r) {
+    if (r.value() == null) {
+      return;
+    }
+    try {
+      Promotion p = Json.fromBytes(r.value(), Promotion.class);
+      if (p.model().equals(cfg.common().model())) {
+        latest = p;
+      }
+    } catch (RecordFormatException e) {
+      rejected.reject(r, e.getMessage());
+    }
+  }
+
+  /** Loads the champion when it changed, and starts a new reference for it. */
+  private void ensureChampion() {
+    String model = cfg.common().model();
+    int version;
+    String sha;
+    if (latest != null) {
+      version = latest.version();
+      sha = latest.sha256();
+    } else {
+      Optional<Manifest> base = store.base(model);
+      if (base.isEmpty()) {
+        return;
+      }
+      version = base.get().version();
+      sha = base.get().sha256();
+    }
+    if (champion != null && champion.version() == version) {
+      return;
+    }
+    if (monitor != null && monitor.version() == version) {
+      return; // this version failed to load before; wait for the next promotion
+    }
+    batch.clear();
+    batchTimes.clear();
+    try {
+      champion = store.load(model, version, sha);
+      MultiLayerNetwork net = champion.network();
+      int dims = (int) net.getLayer(net.getnLayers() - 2).getParam("W").size(1);
+      monitor = new FeatureDriftMonitor(params, dims, cfg.common().model().hashCode());
+      monitor.reset(version);
+      log.info("feature-drift check follows model={} v{} ({} features, reference of {} sampled inputs)", model, version, dims,
+          params.reference());
+    } catch (RuntimeException e) {
+      champion = null;
+      monitor = new FeatureDriftMonitor(params, 1, 0);
+      monitor.reset(version);
+      log.error("feature-drift check cannot load model={} v{}: {}; paused until the next promotion", model, version,
+          e.getMessage());
+    }
+  }
+
+  private void onInput(ConsumerRecord<String, byte[]> r) {
+    if (champion == null) {
+      return;
+    }
+    if (inputCount++ % params.sampleEvery() != 0) {
+      return;
+    }
+    if (r.value() == null) {
+      rejected.reject(r, "an input record without an image");
+      return;
+    }
+    try {
+      batch.add(Images.decode(r.value(), champion.spec().height(), champion.spec().width()));
+      batchTimes.add(Instant.ofEpochMilli(r.timestamp()));
+    } catch (ImageFormatException e) {
+      rejected.reject(r, "input image: " + e.getMessage());
+    }
+  }
+
+  private void flush() {
+    MultiLayerNetwork net = champion.network();
+    INDArray x = Images.batch(batch, champion.spec().height(), champion.spec().width());
+    INDArray features;
+    try {
+      List<INDArray> acts = net.feedForwardToLayer(net.getnLayers() - 2, x, false);
+      features = acts.get(acts.size() - 1).castTo(DataType.FLOAT);
+    } catch (RuntimeException e) {
+      // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
+      registry.counter("streamtune.evaluator.features.errors", "model", cfg.common().model()).increment();
+      log.error("feature-drift check skipped a batch of {} inputs for model={} v{}: {}", batch.size(), cfg.common().model(),
+          champion.version(), e.toString());
+      batch.clear();
+      batchTimes.clear();
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      float[] f = features.getRow(i).dup().toFloatVector();
+      Optional<FeatureDriftMonitor.Alarm> alarm = monitor.add(f, batchTimes.get(i));
+      sampled.increment();
+      alarm.ifPresent(this::publish);
+    }
+    batch.clear();
+    batchTimes.clear();
+  }
+
+  private void publish(FeatureDriftMonitor.Alarm a) {
+    String model = cfg.common().model();
+    DriftSignal d = new DriftSignal(Versioned.CURRENT, model, champion.version(), DriftSignal.Kind.DATA, FeatureDrift.NAME,
+        a.statistic(), a.threshold(), a.seen(), a.onset(), clock.instant(), Double.NaN, Double.NaN);
+    drift.send(new ProducerRecord<>(topics.drift.name(), model, d), (m, e) -> {
+      if (e != null) {
+        log.error("cannot publish feature drift for model={} v{}: {}", model, champion.version(), e.getMessage());
+      }
+    });
+    registry.counter("streamtune.evaluator.drift.signals", "model", model, "detector", FeatureDrift.NAME).increment();
+    log.info("label-free feature drift model={} v{}: D={} > {} on direction {} after {} sampled inputs (onset {})", model,
+        champion.version(), String.format("%.3f", a.statistic()), String.format("%.3f", a.threshold()), a.direction(), a.seen(),
+        a.onset());
+  }
+
+  /** Stops the loop; {@link #run()} returns soon after. */
+  public void stop() {
+    running = false;
+    inputs.wakeup();
+    promotions.wakeup();
+  }
+}

@@ -16,7 +16,8 @@ import java.util.Optional;
  * {@link ConfidenceDrift#recent()} a sliding window; once both are full, every {@link ConfidenceDrift#every()} predictions a
  * two-sample Kolmogorov–Smirnov test compares them, and p &lt; alpha yields a DATA {@link DriftSignal} ({@code statistic} = D,
  * {@code threshold} = the critical D at alpha, {@code onset} = the time of the oldest prediction in the recent window,
- * accuracies NaN: no labels are involved). After a signal the check re-arms only once the recent window has fully turned over.
+ * accuracies NaN: no labels are involved). After a signal the next {@link ConfidenceDrift#reference()} confidences form a
+ * fresh reference, so a lasting shift signals once.
  * Confidences are kept in units of 1e-4 to keep the stored state small.
  */
 public final class ConfidenceMonitor {
@@ -117,8 +118,9 @@ public final class ConfidenceMonitor {
     double critical = KolmogorovSmirnov.criticalD(r.n(), r.m(), params.alpha());
     DriftSignal d = new DriftSignal(Versioned.CURRENT, p.model(), p.version(), DriftSignal.Kind.DATA, ConfidenceDrift.NAME, r.d(),
         critical, n, Instant.ofEpochMilli(times[0]), p.timestamp(), Double.NaN, Double.NaN);
-    return new Update(new State(s.version(), n, s.reference, recent, times, 0, n + params.recent(), s.alarms() + 1),
-        Optional.of(d));
+    // the shifted confidences are the new normal: the next predictions form a fresh reference, so a lasting shift signals
+    // once and a further shift signals again
+    return new Update(new State(s.version(), n, new int[0], new int[0], new long[0], 0, 0, s.alarms() + 1), Optional.of(d));
   }
 
   private static double[] scaled(int[] v) {

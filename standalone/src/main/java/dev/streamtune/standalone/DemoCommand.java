@@ -72,6 +72,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "random seed (default ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--no-report", negatable = false,
+      description = "do not write the HTML report (<work>/runs/<run>/report/report.html, charts beside it)")
+  boolean noReport;
+
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a service setting, e.g. -s streamtune.trainer.epochs=5")
   Map<String, String> set = new LinkedHashMap<>();
 
@@ -81,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(corruption), guardSamples, sourceRequests, maxShiftedRequests,
         afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency,
         new Pretrainer.Options(pretrainImages, pretrainEpochs, 64, 1e-3, 42), set, parse.duration("--timeout",
-            Duration.ofMinutes(15)), seed, System.out::println);
+            Duration.ofMinutes(15)), seed, System.out::println, !noReport);
     DemoSummary s = Demo.run(o);
     System.out.println();
     System.out.println(table(s));
@@ -126,6 +130,7 @@ final class DemoCommand implements Callable<Integer> {
     row(b, "failed requests", Integer.toString(s.failedRequests()));
     row(b, "duration", String.format("%.0f s", s.durationSeconds()));
     row(b, "loop closed", s.loopClosed() ? "yes" : "NO: " + s.reason());
+    row(b, "report", s.report() == null ? "none" : s.report());
     return b.toString();
   }
 

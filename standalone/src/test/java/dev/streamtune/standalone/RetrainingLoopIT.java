@@ -18,6 +18,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -53,6 +54,24 @@ class RetrainingLoopIT {
     assertThat(s.accuracyAfter()).isGreaterThan(s.shiftedAccuracyBefore() + 0.05);
     assertThat(s.loopClosed()).as(s.reason()).isTrue();
     assertDashboardsUseExportedMetrics(Path.of(s.runDirectory(), "metrics"));
+    assertReportShowsTheRun(s);
+  }
+
+  /** The run's HTML report is there, its charts are real PNG images, and its verdicts table holds the promotion. */
+  private static void assertReportShowsTheRun(DemoSummary s) throws IOException {
+    assertThat(s.report()).as("report path in the summary").isNotNull();
+    Path html = Path.of(s.report());
+    assertThat(html).isEqualTo(Path.of(s.runDirectory(), "report", "report.html")).isRegularFile();
+    List<Path> charts;
+    try (Stream<Path> files = Files.list(html.getParent())) {
+      charts = files.filter(p -> p.getFileName().toString().endsWith(".png")).toList();
+    }
+    assertThat(charts).as("charts beside the report").isNotEmpty();
+    for (Path png : charts) {
+      assertThat(ImageIO.read(png.toFile())).as(png + " decodes as an image").isNotNull();
+    }
+    assertThat(Files.readString(html)).contains("<img src=\"chart-1.png\"").contains("PROMOTE")
+        .contains("v" + s.promotedVersion() + " promoted");
   }
 
   /** Every metric a Grafana panel queries was exported by a service during the run (scraped over HTTP at its end). */

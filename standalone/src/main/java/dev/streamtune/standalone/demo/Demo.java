@@ -32,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -63,6 +64,10 @@ public final class Demo {
 
   private final DemoOptions o;
   private final long t0 = System.nanoTime();
+  private final Instant startedAt = Instant.now();
+  /** Every answer of every phase, for the report's accuracy over time. */
+  private final List<Served> allServed = java.util.Collections.synchronizedList(new ArrayList<>());
+  private volatile Double shiftSeconds;
   private final List<String> timeline = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final AtomicInteger failed = new AtomicInteger();
@@ -126,7 +131,7 @@ public final class Demo {
           EvaluatorService evaluator = new EvaluatorService(EvaluatorConfig.from(settings));
           TrainerService trainer = new TrainerService(TrainerConfig.from(settings));
           ServingService serving = new ServingService(ServingConfig.from(settings));
-          LoopWatcher watcher = new LoopWatcher(broker.bootstrapServers(), topics, this::say, shiftedFeedbackSent::get)) {
+          LoopWatcher watcher = new LoopWatcher(broker.bootstrapServers(), topics, this::say, shiftedFeedbackSent::get, t0)) {
         ingest.start();
         evaluator.start();
         trainer.start();
@@ -141,7 +146,7 @@ public final class Demo {
             runDir);
         saveMetrics(runDir.resolve("metrics"), Map.of("serving", serving.port(), "ingest", ingest.port(), "evaluator",
             evaluator.port(), "trainer", trainer.port()));
-        return summary;
+        return o.report() ? writeReport(summary, watcher, runDir.resolve("report")) : summary;
       }
     }
   }
@@ -179,6 +184,7 @@ public final class Demo {
 
       long shiftAt = System.nanoTime();
       watcher.markShift(shiftAt);
+      shiftSeconds = (shiftAt - t0) / 1e9;
       say("phase 2: the domain shifts to '" + o.corruption().id() + "' (a new camera); streaming until the loop closes");
       List<Served> shifted = serve("shifted", o.corruption(), pool, o.maxShiftedRequests(), predict, feedback, labellers, rnd,
           () -> watcher.promotedVersion() != null && serving.servingVersion().orElse(-1) == watcher.promotedVersion());
@@ -234,7 +240,7 @@ public final class Demo {
         before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
         d == null ? null : d.detector(), sd == null ? null : sd.secondsAfterShift(), sd == null ? null : sd.labelledSamples(),
         sd == null ? null : sd.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
-        afterN, z, failed.get(), runDir.toAbsolutePath().toString(), List.copyOf(timeline));
+        afterN, z, failed.get(), runDir.toAbsolutePath().toString(), List.copyOf(timeline), null);
   }
 
   /**
@@ -274,6 +280,7 @@ public final class Demo {
         Served s = new Served(phase, body.get("predictionId").asText(), body.get("version").asInt(),
             body.get("topK").get(0).get("label").asText(), img.label(), System.nanoTime());
         out.add(s);
+        allServed.add(s);
         if (label) {
           labellers.schedule(() -> sendFeedback(feedback, s, !phase.equals("source")), o.feedbackDelay().toMillis(),
               TimeUnit.MILLISECONDS);
@@ -288,6 +295,29 @@ public final class Demo {
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
     return List.copyOf(out);
+  }
+
+  /**
+   * Writes the run's HTML report and returns the summary that points to it. The report is a view of a run that has already
+   * happened: if it cannot be written the run's result stands, and the reason is printed instead of the path.
+   */
+  private DemoSummary writeReport(DemoSummary summary, LoopWatcher watcher, Path dir) {
+    List<Served> served;
+    synchronized (allServed) {
+      served = List.copyOf(allServed);
+    }
+    DemoReport.Run run = new DemoReport.Run(t0, startedAt, shiftSeconds, served, watcher.drifts(), watcher.candidates(),
+        watcher.decisions(), watcher.promotions());
+    try {
+      Path html = DemoReport.write(dir, summary, run).toAbsolutePath();
+      say("report written to " + html);
+      return summary.withReport(html.toString());
+    } catch (RuntimeException e) {
+      // a chart library or disk problem must not turn a run that closed the loop into a failed demo
+      log.warn("could not write the report into {}", dir, e);
+      say("could not write the report into " + dir + ": " + e);
+      return summary;
+    }
   }
 
   /** Scrapes every service's {@code /metrics} once, as Prometheus would, into {@code dir/<service>.prom}. */

@@ -18,10 +18,21 @@ import java.util.function.Consumer;
  * @param feedbackShare share of served predictions that get a label back; feedbackDelay how long after
  * @param ratePerSecond requests per second the clients send
  * @param settings extra {@code streamtune.*} settings for the services
+ * @param report whether to write the HTML report ({@code <run>/report/report.html}) at the end
  */
 public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
     int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond, int concurrency,
-    Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed, Consumer<String> out) {
+    Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed, Consumer<String> out,
+    boolean report) {
+  /** Options of a run that writes its report. */
+  public DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
+      int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond,
+      int concurrency, Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed,
+      Consumer<String> out) {
+    this(dataDir, workDir, corruption, guardSamples, sourceRequests, maxShiftedRequests, afterRequests, feedbackShare,
+        feedbackDelay, ratePerSecond, concurrency, pretrain, settings, timeout, seed, out, true);
+  }
+
   public DemoOptions {
     settings = Map.copyOf(settings);
     if (corruption == Corruption.NONE) {

@@ -16,13 +16,23 @@ import java.util.List;
  * @param falseAlarms drift signals detected before the shift
  * @param improvementZ two-proportion z statistic of accuracyAfter against shiftedAccuracyBefore
  * @param runDirectory where the run's model store, service state and metric scrapes ({@code metrics/*.prom}) are
+ * @param report the run's HTML report ({@code <runDirectory>/report/report.html}, charts beside it); null when none was written
  */
 public record DemoSummary(boolean loopClosed, String reason, String corruption, double durationSeconds, String device,
     int baseVersion, double sourceAccuracy, int sourceServed, double shiftedAccuracyBefore, int shiftedServedBefore,
     Double driftSecondsAfterShift, Integer driftLabelledSamples, String driftDetector, Double supervisedDriftSecondsAfterShift,
     Integer supervisedDriftLabelledSamples, String supervisedDriftDetector, int falseAlarms, int driftSignals,
     Candidate candidate, Gate gate, Integer promotedVersion, Double swapSecondsAfterShift, double accuracyAfter,
-    int servedAfter, double improvementZ, int failedRequests, String runDirectory, List<String> timeline) {
+    int servedAfter, double improvementZ, int failedRequests, String runDirectory, List<String> timeline, String report) {
+
+  /** This summary with the path of the report written from it. */
+  public DemoSummary withReport(String reportPath) {
+    return new DemoSummary(loopClosed, reason, corruption, durationSeconds, device, baseVersion, sourceAccuracy, sourceServed,
+        shiftedAccuracyBefore, shiftedServedBefore, driftSecondsAfterShift, driftLabelledSamples, driftDetector,
+        supervisedDriftSecondsAfterShift, supervisedDriftLabelledSamples, supervisedDriftDetector, falseAlarms, driftSignals,
+        candidate, gate, promotedVersion, swapSecondsAfterShift, accuracyAfter, servedAfter, improvementZ, failedRequests,
+        runDirectory, timeline, reportPath);
+  }
 
   /** The trained candidate. */
   public record Candidate(int version, int samples, int epochs, double seconds, List<String> layersTrained,

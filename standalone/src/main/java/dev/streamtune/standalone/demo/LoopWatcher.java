@@ -11,6 +11,7 @@ import dev.streamtune.core.records.Promotion;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -18,9 +19,15 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 
-/** Follows what the loop publishes (drift, candidates, decisions, promotions) and tells the story as it happens. */
+/**
+ * Follows what the loop publishes (drift, candidates, decisions, promotions) and tells the story as it happens. It also keeps
+ * every record it read with the moment it read it, for the run's report.
+ */
 final class LoopWatcher implements AutoCloseable {
   record Drift(double secondsAfterShift, int labelledSamples, String detector) {}
+
+  /** A record the watcher read, {@code seconds} after the demo started (when it was read, the time base of the requests). */
+  record Seen<T>(double seconds, T record) {}
 
   private final KafkaConsumer<String, byte[]> consumer;
   private final Topics topics;
@@ -37,8 +44,15 @@ final class LoopWatcher implements AutoCloseable {
   private volatile DemoSummary.Candidate candidate;
   private volatile DemoSummary.Gate decision;
   private volatile Integer promoted;
+  private final long t0;
+  private final List<Seen<DriftSignal>> drifts = new CopyOnWriteArrayList<>();
+  private final List<Seen<Candidate>> candidates = new CopyOnWriteArrayList<>();
+  private final List<Seen<Decision>> decisions = new CopyOnWriteArrayList<>();
+  private final List<Seen<Promotion>> promotions = new CopyOnWriteArrayList<>();
 
-  LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels) {
+  /** @param t0 {@link System#nanoTime()} when the demo started: the origin of the {@link Seen} times */
+  LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0) {
+    this.t0 = t0;
     this.consumer = KafkaSupport.rawConsumer(bootstrap, "demo-watcher", null);
     this.topics = topics;
     this.say = say;
@@ -80,6 +94,7 @@ final class LoopWatcher implements AutoCloseable {
   private void on(ConsumerRecord<String, byte[]> r) {
     if (r.topic().equals(topics.drift.name())) {
       DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
+      drifts.add(seen(d));
       driftSignals++;
       if (shiftAt < 0) {
         falseAlarms++;
@@ -103,6 +118,7 @@ final class LoopWatcher implements AutoCloseable {
       }
     } else if (r.topic().equals(topics.candidates.name())) {
       Candidate c = Json.fromBytes(r.value(), Candidate.class);
+      candidates.add(seen(c));
       var t = c.training();
       candidate = new DemoSummary.Candidate(c.version(), t.samples(), t.epochs(), t.durationMs() / 1000.0, t.layersTrained(),
           t.freezeBoundary(), t.samplesByDomain());
@@ -111,6 +127,7 @@ final class LoopWatcher implements AutoCloseable {
           t.durationMs() / 1000.0, t.layersTrained(), t.freezeBoundary(), t.loss()));
     } else if (r.topic().equals(topics.decisions.name())) {
       Decision d = Json.fromBytes(r.value(), Decision.class);
+      decisions.add(seen(d));
       say.accept(String.format("GATE %s v%d vs champion v%d: recent %.3f vs %.3f (n=%d), guard %.3f vs %.3f (n=%d) — %s",
           d.verdict(), d.candidate().version(), d.champion().version(), d.candidate().recentAccuracy(),
           d.champion().recentAccuracy(), d.recentSamples(), d.candidate().guardAccuracy(), d.champion().guardAccuracy(),
@@ -121,9 +138,30 @@ final class LoopWatcher implements AutoCloseable {
       }
     } else if (r.value() != null) {
       Promotion p = Json.fromBytes(r.value(), Promotion.class);
+      promotions.add(seen(p));
       promoted = p.version();
       say.accept("PROMOTED v" + p.version() + " (" + p.reason() + ")");
     }
+  }
+
+  private <T> Seen<T> seen(T record) {
+    return new Seen<>((System.nanoTime() - t0) / 1e9, record);
+  }
+
+  List<Seen<DriftSignal>> drifts() {
+    return List.copyOf(drifts);
+  }
+
+  List<Seen<Candidate>> candidates() {
+    return List.copyOf(candidates);
+  }
+
+  List<Seen<Decision>> decisions() {
+    return List.copyOf(decisions);
+  }
+
+  List<Seen<Promotion>> promotions() {
+    return List.copyOf(promotions);
   }
 
   Drift firstDriftAfterShift() {

@@ -35,6 +35,11 @@ import org.slf4j.LoggerFactory;
  * is spilled to a file under the cache directory, read back on the next use. Every file carries its sample id, backbone key,
  * length and a CRC-32 of the whole; a file that does not check out is deleted and the entry recomputed, never trusted.
  *
+ * <p>The files are bounded too: when they take more than the disk bound, the least recently used ones (written or read by this
+ * cache; on the first disk access, files left by an earlier process count by their modification time) are deleted until they
+ * fit. A pruned entry is recomputed when next needed. The bound counts the files this process knows of: two processes must not
+ * share one directory.
+ *
  * <p>A backbone key must change whenever the frozen layers' weights may have changed: use {@link #backboneKey}. Thread-safe (one
  * lock; the trainer has one training thread).
  */
@@ -53,20 +58,42 @@ public final class FeatureCache {
 
   private final Path dir;
   private final long maxBytes;
+  private final long diskMaxBytes;
   private final LinkedHashMap<String, float[]> memory = new LinkedHashMap<>(1024, 0.75f, true);
+  /** Spilled files and their sizes, least recently used first. */
+  private final LinkedHashMap<Path, Long> onDisk = new LinkedHashMap<>(1024, 0.75f, true);
+  private boolean scanned;
   private long bytes;
+  private long diskBytes;
   private long spilled;
+  private long pruned;
 
   /**
+   * A cache whose files on disk are not bounded.
+   *
    * @param dir where evicted entries are spilled (created when needed)
    * @param maxBytes the in-memory bound, at least one entry is always kept
    */
   public FeatureCache(Path dir, long maxBytes) {
+    this(dir, maxBytes, Long.MAX_VALUE);
+  }
+
+  /**
+   * @param dir where evicted entries are spilled (created when needed)
+   * @param maxBytes the in-memory bound, at least one entry is always kept
+   * @param diskMaxBytes the bound of the spilled files' total size; the least recently used files are deleted beyond it (the
+   *     newest file is always kept)
+   */
+  public FeatureCache(Path dir, long maxBytes, long diskMaxBytes) {
     this.dir = Objects.requireNonNull(dir, "dir");
     if (maxBytes <= 0) {
       throw new IllegalArgumentException("maxBytes must be > 0, was " + maxBytes);
     }
+    if (diskMaxBytes <= 0) {
+      throw new IllegalArgumentException("diskMaxBytes must be > 0, was " + diskMaxBytes);
+    }
     this.maxBytes = maxBytes;
+    this.diskMaxBytes = diskMaxBytes;
   }
 
   /** The key of a backbone: model, version, a prefix of its checksum (when known) and the freeze boundary. */
@@ -156,6 +183,21 @@ public final class FeatureCache {
     return spilled;
   }
 
+  /** Bytes of the spilled files this cache knows of (after its first disk access, those left by earlier processes too). */
+  public synchronized long diskBytes() {
+    return diskBytes;
+  }
+
+  /** Spilled files this cache knows of. */
+  public synchronized int diskEntries() {
+    return onDisk.size();
+  }
+
+  /** Files deleted to keep within the disk bound since this cache was made. */
+  public synchronized long pruned() {
+    return pruned;
+  }
+
   /** Drops the in-memory entries (the spilled files stay): the next lookup reads from disk. */
   public synchronized void clearMemory() {
     for (Map.Entry<String, float[]> e : memory.entrySet()) {
@@ -196,34 +238,106 @@ public final class FeatureCache {
   }
 
   private void spill(String backboneKey, String id, float[] f) {
+    scanOnce();
     Path file = fileOf(backboneKey, id);
-    if (Files.exists(file)) {
+    if (onDisk.get(file) != null) {
       return;
     }
     try {
       Files.createDirectories(file.getParent());
       Path tmp = Files.createTempFile(file.getParent(), ".spill", ".tmp");
-      Files.write(tmp, encode(backboneKey, id, f));
+      byte[] encoded = encode(backboneKey, id, f);
+      Files.write(tmp, encoded);
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
       spilled++;
+      onDisk.put(file, (long) encoded.length);
+      diskBytes += encoded.length;
+      prune(file);
     } catch (IOException e) {
       // a cache that cannot spill only costs recomputation later; the entry is dropped, never half-written
       log.warn("feature cache cannot spill {} to {}: {}", id, file, e.toString());
     }
   }
 
+  /** Deletes the least recently used files until the rest fit the disk bound; {@code keep} (the newest) stays. */
+  private void prune(Path keep) {
+    Iterator<Map.Entry<Path, Long>> it = onDisk.entrySet().iterator();
+    while (diskBytes > diskMaxBytes && it.hasNext()) {
+      Map.Entry<Path, Long> eldest = it.next();
+      if (eldest.getKey().equals(keep)) {
+        continue;
+      }
+      try {
+        Files.deleteIfExists(eldest.getKey());
+      } catch (IOException e) {
+        // counted out anyway: a file that cannot be deleted must not stop the cache from writing the next ones
+        log.warn("feature cache cannot delete {}: {}", eldest.getKey(), e.toString());
+      }
+      diskBytes -= eldest.getValue();
+      pruned++;
+      it.remove();
+    }
+  }
+
+  /** On the first disk access, counts the files an earlier process left (oldest first) and prunes them to the bound. */
+  private void scanOnce() {
+    if (scanned) {
+      return;
+    }
+    scanned = true;
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    record Found(Path path, long size, long modified) {}
+    List<Found> found = new ArrayList<>();
+    try (java.util.stream.Stream<Path> files = Files.walk(dir, 2)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (p.getFileName().toString().endsWith(".f32")) {
+          try {
+            java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                java.nio.file.attribute.BasicFileAttributes.class);
+            if (a.isRegularFile()) {
+              found.add(new Found(p, a.size(), a.lastModifiedTime().toMillis()));
+            }
+          } catch (IOException e) {
+            // gone meanwhile: nothing to count
+          }
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("feature cache cannot list {}: {}; files left there are not counted against the disk bound", dir, e.toString());
+      return;
+    }
+    found.sort(java.util.Comparator.comparingLong(Found::modified));
+    for (Found f : found) {
+      onDisk.put(f.path(), f.size());
+      diskBytes += f.size();
+    }
+    prune(null);
+    if (!found.isEmpty()) {
+      log.info("feature cache {}: {} files ({} bytes) from earlier runs, {} kept within the disk bound of {} bytes", dir,
+          found.size(), found.stream().mapToLong(Found::size).sum(), onDisk.size(), diskMaxBytes);
+    }
+  }
+
   private record ReadResult(float[] features, boolean corrupt) {}
 
   private ReadResult readSpilled(String backboneKey, String id) {
+    scanOnce();
     Path file = fileOf(backboneKey, id);
+    if (onDisk.get(file) == null) {
+      // not written by this cache, not found at the start, or pruned: not there (a stat per miss would cost more)
+      return new ReadResult(null, false);
+    }
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(file);
     } catch (NoSuchFileException e) {
+      forget(file);
       return new ReadResult(null, false);
     } catch (IOException e) {
       log.warn("feature cache cannot read {}: {}", file, e.toString());
@@ -237,9 +351,17 @@ public final class FeatureCache {
       } catch (IOException e) {
         log.warn("feature cache cannot delete {}: {}", file, e.toString());
       }
+      forget(file);
       return new ReadResult(null, true);
     }
     return new ReadResult(f, false);
+  }
+
+  private void forget(Path file) {
+    Long size = onDisk.remove(file);
+    if (size != null) {
+      diskBytes -= size;
+    }
   }
 
   static byte[] encode(String backboneKey, String id, float[] f) {

@@ -18,6 +18,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.learning.config.Adam;
 
 /**
@@ -28,7 +30,10 @@ import org.nd4j.linalg.learning.config.Adam;
  *
  * <p>Two ways to train the same thing: {@link #fineTune} runs the whole network on images (the frozen part is recomputed every
  * batch), {@link #fineTuneFromFeatures} trains a small network made of the layers above the boundary on the frozen part's
- * activations (from {@link FeatureCache}) and copies its weights back into a full network.
+ * activations (from {@link FeatureCache}) and copies its weights back into a full network. A dense top (fc and head) trains
+ * there through {@link DenseTopTrainer}: DL4J's arithmetic and updater without the work whose result is unused.
+ *
+ * <p>A loss or weight that is NaN or infinite stops either way with {@link TrainingDivergedException}.
  */
 public final class FineTuner {
   /**
@@ -60,6 +65,7 @@ public final class FineTuner {
    *
    * @param images pixels in [0,1], {@code side*side} each
    * @param labels label indices, one per image
+   * @throws TrainingDivergedException when the loss or the weights become NaN or infinite
    */
   public static Result fineTune(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize, List<float[]> images,
       int[] labels, int side, long seed) {
@@ -72,8 +78,11 @@ public final class FineTuner {
     Map<String, Double> rates = layerRates(champion, plan);
     MultiLayerNetwork tuned = trainable(champion, plan);
     int classes = classes(champion);
-    double loss = train(tuned, epochs, batchSize, labels.length, seed, (order, from, to) -> imageBatch(images, labels, order,
-        from, to, side, classes));
+    double loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+      tuned.fit(imageBatch(images, labels, order, from, to, side, classes));
+      return tuned.score();
+    });
+    requireFiniteParams(tuned);
     MultiLayerNetwork plain = plainCopy(champion);
     plain.setParams(tuned.params().dup());
     return new Result(plain, plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start), null);
@@ -102,9 +111,20 @@ public final class FineTuner {
    * @param features {@link #frozenActivations} of the training images for this boundary, {@code [N, F]}
    * @param labels label indices, one per row
    * @param side the height and width of the champion's input images
+   * @throws TrainingDivergedException when the loss or the weights become NaN or infinite
    */
   public static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
       INDArray features, int[] labels, int side, long seed) {
+    return fineTuneFromFeatures(champion, plan, epochs, batchSize, features, labels, side, seed, true);
+  }
+
+  /**
+   * {@link #fineTuneFromFeatures(MultiLayerNetwork, FreezePlan, int, int, INDArray, int[], int, long)}, choosing whether a dense
+   * top may train through {@link DenseTopTrainer} (same arithmetic, less work) or always through DL4J's {@code fit} (the
+   * reference the tests compare it with).
+   */
+  static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
+      INDArray features, int[] labels, int side, long seed, boolean allowDenseTop) {
     if (features.rank() != 2 || features.size(0) != labels.length || labels.length == 0) {
       throw new IllegalArgumentException("need a [N, F] feature matrix with one label per row and N >= 1: features "
           + Arrays.toString(features.shape()) + ", " + labels.length + " labels");
@@ -117,19 +137,36 @@ public final class FineTuner {
     Map<String, Double> rates = layerRates(champion, plan);
     MultiLayerNetwork head = headNetwork(champion, plan.boundary(), rates, side, seed);
     int classes = classes(champion);
-    // batches are gathered on the Java side: one copy of the rows, then System.arraycopy per batch
-    float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
-    int width = (int) features.size(1);
-    double loss = train(head, epochs, batchSize, labels.length, seed, (order, from, to) -> {
-      int m = to - from;
-      float[] rows = new float[m * width];
-      INDArray y = Nd4j.zeros(DataType.FLOAT, m, classes);
-      for (int i = 0; i < m; i++) {
-        System.arraycopy(x, order[from + i] * width, rows, i * width, width);
-        y.putScalar(i, labels[order[from + i]], 1f);
+    double loss;
+    if (allowDenseTop && DenseTopTrainer.supports(head)) {
+      // one off-heap copy of the features and one-hot labels; each batch is a native gather of its rows
+      INDArray x = features.castTo(DataType.FLOAT).dup('c');
+      INDArray y = Nd4j.zeros(DataType.FLOAT, labels.length, classes);
+      for (int i = 0; i < labels.length; i++) {
+        y.putScalar(i, labels[i], 1f);
       }
-      return new DataSet(Nd4j.create(rows, new long[] {m, width}, 'c'), y);
-    });
+      DenseTopTrainer trainer = new DenseTopTrainer(head);
+      loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+        int[] rows = Arrays.copyOfRange(order, from, to);
+        return trainer.step(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows));
+      });
+    } else {
+      // batches are gathered on the Java side: one copy of the rows, then System.arraycopy per batch
+      float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
+      int width = (int) features.size(1);
+      loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+        int m = to - from;
+        float[] rows = new float[m * width];
+        INDArray y = Nd4j.zeros(DataType.FLOAT, m, classes);
+        for (int i = 0; i < m; i++) {
+          System.arraycopy(x, order[from + i] * width, rows, i * width, width);
+          y.putScalar(i, labels[order[from + i]], 1f);
+        }
+        head.fit(new DataSet(Nd4j.create(rows, new long[] {m, width}, 'c'), y));
+        return head.score();
+      });
+    }
+    requireFiniteParams(head);
     MultiLayerNetwork full = plainCopy(champion);
     full.setParams(champion.params().dup());
     for (int i = boundary + 1; i < champion.getnLayers(); i++) {
@@ -222,11 +259,12 @@ public final class FineTuner {
     return Arrays.copyOfRange(a.shape(), 1, a.rank());
   }
 
-  private interface Batches {
-    DataSet batch(int[] order, int from, int to);
+  /** One training step on the samples {@code order[from..to)}; returns its score (the batch's mean loss). */
+  private interface Step {
+    double step(int[] order, int from, int to);
   }
 
-  private static double train(MultiLayerNetwork net, int epochs, int batchSize, int n, long seed, Batches batches) {
+  private static double train(int epochs, int batchSize, int n, long seed, Step steps) {
     Random rnd = new Random(seed);
     int[] order = new int[n];
     for (int i = 0; i < n; i++) {
@@ -239,16 +277,32 @@ public final class FineTuner {
       int count = 0;
       for (int from = 0; from < n; from += batchSize) {
         int to = Math.min(n, from + batchSize);
-        net.fit(batches.batch(order, from, to));
-        sum += net.score();
+        double score = steps.step(order, from, to);
+        // a NaN never recovers: stop at the first one rather than train the remaining epochs on garbage
+        if (!Double.isFinite(score)) {
+          throw new TrainingDivergedException("fine-tune diverged: loss " + score + " in epoch " + (e + 1) + " at sample "
+              + from + " of " + n);
+        }
+        sum += score;
         count++;
       }
       lastEpochLoss = sum / count;
       if (!Double.isFinite(lastEpochLoss)) {
-        throw new IllegalStateException("fine-tune diverged: loss " + lastEpochLoss + " in epoch " + (e + 1));
+        throw new TrainingDivergedException("fine-tune diverged: mean loss " + lastEpochLoss + " in epoch " + (e + 1));
       }
     }
     return lastEpochLoss;
+  }
+
+  /**
+   * Throws {@link TrainingDivergedException} when a parameter of the network is NaN or infinite (a loss can stay finite while
+   * the weights overflow, e.g. behind a saturated softmax).
+   */
+  static void requireFiniteParams(MultiLayerNetwork net) {
+    INDArray p = net.params();
+    if (BooleanIndexing.or(p, Conditions.isNan()) || BooleanIndexing.or(p, Conditions.isInfinite())) {
+      throw new TrainingDivergedException("fine-tune diverged: the trained weights hold NaN or infinite values");
+    }
   }
 
   /** Gives each trainable layer from {@code first} up its own updater at its rate, and drops the network's updater state. */

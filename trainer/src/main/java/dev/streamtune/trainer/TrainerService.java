@@ -23,6 +23,8 @@ import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
+import dev.streamtune.trainer.internal.FailureReason;
+import dev.streamtune.trainer.internal.LabelSets;
 import dev.streamtune.trainer.internal.ReplayBuffer;
 import dev.streamtune.trainer.internal.TriggerPolicy;
 import io.micrometer.core.instrument.Gauge;
@@ -38,6 +40,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -52,9 +55,17 @@ import org.slf4j.LoggerFactory;
  * The trainer: buffers labelled samples (never held-out ones), and on a drift signal for the serving version fine-tunes the
  * layers above the freeze boundary on new-domain samples plus class-balanced replay, saves the candidate to the model store and
  * announces it on {@code candidates}. One active trainer per model. Training runs off the consuming thread.
+ *
+ * <p>Labels the champion does not know grow its head first ({@link HeadGrowth}; appended in the order they were first seen),
+ * and the candidate's spec lists the grown label set. A retrain that fails (NaN or infinite loss or weights, out of memory, a
+ * corrupt cached activation, any other error) stores nothing: it is counted in {@value #FAILURES} by {@code reason}, logged in
+ * one line and announced on {@code candidates} as a failed candidate ({@link Candidate#failure()}); the champion keeps
+ * serving and the next drift signal can retrain again.
  */
 public final class TrainerService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TrainerService.class);
+  /** Failed retrains, tagged {@code model} and {@code reason} (one of {@link FailureReason}'s tags). */
+  public static final String FAILURES = "streamtune.trainer.failures";
   private final TrainerConfig cfg;
   private final Clock clock;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("trainer");
@@ -71,6 +82,8 @@ public final class TrainerService implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Promotion champion;
   private Future<?> job;
+  /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
+  private final AtomicInteger retraining = new AtomicInteger();
   private FeatureCache featureCache;
   private int imageHeight;
   private int imageWidth;
@@ -89,7 +102,7 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     store = new DirectoryModelStore(cfg.common().storeDir());
-    featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes());
+    featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes());
     var base = store.base(cfg.common().model());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     imageHeight = base.map(m -> m.spec().height()).orElse(FashionMnist.SIDE);
@@ -103,6 +116,14 @@ public final class TrainerService implements AutoCloseable {
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
         .register(registry);
     Gauge.builder("streamtune.trainer.feature.cache.bytes", featureCache, FeatureCache::memoryBytes).register(registry);
+    Gauge.builder("streamtune.trainer.feature.cache.disk.bytes", featureCache, FeatureCache::diskBytes)
+        .description("bytes of spilled frozen activations, bounded by " + TrainerConfig.CACHE_DISK_MAX).register(registry);
+    Gauge.builder("streamtune.trainer.retrain.active", retraining, AtomicInteger::get)
+        .description("1 while a retrain runs; drift signals that arrive meanwhile do not arm another").register(registry);
+    for (FailureReason r : FailureReason.values()) {
+      // present at 0 from the start, so an alert on its rate has a series before the first failure
+      registry.counter(FAILURES, "model", cfg.common().model(), "reason", r.tag());
+    }
     loop = new Thread(this::run, "trainer-loop");
     loop.setDaemon(true);
     loop.start();
@@ -195,6 +216,7 @@ public final class TrainerService implements AutoCloseable {
       }
       job = null;
       policy.finished(clock.instant());
+      retraining.set(0);
     }
     DriftSignal armed = policy.armed().orElse(null);
     if (armed == null) {
@@ -206,51 +228,65 @@ public final class TrainerService implements AutoCloseable {
       List<ReplayBuffer.Item> replay = buffer.replay(d.onset(), replayCount, cfg.seed() + fresh.size());
       int serving = servingVersion();
       String sha = champion != null ? champion.sha256() : null;
-      job = training.submit(() -> retrain(d, serving, sha, fresh, replay));
+      List<String> labelOrder = buffer.labelsInArrivalOrder();
+      retraining.set(1);
+      job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder));
     });
   }
 
   private void retrain(DriftSignal d, int championVersion, String championSha, List<ReplayBuffer.Item> fresh,
-      List<ReplayBuffer.Item> replay) {
+      List<ReplayBuffer.Item> replay, List<String> labelOrder) {
     String model = cfg.common().model();
     Timer.Sample timer = Timer.start(registry);
+    long trainStart = System.nanoTime();
     String outcome = "failed";
+    String trigger = String.format("drift %s on v%d at %s (statistic %.1f)", d.detector(), d.version(), d.detectedAt(),
+        d.statistic());
+    List<ReplayBuffer.Item> all = new ArrayList<>(fresh);
+    all.addAll(replay);
+    Map<String, Integer> byClass = new TreeMap<>();
+    Map<String, Integer> byDomain = new TreeMap<>();
+    Instant from = null;
+    Instant to = null;
+    for (ReplayBuffer.Item i : all) {
+      byClass.merge(i.label(), 1, Integer::sum);
+      byDomain.merge(i.domain(), 1, Integer::sum);
+      from = from == null || i.at().isBefore(from) ? i.at() : from;
+      to = to == null || i.at().isAfter(to) ? i.at() : to;
+    }
+    FreezePlan plan = null;
+    String growth = null;
     try {
       LoadedModel champ = store.load(model, championVersion, championSha);
       ModelSpec spec = champ.spec();
-      List<ReplayBuffer.Item> all = new ArrayList<>(fresh);
-      all.addAll(replay);
+      // labels are append-only: the champion's keep their output units, classes new to it get units after them
+      List<String> labelSet = LabelSets.grow(spec.labels(), labelOrder, byClass.keySet());
+      org.deeplearning4j.nn.multilayer.MultiLayerNetwork toTrain = champ.network();
+      if (labelSet.size() > spec.labels().size()) {
+        List<String> added = labelSet.subList(spec.labels().size(), labelSet.size());
+        toTrain = HeadGrowth.grow(champ.network(), labelSet.size(), cfg.seed());
+        growth = String.format("head grown from %d to %d labels (new: %s)", spec.labels().size(), labelSet.size(),
+            String.join(", ", added));
+        registry.counter("streamtune.trainer.head.growths", "model", model).increment();
+        log.info("model={} v{}: {} new label(s) in the training samples: {}", model, championVersion, added.size(), growth);
+      }
       List<float[]> images = new ArrayList<>(all.size());
       List<String> ids = new ArrayList<>(all.size());
-      List<Integer> labels = new ArrayList<>(all.size());
-      Map<String, Integer> byClass = new TreeMap<>();
-      Map<String, Integer> byDomain = new TreeMap<>();
-      Instant from = null;
-      Instant to = null;
+      int[] labelArray = new int[all.size()];
       for (ReplayBuffer.Item i : all) {
-        int label = spec.labelIndex(i.label());
-        if (label < 0) {
-          continue;
-        }
+        labelArray[images.size()] = labelSet.indexOf(i.label());
         images.add(i.pixels());
         ids.add(i.id());
-        labels.add(label);
-        byClass.merge(i.label(), 1, Integer::sum);
-        byDomain.merge(i.domain(), 1, Integer::sum);
-        from = from == null || i.at().isBefore(from) ? i.at() : from;
-        to = to == null || i.at().isAfter(to) ? i.at() : to;
       }
-      int[] labelArray = labels.stream().mapToInt(Integer::intValue).toArray();
-      int freshCount = countFresh(all, fresh.size(), spec);
-      FreezePlan plan = plan(champ.network(), d, images, labelArray, freshCount);
+      plan = plan(champ.network(), d, images, labelArray, fresh.size());
+      String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
-          championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), plan.reason());
+          championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
       FineTuner.Result r;
-      long trainStart = System.nanoTime();
       if (plan.boundary().equals("none")) {
-        r = FineTuner.fineTune(champ.network(), plan, cfg.epochs(), cfg.batchSize(), images, labelArray, spec.height(),
-            cfg.seed());
+        r = FineTuner.fineTune(toTrain, plan, cfg.epochs(), cfg.batchSize(), images, labelArray, spec.height(), cfg.seed());
       } else {
+        // growing the head leaves the frozen part as it was: the champion's cached activations still hold
         String backbone = FeatureCache.backboneKey(model, championVersion, champ.manifest().sha256(), plan.boundary());
         long t0 = System.nanoTime();
         FeatureCache.Lookup features = featureCache.features(backbone, champ.network(), plan.boundary(), ids, images,
@@ -259,45 +295,75 @@ public final class TrainerService implements AutoCloseable {
         registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
         registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
         registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
-        r = FineTuner.fineTuneFromFeatures(champ.network(), plan, cfg.epochs(), cfg.batchSize(), features.features(), labelArray,
-            spec.height(), cfg.seed()).withCachedFeatureHits(features.hits());
         log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
             model, championVersion, plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
             features.corrupt(), featureMs);
+        if (features.corrupt() > 0) {
+          // the files were deleted and the entries recomputed; a disk that corrupts one file may corrupt more, unseen
+          throw new CorruptFeatureCacheException(features.corrupt() + " cached activation file(s) of backbone " + backbone
+              + " failed their checksum (deleted and recomputed for the next retrain)");
+        }
+        r = FineTuner.fineTuneFromFeatures(toTrain, plan, cfg.epochs(), cfg.batchSize(), features.features(), labelArray,
+            spec.height(), cfg.seed()).withCachedFeatureHits(features.hits());
+      }
+      if (!Double.isFinite(r.loss())) {
+        throw new TrainingDivergedException("fine-tune ended with loss " + r.loss());
       }
       // the whole fine-tune: frozen activations (cached or computed) and training
       long trainMs = (System.nanoTime() - trainStart) / 1_000_000;
-      String trigger = String.format("drift %s on v%d at %s (statistic %.1f)", d.detector(), d.version(), d.detectedAt(),
-          d.statistic());
       TrainingSummary summary = new TrainingSummary(trigger, images.size(), byClass, byDomain, from, to, r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
-          r.layerRates(), plan.reason(), r.cachedFeatureHits());
-      ModelSpec candidateSpec = new ModelSpec(spec.inputShape(), spec.preprocessing(), spec.labels(), spec.layers(),
+          r.layerRates(), reason, r.cachedFeatureHits());
+      ModelSpec candidateSpec = new ModelSpec(spec.inputShape(), spec.preprocessing(), labelSet, spec.layers(),
           plan.boundary());
       Manifest m = store.save(model, r.network(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
           championVersion, summary, clock.instant());
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";
-      log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}", model, m.version(),
-          trainMs, images.size(), String.format("%.4f", r.loss()), r.layerRates());
+      log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}, labels {}", model,
+          m.version(), trainMs, images.size(), String.format("%.4f", r.loss()), r.layerRates(), labelSet.size());
     } catch (InterruptedException e) {
+      outcome = "interrupted";
       Thread.currentThread().interrupt();
-    } catch (Exception e) {
-      log.error("retrain of model={} from v{} failed: {}", model, championVersion, e.toString(), e);
+    } catch (Exception | OutOfMemoryError e) {
+      long ms = (System.nanoTime() - trainStart) / 1_000_000;
+      String reason = plan == null ? null : growth == null ? plan.reason() : growth + "; " + plan.reason();
+      TrainingSummary attempt = new TrainingSummary(trigger, all.size(), byClass, byDomain, from, to, cfg.epochs(),
+          cfg.batchSize(), plan == null ? cfg.freezeBoundary() : plan.boundary(), List.of(),
+          plan == null ? cfg.learningRate() : plan.headRate(), Double.NaN, Networks.device(), ms, null, reason, null);
+      failed(model, championVersion, attempt, e);
     } finally {
       timer.stop(registry.timer("streamtune.trainer.retrain.duration", "model", model, "outcome", outcome));
       registry.counter("streamtune.trainer.retrains", "model", model, "outcome", outcome).increment();
     }
   }
 
-  /** How many of the first {@code freshSize} items (the new domain) have a label of the model. */
-  private static int countFresh(List<ReplayBuffer.Item> all, int freshSize, ModelSpec spec) {
-    int n = 0;
-    for (int i = 0; i < freshSize; i++) {
-      n += spec.labelIndex(all.get(i).label()) >= 0 ? 1 : 0;
+  /**
+   * A retrain failed: nothing was stored, the champion keeps serving. Counts it, logs one line and announces it on
+   * {@code candidates} as a failed candidate, so the gate and operators see it; the trainer goes on.
+   */
+  private void failed(String model, int championVersion, TrainingSummary attempt, Throwable e) {
+    FailureReason reason = FailureReason.of(e);
+    String text = reason.tag() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+    registry.counter(FAILURES, "model", model, "reason", reason.tag()).increment();
+    if (reason == FailureReason.ERROR) {
+      // an unexpected error: its stack trace is the only clue to the bug
+      log.error("retrain of model={} from v{} failed, no candidate, v{} keeps serving: {}", model, championVersion,
+          championVersion, text, e);
+    } else {
+      log.warn("retrain of model={} from v{} failed, no candidate, v{} keeps serving: {}", model, championVersion,
+          championVersion, text);
     }
-    return n;
+    try {
+      Candidate c = Candidate.failed(model, championVersion, attempt, clock.instant(), text);
+      candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+    } catch (Exception pe) {
+      // the failure is counted and logged; a broker that cannot take the record does not stop the trainer either
+      log.error("cannot publish the failed retrain of model={} from v{}: {}", model, championVersion, pe.toString());
+    }
   }
 
   /**

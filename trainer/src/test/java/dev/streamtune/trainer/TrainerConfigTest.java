@@ -41,4 +41,26 @@ class TrainerConfigTest {
         "streamtune.trainer.freeze.large-data", "1000"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.freeze.large-data");
   }
+
+  @Test
+  void shouldBoundTheFeatureCacheOnDiskAt2GBByDefaultAndReadSizesWithUnits() {
+    assertThat(TrainerConfig.from(Settings.empty()).cacheDiskMaxBytes()).isEqualTo(2_000_000_000L);
+    assertThat(TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "512MiB"))).cacheDiskMaxBytes())
+        .isEqualTo(512L << 20);
+    assertThat(TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "3 gb"))).cacheDiskMaxBytes())
+        .isEqualTo(3_000_000_000L);
+    assertThat(TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "5000000"))).cacheDiskMaxBytes())
+        .isEqualTo(5_000_000L);
+  }
+
+  @Test
+  void shouldRejectADiskBoundThatIsNotASizeOrTooSmallNamingTheKey() {
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "lots"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.cache.disk-max").hasMessageContaining("size");
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "10KB"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.cache.disk-max")
+        .hasMessageContaining("at least");
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.CACHE_DISK_MAX, "99999999999TB"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.cache.disk-max");
+  }
 }

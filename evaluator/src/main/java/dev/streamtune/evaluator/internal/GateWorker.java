@@ -175,6 +175,13 @@ public final class GateWorker implements Runnable {
   private void onCandidate(ConsumerRecord<String, byte[]> r) {
     try {
       Candidate c = Json.fromBytes(r.value(), Candidate.class);
+      if (c.failure() != null) {
+        // a failed retrain stored nothing: there is no model to score, and no verdict to give
+        log.info("gate skips failed training of model={} from v{}: {}", c.model(), c.parentVersion(), c.failure());
+        registry.counter("streamtune.evaluator.gate.failed.candidates", "model", c.model()).increment();
+        commit(r);
+        return;
+      }
       log.info("gate received candidate model={} version={} (parent {})", c.model(), c.version(), c.parentVersion());
       pending = new Pending(r, c, clock.instant());
       candidates.pause(candidates.assignment());

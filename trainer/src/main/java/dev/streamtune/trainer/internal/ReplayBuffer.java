@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -23,6 +25,7 @@ public final class ReplayBuffer {
   private final Deque<Item> recent = new ArrayDeque<>();
   private final Map<String, List<Item>> reservoir = new HashMap<>();
   private final Map<String, Long> seenPerClass = new HashMap<>();
+  private final Set<String> labelsSeen = new LinkedHashSet<>();
   private final SplittableRandom random;
 
   public ReplayBuffer(int recentCapacity, int reservoirCapacity, int classes, long seed) {
@@ -32,6 +35,7 @@ public final class ReplayBuffer {
   }
 
   public void add(Item item) {
+    labelsSeen.add(item.label());
     recent.addLast(item);
     if (recent.size() > recentCapacity) {
       Item old = recent.removeFirst();
@@ -46,6 +50,14 @@ public final class ReplayBuffer {
         }
       }
     }
+  }
+
+  /**
+   * Every label added so far, in the order each was first seen (kept after its samples left the buffer): new classes are
+   * appended to a model's label set in this order.
+   */
+  public List<String> labelsInArrivalOrder() {
+    return List.copyOf(labelsSeen);
   }
 
   public int recentSize() {

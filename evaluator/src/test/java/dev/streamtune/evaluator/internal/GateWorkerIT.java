@@ -1,0 +1,175 @@
+package dev.streamtune.evaluator.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.broker.EmbeddedKafkaBroker;
+import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.learn.Holdout;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Sample;
+import dev.streamtune.core.records.TrainingSummary;
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestModels;
+import dev.streamtune.evaluator.EvaluatorConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The gate on a real broker and store: a failed training on {@code candidates} is skipped without a verdict, and a candidate
+ * with a label the champion lacks is scored (the champion answers those samples wrong) instead of crashing the gate.
+ */
+class GateWorkerIT {
+  private static final Topics TOPICS = Topics.withDefaultPrefix();
+  private static final Instant T0 = Instant.parse("2026-03-01T00:00:00Z");
+  private static final Instant SHIFT = T0.plusSeconds(600);
+  private static final TrainingSummary SUMMARY = new TrainingSummary("test", 1, Map.of(), Map.of(), T0, T0, 1, 64, "pool2",
+      List.of("fc", "head"), 1e-3, 0.5, "cpu", 1);
+  private static EmbeddedKafkaBroker broker;
+  private static String bootstrap;
+
+  @BeforeAll
+  static void startBroker() {
+    broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build();
+    broker.start();
+    bootstrap = broker.bootstrapServers();
+    KafkaSupport.ensureTopics(bootstrap, TOPICS, 1, (short) 1, Duration.ofSeconds(30));
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    broker.close();
+  }
+
+  @Test
+  void shouldSkipAFailedTrainingAndScoreACandidateWithANewLabelAgainstAChampionWithout() throws Exception {
+    Path storeDir = TestData.tempDir("store");
+    DirectoryModelStore store = new DirectoryModelStore(storeDir);
+    Manifest base = TestModels.storeBase(store, "fashion", 1_000);
+    List<String> eleven = new ArrayList<>(FashionMnist.LABELS);
+    eleven.add("Hat");
+    Manifest grown = store.save("fashion", elevenClassCnn(), Networks.spec(28,
+        eleven, "pool2"), base.version(), SUMMARY, Map.of());
+    MultiLayerNetwork champion = store.load("fashion", base.version(), base.sha256()).network();
+
+    // held-out samples: 100 before the shift (guard), 120 old-class and 40 "Hat" ones after it (recent)
+    FashionMnist.Split test = TestData.test();
+    List<Sample> recent = new ArrayList<>();
+    try (KafkaProducer<String, Sample> samples = KafkaSupport.producer(bootstrap, "gate-it-s", TOPICS.samples)) {
+      int i = 0;
+      int n = 0;
+      while (n < 260) {
+        String id = "held-" + i;
+        if (Holdout.isHeldOut(id, 0.2)) {
+          boolean after = n >= 100;
+          String label = n >= 220 ? "Hat" : FashionMnist.LABELS.get(test.labels()[i]);
+          Sample s = Sample.of(id, label, after ? "night" : "clean", "it", (after ? SHIFT : T0).plusMillis(n),
+              Images.toPng(test.images()[i], 28, 28));
+          samples.send(new ProducerRecord<>(TOPICS.samples.name(), id, s));
+          if (after) {
+            recent.add(s);
+          }
+          n++;
+        }
+        i++;
+      }
+    }
+    try (KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(bootstrap, "gate-it-d", TOPICS.drift);
+        KafkaProducer<String, Candidate> candidates = KafkaSupport.producer(bootstrap, "gate-it-c", TOPICS.candidates)) {
+      drift.send(new ProducerRecord<>(TOPICS.drift.name(), "fashion", new DriftSignal(Versioned.CURRENT, "fashion",
+          base.version(), DriftSignal.Kind.PERFORMANCE, "page-hinkley", 60, 50, 300, SHIFT, SHIFT, 0.8, 0.5))).get();
+      candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", Candidate.failed("fashion", base.version(),
+          SUMMARY, T0, "nan-loss: fine-tune diverged"))).get();
+      candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, "fashion",
+          grown.version(), store.uri("fashion", grown.version()), grown.sha256(), base.version(), SUMMARY, T0))).get();
+    }
+
+    EvaluatorConfig cfg = EvaluatorConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap, "streamtune.store.dir",
+        storeDir.toString(), "streamtune.evaluator.application-id", "gate-it")));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    GateWorker worker = new GateWorker(cfg, new DirectoryModelStore(storeDir), registry, Clock.systemUTC());
+    Thread t = new Thread(worker, "gate-it");
+    t.start();
+    try {
+      List<Decision> decisions = decisions(Duration.ofSeconds(90));
+
+      assertThat(decisions).as("one verdict, for the trained candidate only").hasSize(1);
+      Decision d = decisions.get(0);
+      assertThat(d.candidate().version()).isEqualTo(grown.version());
+      assertThat(d.recentSamples()).as("the 'Hat' samples are scored, not dropped").isEqualTo(160);
+      assertThat(d.champion().recentAccuracy()).as("the champion answers every 'Hat' sample wrong")
+          .isCloseTo(championAccuracy(champion, recent), org.assertj.core.data.Offset.offset(1e-9));
+      assertThat(registry.get("streamtune.evaluator.gate.failed.candidates").tag("model", "fashion").counter().count())
+          .isEqualTo(1.0);
+    } finally {
+      worker.stop();
+      t.join(10_000);
+    }
+  }
+
+  /** Right answers of a 10-label champion over all recent samples: a label it does not know is never right. */
+  private static double championAccuracy(MultiLayerNetwork champion, List<Sample> recent) {
+    List<float[]> px = new ArrayList<>();
+    for (Sample s : recent) {
+      px.add(Images.decode(s.image(), 28, 28));
+    }
+    int[] pred = Networks.argMax(champion.output(Images.batch(px, 28, 28)));
+    int ok = 0;
+    for (int i = 0; i < pred.length; i++) {
+      ok += FashionMnist.LABELS.indexOf(recent.get(i).label()) == pred[i] ? 1 : 0;
+    }
+    assertThat(ok).as("the champion gets some old-class samples right").isPositive();
+    return ok / (double) pred.length;
+  }
+
+  /** The CNN with 11 outputs (untrained: the gate's scoring, not its verdict, is under test). */
+  private static MultiLayerNetwork elevenClassCnn() {
+    return Networks.cnn(28, 11, 1e-3, 5);
+  }
+
+  private static List<Decision> decisions(Duration wait) throws InterruptedException {
+    List<Decision> out = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(bootstrap, "gate-it-reader", null)) {
+      TopicPartition p = new TopicPartition(TOPICS.decisions.name(), 0);
+      consumer.assign(List.of(p));
+      consumer.seekToBeginning(List.of(p));
+      long deadline = System.nanoTime() + wait.toNanos();
+      while (System.nanoTime() < deadline && out.stream().noneMatch(d -> d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA)) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          out.add(Json.fromBytes(r.value(), Decision.class));
+        }
+      }
+      // anything published right after the verdict (a verdict for the failed training would be)
+      Thread.sleep(1_000);
+      for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+        out.add(Json.fromBytes(r.value(), Decision.class));
+      }
+    }
+    return out;
+  }
+}

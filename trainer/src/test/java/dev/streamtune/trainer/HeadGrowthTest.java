@@ -1,0 +1,75 @@
+package dev.streamtune.trainer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestModels;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+class HeadGrowthTest {
+  private static MultiLayerNetwork net;
+  private static INDArray images;
+
+  @BeforeAll
+  static void model() {
+    net = TestModels.trainedCnn(1_000, 42);
+    images = TestModels.dataSet(TestData.test(), 0, 200).getFeatures();
+  }
+
+  @Test
+  void shouldKeepTheOldClassesLogitsAndStartTheNewOnesUnlikely() {
+    INDArray before = net.output(images);
+
+    MultiLayerNetwork grown = HeadGrowth.grow(net, 12, 7);
+
+    INDArray after = grown.output(images);
+    assertThat(after.shape()).containsExactly(200, 12);
+    INDArray old = after.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 10));
+    INDArray renormalised = old.divColumnVector(old.sum(1).reshape(200, 1));
+    // same logits for the old classes: their probabilities are the old ones, renormalised over the old classes
+    assertThat(renormalised.equalsWithEps(before, 1e-5)).as("old classes' renormalised probabilities").isTrue();
+    double newShare = after.get(NDArrayIndex.all(), NDArrayIndex.interval(10, 12)).sumNumber().doubleValue() / 200;
+    assertThat(newShare).as("probability the two new classes take at first").isLessThan(0.1);
+    // the top class of every image is an old one: growing alone changes no answer
+    assertThat(dev.streamtune.core.model.Networks.argMax(after)).containsExactly(dev.streamtune.core.model.Networks.argMax(before));
+  }
+
+  @Test
+  void shouldCopyEveryOtherLayerAndLeaveTheInputNetworkUntouched() {
+    INDArray paramsBefore = net.params().dup();
+
+    MultiLayerNetwork grown = HeadGrowth.grow(net, 11, 7);
+
+    for (int i = 0; i < net.getnLayers() - 1; i++) {
+      assertThat(grown.getLayer(i).params()).as("layer %d", i).isEqualTo(net.getLayer(i).params());
+    }
+    int top = net.getnLayers() - 1;
+    INDArray w = grown.getLayer(top).getParam("W");
+    assertThat(w.shape()).containsExactly(128, 11);
+    assertThat(w.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 10))).isEqualTo(net.getLayer(top).getParam("W"));
+    assertThat(HeadGrowth.labelCount(grown)).isEqualTo(11);
+    assertThat(HeadGrowth.labelCount(net)).isEqualTo(10);
+    assertThat(net.params()).isEqualTo(paramsBefore);
+  }
+
+  @Test
+  void shouldTrainTheGrownNetworkLikeAnyOther() {
+    MultiLayerNetwork grown = HeadGrowth.grow(net, 11, 7);
+
+    grown.fit(TestModels.dataSet(TestData.train(), 0, 64).getFeatures(),
+        org.nd4j.linalg.factory.Nd4j.zeros(64, 11).putScalar(new long[] {0, 10}, 1));
+
+    assertThat(grown.score()).isFinite();
+  }
+
+  @Test
+  void shouldRefuseToShrinkTheHeadNamingBothCounts() {
+    assertThatThrownBy(() -> HeadGrowth.grow(net, 9, 7)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("from 10 to 9");
+  }
+}

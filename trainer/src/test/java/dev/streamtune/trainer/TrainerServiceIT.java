@@ -1,0 +1,277 @@
+package dev.streamtune.trainer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.broker.EmbeddedKafkaBroker;
+import dev.streamtune.core.config.CommonConfig;
+import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.Sample;
+import dev.streamtune.core.records.TrainingSummary;
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The trainer service against a real in-process KRaft broker, a real model store and real DL4J models: samples and drift
+ * signals are written to the topics directly, candidates read back from {@code candidates}.
+ */
+class TrainerServiceIT {
+  private static final Duration WAIT = Duration.ofSeconds(90);
+  private static final Instant T0 = Instant.parse("2026-03-01T00:00:00Z");
+  private static EmbeddedKafkaBroker broker;
+
+  @BeforeAll
+  static void start() {
+    broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build();
+    broker.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void shouldPublishAFailedTrainingOnACorruptCacheKeepTheChampionAndTrainAgainAfterwards() throws Exception {
+    String model = "fails";
+    Topics topics = new Topics("it-fail.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    Manifest base = TestModels.storeBase(store, model, 2_000);
+    Path cacheDir = TestData.tempDir("cache");
+    try (TrainerService trainer = trainer(topics, store, model, cacheDir);
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-fail-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-fail-d", topics.drift);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      FashionMnist.Split train = TestData.train();
+      for (int i = 0; i < 400; i++) {
+        send(samples, topics, "fail-" + i, FashionMnist.LABELS.get(train.labels()[20_000 + i]), train.images()[20_000 + i], i);
+      }
+      awaitRunning(trainer);
+
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate first = awaitCandidates(reader, 1).get(0);
+      assertThat(first.failure()).isNull();
+      assertThat(first.training().cachedFeatureHits()).isZero();
+
+      // the cache holds 1 MB in memory, the rest of the ~320 entries went to disk: corrupt one spilled file
+      Path spilled;
+      try (Stream<Path> files = Files.walk(cacheDir)) {
+        spilled = files.filter(f -> f.toString().endsWith(".f32")).findFirst().orElseThrow();
+      }
+      byte[] bytes = Files.readAllBytes(spilled);
+      bytes[bytes.length / 2] ^= 0x10;
+      Files.write(spilled, bytes);
+      List<Integer> versionsBefore = store.versions(model);
+      awaitIdle(trainer);
+
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate failed = awaitCandidates(reader, 2).get(1);
+
+      assertThat(failed.failure()).startsWith("corrupt-cache: ").contains("checksum");
+      assertThat(failed.version()).isZero();
+      assertThat(failed.storeUri()).isEmpty();
+      assertThat(failed.parentVersion()).isEqualTo(base.version());
+      assertThat(failed.training().samples()).isEqualTo(first.training().samples());
+      assertThat(store.versions(model)).as("nothing stored for a failed training").isEqualTo(versionsBefore);
+      assertThat(trainer.registry().counter(TrainerService.FAILURES, "model", model, "reason", "corrupt-cache").count())
+          .isEqualTo(1.0);
+      assertThat(trainer.registry().counter(TrainerService.FAILURES, "model", model, "reason", "nan-loss").count()).isZero();
+      assertThat(trainer.state()).isEqualTo(ServiceState.RUNNING);
+      awaitIdle(trainer);
+
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate again = awaitCandidates(reader, 3).get(2);
+
+      assertThat(again.failure()).as("the retrain after the failure").isNull();
+      assertThat(again.version()).isGreaterThan(first.version());
+      assertThat(again.training().cachedFeatureHits()).as("the recomputed entry is whole now").isEqualTo(
+          again.training().samples());
+      assertThat(store.load(model, again.version(), again.sha256()).network()).isNotNull();
+      assertThat(trainer.state()).isEqualTo(ServiceState.RUNNING);
+    }
+  }
+
+  @Test
+  void shouldGrowTheHeadForAClassTheChampionHasNeverSeen() throws Exception {
+    String model = "grows";
+    Topics topics = new Topics("it-grow.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    List<String> nine = FashionMnist.LABELS.subList(0, 9);
+    Manifest base = store.save(model, nineClassCnn(), Networks.spec(28, nine, "pool2"), null, new TrainingSummary("test", 3_000,
+        Map.of(), Map.of("clean", 3_000), T0, T0, 1, 64, "none", Networks.LAYERS, 1e-3, 0, Networks.device(), 0), Map.of());
+    try (TrainerService trainer = trainer(topics, store, model, TestData.tempDir("cache"));
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-grow-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-grow-d", topics.drift);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      FashionMnist.Split train = TestData.train();
+      // the new class ("Ankle boot", index 9 of Fashion-MNIST) arrives among the old ones
+      for (int i = 0; i < 800; i++) {
+        send(samples, topics, "grow-" + i, FashionMnist.LABELS.get(train.labels()[30_000 + i]), train.images()[30_000 + i], i);
+      }
+      awaitRunning(trainer);
+
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate c = awaitCandidates(reader, 1).get(0);
+
+      assertThat(c.failure()).isNull();
+      LoadedModel grown = store.load(model, c.version(), c.sha256());
+      List<String> ten = new ArrayList<>(nine);
+      ten.add("Ankle boot");
+      assertThat(grown.spec().labels()).as("old labels keep their index, the new one is appended").isEqualTo(ten);
+      assertThat(HeadGrowth.labelCount(grown.network())).isEqualTo(10);
+      assertThat(c.training().freezeReason()).contains("head grown from 9 to 10 labels (new: Ankle boot)");
+      assertThat(c.training().samplesByClass()).containsKey("Ankle boot");
+      FashionMnist.Split test = TestData.test();
+      double boots = accuracyOn(grown.network(), test, 9);
+      double sneakers = accuracyOn(grown.network(), test, 7);
+      assertThat(boots).as("accuracy on the new class after one retrain").isGreaterThan(0.6);
+      assertThat(sneakers).as("an old, similar class is still known").isGreaterThan(0.5);
+      assertThat(trainer.registry().counter("streamtune.trainer.head.growths", "model", model).count()).isEqualTo(1.0);
+    }
+  }
+
+  private static TrainerService trainer(Topics topics, DirectoryModelStore store, String model, Path cacheDir) {
+    Map<String, String> s = new HashMap<>();
+    s.put(CommonConfig.BOOTSTRAP, broker.bootstrapServers());
+    s.put(CommonConfig.STORE_DIR, store.root().toString());
+    s.put(CommonConfig.MODEL, model);
+    s.put(CommonConfig.TOPIC_PREFIX, topics.prefix());
+    s.put("streamtune.trainer.port", "0");
+    s.put("streamtune.trainer.group-id", model + "-trainer");
+    s.put("streamtune.trainer.min-new-samples", "200");
+    s.put("streamtune.trainer.cooldown", "0s");
+    s.put("streamtune.trainer.freeze-boundary", "pool2");
+    s.put("streamtune.trainer.epochs", "3");
+    s.put("streamtune.trainer.cache.dir", cacheDir.toString());
+    s.put("streamtune.trainer.cache.max-mb", "1");
+    TrainerService t = new TrainerService(TrainerConfig.from(Settings.of(s)));
+    t.start();
+    return t;
+  }
+
+  private static KafkaConsumer<String, byte[]> reader(Topics topics) {
+    KafkaConsumer<String, byte[]> r = KafkaSupport.rawConsumer(broker.bootstrapServers(), topics.candidates.name() + "-reader",
+        null);
+    KafkaSupport.ensureTopics(broker.bootstrapServers(), topics, 1, (short) 1, Duration.ofSeconds(30));
+    TopicPartition p = new TopicPartition(topics.candidates.name(), 0);
+    r.assign(List.of(p));
+    r.seekToBeginning(List.of(p));
+    return r;
+  }
+
+  private static void send(KafkaProducer<String, Sample> p, Topics topics, String id, String label, float[] px, int i)
+      throws Exception {
+    Sample s = Sample.of(id, label, "night", "it", T0.plusMillis(i), Images.toPng(px, 28, 28));
+    p.send(new ProducerRecord<>(topics.samples.name(), id, s)).get();
+  }
+
+  private static DriftSignal signal(String model, int version) {
+    return new DriftSignal(Versioned.CURRENT, model, version, DriftSignal.Kind.PERFORMANCE, "page-hinkley", 60, 50, 500, T0,
+        T0.plusSeconds(3600), 0.88, 0.6);
+  }
+
+  private static final Map<KafkaConsumer<?, ?>, List<Candidate>> seen = new HashMap<>();
+
+  private static List<Candidate> awaitCandidates(KafkaConsumer<String, byte[]> reader, int n) throws InterruptedException {
+    List<Candidate> out = seen.computeIfAbsent(reader, k -> new ArrayList<>());
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (out.size() < n && System.nanoTime() < deadline) {
+      for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+        out.add(Json.fromBytes(r.value(), Candidate.class));
+      }
+    }
+    assertThat(out).as("candidates published").hasSizeGreaterThanOrEqualTo(n);
+    return out;
+  }
+
+  /** Waits until the trainer has seen its retrain end: a drift signal sent during a retrain is ignored by design. */
+  private static void awaitIdle(TrainerService t) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (t.registry().get("streamtune.trainer.retrain.active").gauge().value() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(t.registry().get("streamtune.trainer.retrain.active").gauge().value()).isZero();
+  }
+
+  private static void awaitRunning(TrainerService t) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (t.state() != ServiceState.RUNNING && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(t.state()).isEqualTo(ServiceState.RUNNING);
+  }
+
+  /** The CNN with 9 outputs, trained one epoch on 3,000 training images of the first 9 classes only. */
+  private static MultiLayerNetwork nineClassCnn() {
+    FashionMnist.Split train = TestData.train();
+    MultiLayerNetwork net = Networks.cnn(28, 9, 1e-3, 42);
+    List<Integer> picked = new ArrayList<>();
+    for (int i = 0; picked.size() < 3_000; i++) {
+      if (train.labels()[i] < 9) {
+        picked.add(i);
+      }
+    }
+    for (int from = 0; from < picked.size(); from += 64) {
+      int m = Math.min(64, picked.size() - from);
+      float[] px = new float[m * 784];
+      var y = Nd4j.zeros(m, 9);
+      for (int j = 0; j < m; j++) {
+        int k = picked.get(from + j);
+        System.arraycopy(train.images()[k], 0, px, j * 784, 784);
+        y.putScalar(j, train.labels()[k], 1f);
+      }
+      net.fit(new DataSet(Nd4j.create(px, new long[] {m, 1, 28, 28}, 'c'), y));
+    }
+    return net;
+  }
+
+  /** Accuracy on the test images of one class. */
+  private static double accuracyOn(MultiLayerNetwork net, FashionMnist.Split test, int label) {
+    List<float[]> px = new ArrayList<>();
+    for (int i = 0; i < test.size() && px.size() < 300; i++) {
+      if (test.labels()[i] == label) {
+        px.add(test.images()[i]);
+      }
+    }
+    int[] pred = Networks.argMax(net.output(Images.batch(px, 28, 28)));
+    int ok = 0;
+    for (int p : pred) {
+      ok += p == label ? 1 : 0;
+    }
+    return ok / (double) pred.length;
+  }
+}

@@ -16,7 +16,7 @@ public record GateRule(int minRecent, double minGain, double alpha, double maxGu
 
   /** The verdict with the figures that decided it. */
   public record Result(Verdict verdict, double candidateRecent, double championRecent, double candidateGuard, double championGuard,
-      int recent, int guard, double mcnemarP, String reason) {}
+      int recent, int guard, double mcnemarP, int onlyCandidate, int onlyChampion, String reason) {}
 
   /** Decides on paired correctness arrays (index i is the same held-out sample for both models). */
   public Result decide(boolean[] candRecent, boolean[] champRecent, boolean[] candGuard, boolean[] champGuard) {
@@ -36,22 +36,22 @@ public record GateRule(int minRecent, double minGain, double alpha, double maxGu
     }
     double p = mcnemarOneSided(onlyCand, onlyChamp);
     if (n < minRecent) {
-      return new Result(Verdict.NOT_ENOUGH_DATA, cr, hr, cg, hg, n, candGuard.length, p,
+      return new Result(Verdict.NOT_ENOUGH_DATA, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
           "only " + n + " recent held-out samples, the gate needs " + minRecent);
     }
     if (cr - hr < minGain) {
-      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
           String.format("gain on recent %.4f below the minimum %.4f", cr - hr, minGain));
     }
     if (p > alpha) {
-      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
           String.format("gain on recent %.4f not significant (McNemar p=%.4g > %.4g)", cr - hr, p, alpha));
     }
     if (candGuard.length > 0 && hg - cg > maxGuardDrop) {
-      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p,
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
           String.format("forgets: guard accuracy drops %.4f, more than the allowed %.4f", hg - cg, maxGuardDrop));
     }
-    return new Result(Verdict.PROMOTE, cr, hr, cg, hg, n, candGuard.length, p,
+    return new Result(Verdict.PROMOTE, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
         String.format("gain on recent %.4f (McNemar p=%.3g), guard change %+.4f", cr - hr, p, cg - hg));
   }
 

@@ -11,9 +11,14 @@ import java.util.Objects;
  * @param guardSamples held-out samples of earlier domains both models were scored on
  * @param rule the rule with its parameters, e.g. {@code gain >= 0.02 && guard drop <= 0.01}
  * @param reason what decided, in words
+ * @param mcnemarP the one-sided exact McNemar p-value of the candidate's gain on the recent set (null when no test ran, e.g.
+ *     a candidate that failed verification; added in schema 1, older records read as null)
+ * @param onlyCandidateRight recent held-out samples only the candidate answered right (McNemar's b; null as above)
+ * @param onlyChampionRight recent held-out samples only the champion answered right (McNemar's c; null as above)
  */
 public record Decision(int schema, String model, Verdict verdict, ModelScore candidate, ModelScore champion, int recentSamples,
-    int guardSamples, String rule, String reason, Instant timestamp) implements Versioned {
+    int guardSamples, String rule, String reason, Instant timestamp, Double mcnemarP, Integer onlyCandidateRight,
+    Integer onlyChampionRight) implements Versioned {
   public enum Verdict { PROMOTE, REJECT, NOT_ENOUGH_DATA }
 
   public Decision {
@@ -22,5 +27,11 @@ public record Decision(int schema, String model, Verdict verdict, ModelScore can
     Objects.requireNonNull(verdict, "verdict");
     Objects.requireNonNull(candidate, "candidate");
     Objects.requireNonNull(rule, "rule");
+  }
+
+  /** A verdict without a test (e.g. a candidate that failed verification, or is the serving version). */
+  public Decision(int schema, String model, Verdict verdict, ModelScore candidate, ModelScore champion, int recentSamples,
+      int guardSamples, String rule, String reason, Instant timestamp) {
+    this(schema, model, verdict, candidate, champion, recentSamples, guardSamples, rule, reason, timestamp, null, null, null);
   }
 }

@@ -208,9 +208,10 @@ public final class GateWorker implements Runnable {
     }
     if (decision.verdict() == Decision.Verdict.NOT_ENOUGH_DATA) {
       if (Duration.between(p.since, clock.instant()).compareTo(cfg.gatePendingTimeout()) >= 0) {
-        decision = verdict(c, decision.candidate(), decision.champion(), decision.recentSamples(), decision.guardSamples(),
-            Decision.Verdict.REJECT, "timed out after " + cfg.gatePendingTimeout() + " waiting for held-out samples: "
-                + decision.reason());
+        decision = new Decision(Versioned.CURRENT, c.model(), Decision.Verdict.REJECT, decision.candidate(),
+            decision.champion(), decision.recentSamples(), decision.guardSamples(), decision.rule(), "timed out after "
+                + cfg.gatePendingTimeout() + " waiting for held-out samples: " + decision.reason(), clock.instant(),
+            decision.mcnemarP(), decision.onlyCandidateRight(), decision.onlyChampionRight());
       } else {
         if (!p.announcedWaiting) {
           publish(decision);
@@ -251,8 +252,9 @@ public final class GateWorker implements Runnable {
     log.info("gate model={} candidate v{} recent {}/guard {}: candidate {}/{} champion v{} {}/{} -> {} ({})", c.model(),
         c.version(), r.recent(), r.guard(), fmt(r.candidateRecent()), fmt(r.candidateGuard()), champion.version(),
         fmt(r.championRecent()), fmt(r.championGuard()), r.verdict(), r.reason());
-    return verdict(c, new ModelScore(c.version(), r.candidateRecent(), r.candidateGuard()),
-        new ModelScore(champion.version(), r.championRecent(), r.championGuard()), r.recent(), r.guard(), r.verdict(), r.reason());
+    return new Decision(Versioned.CURRENT, c.model(), r.verdict(), new ModelScore(c.version(), r.candidateRecent(),
+        r.candidateGuard()), new ModelScore(champion.version(), r.championRecent(), r.championGuard()), r.recent(), r.guard(),
+        cfg.gate().describe(), r.reason(), clock.instant(), r.mcnemarP(), r.onlyCandidate(), r.onlyChampion());
   }
 
   private static String fmt(double d) {

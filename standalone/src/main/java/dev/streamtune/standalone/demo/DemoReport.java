@@ -71,7 +71,7 @@ final class DemoReport {
           "v" + d.candidate().version() + " vs v" + (d.champion() == null ? "?" : d.champion().version()),
           acc(d.candidate().recentAccuracy()) + " / " + (d.champion() == null ? "-" : acc(d.champion().recentAccuracy())),
           acc(d.candidate().guardAccuracy()) + " / " + (d.champion() == null ? "-" : acc(d.champion().guardAccuracy())),
-          Integer.toString(d.recentSamples()), Integer.toString(d.guardSamples()), statistic(d.reason()), d.rule(),
+          Integer.toString(d.recentSamples()), Integer.toString(d.guardSamples()), statistic(d), d.rule(),
           d.reason() == null ? "" : d.reason()));
     }
     if (verdicts.isEmpty()) {
@@ -109,17 +109,18 @@ final class DemoReport {
     for (LoopWatcher.Seen<Candidate> seen : run.candidates()) {
       Candidate c = seen.record();
       TrainingSummary t = c.training();
-      candidates.add(List.of(sec(seen.seconds()), "v" + c.version(), "v" + c.parentVersion(), Integer.toString(t.samples()),
+      candidates.add(List.of(sec(seen.seconds()), c.failure() != null ? "failed" : "v" + c.version(), "v" + c.parentVersion(),
+          Integer.toString(t.samples()),
           new TreeMap<>(t.samplesByDomain()).toString(), Integer.toString(t.epochs()),
           String.format(Locale.ROOT, "%.1f", t.durationMs() / 1000.0), String.valueOf(t.freezeBoundary()),
           String.join(", ", t.layersTrained()), String.format(Locale.ROOT, "%.4f", t.loss()),
-          t.freezeReason() == null ? "" : t.freezeReason()));
+          c.failure() != null ? c.failure() : t.freezeReason() == null ? "" : t.freezeReason()));
     }
     if (candidates.isEmpty()) {
       r.paragraph("No candidate was trained in this run.");
     } else {
       r.table("Every record on the candidates topic", List.of("t (s)", "version", "parent", "samples", "by domain", "epochs",
-          "train s", "frozen up to", "layers trained", "loss", "why this boundary"), candidates);
+          "train s", "frozen up to", "layers trained", "loss", "why this boundary (or why training failed)"), candidates);
     }
 
     r.heading("Summary");
@@ -186,8 +187,12 @@ final class DemoReport {
       m.add(new HtmlReport.Marker(d.seconds(), "drift", d.record().detector() + " on v" + d.record().version()));
     }
     for (LoopWatcher.Seen<Candidate> c : run.candidates()) {
-      m.add(new HtmlReport.Marker(c.seconds(), "retrain", String.format(Locale.ROOT, "v%d trained (%.0f s)",
-          c.record().version(), c.record().training().durationMs() / 1000.0)));
+      if (c.record().failure() != null) {
+        m.add(new HtmlReport.Marker(c.seconds(), "failure", "training failed: " + FailureText.reasonTag(c.record().failure())));
+      } else {
+        m.add(new HtmlReport.Marker(c.seconds(), "retrain", String.format(Locale.ROOT, "v%d trained (%.0f s)",
+            c.record().version(), c.record().training().durationMs() / 1000.0)));
+      }
     }
     for (LoopWatcher.Seen<Decision> d : run.decisions()) {
       if (d.record().verdict() == Decision.Verdict.REJECT) {
@@ -253,10 +258,13 @@ final class DemoReport {
     return rows;
   }
 
-  /** The gate's test statistic as its reason states it (the decision record has no field of its own for it). */
-  static String statistic(String reason) {
-    Matcher m = reason == null ? null : MCNEMAR.matcher(reason);
-    return m != null && m.find() ? "McNemar p=" + m.group(1) : "-";
+  /** The gate's test statistic: McNemar's p with the discordant counts (b only the candidate right, c only the champion). */
+  static String statistic(Decision d) {
+    if (d.mcnemarP() == null) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, "McNemar p=%.3g (b=%d, c=%d)", d.mcnemarP(), d.onlyCandidateRight(),
+        d.onlyChampionRight());
   }
 
   private static Double secondsOf(Instant at, Instant startedAt) {

@@ -119,6 +119,10 @@ final class LoopWatcher implements AutoCloseable {
     } else if (r.topic().equals(topics.candidates.name())) {
       Candidate c = Json.fromBytes(r.value(), Candidate.class);
       candidates.add(seen(c));
+      if (c.failure() != null) {
+        say.accept(String.format("TRAINING FAILED from v%d (the champion keeps serving): %s", c.parentVersion(), c.failure()));
+        return;
+      }
       var t = c.training();
       candidate = new DemoSummary.Candidate(c.version(), t.samples(), t.epochs(), t.durationMs() / 1000.0, t.layersTrained(),
           t.freezeBoundary(), t.samplesByDomain());

@@ -43,14 +43,16 @@ import org.junit.jupiter.api.Test;
 /**
  * Many promotions and rollbacks among three stored versions while six clients post real Fashion-MNIST images to
  * {@code /predict} over real HTTP: no request fails, and every answer names a version that had been published (or the base)
- * before the answer arrived.
+ * before the answer arrived. With one previous version kept loaded and the promotions cycling through three versions, every
+ * promotion names a version no longer in memory, so every swap is a real load from disk (read, verified, warmed up) under load.
  */
 class HotSwapUnderLoadIT {
   private static final Duration PATIENCE = Duration.ofSeconds(30);
   private static final Topics TOPICS = Topics.withDefaultPrefix();
   private static final int CLIENTS = 6;
   private static final int PROMOTIONS = 20;
-  private static final long PAUSE_MS = 300;
+  /** How long each promoted version serves under load before the next promotion. */
+  private static final long PAUSE_MS = 200;
   /** A bound per client, so a stuck stop flag cannot make the test run away. */
   private static final int MAX_REQUESTS_PER_CLIENT = 20_000;
   private static EmbeddedKafkaBroker broker;
@@ -91,12 +93,14 @@ class HotSwapUnderLoadIT {
 
     ServingConfig config = ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap,
         "streamtune.store.dir", store.root().toString(), "streamtune.model", "fashion",
-        "streamtune.serving.port", "0", "streamtune.serving.host", "localhost")));
+        "streamtune.serving.port", "0", "streamtune.serving.host", "localhost", "streamtune.serving.versions.keep", "1")));
     try (ServingService serving = new ServingService(config)) {
       serving.start();
       Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);
       assertThat(serving.servingVersion()).hasValue(1);
       int base = 1;
+      ServingStats atStart = serving.stats();
+      assertThat(atStart.modelLoads()).as("the base loaded at boot").isEqualTo(1);
 
       List<Published> published = new CopyOnWriteArrayList<>();
       ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
@@ -131,6 +135,10 @@ class HotSwapUnderLoadIT {
             published.add(new Published(System.nanoTime(), Instant.now(), version));
             producer.send(new ProducerRecord<>(t.name(), "fashion", promotion)).get(30, TimeUnit.SECONDS);
             previous = version;
+            // each promotion is applied before the next is sent (the follower would otherwise apply only the newest of a poll),
+            // so each of them is one swap; the clients keep posting throughout
+            Fixtures.await(PATIENCE, "v" + version + " serving (promotion " + (p + 1) + ")",
+                () -> serving.servingVersion().orElse(-1) == version);
             Thread.sleep(PAUSE_MS);
           }
         }
@@ -157,6 +165,12 @@ class HotSwapUnderLoadIT {
 
       List<Answer> all = new ArrayList<>(answers);
       assertThat(published).hasSize(PROMOTIONS);
+
+      // every promotion was a real load from disk: the version it named was no longer loaded (keep=1, three versions cycling)
+      ServingStats swaps = serving.stats().minus(atStart);
+      assertThat(swaps.modelLoads()).as("versions loaded from the store during the promotions").isEqualTo(PROMOTIONS);
+      assertThat(swaps.swaps()).as("swaps during the promotions").isEqualTo(PROMOTIONS);
+      assertThat(swaps.failedSwaps()).isZero();
 
       // zero failed requests
       assertThat(all).as("failed requests").allSatisfy(a -> assertThat(a.status()).as("status of %s", a).isEqualTo(200));
@@ -190,9 +204,10 @@ class HotSwapUnderLoadIT {
 
       Map<Integer, Long> perVersion = new java.util.TreeMap<>();
       all.forEach(a -> perVersion.merge(a.version(), 1L, Long::sum));
-      System.out.printf("HotSwapUnderLoadIT: %d requests from %d clients, %d promotions/rollbacks (%s .. %s), versions seen %s,"
-          + " answers per version %s, answers after the last swap %d%n", all.size(), CLIENTS, published.size(),
-          published.get(0).sent(), published.get(published.size() - 1).sent(), seen, perVersion, afterLast.size());
+      System.out.printf("HotSwapUnderLoadIT: %d requests from %d clients, %d promotions/rollbacks (%s .. %s), %d loads from disk,"
+          + " versions seen %s, answers per version %s, answers after the last swap %d%n", all.size(), CLIENTS, published.size(),
+          published.get(0).sent(), published.get(published.size() - 1).sent(), swaps.modelLoads(), seen, perVersion,
+          afterLast.size());
     }
   }
 

@@ -109,8 +109,10 @@ public final class ModelSwapper {
       }
       done.add(version);
       try {
+        long t0 = System.nanoTime();
         LoadedModel m = store.load(model, version, p == null ? null : p.sha256());
         warmUp(m);
+        metrics.loaded(Duration.ofNanos(System.nanoTime() - t0));
         if (holder.retain(m)) {
           log.info("keeping {} v{} loaded for pinned requests (served before v{})", model, version, done.get(0));
         }
@@ -151,6 +153,7 @@ public final class ModelSwapper {
     try {
       next = store.load(model, version, sha256);
       warmUp(next);
+      metrics.loaded(Duration.ofNanos(System.nanoTime() - t0));
     } catch (ModelVerificationException e) {
       metrics.swapFailed();
       log.warn("refused {} v{} ({}): {}; still serving {}", model, version, why, e.getMessage(), serving());

@@ -35,7 +35,8 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>{@code GET /v2}: server metadata; {@code GET /v2/health/live}, {@code GET /v2/health/ready} (503 until a model serves)
- *   <li>{@code GET /v2/models/{name}[/versions/{v}]}: model metadata (loaded versions, platform, inputs, outputs)
+ *   <li>{@code GET /v2/models/{name}[/versions/{v}]}: model metadata (loaded versions, platform, inputs, outputs, and in
+ *       {@code parameters} the described version, its label set and sha256)
  *   <li>{@code GET /v2/models/{name}[/versions/{v}]/ready}
  *   <li>{@code POST /v2/models/{name}[/versions/{v}]/infer}: one input tensor, either {@code FP32} of shape {@code [N,1,H,W]} or
  *       {@code [N,H*W]} (pixels in [0,1], data flat or nested) or {@code BYTES} of shape {@code [N]} holding base64 PNG/JPEG
@@ -87,9 +88,13 @@ public final class OpenInferenceHandler implements Route {
   /** One tensor of metadata: name, datatype and shape, -1 for a variable dimension. */
   public record TensorMetadata(String name, String datatype, List<Long> shape) {}
 
-  /** The model metadata response. */
+  /**
+   * The model metadata response. {@code parameters} describes the version the metadata is of (the one named in the path, else
+   * the one serving): {@code version}, {@code labels} (its label set, in the order of the {@code probabilities} columns) and
+   * {@code sha256}; a version with a grown head announces its own, longer, label set and output shape.
+   */
   public record ModelMetadata(String name, List<String> versions, String platform, List<TensorMetadata> inputs,
-      List<TensorMetadata> outputs) {}
+      List<TensorMetadata> outputs, Map<String, Object> parameters) {}
 
   /** One output tensor of an inference response. */
   public record OutputTensor(String name, String datatype, List<Long> shape, Object data) {}
@@ -224,11 +229,15 @@ public final class OpenInferenceHandler implements Route {
     ModelSpec spec = m.spec();
     List<String> versions = models.loadedVersions().stream().map(String::valueOf).toList();
     long c = spec.inputShape().get(0);
+    Map<String, Object> parameters = new LinkedHashMap<>();
+    parameters.put("version", Integer.toString(m.version()));
+    parameters.put("labels", spec.labels());
+    parameters.put("sha256", m.manifest().sha256());
     return new ModelMetadata(modelName, versions, PLATFORM,
         List.of(new TensorMetadata(INPUT_TENSOR, "FP32", List.of(-1L, c, (long) spec.height(), (long) spec.width())),
             new TensorMetadata(IMAGE_TENSOR, "BYTES", List.of(-1L))),
         List.of(new TensorMetadata(PROBABILITIES, "FP32", List.of(-1L, (long) spec.labels().size())),
-            new TensorMetadata(LABELS, "BYTES", List.of(-1L, -1L))));
+            new TensorMetadata(LABELS, "BYTES", List.of(-1L, -1L))), parameters);
   }
 
   private void infer(HttpExchange ex, String name, String version) throws IOException {

@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code streamtune.serving.batch.size}: requests per {@code output()} call
  *   <li>{@code streamtune.serving.queue.depth}: requests waiting for inference
  *   <li>{@code streamtune.serving.model.version{model}}: the version serving now, 0 before the first
- *   <li>{@code streamtune.serving.swaps{model,outcome}}: model loads that were swapped in ({@code ok}) or refused ({@code failed})
+ *   <li>{@code streamtune.serving.swaps{model,outcome}}: versions swapped in to serve ({@code ok}: read from the store, or a version
+ *       still loaded served again) or refused ({@code failed})
+ *   <li>{@code streamtune.serving.model.load{model}}: versions read from the store, verified and warmed up off the request path
+ *       (to serve or to be kept for pinned requests), with how long each took; a swap back to a version still loaded is not one
  *   <li>{@code streamtune.serving.rejected{reason}}: refused requests by {@link RejectReason}
  *   <li>{@code streamtune.serving.events.sent{topic}}, {@code streamtune.serving.events.failed{topic}}: prediction and input events
  * </ul>
@@ -36,6 +39,7 @@ public final class ServingMetrics implements MeterBinder {
   public static final String QUEUE_DEPTH = "streamtune.serving.queue.depth";
   public static final String MODEL_VERSION = "streamtune.serving.model.version";
   public static final String SWAPS = "streamtune.serving.swaps";
+  public static final String MODEL_LOAD = "streamtune.serving.model.load";
   public static final String REJECTED = "streamtune.serving.rejected";
   public static final String EVENTS_SENT = "streamtune.serving.events.sent";
   public static final String EVENTS_FAILED = "streamtune.serving.events.failed";
@@ -67,6 +71,12 @@ public final class ServingMetrics implements MeterBinder {
     for (String outcome : new String[] {"ok", "failed"}) {
       Counter.builder(SWAPS).tags("model", model, "outcome", outcome).register(registry);
     }
+    modelLoad(registry);
+  }
+
+  private Timer modelLoad(MeterRegistry registry) {
+    return Timer.builder(MODEL_LOAD).tag("model", model)
+        .description("versions read from the store, verified and warmed up off the request path").register(registry);
   }
 
   private MeterRegistry registry() {
@@ -110,6 +120,46 @@ public final class ServingMetrics implements MeterBinder {
   public void swapped(int version) {
     servingVersion.set(version);
     registry().counter(SWAPS, "model", model, "outcome", "ok").increment();
+  }
+
+  /** A version read from the store, verified and warmed up, in {@code took}. */
+  public void loaded(Duration took) {
+    modelLoad(registry()).record(took.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Versions read from the store so far. */
+  public long loads() {
+    return modelLoad(registry()).count();
+  }
+
+  /** The time the loads so far took, together, in seconds. */
+  public double loadSeconds() {
+    return modelLoad(registry()).totalTime(TimeUnit.SECONDS);
+  }
+
+  /** Versions swapped in so far ({@code ok}). */
+  public long swaps() {
+    return (long) registry().counter(SWAPS, "model", model, "outcome", "ok").count();
+  }
+
+  /** Promoted versions refused so far. */
+  public long failedSwaps() {
+    return (long) registry().counter(SWAPS, "model", model, "outcome", "failed").count();
+  }
+
+  /** {@code output()} calls so far. */
+  public long batchCalls() {
+    return batchSize.count();
+  }
+
+  /** Requests answered by {@code output()} calls so far. */
+  public long batchedRequests() {
+    return Math.round(batchSize.totalAmount());
+  }
+
+  /** Events that could not be sent so far, both topics together. */
+  public long eventsFailed() {
+    return Math.round(registry().find(EVENTS_FAILED).counters().stream().mapToDouble(Counter::count).sum());
   }
 
   public void swapFailed() {

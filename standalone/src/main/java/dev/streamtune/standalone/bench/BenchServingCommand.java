@@ -1,15 +1,621 @@
 package dev.streamtune.standalone.bench;
 
+import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.broker.EmbeddedKafkaBroker;
+import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.image.Images;
+import dev.streamtune.core.json.Json;
+import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaSupport;
+import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.LoadedModel;
+import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.records.Promotion;
+import dev.streamtune.serving.ServingConfig;
+import dev.streamtune.serving.ServingService;
+import dev.streamtune.serving.ServingStats;
+import dev.streamtune.trainer.FineTuner;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** Serving throughput and latency against raw DL4J {@code output()} on the same model, side by side in one run. */
+/**
+ * Serving against raw DL4J, side by side in one run on the same model and the same Fashion-MNIST test images:
+ *
+ * <ol>
+ *   <li>raw batched {@code output()} on prepared batches of each {@code --batch-sizes} (the baseline; no decoding, no copies),
+ *       measured before and again after the serving phases, the better of the two counting;
+ *   <li>a real {@link ServingService} (embedded broker, real model store, real promotions) driven by closed-loop clients at each
+ *       {@code --concurrency}, one image per request: over loopback HTTP ({@code /predict} with a PNG, or the V2 {@code infer}
+ *       with an FP32 tensor) and in-process through the same micro-batcher ({@link ServingService#infer}, no HTTP, no events);
+ *       throughput, p50/p99 latency in steady state and the mean batch the worker formed;
+ *   <li>the same clients while a promotion to another stored version is published every {@code --swap-every}: with one
+ *       previous version kept and three versions cycling, every swap is a load from disk (read, checksum, warm-up); p99 during
+ *       swaps against steady p99 at the same concurrency.
+ * </ol>
+ *
+ * <p>Prints {@code nproc} and the load average at start and end: the cores are shared with whatever else runs.
+ */
 @Command(name = "serving", mixinStandardHelpOptions = true,
     description = "Serving throughput and latency against raw DL4J output() on the same model and inputs.")
 public final class BenchServingCommand implements Callable<Integer> {
+  private static final String MODEL = "fashion";
+  /** Stored copies of the model the swaps cycle through; with one previous version kept, each promotion is a load from disk. */
+  private static final int VERSIONS = 3;
+  private static final Topics TOPICS = Topics.withDefaultPrefix();
+
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
+      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
+  Path data;
+
+  @Option(names = "--store", paramLabel = "DIR", description = "a model store whose base version is benchmarked; when absent, a "
+      + "model is pretrained on --pretrain-images clean images (1 epoch)")
+  Path store;
+
+  @Option(names = "--model", defaultValue = "fashion", description = "model name in --store (default ${DEFAULT-VALUE})")
+  String model;
+
+  @Option(names = "--pretrain-images", defaultValue = "2000", description = "images to pretrain on without --store "
+      + "(default ${DEFAULT-VALUE})")
+  int pretrainImages;
+
+  @Option(names = "--images", defaultValue = "1000", description = "test images sent, in turn (default ${DEFAULT-VALUE})")
+  int images;
+
+  @Option(names = "--batch-sizes", split = ",", defaultValue = "1,8,32,64,128",
+      description = "raw output() batch sizes (default ${DEFAULT-VALUE})")
+  List<Integer> batchSizes;
+
+  @Option(names = "--concurrency", split = ",", defaultValue = "1,8,32",
+      description = "client concurrencies, one image per request (default ${DEFAULT-VALUE})")
+  List<Integer> concurrency;
+
+  @Option(names = "--paths", split = ",", defaultValue = "http,in-process",
+      description = "serving paths to drive: http, in-process (default ${DEFAULT-VALUE})")
+  List<String> paths;
+
+  @Option(names = "--endpoint", defaultValue = "predict",
+      description = "HTTP endpoint: predict (PNG body) or v2 (Open Inference Protocol, FP32 [1,784]) (default ${DEFAULT-VALUE})")
+  String endpoint;
+
+  @Option(names = "--duration", defaultValue = "8", paramLabel = "SECONDS",
+      description = "measured seconds of each raw batch size and each serving phase (default ${DEFAULT-VALUE})")
+  double duration;
+
+  @Option(names = "--warmup", defaultValue = "2", paramLabel = "SECONDS",
+      description = "unmeasured seconds before each raw batch size and each steady serving phase (default ${DEFAULT-VALUE})")
+  double warmup;
+
+  @Option(names = "--swap-every", defaultValue = "200", paramLabel = "MS",
+      description = "milliseconds between promotions in the swap phases; 0 skips them (default ${DEFAULT-VALUE})")
+  long swapEveryMs;
+
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
+      description = "a serving setting, e.g. -s streamtune.serving.batch.wait=1ms")
+  Map<String, String> set = new LinkedHashMap<>();
+
+  /** One measured phase of serving. */
+  private record Phase(String path, int clients, String phase, long requests, long errors, double seconds, long[] latencies,
+      ServingStats stats, int promotions, String firstError) {
+    double throughput() {
+      return requests / seconds;
+    }
+
+    double percentileMs(double p) {
+      return BenchServingCommand.percentile(latencies, p) / 1e6;
+    }
+  }
+
   @Override
-  public Integer call() {
-    System.err.println("bench serving: not built yet");
-    return 1;
+  public Integer call() throws Exception {
+    validate();
+    System.out.printf(Locale.ROOT, "nproc %d, load average at start %s; %s; Java %s%n", Runtime.getRuntime().availableProcessors(),
+        load(), Networks.device(), System.getProperty("java.version"));
+    FashionMnist.Split test = FashionMnist.test(data);
+    if (images > test.images().length) {
+      throw new IllegalArgumentException("--images must be at most " + test.images().length + ", was " + images);
+    }
+    List<float[]> pixels = new ArrayList<>(Arrays.asList(test.images()).subList(0, images));
+
+    Path dir = Files.createTempDirectory("streamtune-bench-serving");
+    try {
+      DirectoryModelStore bench = new DirectoryModelStore(dir.resolve("store"));
+      List<Manifest> versions = prepareStore(bench);
+      System.out.printf(Locale.ROOT, "model: %s, %d stored copies in %s; %d test images%n", versions.get(0).spec().labels().size()
+          + " labels", VERSIONS, bench.root(), images);
+
+      // the baseline runs before serving starts, on its own copy of the same model
+      LoadedModel raw = bench.load(MODEL, 1, versions.get(0).sha256());
+      // measured before and again after the serving phases: the cores are shared, and the better of the two is the baseline
+      List<double[]> rawRows = new ArrayList<>();
+      for (int b : batchSizes) {
+        System.out.printf(Locale.ROOT, "raw output(), batch %d ...%n", b);
+        rawRows.add(new double[] {b, rawThroughput(raw.network(), pixels, b), 0});
+      }
+
+      List<Phase> phases = new ArrayList<>();
+      try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build().start()) {
+        KafkaSupport.ensureTopics(broker.bootstrapServers(), TOPICS, 1, (short) 1, Duration.ofSeconds(30));
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("streamtune.bootstrap", broker.bootstrapServers());
+        s.put("streamtune.store.dir", bench.root().toString());
+        s.put("streamtune.model", MODEL);
+        s.put("streamtune.serving.host", "127.0.0.1");
+        s.put("streamtune.serving.port", "0");
+        s.put(ServingConfig.VERSIONS_KEEP, "1");
+        s.putAll(set);
+        ServingConfig config = ServingConfig.from(Settings.of(s));
+        try (ServingService serving = new ServingService(config);
+            KafkaProducer<String, Promotion> promoter = KafkaSupport.producer(broker.bootstrapServers(), "bench-promoter",
+                TOPICS.promotions)) {
+          serving.start();
+          await(Duration.ofSeconds(60), "serving ready", () -> serving.state() == ServiceState.RUNNING);
+          System.out.printf(Locale.ROOT, "serving on 127.0.0.1:%d: batch max %d, wait %d us, %d HTTP threads, keeping %d previous "
+              + "version; endpoint %s%n", serving.port(), config.batchMax(), config.batchWait().toNanos() / 1000,
+              config.httpThreads(), config.versionsKeep(), endpoint);
+          Swapper swapper = new Swapper(promoter, bench, versions, serving);
+          List<byte[]> requests = httpRequests(serving.port(), pixels);
+          for (String path : paths) {
+            for (int c : concurrency) {
+              Client client = path.equals("http") ? new HttpClientFactory(serving.port(), requests)
+                  : new InProcessFactory(serving, pixels);
+              System.out.printf(Locale.ROOT, "%s, %d clients: steady ...%n", path, c);
+              phases.add(run(path, c, "steady", client, serving, null));
+              if (swapEveryMs > 0) {
+                System.out.printf(Locale.ROOT, "%s, %d clients: a promotion every %d ms ...%n", path, c, swapEveryMs);
+                phases.add(run(path, c, "swaps", client, serving, swapper));
+              }
+            }
+          }
+        }
+      }
+      for (double[] r : rawRows) {
+        System.out.printf(Locale.ROOT, "raw output(), batch %d, again ...%n", (int) r[0]);
+        r[2] = rawThroughput(raw.network(), pixels, (int) r[0]);
+      }
+      report(rawRows, phases);
+    } finally {
+      deleteTree(dir);
+    }
+    System.out.printf(Locale.ROOT, "load average at end %s (1-, 5-, 15-minute, on %d cores)%n", load(),
+        Runtime.getRuntime().availableProcessors());
+    return 0;
+  }
+
+  private void validate() {
+    if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || swapEveryMs < 0) {
+      throw new IllegalArgumentException("--images and --pretrain-images must be >= 1, --duration > 0, --warmup and "
+          + "--swap-every >= 0");
+    }
+    if (batchSizes.isEmpty() || batchSizes.stream().anyMatch(b -> b < 1 || b > 4096)) {
+      throw new IllegalArgumentException("--batch-sizes must be between 1 and 4096, were " + batchSizes);
+    }
+    if (concurrency.isEmpty() || concurrency.stream().anyMatch(c -> c < 1 || c > 512)) {
+      throw new IllegalArgumentException("--concurrency must be between 1 and 512, were " + concurrency);
+    }
+    for (String p : paths) {
+      if (!p.equals("http") && !p.equals("in-process")) {
+        throw new IllegalArgumentException("--paths takes http and in-process, was '" + p + "'");
+      }
+    }
+    if (!endpoint.equals("predict") && !endpoint.equals("v2")) {
+      throw new IllegalArgumentException("--endpoint must be predict or v2, was '" + endpoint + "'");
+    }
+  }
+
+  /** Stores the benchmarked model {@value #VERSIONS} times in the bench's own store (the one of --store is only read). */
+  private List<Manifest> prepareStore(DirectoryModelStore bench) {
+    MultiLayerNetwork net;
+    ModelSpec spec;
+    if (store != null) {
+      DirectoryModelStore from = new DirectoryModelStore(store);
+      Manifest base = from.base(model).orElseThrow(() -> new IllegalArgumentException("no version of model '" + model + "' in "
+          + from.root() + " (--store, --model)"));
+      LoadedModel m = from.load(model, base.version(), base.sha256());
+      System.out.printf(Locale.ROOT, "model: %s v%d from %s%n", model, m.version(), from.root());
+      net = m.network();
+      spec = m.spec();
+    } else {
+      System.out.printf(Locale.ROOT, "pretraining a model on %d clean images (1 epoch) ...%n", pretrainImages);
+      FashionMnist.Split train = FashionMnist.train(data);
+      int n = Math.min(pretrainImages, train.images().length);
+      List<float[]> px = new ArrayList<>(Arrays.asList(train.images()).subList(0, n));
+      int[] y = Arrays.copyOf(train.labels(), n);
+      net = FineTuner.fineTune(Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), 1e-3, 42), "none", 1e-3, 1, 64, px, y,
+          FashionMnist.SIDE, 42).network();
+      spec = Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
+    }
+    if (spec.height() != FashionMnist.SIDE || spec.width() != FashionMnist.SIDE) {
+      throw new IllegalArgumentException("model '" + model + "' takes " + spec.width() + "x" + spec.height()
+          + " images; the benchmark sends Fashion-MNIST's 28x28");
+    }
+    List<Manifest> out = new ArrayList<>();
+    for (int v = 1; v <= VERSIONS; v++) {
+      out.add(bench.save(MODEL, net, spec, v == 1 ? null : v - 1, null, Map.of()));
+    }
+    return out;
+  }
+
+  /**
+   * Images per second of back-to-back {@code output()} calls on prepared batches of {@code b}, after a warm-up, on a thread of
+   * its own like serving's inference worker: measured here, the thread that first used ND4J (main, which loaded the model) ran
+   * the same calls about half as fast as a fresh thread, which would flatter serving.
+   */
+  private double rawThroughput(MultiLayerNetwork net, List<float[]> pixels, int b) throws InterruptedException {
+    double[] result = new double[1];
+    RuntimeException[] failure = new RuntimeException[1];
+    Thread t = new Thread(() -> {
+      try {
+        result[0] = rawThroughputHere(net, pixels, b);
+      } catch (RuntimeException e) {
+        failure[0] = e;
+      }
+    }, "bench-raw-" + b);
+    t.start();
+    t.join();
+    if (failure[0] != null) {
+      throw failure[0];
+    }
+    return result[0];
+  }
+
+  private double rawThroughputHere(MultiLayerNetwork net, List<float[]> pixels, int b) {
+    int count = Math.max(1, pixels.size() / b);
+    List<INDArray> batches = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      List<float[]> chunk = new ArrayList<>(b);
+      for (int j = 0; j < b; j++) {
+        chunk.add(pixels.get((i * b + j) % pixels.size()));
+      }
+      batches.add(Images.batch(chunk, FashionMnist.SIDE, FashionMnist.SIDE));
+    }
+    long end = System.nanoTime() + nanos(warmup);
+    int i = 0;
+    do {
+      net.output(batches.get(i++ % count));
+    } while (System.nanoTime() < end);
+    long t0 = System.nanoTime();
+    end = t0 + nanos(duration);
+    long done = 0;
+    do {
+      net.output(batches.get(i++ % count));
+      done += b;
+    } while (System.nanoTime() < end);
+    return done / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The prepared request of each image for the chosen endpoint. */
+  private List<byte[]> httpRequests(int port, List<float[]> pixels) {
+    List<byte[]> out = new ArrayList<>(pixels.size());
+    for (float[] px : pixels) {
+      if (endpoint.equals("predict")) {
+        out.add(LoopbackHttpClient.post("127.0.0.1", port, "/predict?topk=1", "image/png",
+            Images.toPng(px, FashionMnist.SIDE, FashionMnist.SIDE)));
+      } else {
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("name", "input");
+        input.put("datatype", "FP32");
+        input.put("shape", List.of(1, px.length));
+        input.put("data", px);
+        Map<String, Object> request = Map.of("inputs", List.of(input),
+            "outputs", List.of(Map.of("name", "labels", "parameters", Map.of("classification", 1))));
+        out.add(LoopbackHttpClient.post("127.0.0.1", port, "/v2/models/" + MODEL + "/infer", "application/json",
+            Json.toBytes(request)));
+      }
+    }
+    return out;
+  }
+
+  /** Makes one closed-loop client: something that answers image {@code i} once per call. */
+  private interface Client {
+    Caller open(int client) throws IOException;
+  }
+
+  /** One client's connection; {@link #call} returns null on success, else what went wrong. */
+  private interface Caller extends AutoCloseable {
+    String call(int image) throws Exception;
+
+    @Override
+    void close();
+  }
+
+  private record HttpClientFactory(int port, List<byte[]> requests) implements Client {
+    @Override
+    public Caller open(int client) {
+      LoopbackHttpClient http = new LoopbackHttpClient("127.0.0.1", port);
+      return new Caller() {
+        @Override
+        public String call(int image) throws IOException {
+          LoopbackHttpClient.Response r = http.send(requests.get(image % requests.size()));
+          return r.status() == 200 ? null : r.status() + " " + r.body();
+        }
+
+        @Override
+        public void close() {
+          http.close();
+        }
+      };
+    }
+  }
+
+  private record InProcessFactory(ServingService serving, List<float[]> pixels) implements Client {
+    @Override
+    public Caller open(int client) {
+      return new Caller() {
+        @Override
+        public String call(int image) throws Exception {
+          serving.infer(pixels.get(image % pixels.size()), 1).get(60, TimeUnit.SECONDS);
+          return null;
+        }
+
+        @Override
+        public void close() {}
+      };
+    }
+  }
+
+  /** Publishes a promotion to the next stored version every {@code --swap-every} while a phase runs. */
+  private final class Swapper {
+    private final KafkaProducer<String, Promotion> producer;
+    private final DirectoryModelStore bench;
+    private final List<Manifest> versions;
+    private final ServingService serving;
+
+    Swapper(KafkaProducer<String, Promotion> producer, DirectoryModelStore bench, List<Manifest> versions, ServingService serving) {
+      this.producer = producer;
+      this.bench = bench;
+      this.versions = versions;
+      this.serving = serving;
+    }
+
+    /** Promotes in turn until {@code stop}; returns how many promotions were published and leaves the last one serving. */
+    int run(AtomicBoolean stop) throws Exception {
+      int serving0 = serving.servingVersion().orElse(1);
+      int next = serving0;
+      int sent = 0;
+      long period = TimeUnit.MILLISECONDS.toNanos(swapEveryMs);
+      long at = System.nanoTime();
+      while (!stop.get()) {
+        next = next % VERSIONS + 1;
+        Manifest m = versions.get(next - 1);
+        Promotion p = new Promotion(Versioned.CURRENT, MODEL, next, bench.uri(MODEL, next), m.sha256(),
+            "bench: swap " + (sent + 1), Instant.now());
+        producer.send(new ProducerRecord<>(TOPICS.promotions.name(), MODEL, p)).get(30, TimeUnit.SECONDS);
+        sent++;
+        at += period;
+        long wait = at - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait);
+        }
+      }
+      int last = next;
+      // the next phase starts only once the last promotion serves and no load is left running
+      await(Duration.ofSeconds(60), "v" + last + " serving after the swaps", () -> serving.servingVersion().orElse(-1) == last);
+      return sent;
+    }
+  }
+
+  /** One phase: {@code clients} closed-loop clients; a steady phase warms up first, a swap phase runs the swapper meanwhile. */
+  private Phase run(String path, int clients, String phase, Client factory, ServingService serving, Swapper swapper)
+      throws Exception {
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicBoolean recording = new AtomicBoolean(swapper != null);
+    AtomicReference<String> firstError = new AtomicReference<>();
+    long[][] lat = new long[clients][];
+    int[] counts = new int[clients];
+    long[] errors = new long[clients];
+    CountDownLatch done = new CountDownLatch(clients);
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      int client = c;
+      lat[c] = new long[1024];
+      Thread t = new Thread(() -> {
+        try (Caller caller = factory.open(client)) {
+          for (int i = client * 7919; !stop.get(); i++) {
+            boolean rec = recording.get();
+            long t0 = System.nanoTime();
+            String error;
+            try {
+              error = caller.call(i);
+            } catch (Exception e) {
+              error = e.toString();
+            }
+            long took = System.nanoTime() - t0;
+            if (!rec || !recording.get()) {
+              continue;
+            }
+            if (error != null) {
+              errors[client]++;
+              firstError.compareAndSet(null, error);
+              continue;
+            }
+            if (counts[client] == lat[client].length) {
+              lat[client] = Arrays.copyOf(lat[client], lat[client].length * 2);
+            }
+            lat[client][counts[client]++] = took;
+          }
+        } catch (Exception e) {
+          firstError.compareAndSet(null, e.toString());
+        } finally {
+          done.countDown();
+        }
+      }, "bench-client-" + c);
+      t.setDaemon(true);
+      threads.add(t);
+    }
+    threads.forEach(Thread::start);
+    if (swapper == null) {
+      Thread.sleep(Math.round(warmup * 1000));
+    }
+    ServingStats before = serving.stats();
+    recording.set(true);
+    long t0 = System.nanoTime();
+    int promotions = 0;
+    if (swapper != null) {
+      AtomicBoolean swapStop = new AtomicBoolean();
+      Thread timer = new Thread(() -> {
+        sleepQuietly(nanos(duration));
+        swapStop.set(true);
+      });
+      timer.setDaemon(true);
+      timer.start();
+      promotions = swapper.run(swapStop);
+    } else {
+      sleepQuietly(nanos(duration));
+    }
+    recording.set(false);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    ServingStats stats = serving.stats().minus(before);
+    stop.set(true);
+    if (!done.await(60, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("clients did not stop within 60 s");
+    }
+    int total = Arrays.stream(counts).sum();
+    long[] all = new long[total];
+    int at = 0;
+    for (int c = 0; c < clients; c++) {
+      System.arraycopy(lat[c], 0, all, at, counts[c]);
+      at += counts[c];
+    }
+    Arrays.sort(all);
+    return new Phase(path, clients, phase, total, Arrays.stream(errors).sum(), seconds, all, stats, promotions, firstError.get());
+  }
+
+  private void report(List<double[]> raw, List<Phase> phases) {
+    System.out.println();
+    System.out.println("Raw DL4J output() on prepared batches (the baseline)");
+    System.out.printf(Locale.ROOT, "%-28s %12s %12s %12s %14s%n", "batch size", "images/s", "before", "after", "ms per call");
+    double best = 0;
+    int bestBatch = 0;
+    for (double[] r : raw) {
+      double top = Math.max(r[1], r[2]);
+      System.out.printf(Locale.ROOT, "raw output() batch %-9d %12.0f %12.0f %12.0f %14.2f%n", (int) r[0], top, r[1], r[2],
+          1000 * r[0] / top);
+      if (top > best) {
+        best = top;
+        bestBatch = (int) r[0];
+      }
+    }
+    System.out.println();
+    String httpLabel = endpoint.equals("predict") ? "http /predict png" : "http v2 infer fp32";
+    System.out.println("Serving, one image per request, closed-loop clients (HTTP: loopback, keep-alive, answers published as "
+        + "prediction and input events to the in-process broker; in-process: the same batcher, no HTTP, no events)");
+    System.out.printf(Locale.ROOT, "%-20s %7s %7s %10s %9s %9s %9s %10s %8s %12s%n", "path", "clients", "phase", "images/s",
+        "x raw", "p50 ms", "p99 ms", "mean batch", "errors", "swaps/loads");
+    for (Phase p : phases) {
+      System.out.printf(Locale.ROOT, "%-20s %7d %7s %10.0f %9.2f %9.2f %9.2f %10.1f %8d %12s%n",
+          p.path().equals("http") ? httpLabel : "in-process batcher", p.clients(), p.phase(), p.throughput(), p.throughput() / best,
+          p.percentileMs(0.50), p.percentileMs(0.99), p.stats().meanBatch(), p.errors(),
+          p.phase().equals("swaps") ? p.promotions() + "/" + p.stats().modelLoads() : "-");
+      if (p.firstError() != null) {
+        System.out.println("  first error: " + p.firstError());
+      }
+    }
+    System.out.println();
+    System.out.printf(Locale.ROOT, "raw best: %.0f images/s at batch %d (the better of before and after the serving phases)%n",
+        best, bestBatch);
+    for (String path : paths) {
+      Phase top = phases.stream().filter(p -> p.path().equals(path) && p.phase().equals("steady"))
+          .max((a, b) -> Double.compare(a.throughput(), b.throughput())).orElse(null);
+      if (top != null) {
+        double ratio = top.throughput() / best;
+        System.out.printf(Locale.ROOT, "throughput ratio, %s at its best (%d clients) / raw best: %.2fx (goal >= 0.85x: %s)%n",
+            path.equals("http") ? httpLabel : "in-process batcher", top.clients(), ratio, ratio >= 0.85 ? "met" : "NOT met");
+        // a batch cannot hold more requests than clients have in flight: raw at the batch size the worker formed is the
+        // ceiling of this concurrency, and the ratio to it is the cost of serving itself
+        double[] near = raw.stream().min((a, b) -> Double.compare(Math.abs(a[0] - top.stats().meanBatch()),
+            Math.abs(b[0] - top.stats().meanBatch()))).orElseThrow();
+        System.out.printf(Locale.ROOT, "  the same against raw at batch %d, nearest to its mean batch %.1f: %.2fx%n", (int) near[0],
+            top.stats().meanBatch(), top.throughput() / Math.max(near[1], near[2]));
+      }
+    }
+    for (Phase s : phases) {
+      if (!s.phase().equals("swaps")) {
+        continue;
+      }
+      Phase steady = phases.stream().filter(p -> p.path().equals(s.path()) && p.clients() == s.clients()
+          && p.phase().equals("steady")).findFirst().orElse(null);
+      if (steady != null && steady.requests() > 0 && s.requests() > 0) {
+        double ratio = s.percentileMs(0.99) / steady.percentileMs(0.99);
+        System.out.printf(Locale.ROOT, "p99 during swaps / steady p99, %s, %d clients: %.2f / %.2f ms = %.2fx (goal <= 1.5x: %s); "
+            + "%d promotions, %d loads from disk (%.0f ms each on average), %d failed swaps, %d errors%n",
+            s.path().equals("http") ? httpLabel : "in-process batcher", s.clients(), s.percentileMs(0.99), steady.percentileMs(0.99),
+            ratio, ratio <= 1.5 ? "met" : "NOT met", s.promotions(), s.stats().modelLoads(), s.stats().meanLoadMs(), s.stats().failedSwaps(),
+            s.errors());
+      }
+    }
+    long eventsFailed = phases.stream().mapToLong(p -> p.stats().eventsFailed()).sum();
+    System.out.printf(Locale.ROOT, "prediction/input events that could not be sent during the phases: %d%n", eventsFailed);
+  }
+
+  static double percentile(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int i = (int) Math.ceil(p * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+  }
+
+  private static long nanos(double seconds) {
+    return Math.round(seconds * 1e9);
+  }
+
+  private static void sleepQuietly(long nanos) {
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void await(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("gave up after " + timeout.toSeconds() + " s waiting for " + what);
+      }
+      sleepQuietly(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static String load() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
   }
 }

@@ -1,0 +1,79 @@
+package dev.streamtune.standalone.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.standalone.StreamTuneCli;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code streamtune bench serving} with tiny settings: a real serving node, an embedded broker and real promotions, run to the
+ * end. Asserts the rows and their counts, never a timing.
+ */
+class BenchServingCommandTest {
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private PrintStream oldOut;
+  private PrintStream oldErr;
+
+  @BeforeEach
+  void capture() {
+    oldOut = System.out;
+    oldErr = System.err;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  @AfterEach
+  void restore() {
+    System.setOut(oldOut);
+    System.setErr(oldErr);
+    System.out.print(out.toString(StandardCharsets.UTF_8));
+  }
+
+  /** The table rows of one serving path: the columns after the label, split on spaces. */
+  private static List<String[]> rows(String output, String label) {
+    return output.lines().filter(l -> l.startsWith(label + " ")).map(l -> l.substring(label.length()).trim().split("\\s+"))
+        .toList();
+  }
+
+  @Test
+  void shouldPrintTheRawBaselineAndEverySteadyAndSwapPhaseOfBothPaths() {
+    int code = StreamTuneCli.execute("bench", "serving", "--data", TestData.dataDir().toString(), "--pretrain-images", "128",
+        "--images", "32", "--batch-sizes", "1,4", "--concurrency", "1,3", "--duration", "0.4", "--warmup", "0.2",
+        "--swap-every", "100");
+
+    String o = out.toString(StandardCharsets.UTF_8);
+    assertThat(code).as("exit code; stderr: %s", err.toString(StandardCharsets.UTF_8)).isZero();
+    assertThat(o).contains("nproc ", "load average at start", "raw output() batch 1 ", "raw output() batch 4 ", "raw best:",
+        "throughput ratio, http /predict png", "throughput ratio, in-process batcher", "load average at end");
+    for (String label : List.of("http /predict png", "in-process batcher")) {
+      List<String[]> rows = rows(o, label);
+      // clients, phase, images/s, x raw, p50, p99, mean batch, errors, swaps/loads
+      assertThat(rows).as(label).extracting(r -> r[0] + " " + r[1]).containsExactly("1 steady", "1 swaps", "3 steady", "3 swaps");
+      for (String[] r : rows) {
+        assertThat(Double.parseDouble(r[2])).as("%s images/s", label).isPositive();
+        assertThat(r[7]).as("%s errors", label).isEqualTo("0");
+        if (r[1].equals("swaps")) {
+          String[] swaps = r[8].split("/");
+          assertThat(Integer.parseInt(swaps[0])).as("%s promotions", label).isPositive();
+          assertThat(Integer.parseInt(swaps[1])).as("%s loads from disk", label).isPositive();
+        }
+      }
+      assertThat(o).contains("p99 during swaps / steady p99, " + label + ", 1 clients", "p99 during swaps / steady p99, " + label
+          + ", 3 clients");
+    }
+  }
+
+  @Test
+  void shouldRefuseAnUnknownPathNamingTheOption() {
+    assertThat(StreamTuneCli.execute("bench", "serving", "--paths", "grpc")).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--paths", "'grpc'");
+  }
+}

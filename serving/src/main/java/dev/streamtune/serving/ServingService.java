@@ -48,18 +48,6 @@ public final class ServingService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServingService.class);
   /** How often an empty store or an unreachable broker is tried again. */
   private static final Duration RETRY = Duration.ofSeconds(3);
-  /** The JDK HTTP server's switch for {@code TCP_NODELAY} on accepted connections. */
-  static final String HTTP_NODELAY = "sun.net.httpserver.nodelay";
-
-  static {
-    // The JDK's HTTP server writes a response's headers and its body as two TCP segments. With Nagle's algorithm on (its
-    // default), the body waits for the client's ACK of the headers, which a client delays by up to 40 ms: measured on loopback,
-    // 45 ms p50 per request against 0.4 ms with TCP_NODELAY. The server reads the flag once, when the JVM makes its first HTTP
-    // server, so it is set when this class loads, before start(); an operator's own -D setting wins.
-    if (System.getProperty(HTTP_NODELAY) == null) {
-      System.setProperty(HTTP_NODELAY, "true");
-    }
-  }
 
   private final ServingConfig config;
   private final PrometheusMeterRegistry registry;

@@ -25,6 +25,19 @@ import org.slf4j.LoggerFactory;
  * own routes. Maps {@link HttpError} to its status with a JSON body naming the problem, and anything else to 500, in one place.
  */
 public final class ServiceHttp implements AutoCloseable {
+  /** The JDK HTTP server's switch for {@code TCP_NODELAY} on accepted connections. */
+  public static final String HTTP_NODELAY = "sun.net.httpserver.nodelay";
+
+  static {
+    // The JDK's HTTP server writes a response's headers and its body as two TCP segments. With Nagle's algorithm on (its
+    // default), the body waits for the client's ACK of the headers, which a client delays by up to 40 ms: measured on loopback,
+    // 45 ms p50 per request against 0.4 ms with TCP_NODELAY. The server reads the flag once, when the JVM makes its first HTTP
+    // server, so it is set when this class loads, before any service's HTTP server starts; an operator's own -D setting wins.
+    if (System.getProperty(HTTP_NODELAY) == null) {
+      System.setProperty(HTTP_NODELAY, "true");
+    }
+  }
+
   private static final Logger log = LoggerFactory.getLogger(ServiceHttp.class);
   private final HttpServer server;
   private final ExecutorService executor;

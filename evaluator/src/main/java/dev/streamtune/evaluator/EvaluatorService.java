@@ -59,30 +59,28 @@ public final class EvaluatorService implements AutoCloseable {
     });
     streams.start();
     gate = new GateWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
-    gateThread = new Thread(() -> {
-      try {
-        gate.run();
-      } catch (RuntimeException e) {
-        state.set(ServiceState.FAILED);
-      }
-    }, "evaluator-gate");
-    gateThread.setDaemon(true);
-    gateThread.start();
+    gateThread = worker(gate, "evaluator-gate");
     if (cfg.features().enabled()) {
       features = new FeatureDriftWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
-      featuresThread = new Thread(() -> {
-        try {
-          features.run();
-        } catch (RuntimeException e) {
-          state.set(ServiceState.FAILED);
-        }
-      }, "evaluator-features");
-      featuresThread.setDaemon(true);
-      featuresThread.start();
+      featuresThread = worker(features, "evaluator-features");
     }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
     http.start();
     log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
+  }
+
+  /** Starts a worker on a daemon thread; a worker that stops on an unexpected error marks the service FAILED. */
+  private Thread worker(Runnable work, String name) {
+    Thread t = new Thread(() -> {
+      try {
+        work.run();
+      } catch (RuntimeException e) {
+        state.set(ServiceState.FAILED);
+      }
+    }, name);
+    t.setDaemon(true);
+    t.start();
+    return t;
   }
 
   /**

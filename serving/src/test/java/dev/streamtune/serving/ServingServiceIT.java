@@ -16,6 +16,7 @@ import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestKafka;
 import dev.streamtune.core.testing.TestModels;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -56,10 +57,8 @@ class ServingServiceIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build();
-    broker.start();
+    broker = TestKafka.startWith(TOPICS);
     bootstrap = broker.bootstrapServers();
-    KafkaSupport.ensureTopics(bootstrap, TOPICS, 1, (short) 1, Duration.ofSeconds(30));
   }
 
   @AfterAll

@@ -12,6 +12,7 @@ import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestKafka;
 import dev.streamtune.core.testing.TestModels;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.FeatureDrift;
@@ -25,10 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,10 +45,8 @@ class FeatureDriftWorkerIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build();
-    broker.start();
+    broker = TestKafka.startWith(TOPICS);
     bootstrap = broker.bootstrapServers();
-    KafkaSupport.ensureTopics(bootstrap, TOPICS, 1, (short) 1, Duration.ofSeconds(30));
   }
 
   @AfterAll
@@ -101,34 +98,17 @@ class FeatureDriftWorkerIT {
   /** Drift signals on the topic after waiting up to {@code wait} for the first one (and briefly for more). */
   private static List<DriftSignal> drift(Duration wait) {
     List<DriftSignal> out = new ArrayList<>();
-    for (ConsumerRecord<String, byte[]> r : readAll(TOPICS.drift.name(), wait, 1)) {
+    for (ConsumerRecord<String, byte[]> r : readAll(TOPICS.drift.name(), wait)) {
       out.add(Json.fromBytes(r.value(), DriftSignal.class));
     }
     return out;
   }
 
   private static List<String> rejectedKeys() {
-    return readAll(TOPICS.recordsRejected.name(), PATIENCE, 1).stream().map(ConsumerRecord::key).toList();
+    return readAll(TOPICS.recordsRejected.name(), PATIENCE).stream().map(ConsumerRecord::key).toList();
   }
 
-  private static List<ConsumerRecord<String, byte[]>> readAll(String topic, Duration wait, int atLeast) {
-    List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(bootstrap, "it-reader", null)) {
-      List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      long deadline = System.nanoTime() + wait.toNanos();
-      long settle = Long.MAX_VALUE;
-      while (System.nanoTime() < Math.min(deadline, settle)) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          out.add(r);
-        }
-        if (out.size() >= atLeast && settle == Long.MAX_VALUE) {
-          settle = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-        }
-      }
-    }
-    return out;
+  private static List<ConsumerRecord<String, byte[]>> readAll(String topic, Duration wait) {
+    return TestKafka.read(bootstrap, topic, wait, Duration.ofSeconds(3), r -> true);
   }
 }

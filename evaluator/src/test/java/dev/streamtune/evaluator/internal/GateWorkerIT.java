@@ -20,6 +20,7 @@ import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.core.testing.TestKafka;
 import dev.streamtune.core.testing.TestModels;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -30,11 +31,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,10 +53,8 @@ class GateWorkerIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build();
-    broker.start();
+    broker = TestKafka.startWith(TOPICS);
     bootstrap = broker.bootstrapServers();
-    KafkaSupport.ensureTopics(bootstrap, TOPICS, 1, (short) 1, Duration.ofSeconds(30));
   }
 
   @AfterAll
@@ -152,24 +148,10 @@ class GateWorkerIT {
     return Networks.cnn(28, 11, 1e-3, 5);
   }
 
-  private static List<Decision> decisions(Duration wait) throws InterruptedException {
-    List<Decision> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(bootstrap, "gate-it-reader", null)) {
-      TopicPartition p = new TopicPartition(TOPICS.decisions.name(), 0);
-      consumer.assign(List.of(p));
-      consumer.seekToBeginning(List.of(p));
-      long deadline = System.nanoTime() + wait.toNanos();
-      while (System.nanoTime() < deadline && out.stream().noneMatch(d -> d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA)) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          out.add(Json.fromBytes(r.value(), Decision.class));
-        }
-      }
-      // anything published right after the verdict (a verdict for the failed training would be)
-      Thread.sleep(1_000);
-      for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-        out.add(Json.fromBytes(r.value(), Decision.class));
-      }
-    }
-    return out;
+  /** Decisions until the first final verdict, and any published within a second after it (a verdict on the failed training would be). */
+  private static List<Decision> decisions(Duration wait) {
+    return TestKafka.read(bootstrap, TOPICS.decisions.name(), wait, Duration.ofSeconds(1),
+        r -> Json.fromBytes(r.value(), Decision.class).verdict() != Decision.Verdict.NOT_ENOUGH_DATA).stream()
+        .map(r -> Json.fromBytes(r.value(), Decision.class)).toList();
   }
 }

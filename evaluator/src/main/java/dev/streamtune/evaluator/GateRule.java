@@ -4,8 +4,10 @@ import dev.streamtune.core.records.Decision.Verdict;
 
 /**
  * The promotion rule on paired held-out predictions: promote only when the candidate's gain on the recent (new-domain) set is at
- * least {@code minGain} and statistically real by McNemar's test at level {@code alpha}, and its accuracy on the guard (earlier
- * domains) set drops by no more than {@code maxGuardDrop}. Pure and thread-safe.
+ * least {@code minGain} and statistically real by McNemar's test at level {@code alpha}, and it does not forget the guard
+ * (earlier domains) set: a drop of more than twice {@code maxGuardDrop} rejects; a drop above {@code maxGuardDrop} rejects when
+ * it is real (McNemar's test on the paired guard answers, champion better, at level {@code alpha}), so that a few hundred guard
+ * samples' noise alone does not reject a candidate. Pure and thread-safe.
  */
 public record GateRule(int minRecent, double minGain, double alpha, double maxGuardDrop) {
   public GateRule {
@@ -47,18 +49,42 @@ public record GateRule(int minRecent, double minGain, double alpha, double maxGu
       return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
           String.format("gain on recent %.4f not significant (McNemar p=%.4g > %.4g)", cr - hr, p, alpha));
     }
-    if (candGuard.length > 0 && hg - cg > maxGuardDrop) {
+    double drop = hg - cg;
+    if (candGuard.length > 0 && drop > 2 * maxGuardDrop) {
       return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
-          String.format("forgets: guard accuracy drops %.4f, more than the allowed %.4f", hg - cg, maxGuardDrop));
+          String.format("forgets: guard accuracy drops %.4f, more than twice the allowed %.4f", drop, maxGuardDrop));
     }
+    double guardP = candGuard.length == 0 ? 1.0 : guardDropP(candGuard, champGuard);
+    if (drop > maxGuardDrop && guardP <= alpha) {
+      return new Result(Verdict.REJECT, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
+          String.format("forgets: guard accuracy drops %.4f, more than the allowed %.4f, and the drop is real (McNemar "
+              + "p=%.3g on the guard set)", drop, maxGuardDrop, guardP));
+    }
+    String guard = drop > maxGuardDrop
+        ? String.format("guard change %+.4f within noise (McNemar p=%.3g on the guard set)", -drop, guardP)
+        : String.format("guard change %+.4f", -drop);
     return new Result(Verdict.PROMOTE, cr, hr, cg, hg, n, candGuard.length, p, onlyCand, onlyChamp,
-        String.format("gain on recent %.4f (McNemar p=%.3g), guard change %+.4f", cr - hr, p, cg - hg));
+        String.format("gain on recent %.4f (McNemar p=%.3g), %s", cr - hr, p, guard));
   }
 
   /** The rule in words, for decision records. */
   public String describe() {
-    return String.format("recent >= %d && gain >= %.3f && McNemar p <= %.3g && guard drop <= %.3f", minRecent, minGain, alpha,
-        maxGuardDrop);
+    return String.format("recent >= %d && gain >= %.3f && McNemar p <= %.3g && guard drop <= %.3f (or <= %.3f and not "
+        + "significant at %.3g)", minRecent, minGain, alpha, maxGuardDrop, 2 * maxGuardDrop, alpha);
+  }
+
+  /** One-sided McNemar p-value that the champion is better than the candidate on the paired guard answers. */
+  private static double guardDropP(boolean[] candGuard, boolean[] champGuard) {
+    int onlyCand = 0;
+    int onlyChamp = 0;
+    for (int i = 0; i < candGuard.length; i++) {
+      if (candGuard[i] && !champGuard[i]) {
+        onlyCand++;
+      } else if (!candGuard[i] && champGuard[i]) {
+        onlyChamp++;
+      }
+    }
+    return mcnemarOneSided(onlyChamp, onlyCand);
   }
 
   private static double mean(boolean[] a) {

@@ -46,6 +46,29 @@ class GateRuleTest {
   }
 
   @Test
+  void shouldPromoteWhenASmallGuardDropIsWithinTheNoise() {
+    // guard: 300 samples, champion right on 260, candidate on 256; 20 answers only the champion gets, 16 only the candidate
+    boolean[] champ = rightFirst(300, 260);
+    boolean[] cand = new boolean[300];
+    for (int i = 20; i < 276; i++) {
+      cand[i] = true;
+    }
+    GateRule.Result r = rule.decide(rightFirst(300, 240), rightFirst(300, 170), cand, champ);
+    assertThat(r.championGuard() - r.candidateGuard()).isBetween(0.01, 0.02);
+    assertThat(r.verdict()).isEqualTo(Verdict.PROMOTE);
+    assertThat(r.reason()).contains("within noise");
+  }
+
+  @Test
+  void shouldRejectASmallGuardDropWhenItIsReal() {
+    // guard: the candidate loses 5 of the champion's 260 right answers and gains none
+    GateRule.Result r = rule.decide(rightFirst(300, 240), rightFirst(300, 170), rightFirst(300, 255), rightFirst(300, 260));
+    assertThat(r.championGuard() - r.candidateGuard()).isBetween(0.01, 0.02);
+    assertThat(r.verdict()).isEqualTo(Verdict.REJECT);
+    assertThat(r.reason()).contains("forgets").contains("real");
+  }
+
+  @Test
   void shouldWaitForEnoughRecentSamples() {
     GateRule.Result r = rule.decide(rightFirst(50, 50), rightFirst(50, 0), new boolean[0], new boolean[0]);
     assertThat(r.verdict()).isEqualTo(Verdict.NOT_ENOUGH_DATA);

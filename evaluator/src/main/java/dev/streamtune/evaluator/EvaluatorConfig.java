@@ -31,8 +31,10 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
     Duration gatePendingTimeout, FeatureDrift features) {
   public static EvaluatorConfig from(Settings s) {
     CommonConfig common = CommonConfig.from(s);
-    PageHinkley ph = new PageHinkley(s.decimal("streamtune.evaluator.ph.delta", 0.005, 0, 1),
-        s.decimal("streamtune.evaluator.ph.lambda", 50, 0.001, 1e9), s.integer("streamtune.evaluator.ph.min-samples", 30, 1,
+    // delta 0.05 / lambda 15: on the evaluation's recorded error streams (docs/evaluation.md, Page-Hinkley settings) the one
+    // setting of the grid that catches the abrupt shifts within 100 labelled samples with no alarm on 100,000 stationary ones
+    PageHinkley ph = new PageHinkley(s.decimal("streamtune.evaluator.ph.delta", 0.05, 0, 1),
+        s.decimal("streamtune.evaluator.ph.lambda", 15, 0.001, 1e9), s.integer("streamtune.evaluator.ph.min-samples", 30, 1,
             1_000_000));
     GateRule gate = new GateRule(s.integer("streamtune.evaluator.gate.min-recent", 100, 1, 1_000_000),
         s.decimal("streamtune.evaluator.gate.min-gain", 0.02, 0, 1), s.decimal("streamtune.evaluator.gate.alpha", 0.05, 1e-9, 0.5),

@@ -1,0 +1,55 @@
+package dev.streamtune.standalone.eval;
+
+import java.util.List;
+
+/**
+ * Every size of an evaluation run, stated in the output. {@link #defaults()} fits the whole run into about 25 minutes on an idle
+ * 2-core machine; {@link #quick()} is a smoke run of about a minute.
+ *
+ * @param labelRows new-domain label counts, one table row per method for each (largest first)
+ * @param cleanStream clean labelled samples that reach the trainer's buffer before the shift (replay candidates, from the base's
+ *     own training images)
+ * @param streamBefore clean labelled outcomes the detectors see before the shift (unseen images)
+ * @param testPerDomain held-out TEST images per domain for the reported accuracies
+ * @param gatePerSet held-out TEST images in each of the gate's recent and guard sets (disjoint from the reported ones)
+ * @param validation held-out TEST images for the oracle's early stopping (disjoint from both)
+ * @param oracleClean clean source images in the oracle's training set
+ * @param oracleMaxEpochs the oracle's epoch cap; it stops earlier when its held-out accuracy has not improved for
+ *     {@link Learner#ORACLE_PATIENCE} epochs
+ * @param epochs fine-tune epochs (the trainer's default) and the scratch baseline's epochs
+ * @param replayRatio replayed earlier samples per new-domain sample (the trainer's default)
+ * @param falseAlarmOutcomes length of the stationary outcome stream for the false-alarm count
+ * @param base8Images clean images for the 8-class base of the new-classes scenario
+ * @param baseImages clean images for the base when the store has none
+ */
+record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, int testPerDomain, int gatePerSet, int validation,
+    int oracleClean, int oracleMaxEpochs, int epochs, double replayRatio, int falseAlarmOutcomes, int base8Images, int baseImages) {
+  EvalOptions {
+    labelRows = List.copyOf(labelRows);
+    if (labelRows.isEmpty() || labelRows.stream().anyMatch(n -> n < 10 || n > 5000)) {
+      throw new IllegalArgumentException("label rows must be 10..5000 each, were " + labelRows);
+    }
+    if (testPerDomain < 50 || testPerDomain > 5000 || gatePerSet < 20 || gatePerSet > 3000 || validation < 20
+        || validation > 2000) {
+      throw new IllegalArgumentException("test sets: 50..5000 per domain, gate 20..3000, validation 20..2000; were "
+          + testPerDomain + ", " + gatePerSet + ", " + validation);
+    }
+    if (cleanStream < 100 || streamBefore < 50 || oracleClean < 100 || oracleMaxEpochs < 1 || epochs < 1
+        || falseAlarmOutcomes < 1000 || base8Images < 500 || baseImages < 500) {
+      throw new IllegalArgumentException("sizes too small: " + cleanStream + ", " + streamBefore + ", " + oracleClean + ", "
+          + oracleMaxEpochs + ", " + epochs + ", " + falseAlarmOutcomes + ", " + base8Images + ", " + baseImages);
+    }
+  }
+
+  static EvalOptions defaults() {
+    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 600, 8_000, 4, 3, 2.0, 100_000, 8_000, 50_000);
+  }
+
+  static EvalOptions quick() {
+    return new EvalOptions(List.of(120, 40), 200, 100, 60, 40, 40, 200, 1, 1, 2.0, 5_000, 600, 1000);
+  }
+
+  int maxLabels() {
+    return labelRows.stream().mapToInt(Integer::intValue).max().orElseThrow();
+  }
+}

@@ -1,0 +1,38 @@
+package dev.streamtune.standalone.eval;
+
+import java.util.Map;
+
+/**
+ * One method on one scenario with one label budget. Accuracies are on held-out TEST images; NaN where not applicable.
+ *
+ * @param method one of {@link #METHODS}
+ * @param labels new-domain labelled samples the method trained on (0 for no adaptation)
+ * @param replay earlier-domain samples replayed with them
+ * @param accNewBefore the serving model's accuracy on the new domain
+ * @param oracle the oracle's accuracy on the new domain
+ * @param cleanBefore the serving model's accuracy on the earlier (clean) domain
+ * @param seconds time to adapt: seconds of training, frozen activations included
+ * @param verdict the gate's verdict on this model as a candidate against the serving model, or "-" without a candidate
+ * @param extras further test sets' accuracies (name to accuracy)
+ */
+record Row(String scenario, int labels, String method, String boundary, int replay, double accNewBefore, double accNewAfter,
+    double oracle, double cleanBefore, double cleanAfter, double seconds, String verdict, String gateReason,
+    Map<String, Double> extras) {
+  static final String NONE = "no adaptation";
+  static final String HEAD = "head only (fc)";
+  static final String STREAMTUNE = "StreamTune (freeze policy)";
+  static final String DEEPER = "deeper (pool1, conv2 at 1/10)";
+  static final String SCRATCH = "scratch on buffer";
+  static final String ORACLE = "oracle";
+  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, DEEPER, SCRATCH, ORACLE);
+
+  /** Accuracy after over the oracle's, NaN without an oracle. */
+  double ratio() {
+    return oracle > 0 ? accNewAfter / oracle : Double.NaN;
+  }
+
+  /** Points of clean accuracy lost (positive = forgot). */
+  double forgettingPoints() {
+    return (cleanBefore - cleanAfter) * 100;
+  }
+}

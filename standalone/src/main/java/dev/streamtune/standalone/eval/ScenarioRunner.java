@@ -1,0 +1,269 @@
+package dev.streamtune.standalone.eval;
+
+import dev.streamtune.evaluator.DriftDetectors;
+import dev.streamtune.evaluator.GateRule;
+import dev.streamtune.standalone.report.HtmlReport;
+import dev.streamtune.trainer.FreezePlan;
+import dev.streamtune.trainer.FreezePolicy;
+import dev.streamtune.trainer.internal.ReplayBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/**
+ * Runs one scenario: the detectors on the serving model's labelled stream, then for each label budget the trainer's retrain
+ * (replay buffer, freeze policy, fine-tune from cached activations) and the baselines, each measured on held-out test images and
+ * judged by the gate against the serving model.
+ */
+final class ScenarioRunner {
+  /** The replay buffer's sizes: the trainer's defaults ({@code streamtune.trainer.buffer.recent}, {@code .reservoir}). */
+  static final int BUFFER_RECENT = 6000;
+  static final int BUFFER_RESERVOIR = 4000;
+  static final int CURVE_WINDOW = 100;
+  static final int CURVE_STEP = 50;
+
+  /** What a scenario produced. {@code adapted} is StreamTune's model at the largest label row. */
+  record Result(Scenarios.Setup setup, Map<String, Detection.Outcome> detection, boolean[] errors, List<Row> rows,
+      List<String> notes, Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, MultiLayerNetwork adapted,
+      double seconds) {}
+
+  private record Measured(double accNew, double accClean, boolean[] testNewOk, boolean[] gateRecent, boolean[] gateGuard,
+      Map<String, Double> extras) {}
+
+  private final Learner learner;
+  private final EvalOptions o;
+  private final long seed;
+  private final FreezePolicy policy;
+  private final GateRule gate;
+  private final DriftDetectors detectors;
+  private final Consumer<String> log;
+
+  ScenarioRunner(Learner learner, EvalOptions o, long seed, FreezePolicy policy, GateRule gate, DriftDetectors detectors,
+      Consumer<String> log) {
+    this.learner = learner;
+    this.o = o;
+    this.seed = seed;
+    this.policy = policy;
+    this.gate = gate;
+    this.detectors = detectors;
+    this.log = log;
+  }
+
+  Result run(Scenarios.Setup s) {
+    long start = System.nanoTime();
+    int sb = s.streamBefore().size();
+    int max = o.maxLabels();
+    List<Labelled> maxFresh = s.fresh().apply(max);
+    List<Labelled> stream = concat(s.streamBefore(), maxFresh);
+    boolean[] streamOk = Learner.correct(Learner.predict(s.served(), stream), stream);
+    boolean[] errors = new boolean[streamOk.length];
+    for (int i = 0; i < errors.length; i++) {
+      errors[i] = !streamOk[i];
+    }
+    Map<String, Detection.Outcome> detection = Detection.run(detectors, errors, sb);
+    double accBefore = mean(streamOk, 0, sb);
+    log.accept(String.format(Locale.ROOT, "  %s: serving model %.3f on the stream before, %.3f after the onset; detection %s",
+        s.name(), accBefore, mean(streamOk, sb, streamOk.length), describe(detection)));
+    Measured served = measure(s.served(), s);
+    List<String> notes = new ArrayList<>();
+    Learner.Trained oracle = null;
+    Measured oracleM = null;
+    if (!s.oracleSource().isEmpty()) {
+      List<Labelled> all = concat(s.oracleSource(), maxFresh);
+      log.accept("  " + s.name() + ": oracle from scratch on " + s.oracleSource().size() + " source + " + maxFresh.size()
+          + " new-domain labelled images");
+      oracle = learner.oracle(s.classes(), all, s.validation(), o.oracleMaxEpochs(), log);
+      oracleM = measure(oracle.net(), s);
+      notes.add(String.format(Locale.ROOT, "oracle: %s; %.0f s; %.4f on the new domain, %.4f clean", oracle.note(),
+          oracle.seconds(), oracleM.accNew(), oracleM.accClean()));
+    }
+    double oracleAcc = oracleM == null ? Double.NaN : oracleM.accNew();
+    List<Row> rows = new ArrayList<>();
+    MultiLayerNetwork adapted = null;
+    Row adaptedRow = null;
+    Measured adaptedM = null;
+    for (int n : o.labelRows()) {
+      List<Labelled> fresh = n == max ? maxFresh : s.fresh().apply(n);
+      double accNow = n == max ? mean(streamOk, sb, sb + n) : Learner.accuracy(Learner.correct(Learner.predict(s.served(), fresh),
+          fresh));
+      List<Labelled> replay = replay(s.earlier(), fresh, s.classes(), n);
+      List<Labelled> train = concat(fresh, replay);
+      if (n == o.labelRows().get(0)) {
+        rows.add(row(s, n, Row.NONE, "-", 0, served, served, oracleAcc, 0, "-", "no candidate"));
+      }
+      if (oracleM != null) {
+        rows.add(row(s, n, Row.ORACLE, "none", s.oracleSource().size(), served, oracleM, oracleAcc, oracle.seconds(), "-",
+            "reference, not a candidate"));
+      }
+      Map<String, Learner.Trained> byBoundary = new HashMap<>();
+      FreezePlan head = new FreezePlan(FreezePolicy.HEAD_ONLY, policy.headRate(), policy.lowerRateFactor(), "baseline head only");
+      FreezePlan deeper = new FreezePlan(FreezePolicy.WITH_CONV2, policy.headRate(), policy.lowerRateFactor(), "baseline deeper");
+      FreezePlan chosen = policy.choose(n, accBefore, accNow);
+      notes.add(n + " labels: freeze policy: " + chosen.reason());
+      log.accept("  " + s.name() + "/" + n + ": " + fresh.size() + " new + " + replay.size() + " replay; policy: "
+          + chosen.boundary());
+      // the costly baselines (conv2 unfrozen, a network from scratch) run at the largest label row of the abrupt shifts only
+      // (where the freeze policy's choice is compared with them): that keeps the run inside its budget on 2 cores
+      boolean costly = n == max && s.abrupt();
+      Object[][] methods = costly ? new Object[][] {{Row.HEAD, head}, {Row.STREAMTUNE, chosen}, {Row.DEEPER, deeper}}
+          : new Object[][] {{Row.HEAD, head}, {Row.STREAMTUNE, chosen}};
+      for (Object[] m : methods) {
+        FreezePlan plan = (FreezePlan) m[1];
+        Learner.Trained t = byBoundary.get(plan.boundary());
+        boolean reused = t != null;
+        if (t == null) {
+          t = learner.fineTune(s.champion(), s.championKey(), plan, train, o.epochs());
+          byBoundary.put(plan.boundary(), t);
+        }
+        Measured after = measure(t.net(), s);
+        GateRule.Result g = gate.decide(after.gateRecent(), served.gateRecent(), after.gateGuard(), served.gateGuard());
+        Row r = row(s, n, (String) m[0], plan.boundary(), replay.size(), served, after, oracleAcc, t.seconds(),
+            g.verdict().name(), g.reason());
+        rows.add(r);
+        log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s%s, gate %s",
+            m[0], plan.boundary(), r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(),
+            reused ? " (same model as above)" : "", r.verdict()));
+        if (m[0].equals(Row.STREAMTUNE) && n == max) {
+          adapted = t.net();
+          adaptedRow = r;
+          adaptedM = after;
+        }
+      }
+      if (!costly) {
+        continue;
+      }
+      Learner.Trained scratch = learner.scratch(s.classes(), train, o.epochs());
+      Measured sm = measure(scratch.net(), s);
+      GateRule.Result g = gate.decide(sm.gateRecent(), served.gateRecent(), sm.gateGuard(), served.gateGuard());
+      Row r = row(s, n, Row.SCRATCH, "none", replay.size(), served, sm, oracleAcc, scratch.seconds(), g.verdict().name(),
+          g.reason());
+      rows.add(r);
+      log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s, gate %s", Row.SCRATCH,
+          "none", r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(), r.verdict()));
+    }
+    rows.sort(java.util.Comparator.comparing((Row r) -> !r.method().equals(Row.NONE)).thenComparingInt(r -> -r.labels())
+        .thenComparingInt(r -> Row.METHODS.indexOf(r.method())));
+    if (!s.notes().isEmpty()) {
+      notes.add(0, s.notes());
+    }
+    Map<String, List<HtmlReport.Point>> curve = new LinkedHashMap<>();
+    List<HtmlReport.Marker> markers = new ArrayList<>();
+    curve(s, streamOk, served, adaptedM, adaptedRow, curve, markers, detection);
+    return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9);
+  }
+
+  /** The StreamTune model for a scenario at {@code n} labels, without the baselines or any measurement. */
+  MultiLayerNetwork adapt(Scenarios.Setup s, int n) {
+    List<Labelled> fresh = s.fresh().apply(n);
+    double before = Learner.accuracy(Learner.correct(Learner.predict(s.served(), s.streamBefore()), s.streamBefore()));
+    double now = Learner.accuracy(Learner.correct(Learner.predict(s.served(), fresh), fresh));
+    FreezePlan plan = policy.choose(n, before, now);
+    return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)),
+        o.epochs()).net();
+  }
+
+  /**
+   * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
+   * the new-domain samples plus {@code replayRatio} times as many class-balanced earlier ones (TrainerService's rule).
+   */
+  private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
+    ReplayBuffer buffer = new ReplayBuffer(BUFFER_RECENT, BUFFER_RESERVOIR, classes, seed);
+    Map<String, Labelled> byId = new HashMap<>();
+    Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+    int i = 0;
+    for (Labelled x : earlier) {
+      byId.put(x.id(), x);
+      buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "earlier", x.px()));
+    }
+    Instant onset = t0.plusSeconds(i);
+    for (Labelled x : fresh) {
+      buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
+    }
+    int count = (int) Math.round(n * o.replayRatio());
+    List<Labelled> out = new ArrayList<>(count);
+    for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
+      out.add(byId.get(item.id()));
+    }
+    return out;
+  }
+
+  private Measured measure(MultiLayerNetwork net, Scenarios.Setup s) {
+    boolean[] newOk = Learner.correct(Learner.predict(net, s.testNew()), s.testNew());
+    double accNew = Learner.accuracy(newOk);
+    double accClean = Learner.accuracy(Learner.correct(Learner.predict(net, s.testClean()), s.testClean()));
+    boolean[] gr = Learner.correct(Learner.predict(net, s.gateRecent()), s.gateRecent());
+    boolean[] gg = Learner.correct(Learner.predict(net, s.gateGuard()), s.gateGuard());
+    Map<String, Double> extras = new LinkedHashMap<>();
+    s.extraTests().forEach((name, xs) -> extras.put(name, Learner.accuracy(Learner.correct(Learner.predict(net, xs), xs))));
+    return new Measured(accNew, accClean, newOk, gr, gg, extras);
+  }
+
+  private static Row row(Scenarios.Setup s, int n, String method, String boundary, int replay, Measured before, Measured after,
+      double oracle, double seconds, String verdict, String reason) {
+    return new Row(s.name(), method.equals(Row.NONE) ? 0 : n, method, boundary, replay, before.accNew(), after.accNew(), oracle,
+        before.accClean(), after.accClean(), seconds, verdict, reason, after.extras());
+  }
+
+  /** Accuracy over the stream (windows of 100 labelled samples), then on the new domain's test images after the retrain. */
+  private void curve(Scenarios.Setup s, boolean[] streamOk, Measured served, Measured adaptedM, Row adaptedRow,
+      Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, Map<String, Detection.Outcome> detection) {
+    int sb = s.streamBefore().size();
+    int end = streamOk.length;
+    List<HtmlReport.Point> before = window(streamOk, 0);
+    boolean[] servedTest = served.testNewOk();
+    before.addAll(window(servedTest, end));
+    curve.put("serving model (no adaptation)", before);
+    markers.add(new HtmlReport.Marker(sb, "shift", "onset"));
+    detection.forEach((name, d) -> {
+      for (int a : d.alarms()) {
+        markers.add(new HtmlReport.Marker(a + 1, "drift", name));
+      }
+    });
+    if (adaptedM != null) {
+      boolean[] ok = adaptedM.testNewOk();
+      curve.put("StreamTune candidate (" + adaptedRow.boundary() + ")", window(ok, end));
+      markers.add(new HtmlReport.Marker(end, "retrain", adaptedRow.labels() + " labels"));
+      markers.add(new HtmlReport.Marker(end, adaptedRow.verdict().equals("PROMOTE") ? "promotion" : "rejection",
+          adaptedRow.verdict().toLowerCase(Locale.ROOT)));
+    }
+  }
+
+  private static List<HtmlReport.Point> window(boolean[] ok, int offset) {
+    List<HtmlReport.Point> out = new ArrayList<>();
+    for (int i = Math.min(CURVE_WINDOW, ok.length); i <= ok.length; i += CURVE_STEP) {
+      out.add(new HtmlReport.Point(offset + i, mean(ok, Math.max(0, i - CURVE_WINDOW), i)));
+    }
+    return out;
+  }
+
+  static String describe(Map<String, Detection.Outcome> d) {
+    List<String> parts = new ArrayList<>();
+    d.forEach((name, x) -> parts.add(name + " " + (x.detected() ? "delay " + x.delay() : "no alarm after the onset")
+        + (x.falseAlarms() > 0 ? ", " + x.falseAlarms() + " before" : "")));
+    return String.join("; ", parts);
+  }
+
+  private static double mean(boolean[] a, int from, int to) {
+    if (to <= from) {
+      return Double.NaN;
+    }
+    int k = 0;
+    for (int i = from; i < to; i++) {
+      k += a[i] ? 1 : 0;
+    }
+    return k / (double) (to - from);
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> out = new ArrayList<>(a.size() + b.size());
+    out.addAll(a);
+    out.addAll(b);
+    return out;
+  }
+}

@@ -1,0 +1,73 @@
+package dev.streamtune.standalone.eval;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamtune.core.testing.TestData;
+import dev.streamtune.standalone.StreamTuneCli;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Runs {@code streamtune eval --quick} end to end on real Fashion-MNIST, a base pretrained into a fresh store, real files. */
+class EvalCommandIT {
+  @Test
+  void shouldWriteEveryScenarioAndBaselineRowWithAccuraciesInRange() throws Exception {
+    Path dir = TestData.tempDir("eval-it");
+    Path out = dir.resolve("docs");
+
+    int rc = StreamTuneCli.execute("eval", "--quick", "--store", dir.resolve("store").toString(), "--work",
+        dir.resolve("work").toString(), "--out", out.toString());
+
+    assertThat(rc).isZero();
+    String md = Files.readString(out.resolve("evaluation.md"));
+    assertThat(md).contains("bin/streamtune eval --quick").contains("no GPU").doesNotContain("PARTIAL");
+    List<String[]> rows = md.lines().filter(l -> l.startsWith("| ") && Scenarios.ALL.contains(cells(l)[0]))
+        .map(EvalCommandIT::cells).toList();
+    for (String scenario : Scenarios.ALL) {
+      assertThat(md).contains("### " + scenario);
+      for (String method : Row.METHODS) {
+        boolean abrupt = List.of("night", "invert", "rot90", "blur").contains(scenario);
+        if (scenario.equals("stationary") && method.equals(Row.ORACLE) || !abrupt && List.of(Row.DEEPER, Row.SCRATCH)
+            .contains(method)) {
+          continue;
+        }
+        assertThat(rows).as(scenario + " / " + method).anyMatch(r -> r[0].equals(scenario) && r[2].equals(method));
+      }
+    }
+    for (String[] r : rows) {
+      // new before, new after, oracle, clean before, clean after
+      for (int i : new int[] {5, 6, 7, 9, 10}) {
+        if (r[0].equals("stationary") && i == 7) {
+          assertThat(r[i]).isEqualTo("n/a");
+          continue;
+        }
+        assertThat(Double.parseDouble(r[i])).as(Arrays.toString(r) + " column " + i).isBetween(0.0, 1.0);
+      }
+    }
+    assertThat(md).contains("| goal | measured | met |").containsPattern("\\*\\*(met|not met)\\*\\*");
+    assertThat(out.resolve("evaluation").resolve("report.html")).exists();
+  }
+
+  @Test
+  void shouldRejectAnUnknownScenarioNamingTheOption() {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.err;
+    System.setErr(new java.io.PrintStream(err, true));
+    try {
+      assertThat(StreamTuneCli.execute("eval", "--quick", "--scenarios", "night,fog")).isEqualTo(2);
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(err.toString()).contains("--scenarios").contains("fog");
+  }
+
+  private static String[] cells(String line) {
+    String[] parts = line.substring(1, line.length() - 1).split("\\|");
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = parts[i].trim();
+    }
+    return parts;
+  }
+}

@@ -187,7 +187,10 @@ public final class FineTuner {
     if (b < 0) {
       throw new IllegalArgumentException("no frozen part for boundary " + boundary);
     }
-    INDArray a = net.activateSelectedLayers(0, b, images);
+    // feedForwardToLayer, not activateSelectedLayers: the latter reads the network's last input for the minibatch size and
+    // throws on a network that never ran one (a model fresh from the store or from HeadGrowth)
+    List<INDArray> acts = net.feedForwardToLayer(b, images, false);
+    INDArray a = acts.get(acts.size() - 1);
     return a.dup('c').reshape('c', a.size(0), a.length() / a.size(0)).castTo(DataType.FLOAT);
   }
 

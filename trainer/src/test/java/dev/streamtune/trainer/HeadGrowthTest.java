@@ -68,6 +68,18 @@ class HeadGrowthTest {
   }
 
   @Test
+  void shouldGiveFrozenActivationsOfAGrownNetworkThatNeverRanAnInput() {
+    MultiLayerNetwork grown = HeadGrowth.grow(net, 12, 3);
+    INDArray x = TestModels.dataSet(TestData.test(), 0, 5).getFeatures();
+
+    INDArray fc = FineTuner.frozenActivations(grown, "fc", x);
+    INDArray pool2 = FineTuner.frozenActivations(grown, "pool2", x);
+
+    assertThat(fc.shape()).containsExactly(5, 128);
+    assertThat(pool2.shape()).containsExactly(5, 1600);
+  }
+
+  @Test
   void shouldRefuseToShrinkTheHeadNamingBothCounts() {
     assertThatThrownBy(() -> HeadGrowth.grow(net, 9, 7)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("from 10 to 9");

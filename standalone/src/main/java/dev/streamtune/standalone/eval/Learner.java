@@ -74,11 +74,6 @@ final class Learner {
     if (plan.boundary().equals("none")) {
       r = FineTuner.fineTune(champion, plan, epochs, BATCH, Labelled.images(train), Labelled.labels(train), SIDE, seed);
     } else {
-      if (champion.input() == null) {
-        // MultiLayerNetwork.activateSelectedLayers reads the mini-batch size from the network's last input, which a network
-        // that never ran (a freshly grown head) does not have: FineTuner.frozenActivations would throw a NullPointerException
-        champion.setInput(Images.batch(List.of(train.get(0).px()), SIDE, SIDE));
-      }
       String backbone = FeatureCache.backboneKey(championKey + "-s" + seed, 0, null, plan.boundary());
       FeatureCache.Lookup f = cache.features(backbone, champion, plan.boundary(), Labelled.ids(train), Labelled.images(train), SIDE,
           256);

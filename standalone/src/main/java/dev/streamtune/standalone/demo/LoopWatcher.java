@@ -111,7 +111,9 @@ final class LoopWatcher implements AutoCloseable {
         }
         String accuracy = d.kind() == DriftSignal.Kind.PERFORMANCE
             ? String.format("; window accuracy %.3f before the onset, %.3f since", d.accuracyBefore(), d.accuracyRecent())
-            : " (prediction confidence no longer looks like the reference window)";
+            : d.detector().equals("feature-ks")
+                ? " (the penultimate-layer features of served images no longer look like the reference window)"
+                : " (prediction confidence no longer looks like the reference window)";
         say.accept(String.format("DRIFT (%s) detected on v%d by %s (statistic %.3g > %.3g) %.1f s after the shift, after %d "
             + "labelled shifted samples%s", d.kind().name().toLowerCase(java.util.Locale.ROOT), d.version(), d.detector(),
             d.statistic(), d.threshold(), drift.secondsAfterShift(), drift.labelledSamples(), accuracy));

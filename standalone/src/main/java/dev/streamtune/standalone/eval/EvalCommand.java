@@ -219,7 +219,7 @@ public final class EvalCommand implements Callable<Integer> {
   private MultiLayerNetwork base(EvalOptions o, FashionMnist.Split train, List<String> notes) {
     DirectoryModelStore s = new DirectoryModelStore(store);
     Manifest m = Pretrainer.ensureBase(s, model, train, new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42), this::say);
-    notes.add("base model: " + model + " v" + m.version() + " from " + s.uri(model, m.version()) + " ("
+    notes.add("base model: " + model + " v" + m.version() + " from " + where(store, model, m.version()) + " ("
         + m.training().trigger() + ", " + m.training().epochs() + " epoch(s)); evaluation stored with it: " + m.evaluation());
     return s.load(model, m.version(), m.sha256()).network();
   }
@@ -231,7 +231,8 @@ public final class EvalCommand implements Callable<Integer> {
     var existing = s.base(name);
     if (existing.isPresent()) {
       say("  reusing the 8-class base " + s.uri(name, existing.get().version()));
-      notes.add("8-class base: reused " + s.uri(name, existing.get().version()) + " (" + existing.get().training().trigger() + ")");
+      notes.add("8-class base: reused " + where(work.resolve("base8"), name, existing.get().version()) + " ("
+          + existing.get().training().trigger() + ")");
       return s.load(name, existing.get().version(), existing.get().sha256()).network();
     }
     List<Labelled> xs = sc.seenClean(o.base8Images(), Scenarios.OLD_CLASSES);
@@ -250,8 +251,13 @@ public final class EvalCommand implements Callable<Integer> {
         Networks.DEFAULT_FREEZE_BOUNDARY), null, summary, Map.of());
     say(String.format(Locale.ROOT, "  8-class base pretrained in %.0f s", ms / 1000.0));
     notes.add(String.format(Locale.ROOT, "8-class base: %s, %.0f s, stored as %s", trigger, ms / 1000.0,
-        s.uri(name, m.version())));
+        where(work.resolve("base8"), name, m.version())));
     return r.network();
+  }
+
+  /** A stored version's directory as the user named the store (relative by default), so the written notes name no machine. */
+  private static String where(Path storeDir, String name, int version) {
+    return storeDir.resolve(name).resolve(Integer.toString(version)).toString();
   }
 
   private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows) {

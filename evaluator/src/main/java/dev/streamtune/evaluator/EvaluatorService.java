@@ -6,6 +6,7 @@ import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.evaluator.internal.FeatureDriftWorker;
 import dev.streamtune.evaluator.internal.GateWorker;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
@@ -44,6 +45,7 @@ public final class EvaluatorService implements AutoCloseable {
   private ServiceHttp http;
 
   public EvaluatorService(EvaluatorConfig cfg) {
+    Dl4jRuntime.init();
     this.cfg = cfg;
   }
 

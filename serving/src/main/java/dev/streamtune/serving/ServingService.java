@@ -7,6 +7,7 @@ import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.serving.internal.EventPublisher;
@@ -64,6 +65,7 @@ public final class ServingService implements AutoCloseable {
 
   /** Builds the service; nothing is opened until {@link #start()}. */
   public ServingService(ServingConfig config) {
+    Dl4jRuntime.init();
     this.config = Objects.requireNonNull(config, "config");
     this.registry = Metrics.newRegistry("serving");
     this.models = new ModelHolder(config.versionsKeep());

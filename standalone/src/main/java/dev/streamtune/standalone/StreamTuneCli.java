@@ -1,6 +1,7 @@
 package dev.streamtune.standalone;
 
 import dev.streamtune.core.config.ConfigException;
+import dev.streamtune.core.model.Dl4jRuntime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -27,6 +28,7 @@ public final class StreamTuneCli implements Runnable {
 
   /** Runs a command line and returns the exit code; one clear line on bad input. */
   public static int execute(String... args) {
+    Dl4jRuntime.enableHelpers();
     CommandLine cl = new CommandLine(new StreamTuneCli());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       Throwable t = e;

@@ -14,6 +14,7 @@ import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.learn.Holdout;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
+import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
@@ -93,6 +94,7 @@ public final class TrainerService implements AutoCloseable {
   }
 
   public TrainerService(TrainerConfig cfg, Clock clock) {
+    Dl4jRuntime.init();
     this.cfg = cfg;
     this.clock = clock;
   }

@@ -26,6 +26,8 @@ public final class Networks {
   public static final List<String> LAYERS = List.of("conv1", "pool1", "conv2", "pool2", "fc", "head");
   /** The default freeze boundary: conv layers frozen, fc and head trained. */
   public static final String DEFAULT_FREEZE_BOUNDARY = "pool2";
+  /** The freeze boundaries a fine-tune of the CNN picks among, top first: head only, fc + head, conv2 too. */
+  public static final List<String> BOUNDARIES = List.of("fc", "pool2", "pool1");
 
   private Networks() {}
 
@@ -103,10 +105,15 @@ public final class Networks {
     return out;
   }
 
-  /** The ND4J backend and device this process computes on, for manifests and logs. */
+  /**
+   * The ND4J backend and device this process computes on, with the native build and whether DL4J's layer helpers engaged, for
+   * manifests, benchmark reports and logs, e.g. {@code cpu (CpuBackend, 2 cores, onednn build, helpers on)}.
+   */
   public static String device() {
     String backend = Nd4j.getBackend().getClass().getSimpleName();
-    return backend.contains("Cuda") ? "gpu (" + backend + ")" : "cpu (" + backend + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores)";
+    Dl4jRuntime.Status s = Dl4jRuntime.init();
+    String path = s.build() + " build, helpers " + (s.helpersEngaged() ? "on" : "off");
+    return backend.contains("Cuda") ? "gpu (" + backend + ", " + path + ")" : "cpu (" + backend + ", "
+        + Runtime.getRuntime().availableProcessors() + " cores, " + path + ")";
   }
 }

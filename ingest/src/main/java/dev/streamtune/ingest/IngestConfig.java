@@ -26,20 +26,22 @@ import java.util.regex.Pattern;
  * @param bodyMaxBytes the largest HTTP request body accepted, larger ones get 413 ({@value #BODY_MAX_BYTES}, default 1 MiB;
  *     accepts a byte count or {@code 512KiB}, {@code 1MiB}, {@code 1MB}, ...)
  * @param stateDir the Kafka Streams state directory ({@value #STATE_DIR}, default a fresh temporary directory)
- * @param imageSide images must be {@code imageSide x imageSide} pixels ({@value #IMAGE_SIDE}, default 28)
+ * @param imageMaxPixels an image whose header claims more pixels than this is rejected before it is decoded
+ *     ({@value #IMAGE_MAX_PIXELS}, default 16777216 = 4096²); the size, channels and resize policy an image must fit come from
+ *     the stored model's spec
  * @param allowNewLabels whether a sample or feedback may name a class the model does not know yet ({@value #LABELS_ALLOW_NEW},
  *     default false: such records are rejected with reason {@code unknown-label}); the trainer then grows the model's head
  * @param maxNewLabels the most distinct new label names one ingest process accepts ({@value #LABELS_MAX_NEW}, default 20)
  */
 public record IngestConfig(CommonConfig common, String host, int port, String applicationId, Duration joinWindow,
-    int bodyMaxBytes, Path stateDir, int imageSide, boolean allowNewLabels, int maxNewLabels) {
+    int bodyMaxBytes, Path stateDir, int imageMaxPixels, boolean allowNewLabels, int maxNewLabels) {
   public static final String HOST = "streamtune.ingest.host";
   public static final String PORT = "streamtune.ingest.port";
   public static final String APPLICATION_ID = "streamtune.ingest.application-id";
   public static final String JOIN_WINDOW = "streamtune.ingest.join.window";
   public static final String BODY_MAX_BYTES = "streamtune.ingest.body.max-bytes";
   public static final String STATE_DIR = "streamtune.ingest.state.dir";
-  public static final String IMAGE_SIDE = "streamtune.ingest.image.side";
+  public static final String IMAGE_MAX_PIXELS = "streamtune.ingest.image.max-pixels";
   public static final String LABELS_ALLOW_NEW = "streamtune.ingest.labels.allow-new";
   public static final String LABELS_MAX_NEW = "streamtune.ingest.labels.max-new";
 
@@ -72,8 +74,8 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
     if (bodyMaxBytes < 1 || bodyMaxBytes > MAX_BODY_MAX_BYTES) {
       throw new ConfigException(BODY_MAX_BYTES, String.valueOf(bodyMaxBytes), "must be between 1 and " + MAX_BODY_MAX_BYTES);
     }
-    if (imageSide < 1 || imageSide > 4096) {
-      throw new ConfigException(IMAGE_SIDE, String.valueOf(imageSide), "must be between 1 and 4096");
+    if (imageMaxPixels < 1) {
+      throw new ConfigException(IMAGE_MAX_PIXELS, String.valueOf(imageMaxPixels), "must be at least 1");
     }
     if (maxNewLabels < 0 || maxNewLabels > 10_000) {
       throw new ConfigException(LABELS_MAX_NEW, String.valueOf(maxNewLabels), "must be between 0 and 10000");
@@ -93,13 +95,13 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
     }
     return new IngestConfig(common, s.string(HOST, "localhost"), s.integer(PORT, 8082, 0, 65535),
         s.string(APPLICATION_ID, "streamtune-ingest"), window,
-        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_SIDE, 28, 1, 4096),
+        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_MAX_PIXELS, 4096 * 4096, 1, Integer.MAX_VALUE),
         s.bool(LABELS_ALLOW_NEW, false), s.integer(LABELS_MAX_NEW, 20, 0, 10_000));
   }
 
   /** A copy listening on another HTTP port (0 = free); handy for tests and the standalone process. */
   public IngestConfig withPort(int newPort) {
-    return new IngestConfig(common, host, newPort, applicationId, joinWindow, bodyMaxBytes, stateDir, imageSide, allowNewLabels,
+    return new IngestConfig(common, host, newPort, applicationId, joinWindow, bodyMaxBytes, stateDir, imageMaxPixels, allowNewLabels,
         maxNewLabels);
   }
 

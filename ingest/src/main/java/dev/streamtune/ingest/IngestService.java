@@ -10,6 +10,8 @@ import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.ingest.internal.FeedbackRoute;
 import dev.streamtune.ingest.internal.FeedbackValidator;
 import dev.streamtune.ingest.internal.IngestMetrics;
@@ -79,7 +81,6 @@ public final class IngestService implements AutoCloseable {
    * Creates missing topics, starts the Streams app and the HTTP server; returns without waiting for the app to be RUNNING (see
    * {@link #state()}).
    *
-   * @throws ConfigException when the model store's base model takes images of another size than configured
    * @throws IllegalStateException when called twice, when topics cannot be created or the HTTP port cannot be bound
    */
   public synchronized void start() {
@@ -88,13 +89,14 @@ public final class IngestService implements AutoCloseable {
     }
     started = true;
     try {
-      List<String> labels = labels(cfg);
+      ModelSpec spec = spec(cfg);
+      List<String> labels = spec.labels();
       CommonConfig common = cfg.common();
       KafkaSupport.ensureTopics(common.bootstrap(), common.topics(), common.partitions(), common.replication(),
           Duration.ofSeconds(30));
 
       IngestMetrics metrics = new IngestMetrics(registry, common.topics());
-      streams = new KafkaStreams(IngestTopology.build(cfg, labels, registry), IngestStreamsConfig.properties(cfg, metrics));
+      streams = new KafkaStreams(IngestTopology.build(cfg, spec, registry), IngestStreamsConfig.properties(cfg, metrics));
       streams.setStateListener((now, before) -> {
         log.info("ingest stream {} -> {}", before, now);
         if (now == KafkaStreams.State.RUNNING) {
@@ -112,7 +114,7 @@ public final class IngestService implements AutoCloseable {
       producer = httpProducer(common.bootstrap(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
-      http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, cfg.imageSide()), producer, common.topics(),
+      http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, IngestTopology.images(cfg, spec)), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
       http.route(FeedbackRoute.PATH, new FeedbackRoute(new FeedbackValidator(labelSet), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
@@ -197,24 +199,22 @@ public final class IngestService implements AutoCloseable {
   }
 
   /**
-   * The label set: the newest stored version's when the store holds the configured model (label sets only grow, new classes
-   * being appended), else Fashion-MNIST's.
-   *
-   * @throws ConfigException when the stored model takes images of another size than {@link IngestConfig#imageSide()}
+   * What samples are validated against: the newest stored version's spec when the store holds the configured model (its label
+   * set, input size, channels and resize policy; label sets only grow, new classes being appended), else the built-in CNN's
+   * for Fashion-MNIST (28x28 grey, its ten labels).
    */
-  static List<String> labels(IngestConfig cfg) {
+  static ModelSpec spec(IngestConfig cfg) {
     String model = cfg.common().model();
-    Optional<Manifest> base = new DirectoryModelStore(cfg.common().storeDir()).latest(model);
-    if (base.isEmpty()) {
-      log.info("no model '{}' in {} yet: validating labels against Fashion-MNIST's", model, cfg.common().storeDir());
-      return FashionMnist.LABELS;
+    Optional<Manifest> latest = new DirectoryModelStore(cfg.common().storeDir()).latest(model);
+    if (latest.isEmpty()) {
+      log.info("no model '{}' in {} yet: validating samples as Fashion-MNIST's (28x28 grey, its labels)", model,
+          cfg.common().storeDir());
+      return Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
     }
-    Manifest m = base.get();
-    if (m.spec().height() != cfg.imageSide() || m.spec().width() != cfg.imageSide()) {
-      throw new ConfigException(IngestConfig.IMAGE_SIDE, String.valueOf(cfg.imageSide()), "the stored model '" + model + "' v"
-          + m.version() + " takes " + m.spec().width() + "x" + m.spec().height() + " images");
-    }
-    return m.spec().labels();
+    ModelSpec spec = latest.get().spec();
+    log.info("validating samples against {} v{}: {}x{}x{} ({}), resize {}, {} labels", model, latest.get().version(),
+        spec.channels(), spec.height(), spec.width(), spec.layout(), spec.resize().id(), spec.labels().size());
+    return spec;
   }
 
   // Core's producer with short timeouts: an HTTP request should fail fast with 503 rather than block for minutes when Kafka is

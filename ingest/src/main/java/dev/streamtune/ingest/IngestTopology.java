@@ -1,7 +1,9 @@
 package dev.streamtune.ingest;
 
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.ingest.internal.FeedbackProcessor;
@@ -60,20 +62,25 @@ public final class IngestTopology {
   /**
    * Builds the topology.
    *
-   * @param cfg topics, image side and join window
-   * @param labels the model's label set (index = class index), not empty
+   * @param cfg topics, image limits and join window
+   * @param spec the model's spec: its label set (index = class index), input size, channels and resize policy
    * @param registry where the ingest counters are registered
    */
-  public static Topology build(IngestConfig cfg, List<String> labels, MeterRegistry registry) {
+  public static Topology build(IngestConfig cfg, ModelSpec spec, MeterRegistry registry) {
     Objects.requireNonNull(cfg, "cfg");
     Objects.requireNonNull(registry, "registry");
     Topics topics = cfg.common().topics();
-    LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
+    LabelSet labelSet = new LabelSet(spec.labels(), cfg.allowNewLabels(), cfg.maxNewLabels());
     IngestMetrics metrics = new IngestMetrics(registry, topics);
     StreamsBuilder builder = new StreamsBuilder();
-    validation(builder, topics, new SampleValidator(labelSet, cfg.imageSide()), metrics);
+    validation(builder, topics, new SampleValidator(labelSet, images(cfg, spec)), metrics);
     join(builder, topics, new FeedbackValidator(labelSet), metrics, cfg.joinWindow());
     return builder.build();
+  }
+
+  /** How an image must decode to be accepted: as the model's spec takes it, within the configured pixel limit. */
+  public static Preprocessor images(IngestConfig cfg, ModelSpec spec) {
+    return Preprocessor.of(spec).withMaxPixels(cfg.imageMaxPixels());
   }
 
   private static void validation(StreamsBuilder builder, Topics topics, SampleValidator validator, IngestMetrics metrics) {

@@ -21,7 +21,7 @@ class IngestConfigTest {
     assertThat(c.applicationId()).isEqualTo("streamtune-ingest");
     assertThat(c.joinWindow()).isEqualTo(Duration.ofHours(1));
     assertThat(c.bodyMaxBytes()).isEqualTo(1 << 20);
-    assertThat(c.imageSide()).isEqualTo(28);
+    assertThat(c.imageMaxPixels()).isEqualTo(4096 * 4096);
     assertThat(Files.isDirectory(c.stateDir())).isTrue();
   }
 
@@ -29,11 +29,11 @@ class IngestConfigTest {
   void shouldReadEveryKey() {
     IngestConfig c = IngestConfig.from(Settings.of(Map.of(IngestConfig.HOST, "0.0.0.0", IngestConfig.PORT, "0",
         IngestConfig.APPLICATION_ID, "ingest-b", IngestConfig.JOIN_WINDOW, "15m", IngestConfig.BODY_MAX_BYTES, "512KiB",
-        IngestConfig.STATE_DIR, "/tmp/x", IngestConfig.IMAGE_SIDE, "32", IngestConfig.LABELS_ALLOW_NEW, "true",
+        IngestConfig.STATE_DIR, "/tmp/x", IngestConfig.IMAGE_MAX_PIXELS, "1000000", IngestConfig.LABELS_ALLOW_NEW, "true",
         IngestConfig.LABELS_MAX_NEW, "5")));
 
     assertThat(c).isEqualTo(new IngestConfig(c.common(), "0.0.0.0", 0, "ingest-b", Duration.ofMinutes(15), 512 * 1024,
-        Path.of("/tmp/x"), 32, true, 5));
+        Path.of("/tmp/x"), 1_000_000, true, 5));
   }
 
   @Test
@@ -65,7 +65,7 @@ class IngestConfigTest {
     assertRejected(IngestConfig.BODY_MAX_BYTES, "1GiB");
     assertRejected(IngestConfig.BODY_MAX_BYTES, "lots");
     assertRejected(IngestConfig.APPLICATION_ID, "my app");
-    assertRejected(IngestConfig.IMAGE_SIDE, "0");
+    assertRejected(IngestConfig.IMAGE_MAX_PIXELS, "0");
   }
 
   private static int body(String v) {

@@ -9,6 +9,8 @@ import dev.streamtune.core.image.Images;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.JsonSerde;
 import dev.streamtune.core.kafka.Topics;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.testing.TestData;
@@ -37,6 +39,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class IngestTopologyTest {
+  private static final ModelSpec FASHION = Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
+      Networks.DEFAULT_FREEZE_BOUNDARY);
   private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   private static byte[] png;
   private static byte[] png32;
@@ -70,7 +74,7 @@ class IngestTopologyTest {
     settings.putAll(extra);
     cfg = IngestConfig.from(Settings.of(settings));
     topics = cfg.common().topics();
-    topology = IngestTopology.build(cfg, FashionMnist.LABELS, registry);
+    topology = IngestTopology.build(cfg, FASHION, registry);
     driver = new TopologyTestDriver(topology, IngestStreamsConfig.properties(cfg, new IngestMetrics(registry, topics)), T0);
     StringSerializer keys = new StringSerializer();
     ByteArraySerializer bytes = new ByteArraySerializer();

@@ -165,7 +165,8 @@ public final class ServingService implements AutoCloseable {
    * serving when its batch runs; no HTTP, and no prediction or input event is published. For embedding serving in a JVM and for
    * measuring the batching path without HTTP. Never blocks: the answer completes on the inference worker. Thread-safe.
    *
-   * @param pixels the image as grey levels in [0,1], row by row, of the serving model's input size
+   * @param pixels the image as the serving model takes it after preprocessing: channel-major {@code [C,H,W]} values (for the
+   *     grey CNN, grey levels in [0,1] row by row)
    * @param topK how many labels to answer (at most the model's label count are)
    * @return the answer; completed exceptionally when the request is refused after it was queued (e.g. a model of another input
    *     size was swapped in meanwhile) or inference failed
@@ -180,9 +181,9 @@ public final class ServingService implements AutoCloseable {
       throw new IllegalStateException("serving " + config.common().model() + " has no model loaded yet");
     }
     ModelSpec spec = m.spec();
-    if (pixels.length != spec.height() * spec.width()) {
+    if (pixels.length != spec.imageSize()) {
       throw new IllegalArgumentException("pixels holds " + pixels.length + " values; " + m.model() + " v" + m.version()
-          + " takes " + spec.height() + "x" + spec.width() + " = " + spec.height() * spec.width());
+          + " takes " + spec.channels() + "x" + spec.height() + "x" + spec.width() + " = " + spec.imageSize());
     }
     try {
       return b.submit(null, pixels, spec, topK).thenApply(i -> new Answer(i.model(), i.version(), i.topK(), i.batchSize()));

@@ -5,6 +5,7 @@ import dev.streamtune.core.image.Images;
 import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.testing.TestData;
 import dev.streamtune.core.testing.TestModels;
@@ -32,7 +33,7 @@ public final class Fixtures {
   public static LoadedModel loaded(String model, int version, MultiLayerNetwork net) {
     Manifest m = new Manifest(Versioned.CURRENT, model, version, null, Instant.now(), "0".repeat(64),
         Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY), null, Map.of());
-    return new LoadedModel(m, net);
+    return new LoadedModel(m, Network.of(net));
   }
 
   public static float[] image(int i) {

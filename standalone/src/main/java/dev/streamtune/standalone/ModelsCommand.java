@@ -42,8 +42,10 @@ import picocli.CommandLine.Option;
  * serving node follows. A version is promoted only after its {@code model.zip} matches the manifest's sha256.
  */
 @Command(name = "models", mixinStandardHelpOptions = true,
-    description = "List the stored versions of a model, promote one, or roll back to the previously promoted one.",
-    subcommands = {ModelsCommand.ListVersions.class, ModelsCommand.Promote.class, ModelsCommand.Rollback.class})
+    description = "List the stored versions of a model, import your own pretrained network, promote a version, or roll back "
+        + "to the previously promoted one.",
+    subcommands = {ModelsCommand.ListVersions.class, ImportCommand.class, ModelsCommand.Promote.class,
+        ModelsCommand.Rollback.class})
 public final class ModelsCommand implements Runnable {
   /** How long reading or writing {@code promotions} may take before the command gives up with a clear line. */
   static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
@@ -53,7 +55,8 @@ public final class ModelsCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, promote or rollback (see --help)");
+    throw new CommandLine.ParameterException(spec.commandLine(),
+        "name a subcommand: list, import, promote or rollback (see --help)");
   }
 
   /** Options of every subcommand: the broker, the store, settings, and the model. */

@@ -4,7 +4,7 @@ import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
@@ -86,8 +86,8 @@ public final class TrainerService implements AutoCloseable {
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
   private final AtomicInteger retraining = new AtomicInteger();
   private FeatureCache featureCache;
-  private int imageHeight;
-  private int imageWidth;
+  /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
+  private Preprocessor input;
 
   public TrainerService(TrainerConfig cfg) {
     this(cfg, Clock.systemUTC());
@@ -107,8 +107,8 @@ public final class TrainerService implements AutoCloseable {
     featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes());
     var base = store.base(cfg.common().model());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
-    imageHeight = base.map(m -> m.spec().height()).orElse(FashionMnist.SIDE);
-    imageWidth = base.map(m -> m.spec().width()).orElse(FashionMnist.SIDE);
+    input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
+        Networks.DEFAULT_FREEZE_BOUNDARY)));
     buffer = new ReplayBuffer(cfg.recentCapacity(), cfg.reservoirCapacity(), classes, cfg.seed());
     policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait());
     consumer = KafkaSupport.rawConsumer(cfg.common().bootstrap(), cfg.groupId(), null);
@@ -176,7 +176,7 @@ public final class TrainerService implements AutoCloseable {
           return;
         }
         Sample s = Json.fromBytes(r.value(), Sample.class);
-        float[] px = Images.decode(s.image(), imageHeight, imageWidth);
+        float[] px = input.decode(s.image());
         buffer.add(new ReplayBuffer.Item(s.id(), s.timestamp(), s.label(), s.domain(), px));
         registry.counter("streamtune.trainer.samples.buffered").increment();
       } else if (r.topic().equals(t.promotions.name())) {
@@ -263,10 +263,11 @@ public final class TrainerService implements AutoCloseable {
       ModelSpec spec = champ.spec();
       // labels are append-only: the champion's keep their output units, classes new to it get units after them
       List<String> labelSet = LabelSets.grow(spec.labels(), labelOrder, byClass.keySet());
-      org.deeplearning4j.nn.multilayer.MultiLayerNetwork toTrain = champ.network();
+      org.deeplearning4j.nn.multilayer.MultiLayerNetwork champNet = champ.network().multiLayer();
+      org.deeplearning4j.nn.multilayer.MultiLayerNetwork toTrain = champNet;
       if (labelSet.size() > spec.labels().size()) {
         List<String> added = labelSet.subList(spec.labels().size(), labelSet.size());
-        toTrain = HeadGrowth.grow(champ.network(), labelSet.size(), cfg.seed());
+        toTrain = HeadGrowth.grow(champNet, labelSet.size(), cfg.seed());
         growth = String.format("head grown from %d to %d labels (new: %s)", spec.labels().size(), labelSet.size(),
             String.join(", ", added));
         registry.counter("streamtune.trainer.head.growths", "model", model).increment();
@@ -280,7 +281,7 @@ public final class TrainerService implements AutoCloseable {
         images.add(i.pixels());
         ids.add(i.id());
       }
-      plan = plan(champ.network(), d, images, labelArray, fresh.size());
+      plan = plan(champ, d, images, labelArray, fresh.size());
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
@@ -291,7 +292,7 @@ public final class TrainerService implements AutoCloseable {
         // growing the head leaves the frozen part as it was: the champion's cached activations still hold
         String backbone = FeatureCache.backboneKey(model, championVersion, champ.manifest().sha256(), plan.boundary());
         long t0 = System.nanoTime();
-        FeatureCache.Lookup features = featureCache.features(backbone, champ.network(), plan.boundary(), ids, images,
+        FeatureCache.Lookup features = featureCache.features(backbone, champNet, plan.boundary(), ids, images,
             spec.height(), 256);
         long featureMs = (System.nanoTime() - t0) / 1_000_000;
         registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
@@ -316,8 +317,7 @@ public final class TrainerService implements AutoCloseable {
       TrainingSummary summary = new TrainingSummary(trigger, images.size(), byClass, byDomain, from, to, r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
           r.layerRates(), reason, r.cachedFeatureHits());
-      ModelSpec candidateSpec = new ModelSpec(spec.inputShape(), spec.preprocessing(), labelSet, spec.layers(),
-          plan.boundary());
+      ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.network(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
           championVersion, summary, clock.instant());
@@ -373,19 +373,20 @@ public final class TrainerService implements AutoCloseable {
    * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
    * from the signal, else from the replayed earlier samples.
    */
-  private FreezePlan plan(org.deeplearning4j.nn.multilayer.MultiLayerNetwork champion, DriftSignal d, List<float[]> images,
-      int[] labels, int freshCount) {
+  private FreezePlan plan(LoadedModel champion, DriftSignal d, List<float[]> images, int[] labels, int freshCount) {
+    Preprocessor pre = Preprocessor.of(champion.spec());
     FreezePolicy policy = cfg.freezePolicy();
     if (policy.pinned() != null) {
       return policy.choose(freshCount, Double.NaN, Double.NaN);
     }
     double now = d.accuracyRecent();
     if (freshCount > 0) {
-      now = Pretrainer.accuracy(champion, images.subList(0, freshCount), java.util.Arrays.copyOfRange(labels, 0, freshCount));
+      now = Networks.accuracy(champion.network(), pre, images.subList(0, freshCount),
+          java.util.Arrays.copyOfRange(labels, 0, freshCount));
     }
     double before = d.accuracyBefore();
     if (!Double.isFinite(before) && freshCount < images.size()) {
-      before = Pretrainer.accuracy(champion, images.subList(freshCount, images.size()),
+      before = Networks.accuracy(champion.network(), pre, images.subList(freshCount, images.size()),
           java.util.Arrays.copyOfRange(labels, freshCount, labels.length));
     }
     return policy.choose(freshCount, before, now);

@@ -152,12 +152,12 @@ class TrainerServiceIT {
       List<String> ten = new ArrayList<>(nine);
       ten.add("Ankle boot");
       assertThat(grown.spec().labels()).as("old labels keep their index, the new one is appended").isEqualTo(ten);
-      assertThat(HeadGrowth.labelCount(grown.network())).isEqualTo(10);
+      assertThat(HeadGrowth.labelCount(grown.network().multiLayer())).isEqualTo(10);
       assertThat(c.training().freezeReason()).contains("head grown from 9 to 10 labels (new: Ankle boot)");
       assertThat(c.training().samplesByClass()).containsKey("Ankle boot");
       FashionMnist.Split test = TestData.test();
-      double boots = accuracyOn(grown.network(), test, 9);
-      double sneakers = accuracyOn(grown.network(), test, 7);
+      double boots = accuracyOn(grown.network().multiLayer(), test, 9);
+      double sneakers = accuracyOn(grown.network().multiLayer(), test, 7);
       assertThat(boots).as("accuracy on the new class after one retrain").isGreaterThan(0.6);
       assertThat(sneakers).as("an old, similar class is still known").isGreaterThan(0.5);
       assertThat(trainer.registry().counter("streamtune.trainer.head.growths", "model", model).count()).isEqualTo(1.0);

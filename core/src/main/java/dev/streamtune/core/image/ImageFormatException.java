@@ -15,8 +15,10 @@ public class ImageFormatException extends RuntimeException {
     EMPTY,
     /** Bytes that no installed image reader decodes. */
     NOT_AN_IMAGE,
-    /** A decodable image of another size than the model takes. */
-    WRONG_SIZE
+    /** A decodable image of another size than the model takes (and the model's resize policy is none). */
+    WRONG_SIZE,
+    /** An image whose header claims more pixels than allowed: refused before its pixels are decoded. */
+    TOO_LARGE
   }
 
   private final Kind kind;

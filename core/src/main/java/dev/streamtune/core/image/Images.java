@@ -1,10 +1,11 @@
 package dev.streamtune.core.image;
 
+import dev.streamtune.core.model.ModelSpec;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,52 +27,17 @@ public final class Images {
   private Images() {}
 
   /**
-   * Decodes and checks the size.
+   * Decodes a grey image of exactly {@code height x width} into pixels in [0,1], row-major: {@link Preprocessor} for a grey
+   * NCHW network on [0,1] pixels with resize none.
    *
-   * @throws ImageFormatException of {@link ImageFormatException.Kind#EMPTY} for no bytes,
-   *     {@link ImageFormatException.Kind#NOT_AN_IMAGE} for bytes that do not decode, {@link ImageFormatException.Kind#WRONG_SIZE}
-   *     for an image of another size; the message names the problem
+   * @throws ImageFormatException see {@link Preprocessor#decode(byte[])}
    */
   public static float[] decode(byte[] encoded, int height, int width) {
-    if (encoded == null || encoded.length == 0) {
-      throw new ImageFormatException(ImageFormatException.Kind.EMPTY, "empty body: expected an encoded image (PNG or JPEG)");
-    }
-    BufferedImage img;
-    try {
-      img = ImageIO.read(new ByteArrayInputStream(encoded));
-    } catch (IOException | RuntimeException e) {
-      throw new ImageFormatException(ImageFormatException.Kind.NOT_AN_IMAGE, "not a decodable image: " + e.getMessage());
-    }
-    if (img == null) {
-      throw new ImageFormatException(ImageFormatException.Kind.NOT_AN_IMAGE,
-          "not a decodable image (expected PNG, JPEG, GIF or BMP; " + encoded.length + " bytes)");
-    }
-    if (img.getHeight() != height || img.getWidth() != width) {
-      throw new ImageFormatException(ImageFormatException.Kind.WRONG_SIZE,
-          "wrong image size " + img.getWidth() + "x" + img.getHeight() + ", the model takes " + width + "x" + height);
-    }
-    float[] px = new float[height * width];
-    java.awt.image.Raster raster = img.getRaster();
-    if (raster.getNumBands() <= 2 && img.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY) {
-      // grey images: read the stored samples, not getRGB(), which converts linear grey to sRGB and changes the values
-      double max = (1 << img.getColorModel().getComponentSize(0)) - 1;
-      for (int y = 0; y < height; y++) {
-        for (int x = 0; x < width; x++) {
-          px[y * width + x] = (float) (raster.getSample(x, y, 0) / max);
-        }
-      }
-      return px;
-    }
-    for (int y = 0; y < height; y++) {
-      for (int x = 0; x < width; x++) {
-        int rgb = img.getRGB(x, y);
-        int r = (rgb >> 16) & 0xff;
-        int g = (rgb >> 8) & 0xff;
-        int b = rgb & 0xff;
-        px[y * width + x] = (0.299f * r + 0.587f * g + 0.114f * b) / 255f;
-      }
-    }
-    return px;
+    return Preprocessor.of(greySpec(height, width)).decode(encoded);
+  }
+
+  private static ModelSpec greySpec(int height, int width) {
+    return new ModelSpec(List.of(1, height, width), PREPROCESSING, List.of("?"), List.of("input", "output"), null);
   }
 
   /** Encodes grey pixels in [0,1] as an 8-bit grey PNG. */

@@ -22,8 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.nn.api.Model;
 
 /** The model store as a directory (local or a shared volume). Versions are renamed into place atomically. */
 public final class DirectoryModelStore implements ModelStore {
@@ -81,18 +80,24 @@ public final class DirectoryModelStore implements ModelStore {
   }
 
   @Override
-  public synchronized Manifest save(String model, MultiLayerNetwork network, ModelSpec spec, Integer parent,
-      TrainingSummary training, Map<String, Double> evaluation) {
+  public synchronized Manifest save(String model, Model network, ModelSpec spec, Integer parent,
+      TrainingSummary training, Map<String, Double> evaluation, Provenance provenance) {
+    Network net = Network.of(network);
+    spec = spec.withNetwork(net.type());
+    for (String layer : spec.layers()) {
+      net.requireLayer(layer, "the spec's layer");
+    }
     Path tmp = root.resolve(model).resolve(".tmp-" + UUID.randomUUID());
     try {
       Files.createDirectories(tmp);
       Path zip = tmp.resolve("model.zip");
-      ModelSerializer.writeModel(network, zip.toFile(), false);
+      net.save(zip.toFile(), false);
       String sha = sha256(zip);
       for (int attempt = 0; attempt < 100; attempt++) {
         List<Integer> v = versions(model);
         int version = v.isEmpty() ? 1 : v.get(v.size() - 1) + 1;
-        Manifest manifest = new Manifest(Versioned.CURRENT, model, version, parent, Instant.now(), sha, spec, training, evaluation);
+        Manifest manifest = new Manifest(Versioned.CURRENT, model, version, parent, Instant.now(), sha, spec, training, evaluation,
+            provenance);
         Files.write(tmp.resolve("manifest.json"), Json.toPrettyString(manifest).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         try {
           Files.move(tmp, dir(model, version), StandardCopyOption.ATOMIC_MOVE);
@@ -130,8 +135,14 @@ public final class DirectoryModelStore implements ModelStore {
           model + " v" + version + ": model.zip sha256 " + actual + " does not match the announced " + expectedSha256);
     }
     try {
-      MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(zip.toFile(), false);
+      Network net = Network.restore(zip.toFile(), false);
+      if (net.type() != manifest.spec().network()) {
+        throw new ModelVerificationException(model + " v" + version + ": model.zip holds a " + net.type().id()
+            + " network, the manifest says " + manifest.spec().network().id());
+      }
       return new LoadedModel(manifest, net);
+    } catch (ModelVerificationException e) {
+      throw e;
     } catch (IOException | RuntimeException e) {
       throw new ModelVerificationException("cannot load " + zip + ": " + e.getMessage(), e);
     }

@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How Deeplearning4j computes in this process: the ND4J backend, whether its native build has oneDNN, and whether DL4J's layer
- * helpers (oneDNN convolution, pooling, batch norm) engage. The one place that switches the helpers on.
+ * helpers (convolution, pooling, batch norm through libnd4j's native ops, which dispatch to oneDNN in the oneDNN build) engage.
+ * The one place that switches the helpers on.
  *
  * <p>DL4J creates no layer helper unless the system property {@value #HELPERS_PROPERTY} is {@code false}, and it reads that
  * property each time a layer is created. {@link #init()} sets it to {@code false} unless the user set it (so
@@ -44,9 +45,14 @@ public final class Dl4jRuntime {
    * @param reason why no helper engaged, or empty
    */
   public record Status(String backend, String build, boolean helpersRequested, String helper, String reason) {
-    /** Whether convolution layers run on a helper (oneDNN on CPU). */
+    /** Whether convolution layers run on a helper (DL4J's oneDNN helper on CPU, which calls libnd4j's native ops). */
     public boolean helpersEngaged() {
       return !"none".equals(helper);
+    }
+
+    /** Whether the helpers engaged on a native build with oneDNN: the fast path. */
+    public boolean onOneDnn() {
+      return helpersEngaged() && "onednn".equals(build);
     }
 
     /** One short phrase for logs, benchmark reports and manifests, e.g. {@code cpu, onednn build, helpers on (MKLDNNConvHelper)}. */
@@ -68,8 +74,11 @@ public final class Dl4jRuntime {
       if (status == null) {
         enableHelpers();
         status = probe();
-        if (status.helpersEngaged()) {
+        if (status.onOneDnn()) {
           LOG.info("Deeplearning4j: {}", status.describe());
+        } else if (status.helpersEngaged()) {
+          LOG.warn("Deeplearning4j: {}: the native build has no oneDNN, so the layer helpers run libnd4j's own kernels "
+              + "(slower; the nd4j-native classifier linux-x86_64-onednn has oneDNN)", status.describe());
         } else {
           LOG.warn("Deeplearning4j runs without layer helpers ({}): {}; results are the same, convolutions slower",
               status.reason(), status.describe());

@@ -11,9 +11,10 @@ import java.util.Objects;
  * and any evaluation results.
  *
  * @param parent the version it was fine-tuned from, null for a base model
+ * @param provenance where an imported network came from; null for versions trained here (and manifests written before it)
  */
 public record Manifest(int schema, String model, int version, Integer parent, Instant created, String sha256, ModelSpec spec,
-    TrainingSummary training, Map<String, Double> evaluation) implements Versioned {
+    TrainingSummary training, Map<String, Double> evaluation, Provenance provenance) implements Versioned {
   public Manifest {
     Versioned.check(schema, "manifest");
     Objects.requireNonNull(model, "model");
@@ -23,5 +24,11 @@ public record Manifest(int schema, String model, int version, Integer parent, In
     Objects.requireNonNull(created, "created");
     Objects.requireNonNull(spec, "spec");
     evaluation = evaluation == null ? Map.of() : Map.copyOf(evaluation);
+  }
+
+  /** A manifest of a version trained here (no import provenance). */
+  public Manifest(int schema, String model, int version, Integer parent, Instant created, String sha256, ModelSpec spec,
+      TrainingSummary training, Map<String, Double> evaluation) {
+    this(schema, model, version, parent, created, sha256, spec, training, evaluation, null);
   }
 }

@@ -4,7 +4,7 @@ import dev.streamtune.core.records.TrainingSummary;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 
 /**
  * Versioned models: {@code <model>/<version>/model.zip} and {@code manifest.json}. A version appears whole or not at all.
@@ -30,11 +30,19 @@ public interface ModelStore {
   }
 
   /**
-   * Saves a network as the next version (one more than the highest stored), written under a temporary name and renamed into
-   * place.
+   * Saves a network ({@code MultiLayerNetwork} or {@code ComputationGraph}) as the next version (one more than the highest
+   * stored), written under a temporary name and renamed into place. The spec's network type is set from the network.
+   *
+   * @throws IllegalArgumentException when the spec names layers the network does not have
    */
-  Manifest save(String model, MultiLayerNetwork network, ModelSpec spec, Integer parent, TrainingSummary training,
-      Map<String, Double> evaluation);
+  default Manifest save(String model, Model network, ModelSpec spec, Integer parent, TrainingSummary training,
+      Map<String, Double> evaluation) {
+    return save(model, network, spec, parent, training, evaluation, null);
+  }
+
+  /** {@link #save(String, Model, ModelSpec, Integer, TrainingSummary, Map)} with the provenance of an imported network. */
+  Manifest save(String model, Model network, ModelSpec spec, Integer parent, TrainingSummary training,
+      Map<String, Double> evaluation, Provenance provenance);
 
   /**
    * Loads a version after checking {@code model.zip} against the manifest's sha256 and, when not null, {@code expectedSha256}.

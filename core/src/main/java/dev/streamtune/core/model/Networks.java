@@ -95,6 +95,24 @@ public final class Networks {
     return out;
   }
 
+  /** The share of images (decoded for {@code pre}'s spec) that the network answers with their label index; batched by 500. */
+  public static double accuracy(Network net, dev.streamtune.core.image.Preprocessor pre, List<float[]> images, int[] labels) {
+    if (images.size() != labels.length) {
+      throw new IllegalArgumentException(images.size() + " images but " + labels.length + " labels");
+    }
+    if (images.isEmpty()) {
+      return Double.NaN;
+    }
+    int ok = 0;
+    for (int s = 0; s < images.size(); s += 500) {
+      int[] pred = argMax(net.output(pre.batch(images.subList(s, Math.min(images.size(), s + 500)))));
+      for (int i = 0; i < pred.length; i++) {
+        ok += pred[i] == labels[s + i] ? 1 : 0;
+      }
+    }
+    return ok / (double) images.size();
+  }
+
   /** The predicted class index of each row. */
   public static int[] argMax(INDArray probabilities) {
     INDArray am = Nd4j.argMax(probabilities, 1);

@@ -19,7 +19,7 @@ class DirectoryModelStoreTest {
     Path root = TestData.tempDir("store");
     DirectoryModelStore store = new DirectoryModelStore(root);
     Manifest v1 = TestModels.storeBase(store, "fashion", 256);
-    MultiLayerNetwork original = store.load("fashion", 1, v1.sha256()).network();
+    MultiLayerNetwork original = store.load("fashion", 1, v1.sha256()).network().multiLayer();
     Manifest v2 = store.save("fashion", original, v1.spec(), 1, v1.training(), java.util.Map.of("accuracy", 0.5));
 
     assertThat(store.versions("fashion")).containsExactly(1, 2);

@@ -1,7 +1,7 @@
 package dev.streamtune.evaluator.internal;
 
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
@@ -10,6 +10,7 @@ import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
@@ -31,8 +32,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +39,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The label-free feature-drift thread (see {@link FeatureDrift}). It follows the champion on {@code promotions} (from the
  * start; the base model when nothing was promoted), samples served images from {@code inputs} (a consumer group, so a
- * restart goes on from its committed offsets), runs them in batches through the champion up to the penultimate layer off the
+ * restart goes on from its committed offsets), runs them in batches through the champion up to its spec's embedding layer off the
  * request path, and feeds the features to a {@link FeatureDriftMonitor}; an alarm is published on {@code drift} as a DATA
  * signal. A new champion resets the reference. An input that does not decode goes to {@code records.rejected} with the reason;
  * a champion that cannot be loaded is logged and skipped (the check pauses until the next promotion).
@@ -173,8 +172,10 @@ public final class FeatureDriftWorker implements Runnable {
     batchTimes.clear();
     try {
       champion = store.load(model, version, sha);
-      MultiLayerNetwork net = champion.network();
-      int dims = (int) net.getLayer(net.getnLayers() - 2).getParam("W").size(1);
+      ModelSpec spec = champion.spec();
+      Preprocessor pre = Preprocessor.of(spec);
+      // the embedding's width, from one forward pass: any layer type, any network class
+      int dims = (int) champion.network().features(embedding(spec), pre.batch(List.of(new float[spec.imageSize()]))).size(1);
       monitor = new FeatureDriftMonitor(params, dims, cfg.common().model().hashCode());
       monitor.reset(version);
       log.info("feature-drift check follows model={} v{} ({} features, reference of {} sampled inputs)", model, version, dims,
@@ -200,7 +201,7 @@ public final class FeatureDriftWorker implements Runnable {
       return;
     }
     try {
-      batch.add(Images.decode(r.value(), champion.spec().height(), champion.spec().width()));
+      batch.add(Preprocessor.of(champion.spec()).decode(r.value()));
       batchTimes.add(Instant.ofEpochMilli(r.timestamp()));
     } catch (ImageFormatException e) {
       rejected.reject(r, "input image: " + e.getMessage());
@@ -208,12 +209,10 @@ public final class FeatureDriftWorker implements Runnable {
   }
 
   private void flush() {
-    MultiLayerNetwork net = champion.network();
-    INDArray x = Images.batch(batch, champion.spec().height(), champion.spec().width());
     INDArray features;
     try {
-      List<INDArray> acts = net.feedForwardToLayer(net.getnLayers() - 2, x, false);
-      features = acts.get(acts.size() - 1).castTo(DataType.FLOAT);
+      INDArray x = Preprocessor.of(champion.spec()).batch(batch);
+      features = champion.network().features(embedding(champion.spec()), x);
     } catch (RuntimeException e) {
       // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
       registry.counter("streamtune.evaluator.features.errors", "model", cfg.common().model()).increment();
@@ -231,6 +230,14 @@ public final class FeatureDriftWorker implements Runnable {
     }
     batch.clear();
     batchTimes.clear();
+  }
+
+  /** The layer whose output is compared: the spec's embedding layer. */
+  private static String embedding(ModelSpec spec) {
+    if (spec.embeddingLayer() == null) {
+      throw new IllegalArgumentException("the model's spec names no embedding layer");
+    }
+    return spec.embeddingLayer();
   }
 
   private void publish(FeatureDriftMonitor.Alarm a) {

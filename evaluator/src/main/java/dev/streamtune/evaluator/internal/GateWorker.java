@@ -1,7 +1,7 @@
 package dev.streamtune.evaluator.internal;
 
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
@@ -40,7 +40,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,6 +204,11 @@ public final class GateWorker implements Runnable {
     } catch (ModelVerificationException e) {
       decision = verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(0, Double.NaN, Double.NaN), 0, 0,
           Decision.Verdict.REJECT, "candidate failed verification: " + e.getMessage());
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // a candidate that cannot be scored (a shape that does not fit, a broken network) is rejected, and the gate goes on
+      log.warn("gate could not score model={} version={}: {}", c.model(), c.version(), e.toString());
+      decision = verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(0, Double.NaN, Double.NaN), 0, 0,
+          Decision.Verdict.REJECT, "candidate could not be scored: " + e);
     }
     if (decision.verdict() == Decision.Verdict.NOT_ENOUGH_DATA) {
       if (Duration.between(p.since, clock.instant()).compareTo(cfg.gatePendingTimeout()) >= 0) {
@@ -244,11 +248,10 @@ public final class GateWorker implements Runnable {
     }
     DriftSignal d = firstDrift.getOrDefault(c.model(), Map.of()).getOrDefault(champion.version(), lastDrift.get(c.model()));
     HoldoutSet.Split split = d == null ? holdout.split(null, null) : holdout.split(d.detectedAt(), d.onset());
-    List<String> labels = candidate.spec().labels();
-    Scored recent = decode(split.recent(), candidate.spec());
-    Scored guard = decode(split.guard(), candidate.spec());
-    GateRule.Result r = cfg.gate().decide(recent.correct(candidate.network()), recent.correct(champion.network()),
-        guard.correct(candidate.network()), guard.correct(champion.network()));
+    Scored recent = Scored.of(split.recent(), candidate.spec());
+    Scored guard = Scored.of(split.guard(), candidate.spec());
+    GateRule.Result r = cfg.gate().decide(recent.correct(candidate), recent.correct(champion), guard.correct(candidate),
+        guard.correct(champion));
     log.info("gate model={} candidate v{} recent {}/guard {}: candidate {}/{} champion v{} {}/{} -> {} ({})", c.model(),
         c.version(), r.recent(), r.guard(), fmt(r.candidateRecent()), fmt(r.candidateGuard()), champion.version(),
         fmt(r.championRecent()), fmt(r.championGuard()), r.verdict(), r.reason());
@@ -285,39 +288,49 @@ public final class GateWorker implements Runnable {
     return championCache;
   }
 
-  /** Held-out samples decoded for a spec, with their label indices; samples of labels the model lacks are left out. */
-  private record Scored(List<float[]> pixels, int[] labels, ModelSpec spec) {
-    /** Whether the network answers each sample right; batched. */
-    boolean[] correct(MultiLayerNetwork net) {
+  /**
+   * Held-out samples with their label indices in the candidate's label set (a label the champion lacks is a wrong answer of
+   * the champion's); samples of labels the candidate lacks, or that do not decode for it, are left out. Each model reads the
+   * images through its own spec's preprocessing.
+   */
+  private record Scored(List<byte[]> images, List<float[]> pixels, int[] labels, ModelSpec spec) {
+    static Scored of(List<HoldoutSet.Item> items, ModelSpec spec) {
+      Preprocessor pre = Preprocessor.of(spec);
+      List<byte[]> img = new ArrayList<>();
+      List<float[]> px = new ArrayList<>();
+      List<Integer> lb = new ArrayList<>();
+      for (HoldoutSet.Item i : items) {
+        int label = spec.labelIndex(i.label());
+        if (label < 0) {
+          continue;
+        }
+        try {
+          px.add(pre.decode(i.image()));
+          img.add(i.image());
+          lb.add(label);
+        } catch (ImageFormatException e) {
+          log.warn("held-out sample {} skipped: {}", i.id(), e.getMessage());
+        }
+      }
+      return new Scored(img, px, lb.stream().mapToInt(Integer::intValue).toArray(), spec);
+    }
+
+    /** Whether the model answers each sample right; batched. */
+    boolean[] correct(LoadedModel model) {
+      Preprocessor pre = Preprocessor.of(model.spec());
+      boolean same = model.spec().inputFormat().equals(spec.inputFormat());
       boolean[] out = new boolean[labels.length];
       int batch = 256;
       for (int from = 0; from < labels.length; from += batch) {
-        List<float[]> part = pixels.subList(from, Math.min(labels.length, from + batch));
-        int[] pred = Networks.argMax(net.output(Images.batch(part, spec.height(), spec.width())));
+        int to = Math.min(labels.length, from + batch);
+        List<float[]> part = same ? pixels.subList(from, to) : images.subList(from, to).stream().map(pre::decode).toList();
+        int[] pred = Networks.argMax(model.network().output(pre.batch(part)));
         for (int i = 0; i < pred.length; i++) {
           out[from + i] = pred[i] == labels[from + i];
         }
       }
       return out;
     }
-  }
-
-  private Scored decode(List<HoldoutSet.Item> items, ModelSpec spec) {
-    List<float[]> px = new ArrayList<>();
-    List<Integer> lb = new ArrayList<>();
-    for (HoldoutSet.Item i : items) {
-      int label = spec.labelIndex(i.label());
-      if (label < 0) {
-        continue;
-      }
-      try {
-        px.add(Images.decode(i.image(), spec.height(), spec.width()));
-        lb.add(label);
-      } catch (ImageFormatException e) {
-        log.warn("held-out sample {} skipped: {}", i.id(), e.getMessage());
-      }
-    }
-    return new Scored(px, lb.stream().mapToInt(Integer::intValue).toArray(), spec);
   }
 
   private void publish(Decision d) {

@@ -71,7 +71,7 @@ class GateWorkerIT {
     eleven.add("Hat");
     Manifest grown = store.save("fashion", elevenClassCnn(), Networks.spec(28,
         eleven, "pool2"), base.version(), SUMMARY, Map.of());
-    MultiLayerNetwork champion = store.load("fashion", base.version(), base.sha256()).network();
+    MultiLayerNetwork champion = store.load("fashion", base.version(), base.sha256()).network().multiLayer();
 
     // held-out samples: 100 before the shift (guard), 120 old-class and 40 "Hat" ones after it (recent)
     FashionMnist.Split test = TestData.test();

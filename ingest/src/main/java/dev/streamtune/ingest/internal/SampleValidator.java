@@ -1,7 +1,7 @@
 package dev.streamtune.ingest.internal;
 
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.records.Sample;
 import java.time.Instant;
 import java.util.Objects;
@@ -9,14 +9,15 @@ import java.util.Optional;
 
 /**
  * Decides whether a labelled image may become a {@link Sample}: it needs an id, a label of the label set (name or class index)
- * and an image that decodes to exactly {@code side x side} pixels. The one validator behind both the {@code samples.raw} topology
+ * and an image that the model's preprocessing accepts (its size within the pixel limit, read from the header before decoding;
+ * the model's size, or any size when its resize policy resizes). The one validator behind both the {@code samples.raw} topology
  * and {@code POST /samples}. Cheap checks run first, the image decode last. Stateless and thread-safe.
  */
 public final class SampleValidator {
   /** Why a sample was rejected (the {@code reason} tag of {@code streamtune.ingest.samples.rejected}). */
   public enum Reason implements RejectReason {
-    MISSING_ID("missing-id"), NOT_AN_IMAGE("not-an-image"), WRONG_SIZE("wrong-size"), MISSING_LABEL("missing-label"),
-    UNKNOWN_LABEL("unknown-label");
+    MISSING_ID("missing-id"), NOT_AN_IMAGE("not-an-image"), WRONG_SIZE("wrong-size"), TOO_LARGE("too-large"),
+    MISSING_LABEL("missing-label"), UNKNOWN_LABEL("unknown-label");
 
     private final String tag;
 
@@ -31,14 +32,11 @@ public final class SampleValidator {
   }
 
   private final LabelSet labels;
-  private final int side;
+  private final Preprocessor images;
 
-  public SampleValidator(LabelSet labels, int side) {
+  public SampleValidator(LabelSet labels, Preprocessor images) {
     this.labels = Objects.requireNonNull(labels, "labels");
-    if (side < 1) {
-      throw new IllegalArgumentException("image side must be positive, was " + side);
-    }
-    this.side = side;
+    this.images = Objects.requireNonNull(images, "images");
   }
 
   public LabelSet labels() {
@@ -67,10 +65,14 @@ public final class SampleValidator {
       return Verdict.reject(Reason.UNKNOWN_LABEL, "unknown label '" + label + "'; expected " + labels.describe());
     }
     try {
-      Images.decode(image, side, side);
+      images.decode(image);
     } catch (ImageFormatException e) {
-      return Verdict.reject(e.kind() == ImageFormatException.Kind.WRONG_SIZE ? Reason.WRONG_SIZE : Reason.NOT_AN_IMAGE,
-          e.getMessage());
+      Reason reason = switch (e.kind()) {
+        case WRONG_SIZE -> Reason.WRONG_SIZE;
+        case TOO_LARGE -> Reason.TOO_LARGE;
+        case EMPTY, NOT_AN_IMAGE -> Reason.NOT_AN_IMAGE;
+      };
+      return Verdict.reject(reason, e.getMessage());
     }
     return Verdict.accept(Sample.of(id, name.get(), domain, source, timestamp, image));
   }

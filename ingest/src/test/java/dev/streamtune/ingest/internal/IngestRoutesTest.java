@@ -7,9 +7,11 @@ import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.testing.TestData;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -34,6 +36,8 @@ import org.junit.jupiter.api.Test;
 
 /** The HTTP routes on a real server, writing to a mock producer: every answer without a broker. */
 class IngestRoutesTest {
+  private static final Preprocessor GREY_28 = Preprocessor.of(Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
+      Networks.DEFAULT_FREEZE_BOUNDARY));
   private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
   private static final int MAX_BYTES = 4096;
   private static byte[] png;
@@ -56,7 +60,7 @@ class IngestRoutesTest {
     LabelSet labels = new LabelSet(FashionMnist.LABELS);
     Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
     http = new ServiceHttp("ingest", "localhost", 0, 2, registry, () -> ServiceState.RUNNING);
-    http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labels, 28), producer, topics, MAX_BYTES, metrics, clock,
+    http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labels, GREY_28), producer, topics, MAX_BYTES, metrics, clock,
         Duration.ofSeconds(5)));
     http.route(FeedbackRoute.PATH, new FeedbackRoute(new FeedbackValidator(labels), producer, topics, MAX_BYTES, metrics, clock,
         Duration.ofSeconds(5)));
@@ -167,7 +171,7 @@ class IngestRoutesTest {
   private void startServerWith(MockProducer<String, byte[]> p) {
     IngestMetrics metrics = new IngestMetrics(registry, topics);
     http = new ServiceHttp("ingest", "localhost", 0, 2, registry, () -> ServiceState.RUNNING);
-    http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(new LabelSet(FashionMnist.LABELS), 28), p, topics,
+    http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(new LabelSet(FashionMnist.LABELS), GREY_28), p, topics,
         MAX_BYTES, metrics, Clock.systemUTC(), Duration.ofSeconds(1)));
     http.start();
   }

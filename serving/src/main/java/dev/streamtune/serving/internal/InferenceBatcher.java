@@ -1,7 +1,7 @@
 package dev.streamtune.serving.internal;
 
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Networks;
@@ -47,7 +47,7 @@ public final class InferenceBatcher implements AutoCloseable {
    * One queued request: the encoded image, its pixels as decoded for a spec, the model it is pinned to (null: whichever serves
    * when its batch runs), and the answer to complete.
    */
-  private record Pending(byte[] encoded, float[] pixels, int height, int width, int topK, LoadedModel pinned,
+  private record Pending(byte[] encoded, float[] pixels, ModelSpec.InputFormat format, int topK, LoadedModel pinned,
       CompletableFuture<Inference> answer) {}
 
   /** One image of a pinned request: as received (kept for the input event) and decoded for the pinned model's spec. */
@@ -92,7 +92,7 @@ public final class InferenceBatcher implements AutoCloseable {
     if (!accepting) {
       throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
     }
-    Pending p = new Pending(encoded, pixels, spec.height(), spec.width(), topK, null, new CompletableFuture<>());
+    Pending p = new Pending(encoded, pixels, spec.inputFormat(), topK, null, new CompletableFuture<>());
     synchronized (queue) {
       if (!queue.offer(p)) {
         throw queueFull();
@@ -123,7 +123,7 @@ public final class InferenceBatcher implements AutoCloseable {
     ModelSpec spec = model.spec();
     List<Pending> pending = new ArrayList<>(inputs.size());
     for (Input in : inputs) {
-      pending.add(new Pending(in.encoded(), in.pixels(), spec.height(), spec.width(), topK, model, new CompletableFuture<>()));
+      pending.add(new Pending(in.encoded(), in.pixels(), spec.inputFormat(), topK, model, new CompletableFuture<>()));
     }
     // only the worker takes from the queue, so capacity checked under the lock that every submitter holds can only grow
     synchronized (queue) {
@@ -223,18 +223,19 @@ public final class InferenceBatcher implements AutoCloseable {
 
   private void answer(LoadedModel model, List<Pending> batch) {
     ModelSpec spec = model.spec();
+    Preprocessor pre = Preprocessor.of(spec);
     List<Pending> ready = new ArrayList<>(batch.size());
     List<float[]> images = new ArrayList<>(batch.size());
     int maxK = 1;
     for (Pending p : batch) {
       float[] px = p.pixels;
-      if (p.height != spec.height() || p.width != spec.width()) {
-        // decoded for a model of another input size that was swapped out meanwhile: decode for this one
+      if (!p.format.equals(spec.inputFormat())) {
+        // decoded for a model of another input format that was swapped out meanwhile: decode for this one
         try {
           if (p.encoded == null) {
-            throw new ImageFormatException(ImageFormatException.Kind.WRONG_SIZE, "the input was sent for another input size");
+            throw new ImageFormatException(ImageFormatException.Kind.WRONG_SIZE, "the input was sent for another input shape");
           }
-          px = Images.decode(p.encoded, spec.height(), spec.width());
+          px = pre.decode(p.encoded);
         } catch (ImageFormatException e) {
           p.answer.completeExceptionally(new ServingRejection(RejectReason.WRONG_SIZE,
               e.getMessage() + " (" + model.model() + " v" + model.version() + ")"));
@@ -252,7 +253,7 @@ public final class InferenceBatcher implements AutoCloseable {
     float[] flat;
     int classes;
     try {
-      INDArray x = Images.batch(images, spec.height(), spec.width());
+      INDArray x = pre.batch(images);
       INDArray probabilities = model.network().output(x);
       top = Networks.topK(probabilities, spec.labels(), maxK);
       classes = (int) probabilities.size(1);

@@ -1,6 +1,6 @@
 package dev.streamtune.serving.internal;
 
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
@@ -177,8 +177,8 @@ public final class ModelSwapper {
     if (!m.model().equals(model)) {
       throw new ModelVerificationException("manifest names model '" + m.model() + "'");
     }
-    List<float[]> dummy = Collections.nCopies(Math.max(1, warmBatch), new float[spec.height() * spec.width()]);
-    INDArray out = m.network().output(Images.batch(dummy, spec.height(), spec.width()));
+    List<float[]> dummy = Collections.nCopies(Math.max(1, warmBatch), new float[spec.imageSize()]);
+    INDArray out = m.network().output(Preprocessor.of(spec).batch(dummy));
     if (out.rank() != 2 || out.size(1) != spec.labels().size()) {
       throw new ModelVerificationException("the network answers shape " + java.util.Arrays.toString(out.shape()) + " but the spec names "
           + spec.labels().size() + " labels");

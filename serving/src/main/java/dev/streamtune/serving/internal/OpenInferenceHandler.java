@@ -8,7 +8,7 @@ import dev.streamtune.core.http.HttpError;
 import dev.streamtune.core.http.Route;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
@@ -228,13 +228,13 @@ public final class OpenInferenceHandler implements Route {
   private ModelMetadata metadata(LoadedModel m) {
     ModelSpec spec = m.spec();
     List<String> versions = models.loadedVersions().stream().map(String::valueOf).toList();
-    long c = spec.inputShape().get(0);
+    List<Long> inputShape = java.util.Arrays.stream(spec.batchShape(-1)).boxed().toList();
     Map<String, Object> parameters = new LinkedHashMap<>();
     parameters.put("version", Integer.toString(m.version()));
     parameters.put("labels", spec.labels());
     parameters.put("sha256", m.manifest().sha256());
     return new ModelMetadata(modelName, versions, PLATFORM,
-        List.of(new TensorMetadata(INPUT_TENSOR, "FP32", List.of(-1L, c, (long) spec.height(), (long) spec.width())),
+        List.of(new TensorMetadata(INPUT_TENSOR, "FP32", inputShape),
             new TensorMetadata(IMAGE_TENSOR, "BYTES", List.of(-1L))),
         List.of(new TensorMetadata(PROBABILITIES, "FP32", List.of(-1L, (long) spec.labels().size())),
             new TensorMetadata(LABELS, "BYTES", List.of(-1L, -1L))), parameters);
@@ -292,11 +292,11 @@ public final class OpenInferenceHandler implements Route {
     parameters.put("latency_ms", latencyMs);
     String id = req.id() != null ? req.id() : UUID.randomUUID().toString();
     ServiceHttp.json(ex, 200, new InferResponse(model.model(), Integer.toString(model.version()), id, parameters, outputs));
-    ModelSpec spec = model.spec();
+    Preprocessor pre = Preprocessor.of(model.spec());
     for (int i = 0; i < rows; i++) {
       Inference a = answers.get(i);
       InferenceBatcher.Input in = req.inputs().get(i);
-      byte[] image = in.encoded() != null ? in.encoded() : Images.toPng(in.pixels(), spec.height(), spec.width());
+      byte[] image = in.encoded() != null ? in.encoded() : pre.toPng(in.pixels());
       events.publish(Prediction.of(ids.get(i), a.model(), a.version(), a.topK(), latencyMs, clock.instant()), image);
     }
   }
@@ -434,15 +434,19 @@ public final class OpenInferenceHandler implements Route {
     }
     int h = spec.height();
     int w = spec.width();
-    int c = spec.inputShape().get(0);
+    int c = spec.channels();
+    boolean nhwc = spec.layout() == ModelSpec.Layout.NHWC;
+    Preprocessor pre = Preprocessor.of(spec);
+    String declared = nhwc ? "[N," + h + "," + w + "," + c + "]" : "[N," + c + "," + h + "," + w + "]";
     List<InferenceBatcher.Input> out = new ArrayList<>((int) rows);
     switch (datatype) {
       case "FP32" -> {
-        boolean nchw = shape.length == 4 && shape[1] == c && shape[2] == h && shape[3] == w;
+        long[] one = spec.batchShape(1);
+        boolean image = shape.length == 4 && shape[1] == one[1] && shape[2] == one[2] && shape[3] == one[3];
         boolean flat = shape.length == 2 && shape[1] == (long) c * h * w;
-        if (!nchw && !flat) {
-          throw bad("input '" + name + "' FP32 shape " + shapeNode + " does not fit the model: expected [N," + c + "," + h + ","
-              + w + "] or [N," + (c * h * w) + "]");
+        if (!image && !flat) {
+          throw bad("input '" + name + "' FP32 shape " + shapeNode + " does not fit the model: expected " + declared
+              + " (its layout is " + spec.layout() + ") or [N," + (c * h * w) + "]");
         }
         float[] values = new float[(int) count];
         int filled = flatten(data, 0, shape.length, values, 0, name, count);
@@ -452,7 +456,7 @@ public final class OpenInferenceHandler implements Route {
         int size = c * h * w;
         for (int r = 0; r < rows; r++) {
           float[] px = java.util.Arrays.copyOfRange(values, r * size, (r + 1) * size);
-          out.add(new InferenceBatcher.Input(null, px));
+          out.add(new InferenceBatcher.Input(null, nhwc ? hwcToChw(px, c, h, w) : px));
         }
       }
       case "BYTES" -> {
@@ -467,16 +471,30 @@ public final class OpenInferenceHandler implements Route {
         for (int i = 0; i < strings.size(); i++) {
           byte[] encoded = base64(strings.get(i), name, i);
           try {
-            out.add(new InferenceBatcher.Input(encoded, Images.decode(encoded, h, w)));
+            out.add(new InferenceBatcher.Input(encoded, pre.decode(encoded)));
           } catch (ImageFormatException e) {
-            throw bad("input '" + name + "' element " + i + ": " + e.getMessage());
+            throw new ServingRejection(RejectReason.of(e.kind()), "input '" + name + "' element " + i + ": " + e.getMessage());
           }
         }
       }
-      default -> throw bad("input '" + name + "' datatype '" + datatype + "' is not supported: send FP32 pixels in [0,1] of shape "
-          + "[N," + c + "," + h + "," + w + "] or [N," + (c * h * w) + "], or BYTES [N] of base64 PNG/JPEG images");
+      default -> throw bad("input '" + name + "' datatype '" + datatype + "' is not supported: send FP32 network input ("
+          + spec.normalization().describe() + ") of shape " + declared + " or [N," + (c * h * w)
+          + "], or BYTES [N] of base64 PNG/JPEG images");
     }
     return out;
+  }
+
+  /** One image's values from {@code [H,W,C]} order to channel-major {@code [C,H,W]}. */
+  static float[] hwcToChw(float[] hwc, int c, int h, int w) {
+    float[] chw = new float[hwc.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        for (int k = 0; k < c; k++) {
+          chw[(k * h + y) * w + x] = hwc[(y * w + x) * c + k];
+        }
+      }
+    }
+    return chw;
   }
 
   /** Decodes standard or URL-safe base64, line breaks allowed; anything else is refused naming the element. */

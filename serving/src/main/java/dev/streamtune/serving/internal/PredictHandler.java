@@ -5,7 +5,7 @@ import dev.streamtune.core.http.HttpError;
 import dev.streamtune.core.http.Route;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.ImageFormatException;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.records.LabelProbability;
 import dev.streamtune.core.records.Prediction;
@@ -168,14 +168,9 @@ public final class PredictHandler implements Route {
     }
     float[] pixels;
     try {
-      pixels = Images.decode(body, model.spec().height(), model.spec().width());
+      pixels = Preprocessor.of(model.spec()).decode(body);
     } catch (ImageFormatException e) {
-      RejectReason reason = switch (e.kind()) {
-        case WRONG_SIZE -> RejectReason.WRONG_SIZE;
-        case EMPTY -> RejectReason.EMPTY;
-        case NOT_AN_IMAGE -> RejectReason.NOT_AN_IMAGE;
-      };
-      throw new ServingRejection(reason, e.getMessage());
+      throw new ServingRejection(RejectReason.of(e.kind()), e.getMessage());
     }
     CompletableFuture<Inference> future = pinned != null
         ? batcher.submit(List.of(new InferenceBatcher.Input(body, pixels)), pinned, topK).get(0)

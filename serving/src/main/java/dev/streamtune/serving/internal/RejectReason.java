@@ -27,6 +27,16 @@ public enum RejectReason {
     this.status = status;
   }
 
+  /** The reason for an image that cannot be used. */
+  public static RejectReason of(dev.streamtune.core.image.ImageFormatException.Kind kind) {
+    return switch (kind) {
+      case WRONG_SIZE -> WRONG_SIZE;
+      case EMPTY -> EMPTY;
+      case NOT_AN_IMAGE -> NOT_AN_IMAGE;
+      case TOO_LARGE -> TOO_LARGE;
+    };
+  }
+
   /** The metric tag value. */
   public String tag() {
     return tag;

@@ -154,7 +154,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       List<double[]> rawRows = new ArrayList<>();
       for (int b : batchSizes) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d ...%n", b);
-        rawRows.add(new double[] {b, rawThroughput(raw.network(), pixels, b), 0});
+        rawRows.add(new double[] {b, rawThroughput(raw.network().multiLayer(), pixels, b), 0});
       }
 
       List<Phase> phases = new ArrayList<>();
@@ -195,7 +195,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
       for (double[] r : rawRows) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d, again ...%n", (int) r[0]);
-        r[2] = rawThroughput(raw.network(), pixels, (int) r[0]);
+        r[2] = rawThroughput(raw.network().multiLayer(), pixels, (int) r[0]);
       }
       report(rawRows, phases);
     } finally {
@@ -237,7 +237,7 @@ public final class BenchServingCommand implements Callable<Integer> {
           + from.root() + " (--store, --model)"));
       LoadedModel m = from.load(model, base.version(), base.sha256());
       System.out.printf(Locale.ROOT, "model: %s v%d from %s%n", model, m.version(), from.root());
-      net = m.network();
+      net = m.network().multiLayer();
       spec = m.spec();
     } else {
       System.out.printf(Locale.ROOT, "pretraining a model on %d clean images (1 epoch) ...%n", pretrainImages);

@@ -213,7 +213,7 @@ public final class BenchTrainingCommand implements Callable<Integer> {
       var base = s.base(model).orElseThrow(() -> new IllegalArgumentException("no base version of '" + model + "' in " + store));
       LoadedModel m = s.load(model, base.version(), base.sha256());
       System.out.println("champion: " + model + " v" + m.version() + " from " + store);
-      return m.network();
+      return m.network().multiLayer();
     }
     System.out.println("pretraining a champion on " + pretrainImages + " clean images (1 epoch) ...");
     MultiLayerNetwork net = Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), 1e-3, 42);

@@ -221,7 +221,7 @@ public final class EvalCommand implements Callable<Integer> {
     Manifest m = Pretrainer.ensureBase(s, model, train, new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42), this::say);
     notes.add("base model: " + model + " v" + m.version() + " from " + where(store, model, m.version()) + " ("
         + m.training().trigger() + ", " + m.training().epochs() + " epoch(s)); evaluation stored with it: " + m.evaluation());
-    return s.load(model, m.version(), m.sha256()).network();
+    return s.load(model, m.version(), m.sha256()).network().multiLayer();
   }
 
   /** The 8-class base of the new-classes scenario (classes 0..7), pretrained once and kept under the work directory. */
@@ -233,7 +233,7 @@ public final class EvalCommand implements Callable<Integer> {
       say("  reusing the 8-class base " + s.uri(name, existing.get().version()));
       notes.add("8-class base: reused " + where(work.resolve("base8"), name, existing.get().version()) + " ("
           + existing.get().training().trigger() + ")");
-      return s.load(name, existing.get().version(), existing.get().sha256()).network();
+      return s.load(name, existing.get().version(), existing.get().sha256()).network().multiLayer();
     }
     List<Labelled> xs = sc.seenClean(o.base8Images(), Scenarios.OLD_CLASSES);
     say("  pretraining the 8-class base on " + xs.size() + " clean images of classes 0..7, 1 epoch");

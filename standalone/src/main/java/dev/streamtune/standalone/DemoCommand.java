@@ -29,8 +29,14 @@ final class DemoCommand implements Callable<Integer> {
       description = "pretrained base and run directories (default ${DEFAULT-VALUE})")
   Path work;
 
-  @Option(names = "--corruption", defaultValue = "contrast",
-      description = "the shifted domain: night, invert, blur, contrast, rot90 (default ${DEFAULT-VALUE})")
+  @Option(names = "--backbone", paramLabel = "ARCH", defaultValue = "cnn",
+      description = "cnn (the grey 28x28 CNN, a MultiLayerNetwork) or resnet (an RGB 32x32 residual ComputationGraph on a "
+          + "colour rendering of the images) (default ${DEFAULT-VALUE})")
+  String backbone;
+
+  @Option(names = "--corruption",
+      description = "the shifted domain: night, invert, blur, contrast, rot90, cast-blur (default contrast for cnn, cast-blur "
+          + "for resnet)")
   String corruption;
 
   @Option(names = "--summary", paramLabel = "FILE", description = "write the summary as JSON")
@@ -60,11 +66,11 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--concurrency", defaultValue = "4", description = "concurrent clients (default ${DEFAULT-VALUE})")
   int concurrency;
 
-  @Option(names = "--pretrain-images", defaultValue = "50000", description = "images to pretrain on (default ${DEFAULT-VALUE})")
-  int pretrainImages;
+  @Option(names = "--pretrain-images", description = "images to pretrain on (default 50000 for cnn, 20000 for resnet)")
+  Integer pretrainImages;
 
-  @Option(names = "--pretrain-epochs", defaultValue = "1", description = "pretraining epochs (default ${DEFAULT-VALUE})")
-  int pretrainEpochs;
+  @Option(names = "--pretrain-epochs", description = "pretraining epochs (default 3 for cnn, 2 for resnet)")
+  Integer pretrainEpochs;
 
   @Option(names = "--timeout", defaultValue = "15m", description = "give up after (default ${DEFAULT-VALUE})")
   String timeout;
@@ -82,10 +88,14 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     var parse = dev.streamtune.core.config.Settings.of(Map.of("--feedback-delay", feedbackDelay, "--timeout", timeout));
-    DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(corruption), guardSamples, sourceRequests, maxShiftedRequests,
-        afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency,
-        new Pretrainer.Options(pretrainImages, pretrainEpochs, 64, 1e-3, 42), set, parse.duration("--timeout",
-            Duration.ofMinutes(15)), seed, System.out::println, !noReport);
+    Pretrainer.Arch arch = Pretrainer.Arch.parse(backbone);
+    Pretrainer.Options d = arch == Pretrainer.Arch.RESNET ? Pretrainer.Options.resnetDefaults() : Pretrainer.Options.defaults();
+    Pretrainer.Options pretrain = new Pretrainer.Options(pretrainImages != null ? pretrainImages : d.trainImages(),
+        pretrainEpochs != null ? pretrainEpochs : d.epochs(), d.batchSize(), d.learningRate(), d.seed(), arch);
+    String shift = corruption != null ? corruption : arch == Pretrainer.Arch.RESNET ? "cast-blur" : "contrast";
+    DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(shift), guardSamples, sourceRequests, maxShiftedRequests,
+        afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency, pretrain,
+        set, parse.duration("--timeout", Duration.ofMinutes(15)), seed, System.out::println, !noReport);
     DemoSummary s = Demo.run(o);
     System.out.println();
     System.out.println(table(s));

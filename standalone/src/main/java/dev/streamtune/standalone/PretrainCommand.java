@@ -9,9 +9,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Trains the backbone on the source domain once and stores it as the base version. */
+/** Trains a built-in backbone on the source domain once and stores it as the base version. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-    description = "Pretrain the CNN on clean Fashion-MNIST and store it as the base version (reused when present).")
+    description = {"Pretrain a built-in backbone and store it as the base version (reused when present):",
+        "  --arch cnn     the grey 28x28 CNN on clean Fashion-MNIST (model 'fashion'),",
+        "  --arch resnet  a small residual graph for RGB 32x32 on the colour rendering of the same images (model "
+            + "'fashion-rgb')."})
 final class PretrainCommand implements Callable<Integer> {
   @Mixin
   DataOption data;
@@ -20,27 +23,34 @@ final class PretrainCommand implements Callable<Integer> {
       description = "model store (default ${DEFAULT-VALUE})")
   Path store;
 
-  @Option(names = "--model", defaultValue = "fashion", description = "model name (default ${DEFAULT-VALUE})")
+  @Option(names = "--arch", paramLabel = "ARCH", defaultValue = "cnn", description = "cnn or resnet (default ${DEFAULT-VALUE})")
+  String arch;
+
+  @Option(names = "--model", description = "model name (default fashion for cnn, fashion-rgb for resnet)")
   String model;
 
-  @Option(names = "--images", defaultValue = "50000", description = "training images used (default ${DEFAULT-VALUE})")
-  int images;
+  @Option(names = "--images", description = "training images used (default 50000 for cnn, 20000 for resnet)")
+  Integer images;
 
-  @Option(names = "--epochs", defaultValue = "1", description = "epochs (default ${DEFAULT-VALUE})")
-  int epochs;
+  @Option(names = "--epochs", description = "epochs (default 3 for cnn, 2 for resnet)")
+  Integer epochs;
 
   @Option(names = "--force", description = "train a new version even when a base exists")
   boolean force;
 
   @Override
   public Integer call() {
-    Pretrainer.Options o = new Pretrainer.Options(images, epochs, 64, 1e-3, 42);
+    Pretrainer.Arch a = Pretrainer.Arch.parse(arch);
+    Pretrainer.Options d = a == Pretrainer.Arch.RESNET ? Pretrainer.Options.resnetDefaults() : Pretrainer.Options.defaults();
+    Pretrainer.Options o = new Pretrainer.Options(images != null ? images : d.trainImages(), epochs != null ? epochs : d.epochs(),
+        d.batchSize(), d.learningRate(), d.seed(), a);
+    String name = model != null ? model : a.defaultModel();
     DirectoryModelStore s = new DirectoryModelStore(store);
     FashionMnist.Split train = FashionMnist.train(data.dir);
     if (force) {
-      Pretrainer.pretrain(s, model, train, o, System.out::println);
+      Pretrainer.pretrain(s, name, train, o, System.out::println);
     } else {
-      Pretrainer.ensureBase(s, model, train, o, System.out::println);
+      Pretrainer.ensureBase(s, name, train, o, System.out::println);
     }
     return 0;
   }

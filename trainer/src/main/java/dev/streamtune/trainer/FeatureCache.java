@@ -111,6 +111,31 @@ public final class FeatureCache {
    */
   public synchronized Lookup features(String backboneKey, MultiLayerNetwork net, String boundary, List<String> ids,
       List<float[]> images, int side, int batchSize) {
+    return features(backboneKey, batch -> {
+      int px = side * side;
+      float[] flat = new float[batch.size() * px];
+      for (int j = 0; j < batch.size(); j++) {
+        System.arraycopy(batch.get(j), 0, flat, j * px, px);
+      }
+      return FineTuner.frozenActivations(net, boundary, Nd4j.create(flat, new long[] {batch.size(), 1, side, side}, 'c'));
+    }, ids, images, batchSize);
+  }
+
+  /** Computes the frozen part's output for a batch of images, flat {@code [n, F]}. */
+  @FunctionalInterface
+  public interface Extractor {
+    INDArray extract(List<float[]> images);
+  }
+
+  /**
+   * The frozen activations of each sample, from the cache where present and valid, otherwise computed by {@code extractor} (in
+   * batches of {@code batchSize}) and cached: any network class, any input.
+   *
+   * @param ids sample ids, one per image, unique
+   * @param images the images as the extractor takes them
+   */
+  public synchronized Lookup features(String backboneKey, Extractor extractor, List<String> ids, List<float[]> images,
+      int batchSize) {
     if (ids.size() != images.size() || ids.isEmpty()) {
       throw new IllegalArgumentException("need one id per image and at least one: " + ids.size() + " ids, " + images.size()
           + " images");
@@ -141,15 +166,13 @@ public final class FeatureCache {
         missing.add(i);
       }
     }
-    int px = side * side;
     for (int from = 0; from < missing.size(); from += batchSize) {
       int to = Math.min(missing.size(), from + batchSize);
-      float[] flat = new float[(to - from) * px];
+      List<float[]> batch = new ArrayList<>(to - from);
       for (int j = from; j < to; j++) {
-        System.arraycopy(images.get(missing.get(j)), 0, flat, (j - from) * px, px);
+        batch.add(images.get(missing.get(j)));
       }
-      INDArray a = FineTuner.frozenActivations(net, boundary, Nd4j.create(flat, new long[] {to - from, 1, side, side}, 'c'));
-      float[][] computed = a.toFloatMatrix();
+      float[][] computed = extractor.extract(batch).toFloatMatrix();
       for (int j = from; j < to; j++) {
         int i = missing.get(j);
         rows[i] = computed[j - from];

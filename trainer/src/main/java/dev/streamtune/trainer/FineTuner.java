@@ -1,5 +1,6 @@
 package dev.streamtune.trainer;
 
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,14 +40,20 @@ public final class FineTuner {
   /**
    * What a fine-tune produced.
    *
+   * @param model the fine-tuned network, of the champion's class and architecture
    * @param layerRates the learning rate of each trained layer with parameters, bottom to top
    * @param cachedFeatureHits samples whose frozen activations came from the cache, null when trained on images
    */
-  public record Result(MultiLayerNetwork network, String freezeBoundary, List<String> layersTrained, Map<String, Double> layerRates,
+  public record Result(Network model, String freezeBoundary, List<String> layersTrained, Map<String, Double> layerRates,
       double loss, int epochs, long durationMs, Integer cachedFeatureHits) {
     /** The same result with the cache figure set. */
     public Result withCachedFeatureHits(int hits) {
-      return new Result(network, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, hits);
+      return new Result(model, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, hits);
+    }
+
+    /** The fine-tuned network when the champion was a {@link MultiLayerNetwork}. */
+    public MultiLayerNetwork network() {
+      return model.multiLayer();
     }
   }
 
@@ -85,7 +92,8 @@ public final class FineTuner {
     requireFiniteParams(tuned);
     MultiLayerNetwork plain = plainCopy(champion);
     plain.setParams(tuned.params().dup());
-    return new Result(plain, plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start), null);
+    return new Result(Network.of(plain), plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start),
+        null);
   }
 
   /**
@@ -175,7 +183,8 @@ public final class FineTuner {
         full.getLayer(i).setParam(p.getKey(), p.getValue().dup());
       }
     }
-    return new Result(full, plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start), 0);
+    return new Result(Network.of(full), plan.boundary(), trainedNames(champion, boundary), rates, loss, epochs, elapsedMs(start),
+        0);
   }
 
   /**
@@ -263,11 +272,12 @@ public final class FineTuner {
   }
 
   /** One training step on the samples {@code order[from..to)}; returns its score (the batch's mean loss). */
-  private interface Step {
+  interface Step {
     double step(int[] order, int from, int to);
   }
 
-  private static double train(int epochs, int batchSize, int n, long seed, Step steps) {
+  /** Epochs of shuffled batches; stops at the first loss that is not finite. The mean loss of the last epoch. */
+  static double train(int epochs, int batchSize, int n, long seed, Step steps) {
     Random rnd = new Random(seed);
     int[] order = new int[n];
     for (int i = 0; i < n; i++) {

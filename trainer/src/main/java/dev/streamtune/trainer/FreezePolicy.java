@@ -1,5 +1,6 @@
 package dev.streamtune.trainer;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -46,6 +47,17 @@ public record FreezePolicy(int smallData, int largeData, double similarRetained,
    * @param accuracyNew the champion's accuracy on new-domain samples, NaN when unknown
    */
   public FreezePlan choose(int newSamples, double accuracyBefore, double accuracyNew) {
+    return choose(List.of(HEAD_ONLY, DENSE_TOP, WITH_CONV2), newSamples, accuracyBefore, accuracyNew);
+  }
+
+  /**
+   * The plan for a retrain of a network whose spec declares {@code boundaries}, top first (head only → dense top → deeper):
+   * the rule picks the first, second or third; a network that declares fewer gets the deepest it declares.
+   */
+  public FreezePlan choose(List<String> boundaries, int newSamples, double accuracyBefore, double accuracyNew) {
+    if (boundaries.isEmpty()) {
+      throw new IllegalArgumentException("the model's spec declares no freeze boundaries");
+    }
     if (newSamples < 0) {
       throw new IllegalArgumentException("newSamples must be >= 0, was " + newSamples);
     }
@@ -57,14 +69,15 @@ public record FreezePolicy(int smallData, int largeData, double similarRetained,
     String data = newSamples < smallData ? "little" : newSamples >= largeData ? "much" : "medium";
     String domain = Double.isNaN(retained) ? "unknown" : retained >= similarRetained ? "similar" : retained < farRetained ? "far"
         : "less similar";
-    String boundary;
+    int depth;
     if (data.equals("much") || domain.equals("far")) {
-      boundary = WITH_CONV2;
+      depth = 2;
     } else if (data.equals("little") && domain.equals("similar")) {
-      boundary = HEAD_ONLY;
+      depth = 0;
     } else {
-      boundary = DENSE_TOP;
+      depth = 1;
     }
+    String boundary = boundaries.get(Math.min(depth, boundaries.size() - 1));
     String reason = String.format(Locale.ROOT, "%s data (%d new-domain samples; little < %d, much >= %d), %s domain (champion "
         + "accuracy %.3f before, %.3f on the new domain, retained %.2f; similar >= %.2f, far < %.2f) -> freeze up to %s",
         data, newSamples, smallData, largeData, domain, accuracyBefore, accuracyNew, retained, similarRetained, farRetained,

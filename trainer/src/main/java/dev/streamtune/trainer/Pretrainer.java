@@ -1,36 +1,89 @@
 package dev.streamtune.trainer;
 
+import dev.streamtune.core.image.ColourRendering;
 import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.model.Provenance;
+import dev.streamtune.core.model.ResNets;
 import dev.streamtune.core.records.TrainingSummary;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Pretrains the backbone on the source domain (clean Fashion-MNIST training images) and stores it as the base version. Reuses a
- * stored base when there is one.
+ * Pretrains a backbone on the source domain and stores it as the base version; reuses a stored base when there is one. Two
+ * built-in architectures: the grey CNN ({@link Networks#cnn}) on clean Fashion-MNIST, and a small residual graph
+ * ({@link ResNets}) on the colour rendering of the same images ({@link ColourRendering}).
  */
 public final class Pretrainer {
+  /** The built-in backbones. */
+  public enum Arch {
+    /** The grey 28×28 CNN, a {@code MultiLayerNetwork}: conv1 → pool1 → conv2 → pool2 → fc → head. */
+    CNN,
+    /** A residual {@code ComputationGraph} for RGB 32×32: stem, three residual blocks (16, 32, 64), pool, fc, head. */
+    RESNET;
+
+    public static Arch parse(String name) {
+      return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "cnn" -> CNN;
+        case "resnet" -> RESNET;
+        default -> throw new IllegalArgumentException("unknown architecture '" + name + "', one of [cnn, resnet]");
+      };
+    }
+
+    public String id() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The model name of this backbone's base in the demo and {@code pretrain}: {@code fashion}, {@code fashion-rgb}. */
+    public String defaultModel() {
+      return this == RESNET ? "fashion-rgb" : "fashion";
+    }
+  }
+
   /** Images {@code [0, trainImages)} of the training split are for pretraining; the rest are never seen by the base model. */
-  public record Options(int trainImages, int epochs, int batchSize, double learningRate, long seed) {
+  public record Options(int trainImages, int epochs, int batchSize, double learningRate, long seed, Arch arch) {
     public Options {
       if (trainImages < 1 || trainImages > 60_000 || epochs < 1 || batchSize < 1) {
         throw new IllegalArgumentException("pretrain needs 1..60000 images, >= 1 epoch and batch size; was " + trainImages + ", "
             + epochs + ", " + batchSize);
       }
+      arch = arch == null ? Arch.CNN : arch;
     }
 
+    /** The grey CNN. */
+    public Options(int trainImages, int epochs, int batchSize, double learningRate, long seed) {
+      this(trainImages, epochs, batchSize, learningRate, seed, Arch.CNN);
+    }
+
+    /**
+     * The CNN: 50,000 images, 3 epochs (~2 min on 2 cores with oneDNN; accuracy on unseen clean images ~0.90, against 0.865
+     * after the one epoch that fitted the same time without it).
+     */
     public static Options defaults() {
-      return new Options(50_000, 1, 64, 1e-3, 42);
+      return new Options(50_000, 3, 64, 1e-3, 42, Arch.CNN);
+    }
+
+    /** The residual graph: 20,000 rendered images, 2 epochs (~3 min on 2 cores with oneDNN). */
+    public static Options resnetDefaults() {
+      return new Options(20_000, 2, 64, 2e-3, 42, Arch.RESNET);
+    }
+
+    /** The same with another architecture. */
+    public Options withArch(Arch a) {
+      return new Options(trainImages, epochs, batchSize, learningRate, seed, a);
     }
   }
 
@@ -49,6 +102,9 @@ public final class Pretrainer {
 
   /** Trains and stores a new base version. */
   public static Manifest pretrain(ModelStore store, String model, FashionMnist.Split train, Options o, Consumer<String> progress) {
+    if (o.arch() == Arch.RESNET) {
+      return pretrainResnet(store, model, train, o, progress);
+    }
     int n = Math.min(o.trainImages(), train.size());
     MultiLayerNetwork net = Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), o.learningRate(), o.seed());
     long start = System.nanoTime();
@@ -98,6 +154,83 @@ public final class Pretrainer {
         null, summary, eval);
     progress.accept(String.format("pretrained %s v%d on %d images x %d epochs in %.0f s (loss %.3f, accuracy on unseen clean %s)",
         model, m.version(), n, o.epochs(), ms / 1000.0, loss, eval.values()));
+    return m;
+  }
+
+  /** The residual graph on the colour rendering of {@code train[0, trainImages)}. */
+  private static Manifest pretrainResnet(ModelStore store, String model, FashionMnist.Split train, Options o,
+      Consumer<String> progress) {
+    int n = Math.min(o.trainImages(), train.size());
+    ComputationGraph net = ResNets.build(3, ColourRendering.SIDE, new int[] {16, 32, 64}, 64, FashionMnist.LABELS.size(),
+        o.learningRate(), o.seed());
+    ModelSpec spec = ResNets.spec(net, ColourRendering.SIDE, FashionMnist.LABELS);
+    Preprocessor pre = Preprocessor.of(spec);
+    List<float[]> images = new java.util.ArrayList<>(n);
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      images.add(ColourRendering.render(train.images()[i], i));
+      labels[i] = train.labels()[i];
+    }
+    long start = System.nanoTime();
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Random rnd = new java.util.Random(o.seed());
+    double loss = Double.NaN;
+    for (int e = 0; e < o.epochs(); e++) {
+      for (int i = n - 1; i > 0; i--) {
+        int j = rnd.nextInt(i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      double sum = 0;
+      int batches = 0;
+      long lastReport = System.nanoTime();
+      for (int from = 0; from < n; from += o.batchSize()) {
+        int to = Math.min(n, from + o.batchSize());
+        List<float[]> part = new java.util.ArrayList<>(to - from);
+        INDArray y = Nd4j.zeros(to - from, FashionMnist.LABELS.size());
+        for (int i = from; i < to; i++) {
+          part.add(images.get(order[i]));
+          y.putScalar(i - from, labels[order[i]], 1f);
+        }
+        net.fit(new DataSet(pre.batch(part), y));
+        sum += net.score();
+        batches++;
+        if (System.nanoTime() - lastReport > 10_000_000_000L) {
+          lastReport = System.nanoTime();
+          progress.accept(String.format("pretraining resnet epoch %d/%d: %d/%d images, loss %.3f, %.0f images/s", e + 1,
+              o.epochs(), to, n, sum / batches, (e * n + to) / ((System.nanoTime() - start) / 1e9)));
+        }
+      }
+      loss = sum / batches;
+    }
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    Map<String, Double> eval = new TreeMap<>();
+    if (train.size() > n) {
+      int to = Math.min(train.size(), n + 5000);
+      List<float[]> unseen = new java.util.ArrayList<>(to - n);
+      int[] unseenLabels = new int[to - n];
+      for (int i = n; i < to; i++) {
+        unseen.add(ColourRendering.render(train.images()[i], i));
+        unseenLabels[i - n] = train.labels()[i];
+      }
+      eval.put("accuracy_colour_unseen_train_" + n + "_" + to, Networks.accuracy(Network.of(net), pre, unseen, unseenLabels));
+    }
+    Map<String, Integer> byClass = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      byClass.merge(FashionMnist.LABELS.get(labels[i]), 1, Integer::sum);
+    }
+    TrainingSummary summary = new TrainingSummary("pretrain on the colour source domain (Fashion-MNIST train[0," + n
+        + ") rendered in colour)", n, byClass, Map.of("colour", n), null, null, o.epochs(), o.batchSize(), "none",
+        spec.layers(), o.learningRate(), loss, Networks.device(), ms);
+    Manifest m = store.save(model, net, spec, null, summary, eval, new Provenance("built-in", "pretrain --arch resnet", null,
+        "head (softmax, " + FashionMnist.LABELS.size() + " labels)"));
+    progress.accept(String.format("pretrained %s v%d (resnet, %,d parameters) on %d colour images x %d epochs in %.0f s "
+        + "(loss %.3f, accuracy on unseen colour images %s)", model, m.version(), net.numParams(), n, o.epochs(), ms / 1000.0,
+        loss, eval.values()));
     return m;
   }
 

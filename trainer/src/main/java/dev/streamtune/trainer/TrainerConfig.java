@@ -3,7 +3,6 @@ package dev.streamtune.trainer;
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.config.Settings;
-import dev.streamtune.core.model.Networks;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -38,17 +37,15 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   public static final String AUTO = "auto";
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
   public static final String CACHE_DISK_MAX = "streamtune.trainer.cache.disk-max";
+  public static final String FREEZE_BOUNDARY = "streamtune.trainer.freeze-boundary";
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]i?b|b)?");
   private static final long MIN_DISK = 1_000_000L;
 
   public static TrainerConfig from(Settings s) {
-    String boundary = s.string("streamtune.trainer.freeze-boundary", AUTO);
-    if (!boundary.equals(AUTO) && !boundary.equals("none") && !Networks.LAYERS.contains(boundary)) {
-      throw new ConfigException("streamtune.trainer.freeze-boundary", boundary, "must be 'auto', 'none' or one of "
-          + Networks.LAYERS);
-    }
-    if (boundary.equals("head")) {
-      throw new ConfigException("streamtune.trainer.freeze-boundary", boundary, "freezing the head leaves nothing to train");
+    String boundary = s.string(FREEZE_BOUNDARY, AUTO);
+    // any layer name here; the trainer checks it against the stored model's layers when it starts
+    if (boundary.isBlank() || !boundary.matches("[A-Za-z0-9_.:/-]+")) {
+      throw new ConfigException(FREEZE_BOUNDARY, boundary, "must be 'auto', 'none' or a layer name of the model");
     }
     int small = s.integer("streamtune.trainer.freeze.small-data", 2000, 0, 100_000_000);
     int large = s.integer("streamtune.trainer.freeze.large-data", 5000, 0, 100_000_000);

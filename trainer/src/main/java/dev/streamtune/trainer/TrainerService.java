@@ -1,6 +1,7 @@
 package dev.streamtune.trainer;
 
 import dev.streamtune.core.ServiceState;
+import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.ImageFormatException;
@@ -17,6 +18,7 @@ import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Candidate;
@@ -99,13 +101,28 @@ public final class TrainerService implements AutoCloseable {
     this.clock = clock;
   }
 
+  /**
+   * Checks the pinned freeze boundary against the stored model, creates missing topics and starts the loop.
+   *
+   * @throws ConfigException when {@code streamtune.trainer.freeze-boundary} names no layer of the stored model (the message
+   *     lists its layers); before any Kafka work
+   */
   public void start() {
     Topics t = cfg.common().topics();
+    store = new DirectoryModelStore(cfg.common().storeDir());
+    var base = store.base(cfg.common().model());
+    String pinned = cfg.freezePolicy().pinned();
+    if (pinned != null && !pinned.equals("none") && base.isPresent()) {
+      List<String> layers = base.get().spec().layers();
+      if (!layers.contains(pinned) || pinned.equals(layers.get(layers.size() - 1))) {
+        throw new ConfigException(TrainerConfig.FREEZE_BOUNDARY, pinned, (layers.contains(pinned)
+            ? "freezing the top leaves nothing to train" : "is not a layer of " + cfg.common().model() + " v"
+            + base.get().version()) + "; its layers are " + layers);
+      }
+    }
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
-    store = new DirectoryModelStore(cfg.common().storeDir());
     featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes());
-    var base = store.base(cfg.common().model());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
@@ -263,11 +280,14 @@ public final class TrainerService implements AutoCloseable {
       ModelSpec spec = champ.spec();
       // labels are append-only: the champion's keep their output units, classes new to it get units after them
       List<String> labelSet = LabelSets.grow(spec.labels(), labelOrder, byClass.keySet());
-      org.deeplearning4j.nn.multilayer.MultiLayerNetwork champNet = champ.network().multiLayer();
-      org.deeplearning4j.nn.multilayer.MultiLayerNetwork toTrain = champNet;
+      Network toTrain = champ.network();
       if (labelSet.size() > spec.labels().size()) {
         List<String> added = labelSet.subList(spec.labels().size(), labelSet.size());
-        toTrain = HeadGrowth.grow(champNet, labelSet.size(), cfg.seed());
+        if (toTrain.type() == ModelSpec.NetworkType.GRAPH) {
+          throw new IllegalStateException("new label(s) " + added + " in the training samples: growing the head of a "
+              + "ComputationGraph is not supported yet");
+        }
+        toTrain = Network.of(HeadGrowth.grow(toTrain.multiLayer(), labelSet.size(), cfg.seed()));
         growth = String.format("head grown from %d to %d labels (new: %s)", spec.labels().size(), labelSet.size(),
             String.join(", ", added));
         registry.counter("streamtune.trainer.head.growths", "model", model).increment();
@@ -285,30 +305,7 @@ public final class TrainerService implements AutoCloseable {
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
-      FineTuner.Result r;
-      if (plan.boundary().equals("none")) {
-        r = FineTuner.fineTune(toTrain, plan, cfg.epochs(), cfg.batchSize(), images, labelArray, spec.height(), cfg.seed());
-      } else {
-        // growing the head leaves the frozen part as it was: the champion's cached activations still hold
-        String backbone = FeatureCache.backboneKey(model, championVersion, champ.manifest().sha256(), plan.boundary());
-        long t0 = System.nanoTime();
-        FeatureCache.Lookup features = featureCache.features(backbone, champNet, plan.boundary(), ids, images,
-            spec.height(), 256);
-        long featureMs = (System.nanoTime() - t0) / 1_000_000;
-        registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
-        registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
-        registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
-        log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
-            model, championVersion, plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
-            features.corrupt(), featureMs);
-        if (features.corrupt() > 0) {
-          // the files were deleted and the entries recomputed; a disk that corrupts one file may corrupt more, unseen
-          throw new CorruptFeatureCacheException(features.corrupt() + " cached activation file(s) of backbone " + backbone
-              + " failed their checksum (deleted and recomputed for the next retrain)");
-        }
-        r = FineTuner.fineTuneFromFeatures(toTrain, plan, cfg.epochs(), cfg.batchSize(), features.features(), labelArray,
-            spec.height(), cfg.seed()).withCachedFeatureHits(features.hits());
-      }
+      FineTuner.Result r = fineTune(champ, toTrain, plan, ids, images, labelArray);
       if (!Double.isFinite(r.loss())) {
         throw new TrainingDivergedException("fine-tune ended with loss " + r.loss());
       }
@@ -318,7 +315,7 @@ public final class TrainerService implements AutoCloseable {
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
           r.layerRates(), reason, r.cachedFeatureHits());
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
-      Manifest m = store.save(model, r.network(), candidateSpec, championVersion, summary, Map.of());
+      Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
           championVersion, summary, clock.instant());
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
@@ -373,11 +370,55 @@ public final class TrainerService implements AutoCloseable {
    * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
    * from the signal, else from the replayed earlier samples.
    */
+  /**
+   * Trains {@code toTrain} (the champion, or the champion with a grown head) above the plan's boundary: on the boundary's cached
+   * activations (computed by the champion, whose frozen part a grown head leaves as it was) or, with no boundary, on the
+   * images. Either network class.
+   */
+  private FineTuner.Result fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids, List<float[]> images,
+      int[] labels) {
+    ModelSpec spec = champ.spec();
+    Preprocessor pre = Preprocessor.of(spec);
+    boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
+    if (plan.boundary().equals("none")) {
+      return graph ? GraphFineTuner.fineTune(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), images, labels, pre,
+          cfg.seed()) : FineTuner.fineTune(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), images, labels,
+          spec.height(), cfg.seed());
+    }
+    String model = champ.model();
+    String backbone = FeatureCache.backboneKey(model, champ.version(), champ.manifest().sha256(), plan.boundary());
+    long t0 = System.nanoTime();
+    Network frozen = champ.network();
+    FeatureCache.Lookup features = graph
+        ? featureCache.features(backbone, batch -> GraphFineTuner.frozenActivations(frozen.graph(), plan.boundary(),
+            pre.batch(batch)), ids, images, 256)
+        : featureCache.features(backbone, frozen.multiLayer(), plan.boundary(), ids, images, spec.height(), 256);
+    long featureMs = (System.nanoTime() - t0) / 1_000_000;
+    registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
+    registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
+    registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
+    log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
+        model, champ.version(), plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
+        features.corrupt(), featureMs);
+    if (features.corrupt() > 0) {
+      // the files were deleted and the entries recomputed; a disk that corrupts one file may corrupt more, unseen
+      throw new CorruptFeatureCacheException(features.corrupt() + " cached activation file(s) of backbone " + backbone
+          + " failed their checksum (deleted and recomputed for the next retrain)");
+    }
+    FineTuner.Result r = graph
+        ? GraphFineTuner.fineTuneFromFeatures(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), features.features(),
+            GraphFineTuner.activationShape(frozen.graph(), plan.boundary(), spec.batchShape(1)), labels, cfg.seed())
+        : FineTuner.fineTuneFromFeatures(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), features.features(), labels,
+            spec.height(), cfg.seed());
+    return r.withCachedFeatureHits(features.hits());
+  }
+
   private FreezePlan plan(LoadedModel champion, DriftSignal d, List<float[]> images, int[] labels, int freshCount) {
     Preprocessor pre = Preprocessor.of(champion.spec());
     FreezePolicy policy = cfg.freezePolicy();
+    List<String> boundaries = champion.spec().boundaries();
     if (policy.pinned() != null) {
-      return policy.choose(freshCount, Double.NaN, Double.NaN);
+      return policy.choose(boundaries, freshCount, Double.NaN, Double.NaN);
     }
     double now = d.accuracyRecent();
     if (freshCount > 0) {
@@ -389,7 +430,7 @@ public final class TrainerService implements AutoCloseable {
       before = Networks.accuracy(champion.network(), pre, images.subList(freshCount, images.size()),
           java.util.Arrays.copyOfRange(labels, freshCount, labels.length));
     }
-    return policy.choose(freshCount, before, now);
+    return policy.choose(boundaries, freshCount, before, now);
   }
 
   public ServiceState state() {

@@ -30,9 +30,23 @@ class TrainerConfigTest {
   }
 
   @Test
-  void shouldRejectAnUnknownBoundaryNamingTheKey() {
-    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "conv9"))))
+  void shouldRejectABoundaryThatIsNoLayerNameNamingTheKey() {
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "conv 9!"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.freeze-boundary");
+  }
+
+  @Test
+  void shouldRefuseToStartWithABoundaryTheStoredModelLacksListingItsLayers() {
+    java.nio.file.Path store = dev.streamtune.core.testing.TestData.tempDir("trainer-boundary");
+    dev.streamtune.core.testing.TestModels.storeBase(new dev.streamtune.core.model.DirectoryModelStore(store), "fashion", 64);
+    TrainerConfig c = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "conv9",
+        "streamtune.store.dir", store.toString(), "streamtune.bootstrap", "localhost:1")));
+    assertThatThrownBy(() -> new TrainerService(c).start()).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("streamtune.trainer.freeze-boundary").hasMessageContaining("conv9")
+        .hasMessageContaining("[conv1, pool1, conv2, pool2, fc, head]");
+    TrainerConfig top = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "head",
+        "streamtune.store.dir", store.toString(), "streamtune.bootstrap", "localhost:1")));
+    assertThatThrownBy(() -> new TrainerService(top).start()).hasMessageContaining("leaves nothing to train");
   }
 
   @Test

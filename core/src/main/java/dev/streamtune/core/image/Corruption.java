@@ -5,8 +5,9 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Domain shifts made from clean images (pixels in [0,1], 28x28 or any square), as a new camera or lighting would make them.
- * Deterministic for a given seed. Results are clipped to [0,1].
+ * Domain shifts made from clean images (values in [0,1], square, one plane for grey or channel-major planes for colour), as a new
+ * camera or lighting would make them. Each plane is changed alike (noise is drawn per value, plane after plane), except by the
+ * colour cast. Deterministic for a given seed. Results are clipped to [0,1].
  */
 public enum Corruption {
   /** The source domain, unchanged. */
@@ -20,24 +21,54 @@ public enum Corruption {
   /** Low contrast around grey plus noise: {@code 0.5 + (x-0.5)*0.3 + N(0, 0.08)} — fog or glare. */
   CONTRAST,
   /** Rotated 90 degrees clockwise: a camera mounted sideways. */
-  ROT90;
+  ROT90,
+  /**
+   * A new camera: a warm white balance (red ×1.1, blue ×0.8, clipped) seen through a soft lens (Gaussian blur, sigma 1). On a
+   * grey image the cast is its luma (×1.007), so there it is the blur alone.
+   */
+  CAST_BLUR;
+
+  private static final float[] CAST = {1.1f, 1.0f, 0.8f};
+  private static final float GREY_CAST = 0.299f * 1.15f + 0.587f * 0.95f + 0.114f * 0.6f;
 
   public static Corruption parse(String name) {
     try {
-      return valueOf(name.trim().toUpperCase(Locale.ROOT));
+      return valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "unknown corruption '" + name + "', one of " + Arrays.toString(values()).toLowerCase(Locale.ROOT));
+          "unknown corruption '" + name + "', one of " + Arrays.stream(values()).map(Corruption::id).toList());
     }
   }
 
   public String id() {
-    return name().toLowerCase(Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
-  /** Applies the corruption to a copy of the image; {@code seed} drives the noise. */
+  /**
+   * Applies the corruption to a copy of the image; {@code seed} drives the noise.
+   *
+   * @param px one {@code side x side} plane (grey) or channel-major planes (RGB: three)
+   */
   public float[] apply(float[] px, int side, long seed) {
+    int plane = side * side;
+    if (px.length == 0 || px.length % plane != 0) {
+      throw new IllegalArgumentException("an image of " + px.length + " values is not whole " + side + "x" + side + " planes");
+    }
+    int channels = px.length / plane;
     SplittableRandom rnd = new SplittableRandom(seed);
+    float[] out = new float[px.length];
+    for (int c = 0; c < channels; c++) {
+      float cast = channels == 3 ? CAST[c] : GREY_CAST;
+      float[] p = applyPlane(Arrays.copyOfRange(px, c * plane, (c + 1) * plane), side, rnd, cast);
+      System.arraycopy(p, 0, out, c * plane, plane);
+    }
+    for (int i = 0; i < out.length; i++) {
+      out[i] = Math.max(0f, Math.min(1f, out[i]));
+    }
+    return out;
+  }
+
+  private float[] applyPlane(float[] px, int side, SplittableRandom rnd, float factor) {
     float[] out = new float[px.length];
     switch (this) {
       case NONE -> System.arraycopy(px, 0, out, 0, px.length);
@@ -65,9 +96,13 @@ public enum Corruption {
           }
         }
       }
-    }
-    for (int i = 0; i < out.length; i++) {
-      out[i] = Math.max(0f, Math.min(1f, out[i]));
+      case CAST_BLUR -> {
+        float[] cast = new float[px.length];
+        for (int i = 0; i < px.length; i++) {
+          cast[i] = Math.min(1f, factor * px[i]);
+        }
+        out = blur(cast, side, 1.0);
+      }
     }
     return out;
   }

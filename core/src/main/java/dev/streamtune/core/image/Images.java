@@ -57,6 +57,39 @@ public final class Images {
     return out.toByteArray();
   }
 
+  /**
+   * Encodes channel-major values in [0,1] ({@code channels} 1 or 3 planes of {@code height x width}) as an 8-bit PNG, grey or
+   * RGB.
+   */
+  public static byte[] toPng(float[] chw, int channels, int height, int width) {
+    if (channels == 1) {
+      return toPng(chw, height, width);
+    }
+    if (channels != 3 || chw.length != 3 * height * width) {
+      throw new IllegalArgumentException("expected 1 or 3 planes of " + height + "x" + width + ", got " + chw.length
+          + " values for " + channels + " channels");
+    }
+    int plane = height * width;
+    BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < height; y++) {
+      for (int x = 0; x < width; x++) {
+        int i = y * width + x;
+        img.setRGB(x, y, (byte255(chw[i]) << 16) | (byte255(chw[plane + i]) << 8) | byte255(chw[2 * plane + i]));
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+    try {
+      ImageIO.write(img, "png", out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static int byte255(float v) {
+    return Math.round(Math.max(0f, Math.min(1f, v)) * 255f);
+  }
+
   /** Stacks pixel arrays into the network input {@code [N,1,H,W]}. */
   public static INDArray batch(java.util.List<float[]> images, int height, int width) {
     float[] flat = new float[images.size() * height * width];

@@ -105,29 +105,13 @@ public final class Preprocessor {
       throw new IllegalArgumentException("image has " + chw.length + " values, the network takes " + spec.imageSize());
     }
     Normalization n = spec.normalization();
-    BufferedImage img = new BufferedImage(spec.width(), spec.height(),
-        spec.channels() == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
-    int[] v = new int[spec.channels()];
-    for (int y = 0; y < spec.height(); y++) {
-      for (int x = 0; x < spec.width(); x++) {
-        for (int c = 0; c < v.length; c++) {
-          float raw = (chw[c * plane + y * spec.width() + x] - n.offset(c)) / n.scale(c);
-          v[c] = Math.max(0, Math.min(255, Math.round(raw)));
-        }
-        if (v.length == 1) {
-          img.getRaster().setSample(x, y, 0, v[0]);
-        } else {
-          img.setRGB(x, y, (v[0] << 16) | (v[1] << 8) | v[2]);
-        }
+    float[] unit = new float[chw.length];
+    for (int c = 0; c < spec.channels(); c++) {
+      for (int i = c * plane; i < (c + 1) * plane; i++) {
+        unit[i] = Math.round((chw[i] - n.offset(c)) / n.scale(c)) / 255f;
       }
     }
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
-    try {
-      ImageIO.write(img, "png", out);
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return Images.toPng(unit, spec.channels(), spec.height(), spec.width());
   }
 
   /** Raw pixels on the 0..255 scale, channel-major, before any change. */

@@ -117,7 +117,16 @@ public final class Network {
   public INDArray activations(String layer, INDArray input) {
     if (graph != null) {
       GraphVertex v = vertex(layer);
-      return graph.feedForward(new INDArray[] {input}, v.getVertexIndex(), false).get(layer).detach();
+      // DL4J's feedForward(inputs, n, train) stops after the n-th entry of getLayers() (not a vertex index); a vertex that is
+      // no layer (an element-wise add) needs the whole pass
+      int stop = -1;
+      Layer[] layers = graph.getLayers();
+      for (int i = 0; v.hasLayer() && i < layers.length; i++) {
+        stop = layers[i] == v.getLayer() ? i : stop;
+      }
+      java.util.Map<String, INDArray> acts = stop >= 0 ? graph.feedForward(new INDArray[] {input}, stop, false)
+          : graph.feedForward(new INDArray[] {input}, false);
+      return acts.get(layer).detach();
     }
     int i = layerIndex(layer);
     return multiLayer.feedForwardToLayer(i, input, false).get(i + 1).detach();

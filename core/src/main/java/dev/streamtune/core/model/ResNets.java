@@ -43,6 +43,19 @@ public final class ResNets {
   }
 
   /**
+   * The spec of a residual network built here for RGB images of {@code side x side}: NCHW, pixels scaled to [0,1], images of
+   * another size stretched, the embedding at {@code fc}, freeze boundaries {@link #boundaries}, the dense top ({@code pool})
+   * as the default boundary.
+   */
+  public static ModelSpec spec(ComputationGraph net, int side, List<String> labels) {
+    List<String> layers = Network.of(net).layerNames();
+    int blocks = (int) layers.stream().filter(l -> l.matches("block\\d+")).count();
+    return new ModelSpec(List.of(net.getLayer("stem_conv").conf().getLayer() instanceof ConvolutionLayer c ? (int) c.getNIn() : 3,
+        side, side), null, labels, layers, "pool", ModelSpec.NetworkType.GRAPH, ModelSpec.Layout.NCHW, Normalization.UNIT,
+        ModelSpec.Resize.STRETCH, "fc", boundaries(blocks));
+  }
+
+  /**
    * Builds and initialises the graph.
    *
    * @param channels 1 or 3

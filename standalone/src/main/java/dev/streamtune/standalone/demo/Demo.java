@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.broker.EmbeddedKafkaBroker;
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.ColourRendering;
 import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
@@ -60,9 +61,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Demo {
   private static final Logger log = LoggerFactory.getLogger(Demo.class);
-  private static final String MODEL = "fashion";
 
   private final DemoOptions o;
+  private final String model;
   private final long t0 = System.nanoTime();
   private final Instant startedAt = Instant.now();
   /** Every answer of every phase, for the report's accuracy over time. */
@@ -75,6 +76,7 @@ public final class Demo {
 
   private Demo(DemoOptions o) {
     this.o = o;
+    this.model = o.pretrain().arch().defaultModel();
   }
 
   /** Runs the demo; never throws for a loop that did not close (the summary says why), only for a broken environment. */
@@ -104,11 +106,12 @@ public final class Demo {
     FashionMnist.Split train = FashionMnist.train(o.dataDir());
     FashionMnist.Split test = FashionMnist.test(o.dataDir());
     DirectoryModelStore baseStore = new DirectoryModelStore(o.workDir().resolve("base"));
-    Manifest base = Pretrainer.ensureBase(baseStore, MODEL, train, o.pretrain(), this::say);
+    say("backbone " + o.pretrain().arch().id() + " (model " + model + ")");
+    Manifest base = Pretrainer.ensureBase(baseStore, model, train, o.pretrain(), this::say);
 
     Path runDir = o.workDir().resolve("runs").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Path storeDir = runDir.resolve("store");
-    copyDir(baseStore.dir(MODEL, base.version()), storeDir.resolve(MODEL).resolve(Integer.toString(base.version())));
+    copyDir(baseStore.dir(model, base.version()), storeDir.resolve(model).resolve(Integer.toString(base.version())));
     say("run directory " + runDir + " (model store, service state)");
 
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).build().start()) {
@@ -116,7 +119,7 @@ public final class Demo {
       Map<String, String> m = new HashMap<>();
       m.put("streamtune.bootstrap", broker.bootstrapServers());
       m.put("streamtune.store.dir", storeDir.toString());
-      m.put("streamtune.model", MODEL);
+      m.put("streamtune.model", model);
       m.put("streamtune.serving.port", "0");
       m.put("streamtune.ingest.port", "0");
       m.put("streamtune.evaluator.port", "0");
@@ -164,7 +167,7 @@ public final class Demo {
         for (int i = 0; i < o.guardSamples(); i++) {
           ImagePool.Image img = pool.next();
           ProducerRecord<String, byte[]> r = new ProducerRecord<>(topics.samplesRaw.name(), "clean-" + img.key(),
-              Images.toPng(img.pixels(), 28, 28));
+              encode(img, Corruption.NONE));
           r.headers().add(Topics.HEADER_LABEL, img.label().getBytes(StandardCharsets.UTF_8));
           r.headers().add(Topics.HEADER_DOMAIN, "clean".getBytes(StandardCharsets.UTF_8));
           r.headers().add(Topics.HEADER_SOURCE, "labelling-tool".getBytes(StandardCharsets.UTF_8));
@@ -244,6 +247,19 @@ public final class Demo {
   }
 
   /**
+   * An image of the pool as a camera of the domain sends it: for the grey CNN the 28×28 grey image, for the RGB backbone its
+   * colour rendering ({@link ColourRendering}, 32×32), either with the domain's corruption, as a PNG.
+   */
+  private byte[] encode(ImagePool.Image img, Corruption corruption) {
+    long seed = o.seed() * 31 + img.key().hashCode();
+    if (o.pretrain().arch() == Pretrainer.Arch.RESNET) {
+      float[] rgb = corruption.apply(ColourRendering.render(img.pixels(), img.key().hashCode()), ColourRendering.SIDE, seed);
+      return Images.toPng(rgb, 3, ColourRendering.SIDE, ColourRendering.SIDE);
+    }
+    return Images.toPng(corruption.apply(img.pixels(), FashionMnist.SIDE, seed), FashionMnist.SIDE, FashionMnist.SIDE);
+  }
+
+  /**
    * Sends {@code n} requests at the configured rate and concurrency, schedules feedback for a share of them, and stops early
    * when {@code stop} turns true.
    */
@@ -262,8 +278,7 @@ public final class Demo {
         sleep(Duration.ofNanos(wait));
       }
       ImagePool.Image img = pool.next();
-      float[] px = corruption.apply(img.pixels(), 28, o.seed() * 31 + img.key().hashCode());
-      byte[] png = Images.toPng(px, 28, 28);
+      byte[] png = encode(img, corruption);
       boolean label = rnd.nextDouble() < o.feedbackShare();
       inFlight.acquireUninterruptibly();
       HttpRequest req = HttpRequest.newBuilder(predict).timeout(Duration.ofSeconds(30)).header("Content-Type", "image/png")

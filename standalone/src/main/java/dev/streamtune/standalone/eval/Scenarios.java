@@ -269,6 +269,7 @@ final class Scenarios {
       case BLUR -> "Gaussian blur sigma 1.5";
       case CONTRAST -> "0.5 + (x-0.5)*0.3 + N(0, 0.08), fog";
       case ROT90 -> "rotated 90 degrees clockwise";
+      case CAST_BLUR -> "warm colour cast (R x1.1, B x0.8), blur sigma 1";
     };
   }
 

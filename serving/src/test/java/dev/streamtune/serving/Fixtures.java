@@ -33,7 +33,7 @@ public final class Fixtures {
   public static LoadedModel loaded(String model, int version, MultiLayerNetwork net) {
     Manifest m = new Manifest(Versioned.CURRENT, model, version, null, Instant.now(), "0".repeat(64),
         Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY), null, Map.of());
-    return new LoadedModel(m, Network.of(net));
+    return new LoadedModel(m, net == null ? null : Network.of(net));
   }
 
   public static float[] image(int i) {

@@ -108,35 +108,10 @@ public final class Pretrainer {
     int n = Math.min(o.trainImages(), train.size());
     MultiLayerNetwork net = Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), o.learningRate(), o.seed());
     long start = System.nanoTime();
-    int[] order = new int[n];
-    for (int i = 0; i < n; i++) {
-      order[i] = i;
-    }
-    java.util.Random rnd = new java.util.Random(o.seed());
-    double loss = Double.NaN;
-    for (int e = 0; e < o.epochs(); e++) {
-      for (int i = n - 1; i > 0; i--) {
-        int j = rnd.nextInt(i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
-      double sum = 0;
-      int batches = 0;
-      long lastReport = System.nanoTime();
-      for (int from = 0; from < n; from += o.batchSize()) {
-        int to = Math.min(n, from + o.batchSize());
-        net.fit(batch(train, order, from, to));
-        sum += net.score();
-        batches++;
-        if (System.nanoTime() - lastReport > 10_000_000_000L) {
-          lastReport = System.nanoTime();
-          progress.accept(String.format("pretraining epoch %d/%d: %d/%d images, loss %.3f, %.0f images/s", e + 1, o.epochs(), to, n,
-              sum / batches, (e * n + to) / ((System.nanoTime() - start) / 1e9)));
-        }
-      }
-      loss = sum / batches;
-    }
+    double loss = epochs(n, o, "cnn", start, progress, (order, from, to) -> {
+      net.fit(batch(train, order, from, to));
+      return net.score();
+    });
     long ms = (System.nanoTime() - start) / 1_000_000;
     Map<String, Double> eval = new TreeMap<>();
     if (train.size() > n) {
@@ -172,41 +147,16 @@ public final class Pretrainer {
       labels[i] = train.labels()[i];
     }
     long start = System.nanoTime();
-    int[] order = new int[n];
-    for (int i = 0; i < n; i++) {
-      order[i] = i;
-    }
-    java.util.Random rnd = new java.util.Random(o.seed());
-    double loss = Double.NaN;
-    for (int e = 0; e < o.epochs(); e++) {
-      for (int i = n - 1; i > 0; i--) {
-        int j = rnd.nextInt(i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
+    double loss = epochs(n, o, "resnet", start, progress, (order, from, to) -> {
+      List<float[]> part = new java.util.ArrayList<>(to - from);
+      INDArray y = Nd4j.zeros(to - from, FashionMnist.LABELS.size());
+      for (int i = from; i < to; i++) {
+        part.add(images.get(order[i]));
+        y.putScalar(i - from, labels[order[i]], 1f);
       }
-      double sum = 0;
-      int batches = 0;
-      long lastReport = System.nanoTime();
-      for (int from = 0; from < n; from += o.batchSize()) {
-        int to = Math.min(n, from + o.batchSize());
-        List<float[]> part = new java.util.ArrayList<>(to - from);
-        INDArray y = Nd4j.zeros(to - from, FashionMnist.LABELS.size());
-        for (int i = from; i < to; i++) {
-          part.add(images.get(order[i]));
-          y.putScalar(i - from, labels[order[i]], 1f);
-        }
-        net.fit(new DataSet(pre.batch(part), y));
-        sum += net.score();
-        batches++;
-        if (System.nanoTime() - lastReport > 10_000_000_000L) {
-          lastReport = System.nanoTime();
-          progress.accept(String.format("pretraining resnet epoch %d/%d: %d/%d images, loss %.3f, %.0f images/s", e + 1,
-              o.epochs(), to, n, sum / batches, (e * n + to) / ((System.nanoTime() - start) / 1e9)));
-        }
-      }
-      loss = sum / batches;
-    }
+      net.fit(new DataSet(pre.batch(part), y));
+      return net.score();
+    });
     long ms = (System.nanoTime() - start) / 1_000_000;
     Map<String, Double> eval = new TreeMap<>();
     if (train.size() > n) {
@@ -232,6 +182,44 @@ public final class Pretrainer {
         + "(loss %.3f, accuracy on unseen colour images %s)", model, m.version(), net.numParams(), n, o.epochs(), ms / 1000.0,
         loss, eval.values()));
     return m;
+  }
+
+  /** One training step on the images {@code order[from..to)}; its score. */
+  private interface Step {
+    double fit(int[] order, int from, int to);
+  }
+
+  /** Shuffled epochs of {@code o.batchSize()} batches, a progress line every 10 s; the mean loss of the last epoch. */
+  private static double epochs(int n, Options o, String what, long start, Consumer<String> progress, Step step) {
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Random rnd = new java.util.Random(o.seed());
+    double loss = Double.NaN;
+    for (int e = 0; e < o.epochs(); e++) {
+      for (int i = n - 1; i > 0; i--) {
+        int j = rnd.nextInt(i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      double sum = 0;
+      int batches = 0;
+      long lastReport = System.nanoTime();
+      for (int from = 0; from < n; from += o.batchSize()) {
+        int to = Math.min(n, from + o.batchSize());
+        sum += step.fit(order, from, to);
+        batches++;
+        if (System.nanoTime() - lastReport > 10_000_000_000L) {
+          lastReport = System.nanoTime();
+          progress.accept(String.format("pretraining %s epoch %d/%d: %d/%d images, loss %.3f, %.0f images/s", what, e + 1,
+              o.epochs(), to, n, sum / batches, (e * n + to) / ((System.nanoTime() - start) / 1e9)));
+        }
+      }
+      loss = sum / batches;
+    }
+    return loss;
   }
 
   private static DataSet batch(FashionMnist.Split split, int[] order, int from, int to) {

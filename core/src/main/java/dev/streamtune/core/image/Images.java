@@ -48,7 +48,11 @@ public final class Images {
       float v = Math.max(0f, Math.min(1f, pixels[i]));
       data[i] = (byte) Math.round(v * 255f);
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+    return png(img);
+  }
+
+  private static byte[] png(BufferedImage img) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
     try {
       ImageIO.write(img, "png", out);
     } catch (IOException e) {
@@ -77,13 +81,7 @@ public final class Images {
         img.setRGB(x, y, (byte255(chw[i]) << 16) | (byte255(chw[plane + i]) << 8) | byte255(chw[2 * plane + i]));
       }
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-    try {
-      ImageIO.write(img, "png", out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return png(img);
   }
 
   private static int byte255(float v) {

@@ -3,8 +3,10 @@ package dev.streamtune.standalone.bench;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.broker.EmbeddedKafkaBroker;
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.ColourRendering;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.kafka.KafkaSupport;
@@ -13,12 +15,14 @@ import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.serving.ServingConfig;
 import dev.streamtune.serving.ServingService;
 import dev.streamtune.serving.ServingStats;
 import dev.streamtune.trainer.FineTuner;
+import dev.streamtune.trainer.Pretrainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,7 +42,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,7 +79,12 @@ public final class BenchServingCommand implements Callable<Integer> {
       + "model is pretrained on --pretrain-images clean images (1 epoch)")
   Path store;
 
-  @Option(names = "--model", defaultValue = "fashion", description = "model name in --store (default ${DEFAULT-VALUE})")
+  @Option(names = "--backbone", paramLabel = "ARCH", defaultValue = "cnn",
+      description = "cnn (grey 28x28 MultiLayerNetwork) or resnet (RGB 32x32 ComputationGraph, sent the colour rendering of the "
+          + "test images) (default ${DEFAULT-VALUE})")
+  String backbone;
+
+  @Option(names = "--model", description = "model name in --store (default fashion for cnn, fashion-rgb for resnet)")
   String model;
 
   @Option(names = "--pretrain-images", defaultValue = "2000", description = "images to pretrain on without --store "
@@ -139,14 +147,26 @@ public final class BenchServingCommand implements Callable<Integer> {
     if (images > test.images().length) {
       throw new IllegalArgumentException("--images must be at most " + test.images().length + ", was " + images);
     }
-    List<float[]> pixels = new ArrayList<>(Arrays.asList(test.images()).subList(0, images));
-
     Path dir = Files.createTempDirectory("streamtune-bench-serving");
     try {
       DirectoryModelStore bench = new DirectoryModelStore(dir.resolve("store"));
-      List<Manifest> versions = prepareStore(bench);
-      System.out.printf(Locale.ROOT, "model: %s, %d stored copies in %s; %d test images%n", versions.get(0).spec().labels().size()
-          + " labels", VERSIONS, bench.root(), images);
+      List<Manifest> versions = prepareStore(bench, dir);
+      ModelSpec spec = versions.get(0).spec();
+      Preprocessor pre = Preprocessor.of(spec);
+      // the test images as a client sends them (grey 28x28, or their colour rendering for an RGB model) and as the network
+      // takes them after decoding
+      List<byte[]> encoded = new ArrayList<>(images);
+      List<float[]> pixels = new ArrayList<>(images);
+      for (int i = 0; i < images; i++) {
+        float[] grey = test.images()[i];
+        byte[] png = spec.channels() == 3 ? Images.toPng(ColourRendering.render(grey, i), 3, ColourRendering.SIDE,
+            ColourRendering.SIDE) : Images.toPng(grey, FashionMnist.SIDE, FashionMnist.SIDE);
+        encoded.add(png);
+        pixels.add(pre.decode(png));
+      }
+      System.out.printf(Locale.ROOT, "model: %s %s, %d labels, input %s %s, %d stored copies in %s; %d test images%n",
+          spec.network().id(), arch().id(), spec.labels().size(), spec.inputShape(), spec.layout(), VERSIONS, bench.root(),
+          images);
 
       // the baseline runs before serving starts, on its own copy of the same model
       LoadedModel raw = bench.load(MODEL, 1, versions.get(0).sha256());
@@ -154,7 +174,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       List<double[]> rawRows = new ArrayList<>();
       for (int b : batchSizes) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d ...%n", b);
-        rawRows.add(new double[] {b, rawThroughput(raw.network().multiLayer(), pixels, b), 0});
+        rawRows.add(new double[] {b, rawThroughput(raw.network(), pre, pixels, b), 0});
       }
 
       List<Phase> phases = new ArrayList<>();
@@ -178,7 +198,7 @@ public final class BenchServingCommand implements Callable<Integer> {
               + "version; endpoint %s%n", serving.port(), config.batchMax(), config.batchWait().toNanos() / 1000,
               config.httpThreads(), config.versionsKeep(), endpoint);
           Swapper swapper = new Swapper(promoter, bench, versions, serving);
-          List<byte[]> requests = httpRequests(serving.port(), pixels);
+          List<byte[]> requests = httpRequests(serving.port(), encoded, pixels);
           for (String path : paths) {
             for (int c : concurrency) {
               Client client = path.equals("http") ? new HttpClientFactory(serving.port(), requests)
@@ -195,7 +215,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
       for (double[] r : rawRows) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d, again ...%n", (int) r[0]);
-        r[2] = rawThroughput(raw.network().multiLayer(), pixels, (int) r[0]);
+        r[2] = rawThroughput(raw.network(), pre, pixels, (int) r[0]);
       }
       report(rawRows, phases);
     } finally {
@@ -228,16 +248,26 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   /** Stores the benchmarked model {@value #VERSIONS} times in the bench's own store (the one of --store is only read). */
-  private List<Manifest> prepareStore(DirectoryModelStore bench) {
-    MultiLayerNetwork net;
+  private Pretrainer.Arch arch() {
+    return Pretrainer.Arch.parse(backbone);
+  }
+
+  private List<Manifest> prepareStore(DirectoryModelStore bench, Path dir) {
+    org.deeplearning4j.nn.api.Model net;
     ModelSpec spec;
-    if (store != null) {
-      DirectoryModelStore from = new DirectoryModelStore(store);
-      Manifest base = from.base(model).orElseThrow(() -> new IllegalArgumentException("no version of model '" + model + "' in "
+    String name = model != null ? model : arch().defaultModel();
+    if (store != null || arch() == Pretrainer.Arch.RESNET) {
+      DirectoryModelStore from = new DirectoryModelStore(store != null ? store : dir.resolve("pretrained"));
+      if (store == null) {
+        System.out.printf(Locale.ROOT, "pretraining a resnet on %d colour images (1 epoch) ...%n", pretrainImages);
+        Pretrainer.pretrain(from, name, FashionMnist.train(data), new Pretrainer.Options(pretrainImages, 1, 64, 2e-3, 42, Pretrainer.Arch.RESNET),
+            System.out::println);
+      }
+      Manifest base = from.base(name).orElseThrow(() -> new IllegalArgumentException("no version of model '" + name + "' in "
           + from.root() + " (--store, --model)"));
-      LoadedModel m = from.load(model, base.version(), base.sha256());
-      System.out.printf(Locale.ROOT, "model: %s v%d from %s%n", model, m.version(), from.root());
-      net = m.network().multiLayer();
+      LoadedModel m = from.load(name, base.version(), base.sha256());
+      System.out.printf(Locale.ROOT, "model: %s v%d from %s%n", name, m.version(), from.root());
+      net = m.network().model();
       spec = m.spec();
     } else {
       System.out.printf(Locale.ROOT, "pretraining a model on %d clean images (1 epoch) ...%n", pretrainImages);
@@ -248,10 +278,6 @@ public final class BenchServingCommand implements Callable<Integer> {
       net = FineTuner.fineTune(Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), 1e-3, 42), "none", 1e-3, 1, 64, px, y,
           FashionMnist.SIDE, 42).network();
       spec = Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
-    }
-    if (spec.height() != FashionMnist.SIDE || spec.width() != FashionMnist.SIDE) {
-      throw new IllegalArgumentException("model '" + model + "' takes " + spec.width() + "x" + spec.height()
-          + " images; the benchmark sends Fashion-MNIST's 28x28");
     }
     List<Manifest> out = new ArrayList<>();
     for (int v = 1; v <= VERSIONS; v++) {
@@ -265,12 +291,12 @@ public final class BenchServingCommand implements Callable<Integer> {
    * its own like serving's inference worker: measured here, the thread that first used ND4J (main, which loaded the model) ran
    * the same calls about half as fast as a fresh thread, which would flatter serving.
    */
-  private double rawThroughput(MultiLayerNetwork net, List<float[]> pixels, int b) throws InterruptedException {
+  private double rawThroughput(Network net, Preprocessor pre, List<float[]> pixels, int b) throws InterruptedException {
     double[] result = new double[1];
     RuntimeException[] failure = new RuntimeException[1];
     Thread t = new Thread(() -> {
       try {
-        result[0] = rawThroughputHere(net, pixels, b);
+        result[0] = rawThroughputHere(net, pre, pixels, b);
       } catch (RuntimeException e) {
         failure[0] = e;
       }
@@ -283,7 +309,7 @@ public final class BenchServingCommand implements Callable<Integer> {
     return result[0];
   }
 
-  private double rawThroughputHere(MultiLayerNetwork net, List<float[]> pixels, int b) {
+  private double rawThroughputHere(Network net, Preprocessor pre, List<float[]> pixels, int b) {
     int count = Math.max(1, pixels.size() / b);
     List<INDArray> batches = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
@@ -291,7 +317,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       for (int j = 0; j < b; j++) {
         chunk.add(pixels.get((i * b + j) % pixels.size()));
       }
-      batches.add(Images.batch(chunk, FashionMnist.SIDE, FashionMnist.SIDE));
+      batches.add(pre.batch(chunk));
     }
     long end = System.nanoTime() + nanos(warmup);
     int i = 0;
@@ -309,12 +335,12 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   /** The prepared request of each image for the chosen endpoint. */
-  private List<byte[]> httpRequests(int port, List<float[]> pixels) {
+  private List<byte[]> httpRequests(int port, List<byte[]> encoded, List<float[]> pixels) {
     List<byte[]> out = new ArrayList<>(pixels.size());
-    for (float[] px : pixels) {
+    for (int i = 0; i < pixels.size(); i++) {
+      float[] px = pixels.get(i);
       if (endpoint.equals("predict")) {
-        out.add(LoopbackHttpClient.post("127.0.0.1", port, "/predict?topk=1", "image/png",
-            Images.toPng(px, FashionMnist.SIDE, FashionMnist.SIDE)));
+        out.add(LoopbackHttpClient.post("127.0.0.1", port, "/predict?topk=1", "image/png", encoded.get(i)));
       } else {
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("name", "input");

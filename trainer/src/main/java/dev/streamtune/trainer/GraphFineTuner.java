@@ -1,6 +1,7 @@
 package dev.streamtune.trainer;
 
 import dev.streamtune.core.image.Preprocessor;
+import dev.streamtune.core.model.BatchNorms;
 import dev.streamtune.core.model.Network;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -103,6 +104,25 @@ public final class GraphFineTuner {
     requireFinite(plain);
     return new FineTuner.Result(Network.of(plain), plan.boundary(), List.copyOf(rates.keySet()), rates, loss, epochs,
         elapsedMs(start), 0);
+  }
+
+  /**
+   * Re-estimates the running statistics of the batch-norm layers the fine-tune trained (those above the boundary) from the
+   * training images ({@link BatchNorms}); the frozen part keeps the champion's, so its cached activations stay valid. DL4J's
+   * moving averages lag what training learned; without this a graph answers worse in inference than it trained. At most
+   * {@code limit} images are used. Mutates the result's graph.
+   *
+   * @return how many layers were re-estimated
+   */
+  public static int recalibrate(FineTuner.Result r, List<float[]> images, Preprocessor input, int limit) {
+    ComputationGraph g = r.model().graph();
+    Set<String> frozen = frozen(g, r.freezeBoundary());
+    List<INDArray> batches = new ArrayList<>();
+    int n = Math.min(limit, images.size());
+    for (int from = 0; from < n; from += 250) {
+      batches.add(input.batch(images.subList(from, Math.min(n, from + 250))));
+    }
+    return BatchNorms.recalibrate(g, batches, name -> !frozen.contains(name));
   }
 
   /** The activations at a boundary for a batch, flat {@code [N, F]} ('c' order), and one example's shape there. */

@@ -3,8 +3,14 @@ package dev.streamtune.trainer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -42,7 +48,6 @@ public final class HeadGrowth {
           + "' is not an output layer");
     }
     INDArray w = net.getLayer(top).getParam("W");
-    int nIn = (int) w.size(0);
     int current = (int) w.size(1);
     if (newLabelCount < current) {
       throw new IllegalArgumentException("cannot shrink the head from " + current + " to " + newLabelCount
@@ -60,12 +65,59 @@ public final class HeadGrowth {
         grown.getLayer(i).setParam(p.getKey(), p.getValue().dup());
       }
     }
+    setHead(grown.getLayer(top), w, net.getLayer(top).getParam("b"), newLabelCount, seed);
+    return grown;
+  }
+
+  /**
+   * {@link #grow(MultiLayerNetwork, int, long)} for either network class: a graph's output layer grows the same way, every other
+   * vertex keeps its parameters.
+   */
+  public static Network grow(Network net, int newLabelCount, long seed) {
+    if (net.type() == ModelSpec.NetworkType.MULTI_LAYER) {
+      return Network.of(grow(net.multiLayer(), newLabelCount, seed));
+    }
+    ComputationGraph g = net.graph();
+    String top = net.outputName();
+    Layer head = g.getLayer(top);
+    if (!(head.conf().getLayer() instanceof BaseOutputLayer)) {
+      throw new IllegalArgumentException("the top layer '" + top + "' is not an output layer");
+    }
+    INDArray w = head.getParam("W");
+    int current = (int) w.size(1);
+    if (newLabelCount < current) {
+      throw new IllegalArgumentException("cannot shrink the head from " + current + " to " + newLabelCount
+          + " labels: labels are only ever appended");
+    }
+    if (newLabelCount == current) {
+      return net.copy();
+    }
+    ComputationGraphConfiguration conf = g.getConfiguration().clone();
+    ((BaseOutputLayer) ((LayerVertex) conf.getVertices().get(top)).getLayerConf().getLayer()).setNOut(newLabelCount);
+    ComputationGraph grown = new ComputationGraph(conf);
+    grown.init();
+    for (Layer l : g.getLayers()) {
+      String name = l.conf().getLayer().getLayerName();
+      if (!name.equals(top)) {
+        for (Map.Entry<String, INDArray> p : l.paramTable().entrySet()) {
+          grown.getLayer(name).setParam(p.getKey(), p.getValue().dup());
+        }
+      }
+    }
+    setHead(grown.getLayer(top), w, head.getParam("b"), newLabelCount, seed);
+    return Network.of(grown);
+  }
+
+  /** Old columns and biases copied into the grown output layer, new ones small and unlikely. */
+  private static void setHead(Layer grown, INDArray w, INDArray b, int newLabelCount, long seed) {
+    int nIn = (int) w.size(0);
+    int current = (int) w.size(1);
     // DL4J's dense weights are [nIn, nOut] and the bias [1, nOut]: one column per class
     float[][] oldW = w.toFloatMatrix();
-    float[] oldB = net.getLayer(top).getParam("b").dup().reshape(current).toFloatVector();
+    float[] oldB = b.dup().reshape(current).toFloatVector();
     double meanBias = 0;
-    for (float b : oldB) {
-      meanBias += b;
+    for (float v : oldB) {
+      meanBias += v;
     }
     meanBias /= current;
     Random rnd = new Random(seed);
@@ -79,11 +131,10 @@ public final class HeadGrowth {
     }
     float[] newB = Arrays.copyOf(oldB, newLabelCount);
     Arrays.fill(newB, current, newLabelCount, (float) (meanBias - NEW_BIAS_MARGIN));
-    grown.getLayer(top).setParam("W", Nd4j.create(newW).castTo(w.dataType()));
+    grown.setParam("W", Nd4j.create(newW).castTo(w.dataType()));
     // the bias keeps whatever shape this DL4J version gives it ([1, nOut] or [nOut])
-    long[] biasShape = grown.getLayer(top).getParam("b").shape();
-    grown.getLayer(top).setParam("b", Nd4j.create(newB, biasShape, 'c').castTo(w.dataType()));
-    return grown;
+    long[] biasShape = grown.getParam("b").shape();
+    grown.setParam("b", Nd4j.create(newB, biasShape, 'c').castTo(w.dataType()));
   }
 
   /** The number of outputs of a network's top layer. */

@@ -3,6 +3,7 @@ package dev.streamtune.trainer;
 import dev.streamtune.core.image.ColourRendering;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Preprocessor;
+import dev.streamtune.core.model.BatchNorms;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
@@ -157,7 +158,9 @@ public final class Pretrainer {
       net.fit(new DataSet(pre.batch(part), y));
       return net.score();
     });
+    int calibrated = BatchNorms.recalibrate(net, batches(pre, images.subList(0, Math.min(n, 2000))), name -> true);
     long ms = (System.nanoTime() - start) / 1_000_000;
+    progress.accept("batch-norm statistics re-estimated on " + Math.min(n, 2000) + " training images (" + calibrated + " layers)");
     Map<String, Double> eval = new TreeMap<>();
     if (train.size() > n) {
       int to = Math.min(train.size(), n + 5000);
@@ -182,6 +185,15 @@ public final class Pretrainer {
         + "(loss %.3f, accuracy on unseen colour images %s)", model, m.version(), net.numParams(), n, o.epochs(), ms / 1000.0,
         loss, eval.values()));
     return m;
+  }
+
+  /** Images stacked in batches of 250, for a pass in inference mode. */
+  static List<INDArray> batches(Preprocessor pre, List<float[]> images) {
+    List<INDArray> out = new java.util.ArrayList<>();
+    for (int from = 0; from < images.size(); from += 250) {
+      out.add(pre.batch(images.subList(from, Math.min(images.size(), from + 250))));
+    }
+    return out;
   }
 
   /** One training step on the images {@code order[from..to)}; its score. */

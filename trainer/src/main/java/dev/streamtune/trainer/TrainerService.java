@@ -283,11 +283,7 @@ public final class TrainerService implements AutoCloseable {
       Network toTrain = champ.network();
       if (labelSet.size() > spec.labels().size()) {
         List<String> added = labelSet.subList(spec.labels().size(), labelSet.size());
-        if (toTrain.type() == ModelSpec.NetworkType.GRAPH) {
-          throw new IllegalStateException("new label(s) " + added + " in the training samples: growing the head of a "
-              + "ComputationGraph is not supported yet");
-        }
-        toTrain = Network.of(HeadGrowth.grow(toTrain.multiLayer(), labelSet.size(), cfg.seed()));
+        toTrain = HeadGrowth.grow(toTrain, labelSet.size(), cfg.seed());
         growth = String.format("head grown from %d to %d labels (new: %s)", spec.labels().size(), labelSet.size(),
             String.join(", ", added));
         registry.counter("streamtune.trainer.head.growths", "model", model).increment();
@@ -381,9 +377,14 @@ public final class TrainerService implements AutoCloseable {
     Preprocessor pre = Preprocessor.of(spec);
     boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
     if (plan.boundary().equals("none")) {
-      return graph ? GraphFineTuner.fineTune(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), images, labels, pre,
-          cfg.seed()) : FineTuner.fineTune(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), images, labels,
-          spec.height(), cfg.seed());
+      if (!graph) {
+        return FineTuner.fineTune(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), images, labels, spec.height(),
+            cfg.seed());
+      }
+      FineTuner.Result r = GraphFineTuner.fineTune(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), images, labels, pre,
+          cfg.seed());
+      GraphFineTuner.recalibrate(r, images, pre, 2000);
+      return r;
     }
     String model = champ.model();
     String backbone = FeatureCache.backboneKey(model, champ.version(), champ.manifest().sha256(), plan.boundary());
@@ -410,7 +411,11 @@ public final class TrainerService implements AutoCloseable {
             GraphFineTuner.activationShape(frozen.graph(), plan.boundary(), spec.batchShape(1)), labels, cfg.seed())
         : FineTuner.fineTuneFromFeatures(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), features.features(), labels,
             spec.height(), cfg.seed());
-    return r.withCachedFeatureHits(features.hits());
+    r = r.withCachedFeatureHits(features.hits());
+    if (graph) {
+      GraphFineTuner.recalibrate(r, images, pre, 2000);
+    }
+    return r;
   }
 
   private FreezePlan plan(LoadedModel champion, DriftSignal d, List<float[]> images, int[] labels, int freshCount) {

@@ -72,6 +72,26 @@ class GraphFineTunerTest {
   }
 
   @Test
+  void shouldReestimateOnlyTheTrainedBatchNormLayers() {
+    ComputationGraph champion = ResNets.build(3, 16, new int[] {4, 8}, 16, 3, 1e-3, 11);
+    int[] labels = new int[256];
+    List<float[]> train = images(256, labels, 4);
+    FineTuner.Result r = GraphFineTuner.fineTune(champion, new FreezePlan("block1", 3e-2, 0.3, "test"), 2, 32, train, labels,
+        PRE, 5);
+    INDArray trainedMean = r.model().graph().getLayer("block2_bn1").getParam("mean").dup();
+    assertThat(GraphFineTuner.recalibrate(r, train, PRE, 256)).isEqualTo(3);
+    ComputationGraph g = r.model().graph();
+    assertThat(g.getLayer("stem_bn").getParam("mean")).as("frozen: the champion's").isEqualTo(champion.getLayer("stem_bn")
+        .getParam("mean"));
+    assertThat(g.getLayer("block2_bn1").getParam("mean")).isNotEqualTo(trainedMean);
+    // the re-estimated mean is the mean of the layer's input over the images, per channel
+    INDArray in = r.model().activations("block2_conv1", PRE.batch(train));
+    INDArray expected = in.mean(0, 2, 3);
+    assertThat(Transforms.abs(g.getLayer("block2_bn1").getParam("mean").reshape(expected.shape()).sub(expected)).maxNumber()
+        .doubleValue()).isLessThan(1e-4);
+  }
+
+  @Test
   void shouldTrainTheLastBlockAtALowerRateBelowABlockBoundary() {
     ComputationGraph champion = ResNets.build(3, 16, new int[] {4, 8}, 16, 3, 1e-3, 11);
     FreezePlan plan = new FreezePlan("block1", 1e-3, 0.1, "test");

@@ -84,4 +84,26 @@ class HeadGrowthTest {
     assertThatThrownBy(() -> HeadGrowth.grow(net, 9, 7)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("from 10 to 9");
   }
+
+  @Test
+  void shouldGrowAGraphsHeadKeepingTheOldClassesAndEveryOtherLayer() {
+    org.deeplearning4j.nn.graph.ComputationGraph g = dev.streamtune.core.model.ResNets.build(3, 16, new int[] {4, 8}, 16, 4,
+        1e-3, 3);
+    dev.streamtune.core.model.Network grown = HeadGrowth.grow(dev.streamtune.core.model.Network.of(g), 6, 7);
+    org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(1);
+    org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 5, 3,
+        16, 16);
+    org.nd4j.linalg.api.ndarray.INDArray before = g.outputSingle(x);
+    org.nd4j.linalg.api.ndarray.INDArray after = grown.output(x);
+    assertThat(after.shape()).containsExactly(5, 6);
+    org.nd4j.linalg.api.ndarray.INDArray old = after.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 4));
+    org.nd4j.linalg.api.ndarray.INDArray renormalised = old.divColumnVector(old.sum(1).reshape(5, 1));
+    assertThat(org.nd4j.linalg.ops.transforms.Transforms.abs(renormalised.sub(before)).maxNumber().doubleValue())
+        .isLessThan(1e-5);
+    assertThat(after.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(4, 6))
+        .meanNumber().doubleValue()).isLessThan(1.0 / 6);
+    assertThat(grown.graph().getLayer("block2_conv1").params()).isEqualTo(g.getLayer("block2_conv1").params());
+    assertThat(grown.graph().getLayer("stem_bn").params()).isEqualTo(g.getLayer("stem_bn").params());
+  }
 }

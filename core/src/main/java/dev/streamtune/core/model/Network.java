@@ -116,17 +116,11 @@ public final class Network {
    */
   public INDArray activations(String layer, INDArray input) {
     if (graph != null) {
-      GraphVertex v = vertex(layer);
-      // DL4J's feedForward(inputs, n, train) stops after the n-th entry of getLayers() (not a vertex index); a vertex that is
-      // no layer (an element-wise add) needs the whole pass
-      int stop = -1;
-      Layer[] layers = graph.getLayers();
-      for (int i = 0; v.hasLayer() && i < layers.length; i++) {
-        stop = layers[i] == v.getLayer() ? i : stop;
-      }
-      java.util.Map<String, INDArray> acts = stop >= 0 ? graph.feedForward(new INDArray[] {input}, stop, false)
-          : graph.feedForward(new INDArray[] {input}, false);
-      return acts.get(layer).detach();
+      vertex(layer);
+      // the whole pass: DL4J's partial feedForward(inputs, n, train) takes an index whose meaning differs between its entry
+      // points (a layer's index, then matched against vertex indices), and stops short of some vertices; the layers above a
+      // boundary or an embedding are the cheap part of a network
+      return graph.feedForward(new INDArray[] {input}, false).get(layer).detach();
     }
     int i = layerIndex(layer);
     return multiLayer.feedForwardToLayer(i, input, false).get(i + 1).detach();

@@ -79,7 +79,7 @@ public final class ResNets {
         .setInputTypes(InputType.convolutional(side, side, channels));
     g.addLayer("stem_conv", new ConvolutionLayer.Builder(3, 3).nOut(widths[0]).activation(Activation.IDENTITY).hasBias(false)
         .build(), INPUT);
-    g.addLayer("stem_bn", new BatchNormalization.Builder().build(), "stem_conv");
+    g.addLayer("stem_bn", new BatchNormalization.Builder().eps(1e-3).build(), "stem_conv");
     g.addLayer("stem", new ActivationLayer.Builder().activation(Activation.RELU).build(), "stem_bn");
     String in = "stem";
     int inWidth = widths[0];
@@ -89,16 +89,16 @@ public final class ResNets {
       int stride = b == 0 ? 1 : 2;
       g.addLayer(p + "_conv1", new ConvolutionLayer.Builder(3, 3).stride(stride, stride).nOut(w).hasBias(false)
           .activation(Activation.IDENTITY).build(), in);
-      g.addLayer(p + "_bn1", new BatchNormalization.Builder().build(), p + "_conv1");
+      g.addLayer(p + "_bn1", new BatchNormalization.Builder().eps(1e-3).build(), p + "_conv1");
       g.addLayer(p + "_relu1", new ActivationLayer.Builder().activation(Activation.RELU).build(), p + "_bn1");
       g.addLayer(p + "_conv2", new ConvolutionLayer.Builder(3, 3).nOut(w).hasBias(false).activation(Activation.IDENTITY).build(),
           p + "_relu1");
-      g.addLayer(p + "_bn2", new BatchNormalization.Builder().build(), p + "_conv2");
+      g.addLayer(p + "_bn2", new BatchNormalization.Builder().eps(1e-3).build(), p + "_conv2");
       String shortcut = in;
       if (stride != 1 || w != inWidth) {
         g.addLayer(p + "_proj", new ConvolutionLayer.Builder(1, 1).stride(stride, stride).nOut(w).hasBias(false)
             .activation(Activation.IDENTITY).build(), in);
-        g.addLayer(p + "_proj_bn", new BatchNormalization.Builder().build(), p + "_proj");
+        g.addLayer(p + "_proj_bn", new BatchNormalization.Builder().eps(1e-3).build(), p + "_proj");
         shortcut = p + "_proj_bn";
       }
       g.addVertex(p + "_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), p + "_bn2", shortcut);

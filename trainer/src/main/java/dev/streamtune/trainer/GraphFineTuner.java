@@ -117,12 +117,8 @@ public final class GraphFineTuner {
   public static int recalibrate(FineTuner.Result r, List<float[]> images, Preprocessor input, int limit) {
     ComputationGraph g = r.model().graph();
     Set<String> frozen = frozen(g, r.freezeBoundary());
-    List<INDArray> batches = new ArrayList<>();
-    int n = Math.min(limit, images.size());
-    for (int from = 0; from < n; from += 250) {
-      batches.add(input.batch(images.subList(from, Math.min(n, from + 250))));
-    }
-    return BatchNorms.recalibrate(g, batches, name -> !frozen.contains(name));
+    return BatchNorms.recalibrate(g, Pretrainer.batches(input, images.subList(0, Math.min(limit, images.size()))),
+        name -> !frozen.contains(name));
   }
 
   /** The activations at a boundary for a batch, flat {@code [N, F]} ('c' order), and one example's shape there. */

@@ -158,9 +158,11 @@ public final class Pretrainer {
       net.fit(new DataSet(pre.batch(part), y));
       return net.score();
     });
-    int calibrated = BatchNorms.recalibrate(net, batches(pre, images.subList(0, Math.min(n, 2000))), name -> true);
+    int calibrated = BatchNorms.recalibrate(net, batches(pre, images.subList(0, Math.min(n, RECALIBRATION_IMAGES))),
+        name -> true);
     long ms = (System.nanoTime() - start) / 1_000_000;
-    progress.accept("batch-norm statistics re-estimated on " + Math.min(n, 2000) + " training images (" + calibrated + " layers)");
+    progress.accept("batch-norm statistics re-estimated on " + Math.min(n, RECALIBRATION_IMAGES) + " training images ("
+        + calibrated + " layers)");
     Map<String, Double> eval = new TreeMap<>();
     if (train.size() > n) {
       int to = Math.min(train.size(), n + 5000);
@@ -187,11 +189,17 @@ public final class Pretrainer {
     return m;
   }
 
-  /** Images stacked in batches of 250, for a pass in inference mode. */
+  /** Images whose statistics re-estimate batch norm: plenty for per-channel means and variances. */
+  static final int RECALIBRATION_IMAGES = 1024;
+
+  /**
+   * Images stacked in batches of 64 for a pass in inference mode (on 2 cores a graph's {@code output()} at batch 128 and above
+   * ran slower per image than at 64).
+   */
   static List<INDArray> batches(Preprocessor pre, List<float[]> images) {
     List<INDArray> out = new java.util.ArrayList<>();
-    for (int from = 0; from < images.size(); from += 250) {
-      out.add(pre.batch(images.subList(from, Math.min(images.size(), from + 250))));
+    for (int from = 0; from < images.size(); from += 64) {
+      out.add(pre.batch(images.subList(from, Math.min(images.size(), from + 64))));
     }
     return out;
   }

@@ -383,7 +383,7 @@ public final class TrainerService implements AutoCloseable {
       }
       FineTuner.Result r = GraphFineTuner.fineTune(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), images, labels, pre,
           cfg.seed());
-      GraphFineTuner.recalibrate(r, images, pre, 2000);
+      GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
       return r;
     }
     String model = champ.model();
@@ -413,7 +413,7 @@ public final class TrainerService implements AutoCloseable {
             spec.height(), cfg.seed());
     r = r.withCachedFeatureHits(features.hits());
     if (graph) {
-      GraphFineTuner.recalibrate(r, images, pre, 2000);
+      GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
     }
     return r;
   }

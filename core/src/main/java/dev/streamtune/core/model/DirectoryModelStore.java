@@ -41,13 +41,17 @@ public final class DirectoryModelStore implements ModelStore {
     return root;
   }
 
+  /**
+   * The directory of a version; the name is checked first ({@link ModelStore#checkName}), so no record can make the store
+   * read or write outside its root.
+   */
   public Path dir(String model, int version) {
-    return root.resolve(model).resolve(Integer.toString(version));
+    return root.resolve(ModelStore.checkName(model)).resolve(Integer.toString(version));
   }
 
   @Override
   public List<Integer> versions(String model) {
-    Path m = root.resolve(model);
+    Path m = root.resolve(ModelStore.checkName(model));
     if (!Files.isDirectory(m)) {
       return List.of();
     }
@@ -87,7 +91,7 @@ public final class DirectoryModelStore implements ModelStore {
     for (String layer : spec.layers()) {
       net.requireLayer(layer, "the spec's layer");
     }
-    Path tmp = root.resolve(model).resolve(".tmp-" + UUID.randomUUID());
+    Path tmp = root.resolve(ModelStore.checkName(model)).resolve(".tmp-" + UUID.randomUUID());
     try {
       Files.createDirectories(tmp);
       Path zip = tmp.resolve("model.zip");
@@ -117,6 +121,11 @@ public final class DirectoryModelStore implements ModelStore {
 
   @Override
   public LoadedModel load(String model, int version, String expectedSha256) {
+    try {
+      ModelStore.checkName(model);
+    } catch (IllegalArgumentException e) {
+      throw new ModelVerificationException(e.getMessage());
+    }
     Manifest manifest = manifest(model, version)
         .orElseThrow(() -> new ModelVerificationException("no version " + version + " of model '" + model + "' in " + root));
     Path zip = dir(model, version).resolve("model.zip");

@@ -11,6 +11,22 @@ import org.deeplearning4j.nn.api.Model;
  * Implementations are thread-safe.
  */
 public interface ModelStore {
+  /** What a model name may be: 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit (never a path). */
+  java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
+  /**
+   * Checks a model name from a record, a flag or a setting.
+   *
+   * @throws IllegalArgumentException naming the value, when it is not a {@link #NAME} or holds {@code ..}
+   */
+  static String checkName(String model) {
+    if (model == null || !NAME.matcher(model).matches() || model.contains("..")) {
+      throw new IllegalArgumentException("model name '" + model + "' must be 1-100 letters, digits, '.', '_' or '-', "
+          + "starting with a letter or digit");
+    }
+    return model;
+  }
+
   /** The stored versions of a model, ascending; empty when none. */
   List<Integer> versions(String model);
 

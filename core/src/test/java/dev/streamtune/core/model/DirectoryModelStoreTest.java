@@ -48,4 +48,16 @@ class DirectoryModelStoreTest {
         .hasMessageContaining("no version 7");
     assertThat(v1.spec().labels()).isEqualTo(FashionMnist.LABELS);
   }
+
+  @Test
+  void shouldNeverLeaveTheStoreWhateverTheModelName() {
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    for (String bad : new String[] {"../outside/fashion", "a/b", "..", "with\u0000nul", "", " fashion", ".hidden"}) {
+      assertThatThrownBy(() -> store.versions(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("model name");
+      assertThatThrownBy(() -> store.load(bad, 1, null)).as(bad).isInstanceOf(ModelVerificationException.class)
+          .hasMessageContaining("model name");
+    }
+    assertThat(store.versions("fashion-rgb_2.v1")).isEmpty();
+  }
 }

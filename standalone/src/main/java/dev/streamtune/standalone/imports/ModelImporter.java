@@ -4,6 +4,7 @@ import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.ModelStore;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Normalization;
 import dev.streamtune.core.model.Provenance;
@@ -19,7 +20,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -29,8 +29,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * freeze boundaries ({@link Boundaries}), checks one forward pass, and stores it with its spec and provenance.
  */
 public final class ModelImporter {
-  private static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
-
   /**
    * What to import.
    *
@@ -48,10 +46,7 @@ public final class ModelImporter {
       Objects.requireNonNull(store, "store");
       Objects.requireNonNull(source, "source");
       Objects.requireNonNull(labelsFile, "labelsFile");
-      if (model == null || !MODEL_NAME.matcher(model).matches()) {
-        throw new IllegalArgumentException("model name '" + model + "' must be 1-100 letters, digits, '.', '_' or '-', "
-            + "starting with a letter or digit");
-      }
+      ModelStore.checkName(model);
       normalization = normalization == null ? Normalization.UNIT : normalization;
       resize = resize == null ? ModelSpec.Resize.NONE : resize;
       if (inputShape != null && (inputShape.size() != 3 || inputShape.stream().anyMatch(v -> v < 1))) {

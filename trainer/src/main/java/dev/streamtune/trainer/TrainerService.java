@@ -88,6 +88,7 @@ public final class TrainerService implements AutoCloseable {
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
   private final AtomicInteger retraining = new AtomicInteger();
   private FeatureCache featureCache;
+  private Retrainer retrainer;
   /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
   private Preprocessor input;
 
@@ -123,6 +124,7 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes());
+    retrainer = new Retrainer(featureCache, cfg.epochs(), cfg.batchSize(), cfg.seed());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
@@ -366,56 +368,18 @@ public final class TrainerService implements AutoCloseable {
    * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
    * from the signal, else from the replayed earlier samples.
    */
-  /**
-   * Trains {@code toTrain} (the champion, or the champion with a grown head) above the plan's boundary: on the boundary's cached
-   * activations (computed by the champion, whose frozen part a grown head leaves as it was) or, with no boundary, on the
-   * images. Either network class.
-   */
+  /** {@link Retrainer#retrain} for the champion, counting and logging the feature cache's part. */
   private FineTuner.Result fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids, List<float[]> images,
       int[] labels) {
-    ModelSpec spec = champ.spec();
-    Preprocessor pre = Preprocessor.of(spec);
-    boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
-    if (plan.boundary().equals("none")) {
-      if (!graph) {
-        return FineTuner.fineTune(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), images, labels, spec.height(),
-            cfg.seed());
-      }
-      FineTuner.Result r = GraphFineTuner.fineTune(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), images, labels, pre,
-          cfg.seed());
-      GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
-      return r;
-    }
-    String model = champ.model();
-    String backbone = FeatureCache.backboneKey(model, champ.version(), champ.manifest().sha256(), plan.boundary());
-    long t0 = System.nanoTime();
-    Network frozen = champ.network();
-    FeatureCache.Lookup features = graph
-        ? featureCache.features(backbone, batch -> GraphFineTuner.frozenActivations(frozen.graph(), plan.boundary(),
-            pre.batch(batch)), ids, images, 256)
-        : featureCache.features(backbone, frozen.multiLayer(), plan.boundary(), ids, images, spec.height(), 256);
-    long featureMs = (System.nanoTime() - t0) / 1_000_000;
-    registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
-    registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
-    registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
-    log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
-        model, champ.version(), plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
-        features.corrupt(), featureMs);
-    if (features.corrupt() > 0) {
-      // the files were deleted and the entries recomputed; a disk that corrupts one file may corrupt more, unseen
-      throw new CorruptFeatureCacheException(features.corrupt() + " cached activation file(s) of backbone " + backbone
-          + " failed their checksum (deleted and recomputed for the next retrain)");
-    }
-    FineTuner.Result r = graph
-        ? GraphFineTuner.fineTuneFromFeatures(toTrain.graph(), plan, cfg.epochs(), cfg.batchSize(), features.features(),
-            GraphFineTuner.activationShape(frozen.graph(), plan.boundary(), spec.batchShape(1)), labels, cfg.seed())
-        : FineTuner.fineTuneFromFeatures(toTrain.multiLayer(), plan, cfg.epochs(), cfg.batchSize(), features.features(), labels,
-            spec.height(), cfg.seed());
-    r = r.withCachedFeatureHits(features.hits());
-    if (graph) {
-      GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
-    }
-    return r;
+    String backbone = FeatureCache.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
+    return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, (features, ms) -> {
+      registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
+      registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
+      registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
+      log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
+          champ.model(), champ.version(), plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
+          features.corrupt(), ms);
+    });
   }
 
   private FreezePlan plan(LoadedModel champion, DriftSignal d, List<float[]> images, int[] labels, int freshCount) {

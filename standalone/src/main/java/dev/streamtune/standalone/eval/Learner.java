@@ -2,10 +2,13 @@ package dev.streamtune.standalone.eval;
 
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.trainer.FeatureCache;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
+import dev.streamtune.trainer.Retrainer;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -15,12 +18,14 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The learning steps of the evaluation, each through the code the trainer uses: {@link FineTuner} (from {@link FeatureCache}
- * activations when something is frozen, as the trainer does), and {@link Networks#cnn} trained from scratch for the scratch
+ * The learning steps of the evaluation, each through the code the trainer uses: {@link Retrainer} (from {@link FeatureCache}
+ * activations when something is frozen), and {@link Networks#cnn} trained from scratch for the scratch
  * baseline and the oracle. Not thread-safe: one evaluation thread.
  */
 final class Learner {
   static final int SIDE = FashionMnist.SIDE;
+  /** The evaluation's images: the grey CNN's input. */
+  private static final ModelSpec SPEC = Networks.spec(SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
   static final int BATCH = 64;
   static final double RATE = 1e-3;
   /** Epochs the oracle goes on without a better held-out accuracy before it stops (one noisy epoch does not stop it). */
@@ -70,16 +75,10 @@ final class Learner {
    */
   Trained fineTune(MultiLayerNetwork champion, String championKey, FreezePlan plan, List<Labelled> train, int epochs) {
     long start = System.nanoTime();
-    FineTuner.Result r;
-    if (plan.boundary().equals("none")) {
-      r = FineTuner.fineTune(champion, plan, epochs, BATCH, Labelled.images(train), Labelled.labels(train), SIDE, seed);
-    } else {
-      String backbone = FeatureCache.backboneKey(championKey + "-s" + seed, 0, null, plan.boundary());
-      FeatureCache.Lookup f = cache.features(backbone, champion, plan.boundary(), Labelled.ids(train), Labelled.images(train), SIDE,
-          256);
-      r = FineTuner.fineTuneFromFeatures(champion, plan, epochs, BATCH, f.features(), Labelled.labels(train), SIDE, seed)
-          .withCachedFeatureHits(f.hits());
-    }
+    String backbone = FeatureCache.backboneKey(championKey + "-s" + seed, 0, null, plan.boundary());
+    Network net = Network.of(champion);
+    FineTuner.Result r = new Retrainer(cache, epochs, BATCH, seed).retrain(net, backbone, net, SPEC, plan,
+        Labelled.ids(train), Labelled.images(train), Labelled.labels(train), (lookup, ms) -> { });
     String note = r.cachedFeatureHits() == null ? "trained on images"
         : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
     return new Trained(r.network(), plan.boundary(), r.layerRates(), seconds(start), epochs, note);

@@ -49,10 +49,7 @@ public final class HeadGrowth {
     }
     INDArray w = net.getLayer(top).getParam("W");
     int current = (int) w.size(1);
-    if (newLabelCount < current) {
-      throw new IllegalArgumentException("cannot shrink the head from " + current + " to " + newLabelCount
-          + " labels: labels are only ever appended");
-    }
+    requireGrowth(current, newLabelCount);
     if (newLabelCount == current) {
       return net.clone();
     }
@@ -85,10 +82,7 @@ public final class HeadGrowth {
     }
     INDArray w = head.getParam("W");
     int current = (int) w.size(1);
-    if (newLabelCount < current) {
-      throw new IllegalArgumentException("cannot shrink the head from " + current + " to " + newLabelCount
-          + " labels: labels are only ever appended");
-    }
+    requireGrowth(current, newLabelCount);
     if (newLabelCount == current) {
       return net.copy();
     }
@@ -106,6 +100,13 @@ public final class HeadGrowth {
     }
     setHead(grown.getLayer(top), w, head.getParam("b"), newLabelCount, seed);
     return Network.of(grown);
+  }
+
+  private static void requireGrowth(int current, int newLabelCount) {
+    if (newLabelCount < current) {
+      throw new IllegalArgumentException("cannot shrink the head from " + current + " to " + newLabelCount
+          + " labels: labels are only ever appended");
+    }
   }
 
   /** Old columns and biases copied into the grown output layer, new ones small and unlikely. */

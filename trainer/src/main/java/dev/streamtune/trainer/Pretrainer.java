@@ -77,14 +77,9 @@ public final class Pretrainer {
       return new Options(50_000, 3, 64, 1e-3, 42, Arch.CNN);
     }
 
-    /** The residual graph: 20,000 rendered images, 2 epochs (~3 min on 2 cores with oneDNN). */
+    /** The residual graph: 20,000 rendered images, 2 epochs (~2.5 min on 2 cores with oneDNN). */
     public static Options resnetDefaults() {
       return new Options(20_000, 2, 64, 2e-3, 42, Arch.RESNET);
-    }
-
-    /** The same with another architecture. */
-    public Options withArch(Arch a) {
-      return new Options(trainImages, epochs, batchSize, learningRate, seed, a);
     }
   }
 

@@ -100,12 +100,6 @@ public final class Dl4jRuntime {
     }
   }
 
-  /** The status of this process, probing it when {@link #init()} has not run yet (without changing the property). */
-  public static Status current() {
-    Status s = status;
-    return s != null ? s : probe();
-  }
-
   private static Status probe() {
     String backend = String.valueOf(Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "unknown"));
     String build;

@@ -164,11 +164,6 @@ public final class Network {
     return graph != null ? vertex(name).getLayer() : multiLayer.getLayer(layerIndex(name));
   }
 
-  /** The index of a layer in a {@link MultiLayerNetwork}, or the vertex index in a graph. */
-  public int index(String name) {
-    return graph != null ? vertex(name).getVertexIndex() : layerIndex(name);
-  }
-
   /** Checks that a layer of this name exists, with an error that lists the names. */
   public String requireLayer(String name, String what) {
     if (!layerNames().contains(name)) {

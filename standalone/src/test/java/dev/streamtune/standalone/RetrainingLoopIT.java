@@ -33,9 +33,11 @@ class RetrainingLoopIT {
     Path work = Path.of(System.getProperty("streamtune.test.tmp", "target")).resolve("loop-it-work");
     // 2,500 clean labelled samples: ~20 % are held out, so the gate's guard set has ~500 samples and a 2-point guard drop
     // is a real one, not the noise of a small set
-    DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 2_500, 800, 8_000, 600, 0.8,
+    DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 2_500, 800, 12_000, 600, 0.8,
         Duration.ofMillis(300), 150, 4, new Pretrainer.Options(8_000, 1, 64, 1e-3, 42),
-        Map.of("streamtune.trainer.min-new-samples", "800"), Duration.ofMinutes(8), 11, System.out::println);
+        // a rejected first candidate is retried on more samples (5 s cool-down here); the shifted stream lasts long enough
+        Map.of("streamtune.trainer.min-new-samples", "800", "streamtune.trainer.cooldown", "5s"), Duration.ofMinutes(8), 11,
+        System.out::println);
 
     DemoSummary s = Demo.run(o);
 
@@ -45,7 +47,7 @@ class RetrainingLoopIT {
     assertThat(s.candidate()).as("a candidate was trained").isNotNull();
     // the freeze policy picks the boundary; the backbone's first layer is never retrained and the head always is
     assertThat(s.candidate().layersTrained()).contains("head").doesNotContain("conv1");
-    assertThat(s.gate().verdict()).isEqualTo("PROMOTE");
+    assertThat(s.gate().verdict()).as("the gate's last verdict: %s", s.gate()).isEqualTo("PROMOTE");
     assertThat(s.promotedVersion()).isEqualTo(s.candidate().version()).isGreaterThan(s.baseVersion());
     assertThat(s.servedAfter()).as("answers by the promoted version").isGreaterThan(300);
     assertThat(s.failedRequests()).isZero();

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * @param replayRatio replayed earlier samples per new sample in a retrain
  * @param cooldown the least time between two retrains of a model
  * @param maxWait how long a drift signal waits for enough samples before a retrain runs on what there is (if at least a quarter)
+ * @param maxAttempts candidates per drift signal: after the gate rejects one while the same version serves, the trainer retries
+ *     once {@code minNewSamples} more new-domain samples arrived, up to this many candidates in all
  * @param lowerRateFactor the learning rate of each unfrozen conv block relative to the block above it (conv2 at this times the
  *     head's rate, conv1 at its square)
  * @param freezeSmallData fewer new-domain samples than this is "little data" for the freeze policy
@@ -31,7 +33,7 @@ import java.util.regex.Pattern;
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
-    Duration cooldown, Duration maxWait, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
+    Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes) {
   /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
   public static final String AUTO = "auto";
@@ -68,7 +70,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), s.integer("streamtune.trainer.epochs", 3, 1, 1000),
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),
-        s.duration("streamtune.trainer.max-wait", Duration.ofMinutes(10)), s.integer("streamtune.trainer.seed", 1234, 0,
+        s.duration("streamtune.trainer.max-wait", Duration.ofMinutes(10)), s.integer("streamtune.trainer.max-attempts", 3, 1, 100),
+        s.integer("streamtune.trainer.seed", 1234, 0,
             Integer.MAX_VALUE),
         s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
         s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),

@@ -22,6 +22,7 @@ import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
@@ -63,12 +64,16 @@ import org.slf4j.LoggerFactory;
  * and the candidate's spec lists the grown label set. A retrain that fails (NaN or infinite loss or weights, out of memory, a
  * corrupt cached activation, any other error) stores nothing: it is counted in {@value #FAILURES} by {@code reason}, logged in
  * one line and announced on {@code candidates} as a failed candidate ({@link Candidate#failure()}); the champion keeps
- * serving and the next drift signal can retrain again.
+ * serving and the next drift signal can retrain again. A candidate the gate rejects while its parent still serves is retried on
+ * {@code min-new-samples} more new-domain samples, up to {@code max-attempts} candidates per drift signal ({@value #REJECTIONS}
+ * counts the rejections by what followed).
  */
 public final class TrainerService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TrainerService.class);
   /** Failed retrains, tagged {@code model} and {@code reason} (one of {@link FailureReason}'s tags). */
   public static final String FAILURES = "streamtune.trainer.failures";
+  /** Rejected candidates of this trainer, tagged {@code model} and {@code reaction} ({@code retry}, {@code given_up}, …). */
+  public static final String REJECTIONS = "streamtune.trainer.rejected.candidates";
   private final TrainerConfig cfg;
   private final Clock clock;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("trainer");
@@ -85,6 +90,8 @@ public final class TrainerService implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Promotion champion;
   private Future<?> job;
+  /** The version of the last candidate this process announced (-1 before any): its rejection triggers a retry. */
+  private volatile int lastCandidate = -1;
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
   private final AtomicInteger retraining = new AtomicInteger();
   private FeatureCache featureCache;
@@ -129,7 +136,7 @@ public final class TrainerService implements AutoCloseable {
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
     buffer = new ReplayBuffer(cfg.recentCapacity(), cfg.reservoirCapacity(), classes, cfg.seed());
-    policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait());
+    policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait(), cfg.maxAttempts());
     consumer = KafkaSupport.rawConsumer(cfg.common().bootstrap(), cfg.groupId(), null);
     candidates = KafkaSupport.producer(cfg.common().bootstrap(), cfg.groupId(), t.candidates);
     rejected = new RejectedRecords(cfg.common().bootstrap(), cfg.groupId(), t, registry);
@@ -141,6 +148,9 @@ public final class TrainerService implements AutoCloseable {
         .description("bytes of spilled frozen activations, bounded by " + TrainerConfig.CACHE_DISK_MAX).register(registry);
     Gauge.builder("streamtune.trainer.retrain.active", retraining, AtomicInteger::get)
         .description("1 while a retrain runs; drift signals that arrive meanwhile do not arm another").register(registry);
+    for (TriggerPolicy.Reaction r : List.of(TriggerPolicy.Reaction.RETRY, TriggerPolicy.Reaction.GIVEN_UP)) {
+      registry.counter(REJECTIONS, "model", cfg.common().model(), "reaction", r.name().toLowerCase(java.util.Locale.ROOT));
+    }
     for (FailureReason r : FailureReason.values()) {
       // present at 0 from the start, so an alert on its rate has a series before the first failure
       registry.counter(FAILURES, "model", cfg.common().model(), "reason", r.tag());
@@ -158,9 +168,10 @@ public final class TrainerService implements AutoCloseable {
     Topics t = cfg.common().topics();
     try {
       // every record of samples, drift and promotions is re-read on start: the buffer and the champion are rebuilt, and a
-      // drift signal counts only when it is newer than the champion's promotion
+      // drift signal counts only when it is newer than the champion's promotion; decisions matter live only (a retry follows
+      // the rejection of a candidate this process trained)
       Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(consumer,
-          List.of(t.samples.name(), t.drift.name(), t.promotions.name()), Duration.ofSeconds(30));
+          List.of(t.samples.name(), t.drift.name(), t.promotions.name(), t.decisions.name()), Duration.ofSeconds(30));
       boolean caughtUp = false;
       while (running) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -206,6 +217,8 @@ public final class TrainerService implements AutoCloseable {
             policy.onPromotion(p.version());
           }
         }
+      } else if (r.topic().equals(t.decisions.name())) {
+        onDecision(Json.fromBytes(r.value(), Decision.class), live);
       } else if (r.topic().equals(t.drift.name())) {
         DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
         if (!d.model().equals(cfg.common().model())) {
@@ -220,6 +233,26 @@ public final class TrainerService implements AutoCloseable {
       }
     } catch (RecordFormatException | ImageFormatException e) {
       rejected.reject(r, e.getMessage());
+    }
+  }
+
+  /** A live REJECT of the last candidate this trainer made: the drift is still unanswered, so retry on more samples. */
+  private void onDecision(Decision d, boolean live) {
+    if (!live || d.verdict() != Decision.Verdict.REJECT || !d.model().equals(cfg.common().model())
+        || d.candidate().version() != lastCandidate) {
+      return;
+    }
+    int attempts = policy.attempts();
+    TriggerPolicy.Reaction reaction = policy.onRejected(servingVersion(), clock.instant());
+    registry.counter(REJECTIONS, "model", d.model(), "reaction", reaction.name().toLowerCase(java.util.Locale.ROOT))
+        .increment();
+    if (reaction == TriggerPolicy.Reaction.RETRY) {
+      log.info("gate rejected candidate model={} version={} ({}): retrying on {} more new-domain samples (attempt {} of {})",
+          d.model(), d.candidate().version(), d.reason(), cfg.minNewSamples(), attempts + 1, cfg.maxAttempts());
+    } else {
+      log.info("gate rejected candidate model={} version={} ({}): {}", d.model(), d.candidate().version(), d.reason(),
+          reaction == TriggerPolicy.Reaction.GIVEN_UP ? "no retry, " + attempts + " candidates for this drift signal"
+              : "no retry (" + reaction + ")");
     }
   }
 
@@ -316,6 +349,7 @@ public final class TrainerService implements AutoCloseable {
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
           championVersion, summary, clock.instant());
+      lastCandidate = m.version();
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";
       log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}, labels {}", model,

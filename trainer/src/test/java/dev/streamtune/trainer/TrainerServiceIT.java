@@ -17,7 +17,9 @@ import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.Candidate;
+import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.ModelScore;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.core.testing.TestData;
@@ -126,6 +128,56 @@ class TrainerServiceIT {
   }
 
   @Test
+  void shouldRetryARejectedCandidateOnMoreNewSamples() throws Exception {
+    String model = "retries";
+    Topics topics = new Topics("it-retry.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    Manifest base = TestModels.storeBase(store, model, 2_000);
+    try (TrainerService trainer = trainer(topics, store, model, TestData.tempDir("cache"));
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-retry-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-retry-d", topics.drift);
+        KafkaProducer<String, Decision> decisions = KafkaSupport.producer(broker.bootstrapServers(), "it-retry-g",
+            topics.decisions);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      FashionMnist.Split train = TestData.train();
+      for (int i = 0; i < 300; i++) {
+        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
+      }
+      awaitRunning(trainer);
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate first = awaitCandidates(reader, 1).get(0);
+      assertThat(first.failure()).isNull();
+      awaitIdle(trainer);
+
+      decisions.send(new ProducerRecord<>(topics.decisions.name(), model, reject(model, first.version(), base.version()))).get();
+      // the retry waits for min-new-samples (200) more than the first candidate had
+      for (int i = 300; i < 450; i++) {
+        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
+      }
+      Thread.sleep(2_000);
+      assertThat(awaitCandidatesFor(reader, Duration.ofSeconds(1))).as("no retry on 150 more samples").hasSize(1);
+      for (int i = 450; i < 800; i++) {
+        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
+      }
+      Candidate retry = awaitCandidates(reader, 2).get(1);
+
+      assertThat(retry.failure()).isNull();
+      assertThat(retry.parentVersion()).isEqualTo(base.version());
+      assertThat(retry.version()).isGreaterThan(first.version());
+      assertThat(retry.training().trigger()).isEqualTo(first.training().trigger());
+      assertThat(retry.training().samplesByDomain().get("night")).as("new-domain samples")
+          .isGreaterThanOrEqualTo(first.training().samplesByDomain().get("night") + 200);
+      assertThat(trainer.registry().counter(TrainerService.REJECTIONS, "model", model, "reaction", "retry").count())
+          .isEqualTo(1.0);
+    }
+  }
+
+  private static Decision reject(String model, int candidate, int champion) {
+    return new Decision(Versioned.CURRENT, model, Decision.Verdict.REJECT, new ModelScore(candidate, 0.5, 0.8),
+        new ModelScore(champion, 0.5, 0.8), 300, 300, "test", "gain on recent 0.0000 below the minimum 0.0200", T0);
+  }
+
+  @Test
   void shouldGrowTheHeadForAClassTheChampionHasNeverSeen() throws Exception {
     String model = "grows";
     Topics topics = new Topics("it-grow.");
@@ -215,6 +267,18 @@ class TrainerServiceIT {
       }
     }
     assertThat(out).as("candidates published").hasSizeGreaterThanOrEqualTo(n);
+    return out;
+  }
+
+  /** Candidates seen so far after polling for {@code d} more. */
+  private static List<Candidate> awaitCandidatesFor(KafkaConsumer<String, byte[]> reader, Duration d) {
+    List<Candidate> out = seen.computeIfAbsent(reader, k -> new ArrayList<>());
+    long deadline = System.nanoTime() + d.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+        out.add(Json.fromBytes(r.value(), Candidate.class));
+      }
+    }
     return out;
   }
 

@@ -8,25 +8,41 @@ import java.util.Optional;
 /**
  * Turns drift signals into retrains without storms: a signal for the version being served arms the trigger (a stale one, for an
  * older version, is ignored); a retrain starts when enough new samples arrived since the onset, or after {@code maxWait} on at
- * least a quarter of them; never while one runs, nor within {@code cooldown} of the last. Pure; one owner.
+ * least a quarter of them; never while one runs, nor within {@code cooldown} of the last.
+ *
+ * <p>A candidate the gate rejects leaves the drift unanswered while the same version serves: {@link #onRejected} re-arms the
+ * signal it was trained for, and the retry waits for {@code minNewSamples} more new-domain samples than the rejected candidate
+ * had (more data, not the same data again), up to {@code maxAttempts} candidates per signal. A promotion ends the attempts.
+ * Pure; one owner.
  */
 public final class TriggerPolicy {
   private final int minNewSamples;
   private final Duration cooldown;
   private final Duration maxWait;
+  private final int maxAttempts;
   private DriftSignal armed;
+  /** The new samples the armed signal waits for: {@code minNewSamples}, more on a retry. */
+  private int required;
+  /** The signal of the last retrain, the new samples it used and how many retrains it had. */
+  private DriftSignal last;
+  private int lastNewSamples;
+  private int attempts;
   private Instant armedAt;
   private Instant lastRetrain;
   private boolean running;
 
-  public TriggerPolicy(int minNewSamples, Duration cooldown, Duration maxWait) {
+  public TriggerPolicy(int minNewSamples, Duration cooldown, Duration maxWait, int maxAttempts) {
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("maxAttempts must be at least 1, was " + maxAttempts);
+    }
     this.minNewSamples = minNewSamples;
     this.cooldown = cooldown;
     this.maxWait = maxWait;
+    this.maxAttempts = maxAttempts;
   }
 
-  /** What happened to a signal. */
-  public enum Reaction { ARMED, ALREADY_ARMED, STALE_VERSION }
+  /** What happened to a signal, or to a rejection. */
+  public enum Reaction { ARMED, ALREADY_ARMED, STALE_VERSION, RETRY, GIVEN_UP }
 
   public Reaction onDrift(DriftSignal d, int servingVersion, Instant now) {
     if (d.version() != servingVersion) {
@@ -37,13 +53,43 @@ public final class TriggerPolicy {
     }
     armed = d;
     armedAt = now;
+    required = minNewSamples;
     return Reaction.ARMED;
+  }
+
+  /**
+   * The gate rejected the candidate of the last retrain while {@code servingVersion} still serves: re-arms its signal for a
+   * retry on more samples, unless it had {@code maxAttempts} candidates already (or serving moved on, or a signal is armed).
+   */
+  public Reaction onRejected(int servingVersion, Instant now) {
+    if (last == null || last.version() != servingVersion) {
+      return Reaction.STALE_VERSION;
+    }
+    if (armed != null) {
+      return Reaction.ALREADY_ARMED;
+    }
+    if (attempts >= maxAttempts) {
+      return Reaction.GIVEN_UP;
+    }
+    armed = last;
+    armedAt = now;
+    required = lastNewSamples + minNewSamples;
+    return Reaction.RETRY;
+  }
+
+  /** Retrains run for the armed signal (or the last one) so far: 1 for the first candidate, 2 for its first retry… */
+  public int attempts() {
+    return attempts;
   }
 
   /** The serving version changed: a signal armed for the old one no longer applies. */
   public void onPromotion(int version) {
     if (armed != null && armed.version() != version) {
       armed = null;
+    }
+    if (last != null && last.version() != version) {
+      last = null;
+      attempts = 0;
     }
   }
 
@@ -55,13 +101,25 @@ public final class TriggerPolicy {
     if (lastRetrain != null && Duration.between(lastRetrain, now).compareTo(cooldown) < 0) {
       return Optional.empty();
     }
-    boolean enough = newSamples >= minNewSamples;
-    boolean waitedOut = Duration.between(armedAt, now).compareTo(maxWait) >= 0 && newSamples >= Math.max(1, minNewSamples / 4);
+    boolean enough = newSamples >= required;
+    // a retry waits out on more than its predecessor had: the same samples again would make the same candidate
+    boolean waitedOut = Duration.between(armedAt, now).compareTo(maxWait) >= 0
+        && newSamples >= Math.max(1, required - minNewSamples + minNewSamples / 4) && newSamples > lastNewSamplesIfRetry();
     if (enough || waitedOut) {
       running = true;
+      if (last != armed) {
+        attempts = 0;
+      }
+      last = armed;
+      lastNewSamples = newSamples;
+      attempts++;
       return Optional.of(armed);
     }
     return Optional.empty();
+  }
+
+  private int lastNewSamplesIfRetry() {
+    return last == armed ? lastNewSamples : 0;
   }
 
   /** A retrain ended (with or without a candidate). */

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class TriggerPolicyTest {
   private final Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
-  private final TriggerPolicy policy = new TriggerPolicy(100, Duration.ofMinutes(1), Duration.ofMinutes(5));
+  private final TriggerPolicy policy = new TriggerPolicy(100, Duration.ofMinutes(1), Duration.ofMinutes(5), 2);
 
   private DriftSignal drift(int version) {
     return new DriftSignal(Versioned.CURRENT, "fashion", version, DriftSignal.Kind.PERFORMANCE, "page-hinkley", 60, 50, 300, t0,
@@ -43,5 +43,33 @@ class TriggerPolicyTest {
     policy.onDrift(drift(1), 1, t0);
     policy.onPromotion(2);
     assertThat(policy.armed()).isEmpty();
+  }
+
+  @Test
+  void shouldRetryARejectedCandidateOnMoreSamplesUpToTheAttemptLimit() {
+    policy.onDrift(drift(1), 1, t0);
+    assertThat(policy.due(120, t0)).isPresent();
+    policy.finished(t0.plusSeconds(10));
+    assertThat(policy.onRejected(1, t0.plusSeconds(12))).isEqualTo(TriggerPolicy.Reaction.RETRY);
+    assertThat(policy.armed()).as("the same signal, re-armed").contains(drift(1));
+    assertThat(policy.due(200, t0.plusSeconds(100))).as("needs 100 more than the 120 it had").isEmpty();
+    assertThat(policy.due(220, t0.plusSeconds(101))).isPresent();
+    assertThat(policy.attempts()).isEqualTo(2);
+    policy.finished(t0.plusSeconds(110));
+    assertThat(policy.onRejected(1, t0.plusSeconds(112))).as("two candidates were the limit")
+        .isEqualTo(TriggerPolicy.Reaction.GIVEN_UP);
+    assertThat(policy.armed()).isEmpty();
+  }
+
+  @Test
+  void shouldNotRetryWhenAnotherVersionServesOrAFreshSignalIsArmed() {
+    policy.onDrift(drift(1), 1, t0);
+    policy.due(100, t0);
+    policy.finished(t0.plusSeconds(10));
+    assertThat(policy.onRejected(2, t0.plusSeconds(11))).isEqualTo(TriggerPolicy.Reaction.STALE_VERSION);
+    policy.onDrift(drift(1), 1, t0.plusSeconds(12));
+    assertThat(policy.onRejected(1, t0.plusSeconds(13))).isEqualTo(TriggerPolicy.Reaction.ALREADY_ARMED);
+    policy.onPromotion(2);
+    assertThat(policy.onRejected(2, t0.plusSeconds(14))).isEqualTo(TriggerPolicy.Reaction.STALE_VERSION);
   }
 }

@@ -177,6 +177,21 @@ public final class Network {
     return graph != null ? new Network(null, graph.clone()) : new Network(multiLayer.clone(), null);
   }
 
+  /** One training step on a batch (the network's own updater); the loss after it. */
+  public double fit(org.nd4j.linalg.dataset.DataSet batch) {
+    if (graph != null) {
+      graph.fit(batch);
+      return graph.score();
+    }
+    multiLayer.fit(batch);
+    return multiLayer.score();
+  }
+
+  /** Replaces all parameters (same length as {@link #params()}). */
+  public void setParams(INDArray params) {
+    model().setParams(params);
+  }
+
   /** All parameters as one row vector (a view). */
   public INDArray params() {
     return model().params();

@@ -5,6 +5,8 @@ import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Manifest;
+import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.evaluator.DriftDetectors;
@@ -59,8 +61,14 @@ public final class EvalCommand implements Callable<Integer> {
       description = "model store with the pretrained base (default ${DEFAULT-VALUE}); pretrained into it when absent")
   Path store;
 
-  @Option(names = "--model", defaultValue = "fashion", description = "the base model's name in the store (default ${DEFAULT-VALUE})")
+  @Option(names = "--model", description = "the base model's name in the store (default fashion, or fashion-rgb with "
+      + "--backbone resnet)")
   String model;
+
+  @Option(names = "--backbone", defaultValue = "cnn", paramLabel = "ARCH",
+      description = "cnn (the grey 28x28 CNN, default) or resnet (the RGB residual graph on the colour rendering of the images; "
+          + "writes evaluation-resnet.md)")
+  String backboneName;
 
   @Option(names = "--work", paramLabel = "DIR", defaultValue = "streamtune-work/eval",
       description = "working directory: feature cache, the 8-class base (default ${DEFAULT-VALUE})")
@@ -75,7 +83,7 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--scenarios", split = ",", paramLabel = "NAME",
       description = "scenarios to run, a comma list of night, invert, blur, rot90, gradual, recurring, prior, newclasses, "
-          + "stationary (default all)")
+          + "stationary (default: all of these; with --backbone resnet: cast-blur, night, invert, blur, rot90, stationary)")
   List<String> scenarios;
 
   @Option(names = "--seed", defaultValue = "42", description = "seed of every sample choice and training (default ${DEFAULT-VALUE})")
@@ -86,12 +94,22 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    List<String> chosen = scenarios == null || scenarios.isEmpty() ? Scenarios.ALL : scenarios.stream().map(String::trim).toList();
+    Backbone backbone;
+    try {
+      backbone = Backbone.parse(backboneName);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--backbone: " + e.getMessage());
+    }
+    List<String> chosen = scenarios == null || scenarios.isEmpty() ? backbone.scenarios()
+        : scenarios.stream().map(String::trim).toList();
     for (String s : chosen) {
-      if (!Scenarios.ALL.contains(s)) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--scenarios: unknown scenario '" + s + "', one of "
-            + Scenarios.ALL);
+      if (!backbone.scenarios().contains(s)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--scenarios: unknown scenario '" + s + "' for --backbone "
+            + backbone.id() + ", one of " + backbone.scenarios());
       }
+    }
+    if (model == null) {
+      model = backbone.arch().defaultModel();
     }
     EvalOptions o = quick ? EvalOptions.quick() : EvalOptions.defaults();
     List<String> args = spec.commandLine().getParseResult() == null ? List.of()
@@ -99,32 +117,34 @@ public final class EvalCommand implements Callable<Integer> {
     // the parse result is the top-level command's: its arguments start with the subcommand's name
     List<String> own = !args.isEmpty() && args.get(0).equals("eval") ? args.subList(1, args.size()) : args;
     String command = "bin/streamtune eval" + (own.isEmpty() ? "" : " " + String.join(" ", own));
-    Path htmlDir = report != null ? report : out.resolve("evaluation");
-    run(o, chosen, command, htmlDir);
+    String name = backbone == Backbone.CNN ? "evaluation" : "evaluation-" + backbone.id();
+    Path htmlDir = report != null ? report : out.resolve(name);
+    run(o, backbone, chosen, command, out.resolve(name + ".md"), htmlDir);
     return 0;
   }
 
-  private void run(EvalOptions o, List<String> chosen, String command, Path htmlDir) {
+  private void run(EvalOptions o, Backbone backbone, List<String> chosen, String command, Path md, Path htmlDir) {
     long start = System.nanoTime();
     List<String> notes = new ArrayList<>();
-    say("eval: " + (quick ? "QUICK (smoke sizes) " : "") + "scenarios " + chosen + ", seed " + seed);
+    say("eval: " + (quick ? "QUICK (smoke sizes) " : "") + "backbone " + backbone.id() + ", scenarios " + chosen + ", seed "
+        + seed);
     FashionMnist.Split train = FashionMnist.train(data);
     FashionMnist.Split test = FashionMnist.test(data);
     say("loaded Fashion-MNIST: " + train.size() + " train, " + test.size() + " test images");
-    MultiLayerNetwork base = base(o, train, notes);
+    Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
     FeatureCache cache = new FeatureCache(cacheDir, 1024L * 1024 * 1024);
-    Learner learner = new Learner(cache, seed);
+    Learner learner = new Learner(cache, seed, backbone);
     FreezePolicy policy = TrainerConfig.from(Settings.empty()).freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
     ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say);
-    Scenarios sc = new Scenarios(train, test, o, seed);
+    Scenarios sc = new Scenarios(train, test, o, backbone, seed);
 
     // false alarms: the base's errors on clean test images, resampled into a long stationary stream
     List<Labelled> cleanTest = sc.testSet(0, Math.min(test.size(), 10 * o.testPerDomain()), Corruption.NONE, 10);
-    boolean[] ok = Learner.correct(Learner.predict(base, cleanTest), cleanTest);
+    boolean[] ok = learner.correct(base, cleanTest);
     boolean[] recorded = new boolean[ok.length];
     for (int i = 0; i < ok.length; i++) {
       recorded[i] = !ok[i];
@@ -139,14 +159,14 @@ public final class EvalCommand implements Callable<Integer> {
         stationary.length, errorRate, cleanTest.size(), falseAlarms));
 
     List<ScenarioRunner.Result> results = new ArrayList<>();
-    Map<String, MultiLayerNetwork> adapted = new LinkedHashMap<>();
+    Map<String, Network> adapted = new LinkedHashMap<>();
     for (String name : chosen) {
       say("scenario " + name + " (" + (results.size() + 1) + "/" + chosen.size() + ")");
       Scenarios.Setup setup = switch (name) {
-        case "night", "invert", "blur", "rot90" -> sc.abrupt(Corruption.parse(name), base);
+        case "night", "invert", "blur", "rot90", "cast-blur" -> sc.abrupt(Corruption.parse(name), base);
         case "gradual" -> sc.gradual(Corruption.CONTRAST, base);
         case "recurring" -> {
-          MultiLayerNetwork a = adapted.get("night");
+          Network a = adapted.get("night");
           if (a == null) {
             say("  recurring: adapting the base to night first (StreamTune's policy, " + o.maxLabels() + " labels)");
             a = runner.adapt(sc.abrupt(Corruption.NIGHT, base), o.maxLabels());
@@ -155,7 +175,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         case "prior" -> sc.prior(base);
         case "newclasses" -> {
-          MultiLayerNetwork base8 = base8(o, sc, notes);
+          Network base8 = Network.of(base8(o, sc, notes));
           yield sc.newClasses(base8, HeadGrowth.grow(base8, 10, seed));
         }
         case "stationary" -> sc.stationary(base);
@@ -170,7 +190,7 @@ public final class EvalCommand implements Callable<Integer> {
           (System.nanoTime() - start) / 1e9));
       boolean last = results.size() == chosen.size();
       // the markdown is rewritten after every scenario, so a run cut short still leaves its finished scenarios
-      List<Goals.Goal> goals = write(o, chosen, command, htmlDir, results, falseAlarms, stationary, errorRate, notes,
+      List<Goals.Goal> goals = write(o, backbone, chosen, command, md, htmlDir, results, falseAlarms, stationary, errorRate, notes,
           policy, gate, detectors, start, last);
       if (last) {
         for (Goals.Goal g : goals) {
@@ -182,7 +202,7 @@ public final class EvalCommand implements Callable<Integer> {
     say(String.format(Locale.ROOT, "eval finished in %.0f s", wall));
   }
 
-  private List<Goals.Goal> write(EvalOptions o, List<String> chosen, String command, Path htmlDir,
+  private List<Goals.Goal> write(EvalOptions o, Backbone backbone, List<String> chosen, String command, Path md, Path htmlDir,
       List<ScenarioRunner.Result> results, Map<String, Integer> falseAlarms, boolean[] stationary, double errorRate,
       List<String> runNotes, FreezePolicy policy, GateRule gate, DriftDetectors detectors, long start, boolean last) {
     int outcomes = stationary.length;
@@ -202,9 +222,8 @@ public final class EvalCommand implements Callable<Integer> {
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
-    EvalWriter.Context ctx = new EvalWriter.Context(command + status, machine(), sizes(o), wall, goals, falseAlarms, outcomes,
+    EvalWriter.Context ctx = new EvalWriter.Context(describe(backbone), command + status, machine(), sizes(o), wall, goals, falseAlarms, outcomes,
         errorRate, grid, notes);
-    Path md = out.resolve("evaluation.md");
     EvalWriter.writeMarkdown(md, EvalWriter.markdown(ctx, results));
     say("wrote " + md + status);
     if (last) {
@@ -216,12 +235,27 @@ public final class EvalCommand implements Callable<Integer> {
     return goals;
   }
 
-  private MultiLayerNetwork base(EvalOptions o, FashionMnist.Split train, List<String> notes) {
+  private Network base(EvalOptions o, Backbone backbone, FashionMnist.Split train, List<String> notes) {
     DirectoryModelStore s = new DirectoryModelStore(store);
-    Manifest m = Pretrainer.ensureBase(s, model, train, new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42), this::say);
+    Pretrainer.Options r = Pretrainer.Options.resnetDefaults();
+    Pretrainer.Options options = backbone == Backbone.CNN ? new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42)
+        : new Pretrainer.Options(Math.min(o.baseImages(), r.trainImages()), quick ? 1 : r.epochs(), r.batchSize(),
+            r.learningRate(), r.seed(), Pretrainer.Arch.RESNET);
+    Manifest m = Pretrainer.ensureBase(s, model, train, options, this::say);
+    if (m.spec().network() != (backbone == Backbone.CNN ? ModelSpec.NetworkType.MULTI_LAYER : ModelSpec.NetworkType.GRAPH)
+        || m.spec().channels() != (backbone == Backbone.CNN ? 1 : 3)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + " in " + store + " is not a "
+          + backbone.id() + " base (its spec: " + m.spec().network() + ", " + m.spec().channels() + " channel(s)); name "
+          + "another model or store");
+    }
     notes.add("base model: " + model + " v" + m.version() + " from " + where(store, model, m.version()) + " ("
         + m.training().trigger() + ", " + m.training().epochs() + " epoch(s)); evaluation stored with it: " + m.evaluation());
-    return s.load(model, m.version(), m.sha256()).network().multiLayer();
+    return s.load(model, m.version(), m.sha256()).network();
+  }
+
+  private static String describe(Backbone b) {
+    return b == Backbone.CNN ? "grey CNN (28x28 Fashion-MNIST)"
+        : "RGB residual graph (3x32x32 colour rendering of Fashion-MNIST, ComputationGraph)";
   }
 
   /** The 8-class base of the new-classes scenario (classes 0..7), pretrained once and kept under the work directory. */

@@ -1,7 +1,8 @@
 package dev.streamtune.standalone.eval;
 
 import dev.streamtune.core.image.FashionMnist;
-import dev.streamtune.core.image.Images;
+import dev.streamtune.core.image.Preprocessor;
+import dev.streamtune.core.model.BatchNorms;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
@@ -9,48 +10,70 @@ import dev.streamtune.trainer.FeatureCache;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Retrainer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The learning steps of the evaluation, each through the code the trainer uses: {@link Retrainer} (from {@link FeatureCache}
- * activations when something is frozen), and {@link Networks#cnn} trained from scratch for the scratch
- * baseline and the oracle. Not thread-safe: one evaluation thread.
+ * activations when something is frozen), and the backbone's architecture trained from scratch for the scratch baseline and the
+ * oracle (a graph's batch-norm statistics re-estimated after each epoch, as pretraining does). Not thread-safe: one evaluation
+ * thread.
  */
 final class Learner {
-  static final int SIDE = FashionMnist.SIDE;
-  /** The evaluation's images: the grey CNN's input. */
-  private static final ModelSpec SPEC = Networks.spec(SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
   static final int BATCH = 64;
+  /** The fine-tunes' head rate and the grey CNN's rate from scratch. */
   static final double RATE = 1e-3;
   /** Epochs the oracle goes on without a better held-out accuracy before it stops (one noisy epoch does not stop it). */
   static final int ORACLE_PATIENCE = 2;
+  /** Images that re-estimate a graph's batch-norm statistics after an epoch from scratch. */
+  private static final int RECALIBRATION_IMAGES = 1024;
 
   /** A trained model and what it cost. */
-  record Trained(MultiLayerNetwork net, String boundary, Map<String, Double> rates, double seconds, int epochs, String note) {}
+  record Trained(Network net, String boundary, Map<String, Double> rates, double seconds, int epochs, String note) {}
 
   private final FeatureCache cache;
   private final long seed;
+  private final Backbone backbone;
+  /** The evaluation's images as the backbone takes them (10 labels; the labels matter to no step here). */
+  private final ModelSpec spec;
+  private final Preprocessor pre;
 
-  Learner(FeatureCache cache, long seed) {
+  Learner(FeatureCache cache, long seed, Backbone backbone) {
     this.cache = cache;
     this.seed = seed;
+    this.backbone = backbone;
+    this.spec = backbone.spec(FashionMnist.LABELS);
+    this.pre = Preprocessor.of(spec);
+  }
+
+  Backbone backbone() {
+    return backbone;
+  }
+
+  /** The freeze boundaries of the backbone, top first (head only, dense top, deeper). */
+  List<String> boundaries() {
+    return spec.boundaries();
   }
 
   /** The predicted label index of each image. */
-  static int[] predict(MultiLayerNetwork net, List<Labelled> xs) {
+  int[] predict(Network net, List<Labelled> xs) {
     int[] out = new int[xs.size()];
     for (int s = 0; s < xs.size(); s += 500) {
       List<Labelled> part = xs.subList(s, Math.min(xs.size(), s + 500));
-      int[] p = Networks.argMax(net.output(Images.batch(Labelled.images(part), SIDE, SIDE)));
+      int[] p = Networks.argMax(net.output(pre.batch(Labelled.images(part))));
       System.arraycopy(p, 0, out, s, p.length);
     }
     return out;
+  }
+
+  /** Which of {@code xs} the network answers right. */
+  boolean[] correct(Network net, List<Labelled> xs) {
+    return correct(predict(net, xs), xs);
   }
 
   static boolean[] correct(int[] predicted, List<Labelled> xs) {
@@ -71,38 +94,39 @@ final class Learner {
 
   /**
    * Fine-tunes the champion as the trainer does: frozen activations from the feature cache (keyed by the champion's backbone and
-   * the boundary) and {@link FineTuner#fineTuneFromFeatures}; the whole network on images when nothing is frozen.
+   * the boundary) and {@link Retrainer}; the whole network on images when nothing is frozen.
    */
-  Trained fineTune(MultiLayerNetwork champion, String championKey, FreezePlan plan, List<Labelled> train, int epochs) {
+  Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train, int epochs) {
     long start = System.nanoTime();
-    String backbone = FeatureCache.backboneKey(championKey + "-s" + seed, 0, null, plan.boundary());
-    Network net = Network.of(champion);
-    FineTuner.Result r = new Retrainer(cache, epochs, BATCH, seed).retrain(net, backbone, net, SPEC, plan,
+    String key = FeatureCache.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
+    FineTuner.Result r = new Retrainer(cache, epochs, BATCH, seed).retrain(champion, key, champion, spec, plan,
         Labelled.ids(train), Labelled.images(train), Labelled.labels(train), (lookup, ms) -> { });
     String note = r.cachedFeatureHits() == null ? "trained on images"
         : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
-    return new Trained(r.network(), plan.boundary(), r.layerRates(), seconds(start), epochs, note);
+    return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), epochs, note);
   }
 
-  /** The same CNN from a fresh initialisation, trained on {@code train} for {@code epochs} epochs. */
+  /** The same architecture from a fresh initialisation, trained on {@code train} for {@code epochs} epochs. */
   Trained scratch(int classes, List<Labelled> train, int epochs) {
     long start = System.nanoTime();
-    MultiLayerNetwork net = Networks.cnn(SIDE, classes, RATE, seed);
+    Network net = backbone.fresh(classes, seed);
     Random rnd = new Random(seed);
     for (int e = 0; e < epochs; e++) {
       epoch(net, train, classes, rnd);
     }
-    return new Trained(net, "none", Map.of("all", RATE), seconds(start), epochs, "from scratch, " + epochs + " epochs");
+    return new Trained(net, "none", Map.of("all", backbone.rate()), seconds(start), epochs, "from scratch, " + epochs
+        + " epochs");
   }
 
   /**
-   * The oracle: the same CNN from a fresh initialisation on all labelled data, one epoch at a time until its accuracy on
-   * {@code validation} has not improved for {@link #ORACLE_PATIENCE} epochs (or {@code maxEpochs}); the best epoch's weights
+   * The oracle: the same architecture from a fresh initialisation on all labelled data, one epoch at a time until its accuracy
+   * on {@code validation} has not improved for {@link #ORACLE_PATIENCE} epochs (or {@code maxEpochs}); the best epoch's weights
    * are kept.
    */
-  Trained oracle(int classes, List<Labelled> train, List<Labelled> validation, int maxEpochs, java.util.function.Consumer<String> log) {
+  Trained oracle(int classes, List<Labelled> train, List<Labelled> validation, int maxEpochs,
+      java.util.function.Consumer<String> log) {
     long start = System.nanoTime();
-    MultiLayerNetwork net = Networks.cnn(SIDE, classes, RATE, seed);
+    Network net = backbone.fresh(classes, seed);
     Random rnd = new Random(seed);
     double best = -1;
     INDArray bestParams = null;
@@ -111,7 +135,7 @@ final class Learner {
     while (e < maxEpochs) {
       epoch(net, train, classes, rnd);
       e++;
-      double acc = accuracy(correct(predict(net, validation), validation));
+      double acc = accuracy(correct(net, validation));
       log.accept(String.format("    oracle epoch %d: held-out accuracy %.4f", e, acc));
       if (acc > best) {
         best = acc;
@@ -122,12 +146,15 @@ final class Learner {
       }
     }
     net.setParams(bestParams);
-    return new Trained(net, "none", Map.of("all", RATE), seconds(start), bestEpoch,
+    if (net.type() == ModelSpec.NetworkType.GRAPH) {
+      recalibrate(net, train);
+    }
+    return new Trained(net, "none", Map.of("all", backbone.rate()), seconds(start), bestEpoch,
         "from scratch on " + train.size() + " images, " + e + " epochs run, best epoch " + bestEpoch + " kept (held-out "
             + String.format("%.4f", best) + ")");
   }
 
-  private static void epoch(MultiLayerNetwork net, List<Labelled> train, int classes, Random rnd) {
+  private void epoch(Network net, List<Labelled> train, int classes, Random rnd) {
     int n = train.size();
     int[] order = new int[n];
     for (int i = 0; i < n; i++) {
@@ -139,21 +166,34 @@ final class Learner {
       order[i] = order[j];
       order[j] = t;
     }
-    int px = SIDE * SIDE;
+    double loss = Double.NaN;
     for (int from = 0; from < n; from += BATCH) {
       int m = Math.min(n, from + BATCH) - from;
-      float[] flat = new float[m * px];
+      List<float[]> part = new ArrayList<>(m);
       INDArray y = Nd4j.zeros(m, classes);
       for (int i = 0; i < m; i++) {
         Labelled x = train.get(order[from + i]);
-        System.arraycopy(x.px(), 0, flat, i * px, px);
+        part.add(x.px());
         y.putScalar(i, x.label(), 1f);
       }
-      net.fit(new DataSet(Nd4j.create(flat, new long[] {m, 1, SIDE, SIDE}, 'c'), y));
+      loss = net.fit(new DataSet(pre.batch(part), y));
     }
-    if (!Double.isFinite(net.score())) {
-      throw new IllegalStateException("training from scratch diverged: loss " + net.score());
+    if (!Double.isFinite(loss)) {
+      throw new IllegalStateException("training from scratch diverged: loss " + loss);
     }
+    if (net.type() == ModelSpec.NetworkType.GRAPH) {
+      recalibrate(net, train);
+    }
+  }
+
+  /** Re-estimates a graph's batch-norm statistics on the first training images in inference mode, as pretraining does. */
+  private void recalibrate(Network net, List<Labelled> train) {
+    List<INDArray> batches = new ArrayList<>();
+    List<float[]> images = Labelled.images(train.subList(0, Math.min(train.size(), RECALIBRATION_IMAGES)));
+    for (int from = 0; from < images.size(); from += BATCH) {
+      batches.add(pre.batch(images.subList(from, Math.min(images.size(), from + BATCH))));
+    }
+    BatchNorms.recalibrate(net.graph(), batches, name -> true);
   }
 
   private static double seconds(long start) {

@@ -19,9 +19,10 @@ record Row(String scenario, int labels, String method, String boundary, int repl
     double oracle, double cleanBefore, double cleanAfter, double seconds, String verdict, String gateReason,
     Map<String, Double> extras) {
   static final String NONE = "no adaptation";
-  static final String HEAD = "head only (fc)";
+  static final String HEAD = "head only";
   static final String STREAMTUNE = "StreamTune (freeze policy)";
-  static final String DEEPER = "deeper (pool1, conv2 at 1/10)";
+  /** Frozen up to the deepest boundary the spec declares: the CNN's conv2, the graph's last block, at 1/10 of the head's rate. */
+  static final String DEEPER = "deeper (one more block at 1/10)";
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
   static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, DEEPER, SCRATCH, ORACLE);

@@ -1,5 +1,6 @@
 package dev.streamtune.standalone.eval;
 
+import dev.streamtune.core.model.Network;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.GateRule;
 import dev.streamtune.standalone.report.HtmlReport;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * Runs one scenario: the detectors on the serving model's labelled stream, then for each label budget the trainer's retrain
@@ -30,7 +30,7 @@ final class ScenarioRunner {
 
   /** What a scenario produced. {@code adapted} is StreamTune's model at the largest label row. */
   record Result(Scenarios.Setup setup, Map<String, Detection.Outcome> detection, boolean[] errors, List<Row> rows,
-      List<String> notes, Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, MultiLayerNetwork adapted,
+      List<String> notes, Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, Network adapted,
       double seconds) {}
 
   private record Measured(double accNew, double accClean, boolean[] testNewOk, boolean[] gateRecent, boolean[] gateGuard,
@@ -61,7 +61,7 @@ final class ScenarioRunner {
     int max = o.maxLabels();
     List<Labelled> maxFresh = s.fresh().apply(max);
     List<Labelled> stream = concat(s.streamBefore(), maxFresh);
-    boolean[] streamOk = Learner.correct(Learner.predict(s.served(), stream), stream);
+    boolean[] streamOk = learner.correct(s.served(), stream);
     boolean[] errors = new boolean[streamOk.length];
     for (int i = 0; i < errors.length; i++) {
       errors[i] = !streamOk[i];
@@ -85,13 +85,12 @@ final class ScenarioRunner {
     }
     double oracleAcc = oracleM == null ? Double.NaN : oracleM.accNew();
     List<Row> rows = new ArrayList<>();
-    MultiLayerNetwork adapted = null;
+    Network adapted = null;
     Row adaptedRow = null;
     Measured adaptedM = null;
     for (int n : o.labelRows()) {
       List<Labelled> fresh = n == max ? maxFresh : s.fresh().apply(n);
-      double accNow = n == max ? mean(streamOk, sb, sb + n) : Learner.accuracy(Learner.correct(Learner.predict(s.served(), fresh),
-          fresh));
+      double accNow = n == max ? mean(streamOk, sb, sb + n) : Learner.accuracy(learner.correct(s.served(), fresh));
       List<Labelled> replay = replay(s.earlier(), fresh, s.classes(), n);
       List<Labelled> train = concat(fresh, replay);
       if (n == o.labelRows().get(0)) {
@@ -102,9 +101,11 @@ final class ScenarioRunner {
             "reference, not a candidate"));
       }
       Map<String, Learner.Trained> byBoundary = new HashMap<>();
-      FreezePlan head = new FreezePlan(FreezePolicy.HEAD_ONLY, policy.headRate(), policy.lowerRateFactor(), "baseline head only");
-      FreezePlan deeper = new FreezePlan(FreezePolicy.WITH_CONV2, policy.headRate(), policy.lowerRateFactor(), "baseline deeper");
-      FreezePlan chosen = policy.choose(n, accBefore, accNow);
+      List<String> boundaries = learner.boundaries();
+      FreezePlan head = new FreezePlan(boundaries.get(0), policy.headRate(), policy.lowerRateFactor(), "baseline head only");
+      FreezePlan deeper = new FreezePlan(boundaries.get(boundaries.size() - 1), policy.headRate(), policy.lowerRateFactor(),
+          "baseline deeper");
+      FreezePlan chosen = policy.choose(boundaries, n, accBefore, accNow);
       notes.add(n + " labels: freeze policy: " + chosen.reason());
       log.accept("  " + s.name() + "/" + n + ": " + fresh.size() + " new + " + replay.size() + " replay; policy: "
           + chosen.boundary());
@@ -159,11 +160,11 @@ final class ScenarioRunner {
   }
 
   /** The StreamTune model for a scenario at {@code n} labels, without the baselines or any measurement. */
-  MultiLayerNetwork adapt(Scenarios.Setup s, int n) {
+  Network adapt(Scenarios.Setup s, int n) {
     List<Labelled> fresh = s.fresh().apply(n);
-    double before = Learner.accuracy(Learner.correct(Learner.predict(s.served(), s.streamBefore()), s.streamBefore()));
-    double now = Learner.accuracy(Learner.correct(Learner.predict(s.served(), fresh), fresh));
-    FreezePlan plan = policy.choose(n, before, now);
+    double before = Learner.accuracy(learner.correct(s.served(), s.streamBefore()));
+    double now = Learner.accuracy(learner.correct(s.served(), fresh));
+    FreezePlan plan = policy.choose(learner.boundaries(), n, before, now);
     return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)),
         o.epochs()).net();
   }
@@ -193,14 +194,14 @@ final class ScenarioRunner {
     return out;
   }
 
-  private Measured measure(MultiLayerNetwork net, Scenarios.Setup s) {
-    boolean[] newOk = Learner.correct(Learner.predict(net, s.testNew()), s.testNew());
+  private Measured measure(Network net, Scenarios.Setup s) {
+    boolean[] newOk = learner.correct(net, s.testNew());
     double accNew = Learner.accuracy(newOk);
-    double accClean = Learner.accuracy(Learner.correct(Learner.predict(net, s.testClean()), s.testClean()));
-    boolean[] gr = Learner.correct(Learner.predict(net, s.gateRecent()), s.gateRecent());
-    boolean[] gg = Learner.correct(Learner.predict(net, s.gateGuard()), s.gateGuard());
+    double accClean = Learner.accuracy(learner.correct(net, s.testClean()));
+    boolean[] gr = learner.correct(net, s.gateRecent());
+    boolean[] gg = learner.correct(net, s.gateGuard());
     Map<String, Double> extras = new LinkedHashMap<>();
-    s.extraTests().forEach((name, xs) -> extras.put(name, Learner.accuracy(Learner.correct(Learner.predict(net, xs), xs))));
+    s.extraTests().forEach((name, xs) -> extras.put(name, Learner.accuracy(learner.correct(net, xs))));
     return new Measured(accNew, accClean, newOk, gr, gg, extras);
   }
 

@@ -2,13 +2,13 @@ package dev.streamtune.standalone.eval;
 
 import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.model.Network;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.IntFunction;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * The evaluation's scenarios and the images each one uses. Image pools, fixed by the seed:
@@ -22,8 +22,9 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * </ul>
  */
 final class Scenarios {
+  /** Every scenario of either backbone ({@link Backbone#scenarios} says which runs on which). */
   static final List<String> ALL = List.of("night", "invert", "stationary", "gradual", "prior", "newclasses", "recurring",
-      "rot90", "blur");
+      "rot90", "blur", "cast-blur");
   /** Classes held back from the 8-class base of the new-classes scenario: Bag and Ankle boot (label indices 8, 9). */
   static final int OLD_CLASSES = 8;
   /** The label-prior shift: these classes (T-shirt/top, Pullover, Coat, Shirt: the ones the base confuses) take 85 %. */
@@ -42,22 +43,24 @@ final class Scenarios {
    * @param oracleSource the source images the oracle trains on besides the new domain's labels, empty for no oracle
    * @param extraTests further reported test sets (name to images)
    */
-  record Setup(String name, String shift, boolean abrupt, boolean expectShift, MultiLayerNetwork champion, String championKey,
-      MultiLayerNetwork served, int classes, List<Labelled> earlier, List<Labelled> streamBefore, IntFunction<List<Labelled>> fresh,
+  record Setup(String name, String shift, boolean abrupt, boolean expectShift, Network champion, String championKey,
+      Network served, int classes, List<Labelled> earlier, List<Labelled> streamBefore, IntFunction<List<Labelled>> fresh,
       List<Labelled> testNew, List<Labelled> testClean, List<Labelled> gateRecent, List<Labelled> gateGuard,
       List<Labelled> validation, List<Labelled> oracleSource, Map<String, List<Labelled>> extraTests, String notes) {}
 
   private final FashionMnist.Split train;
   private final FashionMnist.Split test;
   private final EvalOptions o;
+  private final Backbone backbone;
   private final long seed;
   private final int[] seenOrder;
   private final int[] unseenOrder;
 
-  Scenarios(FashionMnist.Split train, FashionMnist.Split test, EvalOptions o, long seed) {
+  Scenarios(FashionMnist.Split train, FashionMnist.Split test, EvalOptions o, Backbone backbone, long seed) {
     this.train = train;
     this.test = test;
     this.o = o;
+    this.backbone = backbone;
     this.seed = seed;
     this.seenOrder = shuffled(0, Math.min(50_000, train.size()), seed);
     this.unseenOrder = shuffled(50_000, train.size(), seed + 1);
@@ -74,7 +77,8 @@ final class Scenarios {
     for (int i = 0; i < seenOrder.length && out.size() < n; i++) {
       int k = seenOrder[i];
       if (train.labels()[k] < maxClass) {
-        out.add(new Labelled("t" + k + "-none", train.images()[k], train.labels()[k]));
+        out.add(new Labelled("t" + k + "-none", backbone.image(train.images()[k], false, k, Corruption.NONE, 0),
+            train.labels()[k]));
       }
     }
     return out;
@@ -104,8 +108,8 @@ final class Scenarios {
   }
 
   private Labelled shift(String split, int k, FashionMnist.Split s, Corruption c) {
-    float[] px = c == Corruption.NONE ? s.images()[k] : c.apply(s.images()[k], FashionMnist.SIDE, seed * 1_000_003L + k
-        + (split.equals("s") ? 100_000 : 0));
+    boolean isTest = split.equals("s");
+    float[] px = backbone.image(s.images()[k], isTest, k, c, seed * 1_000_003L + k + (isTest ? 100_000 : 0));
     return new Labelled(split + k + "-" + c.id(), px, s.labels()[k]);
   }
 
@@ -117,7 +121,7 @@ final class Scenarios {
   }
 
   /** An abrupt shift from clean to {@code c}. */
-  Setup abrupt(Corruption c, MultiLayerNetwork base) {
+  Setup abrupt(Corruption c, Network base) {
     int sb = o.streamBefore();
     return new Setup(c.id(), "abrupt: clean -> " + c.id() + " (" + describe(c) + ")", true, true, base, "base", base, 10,
         seenClean(o.cleanStream(), 10), unseen(0, sb, Corruption.NONE, 10), n -> unseen(sb, n, c, 10),
@@ -127,7 +131,7 @@ final class Scenarios {
   }
 
   /** A gradual shift: the share of {@code c}-shifted images in the labelled stream rises linearly from 0 to 1 over n samples. */
-  Setup gradual(Corruption c, MultiLayerNetwork base) {
+  Setup gradual(Corruption c, Network base) {
     int sb = o.streamBefore();
     IntFunction<List<Labelled>> fresh = n -> {
       List<Labelled> clean = unseen(sb, n, Corruption.NONE, 10);
@@ -152,7 +156,7 @@ final class Scenarios {
    * label row of A plus replay); B arrives; the table is about adapting to B, with A's accuracy on its return as an extra
    * column.
    */
-  Setup recurring(Corruption a, Corruption b, MultiLayerNetwork adaptedToA) {
+  Setup recurring(Corruption a, Corruption b, Network adaptedToA) {
     int sb = o.streamBefore();
     int max = o.maxLabels();
     List<Labelled> earlier = new ArrayList<>(seenClean(o.cleanStream(), 10));
@@ -172,7 +176,7 @@ final class Scenarios {
   }
 
   /** Clean images whose class frequencies change: {@link #HEAVY} classes take {@link #HEAVY_SHARE} of the stream. */
-  Setup prior(MultiLayerNetwork base) {
+  Setup prior(Network base) {
     int sb = o.streamBefore();
     List<Labelled> pool = unseen(sb, unseenOrder.length, Corruption.NONE, 10);
     IntFunction<List<Labelled>> fresh = n -> resample(pool, n, seed + 11);
@@ -188,7 +192,7 @@ final class Scenarios {
   }
 
   /** Two classes appear that the 8-class base never saw; the retrain starts from the base with its head grown to 10. */
-  Setup newClasses(MultiLayerNetwork base8, MultiLayerNetwork grown) {
+  Setup newClasses(Network base8, Network grown) {
     int sb = o.streamBefore();
     Map<String, List<Labelled>> extra = new LinkedHashMap<>();
     extra.put("new classes only", filter(testSet(0, o.testPerDomain() * 5, Corruption.NONE, 10), 8, o.testPerDomain() / 2));
@@ -202,7 +206,7 @@ final class Scenarios {
   }
 
   /** No shift at all: must raise no alarm and promote nothing (the retrain rows are forced, to test the gate on noise). */
-  Setup stationary(MultiLayerNetwork base) {
+  Setup stationary(Network base) {
     int sb = o.streamBefore();
     return new Setup("stationary", "stationary control: clean before and after", false, false, base, "base", base, 10,
         seenClean(o.cleanStream(), 10), unseen(0, sb, Corruption.NONE, 10), n -> unseen(sb, n, Corruption.NONE, 10),

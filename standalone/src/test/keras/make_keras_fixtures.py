@@ -412,6 +412,23 @@ def build_seq_rgb_small():
 FIXTURES = [build_seq_grey, build_func_rgb, build_seq_rgb_small]
 
 
+def make_unsupported(out_dir):
+    """seq_unsupported.h5: a Sequential model whose first layer is a Rescaling
+    (keras.layers.Rescaling), a class DL4J's Keras import does not know: the
+    import must refuse it in one line naming the layer and its class."""
+    shape = (28, 28, 1)
+    rng = np.random.default_rng(4004)
+    cfg = _base("rescale", batch_input_shape=shape)
+    cfg.update({"scale": 1.0 / 255.0, "offset": 0.0})
+    k, b = map(f32, dense_weights(rng, 28 * 28, 10))
+    layers = [{"class_name": "Rescaling", "config": cfg}, flatten("flatten"),
+              dense("predictions", 10, "softmax")]
+    names = [l["config"]["name"] for l in layers]
+    write_h5(os.path.join(out_dir, "seq_unsupported.h5"), sequential_config("sequential", shape, layers), names,
+             {"predictions": [("kernel", k), ("bias", b)]})
+    print("%-14s Rescaling layer (unsupported by the import)" % "seq_unsupported")
+
+
 def make(builder, out_dir):
     (name, shape, labels, layer_names, penultimate, config, h5_layers,
      images, hidden, (k_out, b_out), weights_for) = builder()
@@ -448,6 +465,7 @@ def main(argv):
     os.makedirs(out_dir, exist_ok=True)
     for builder in FIXTURES:
         make(builder, out_dir)
+    make_unsupported(out_dir)
     return 0
 
 

@@ -186,6 +186,10 @@ class ModelImportIT {
         .hasMessageContaining("[conv1, pool1, fc, predictions]");
     assertThatThrownBy(() -> ModelImporter.run(new ModelImporter.Request(store, "../up", grey, labels(10), null, null, null,
         null, null, false, 1), line -> { })).hasMessageContaining("model name '../up'");
+    String unsupported = fixtures.resolve("seq_unsupported.h5").toString();
+    assertThatThrownBy(() -> ModelImporter.run(new ModelImporter.Request(store, "m", unsupported, labels(10), null, null, null,
+        null, null, false, 1), line -> { })).hasMessageContaining("layer rescale of class Rescaling is not supported")
+        .hasMessageNotContaining("\n");
     Path notAModel = Files.writeString(TestData.tempDir("import-bad-file").resolve("x.zip"), "hello");
     assertThatThrownBy(() -> ModelImporter.run(new ModelImporter.Request(store, "m", notAModel.toString(), labels(10), null,
         null, null, null, null, false, 1), line -> { })).hasMessageContaining("neither a DL4J zip");

@@ -39,8 +39,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The gate on a real broker and store: a failed training on {@code candidates} is skipped without a verdict, and a candidate
- * with a label the champion lacks is scored (the champion answers those samples wrong) instead of crashing the gate.
+ * The gate on a real broker and store: a failed training on {@code candidates} is skipped without a verdict, a candidate that
+ * cannot be scored is rejected with the reason and the gate goes on, and a candidate with a label the champion lacks is scored
+ * (the champion answers those samples wrong) instead of crashing the gate.
  */
 class GateWorkerIT {
   private static final Topics TOPICS = Topics.withDefaultPrefix();
@@ -72,6 +73,9 @@ class GateWorkerIT {
     Manifest grown = store.save("fashion", elevenClassCnn(), Networks.spec(28,
         eleven, "pool2"), base.version(), SUMMARY, Map.of());
     MultiLayerNetwork champion = store.load("fashion", base.version(), base.sha256()).network().multiLayer();
+    // a candidate whose spec does not fit its network (28x28 images into a CNN built for 32x32): scoring it throws
+    Manifest misfit = store.save("fashion", Networks.cnn(32, 10, 1e-3, 6), Networks.spec(28, FashionMnist.LABELS, "pool2"),
+        base.version(), SUMMARY, Map.of());
 
     // held-out samples: 100 before the shift (guard), 120 old-class and 40 "Hat" ones after it (recent)
     FashionMnist.Split test = TestData.test();
@@ -102,6 +106,8 @@ class GateWorkerIT {
       candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", Candidate.failed("fashion", base.version(),
           SUMMARY, T0, "nan-loss: fine-tune diverged"))).get();
       candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, "fashion",
+          misfit.version(), store.uri("fashion", misfit.version()), misfit.sha256(), base.version(), SUMMARY, T0))).get();
+      candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, "fashion",
           grown.version(), store.uri("fashion", grown.version()), grown.sha256(), base.version(), SUMMARY, T0))).get();
     }
 
@@ -112,10 +118,14 @@ class GateWorkerIT {
     Thread t = new Thread(worker, "gate-it");
     t.start();
     try {
-      List<Decision> decisions = decisions(Duration.ofSeconds(90));
+      List<Decision> decisions = decisions(grown.version(), Duration.ofSeconds(90));
 
-      assertThat(decisions).as("one verdict, for the trained candidate only").hasSize(1);
-      Decision d = decisions.get(0);
+      assertThat(decisions).as("one verdict per trained candidate, none for the failed training").hasSize(2);
+      Decision broken = decisions.get(0);
+      assertThat(broken.candidate().version()).isEqualTo(misfit.version());
+      assertThat(broken.verdict()).isEqualTo(Decision.Verdict.REJECT);
+      assertThat(broken.reason()).startsWith("candidate could not be scored: ");
+      Decision d = decisions.get(1);
       assertThat(d.candidate().version()).isEqualTo(grown.version());
       assertThat(d.recentSamples()).as("the 'Hat' samples are scored, not dropped").isEqualTo(160);
       assertThat(d.champion().recentAccuracy()).as("the champion answers every 'Hat' sample wrong")
@@ -148,10 +158,15 @@ class GateWorkerIT {
     return Networks.cnn(28, 11, 1e-3, 5);
   }
 
-  /** Decisions until the first final verdict, and any published within a second after it (a verdict on the failed training would be). */
-  private static List<Decision> decisions(Duration wait) {
-    return TestKafka.read(bootstrap, TOPICS.decisions.name(), wait, Duration.ofSeconds(1),
-        r -> Json.fromBytes(r.value(), Decision.class).verdict() != Decision.Verdict.NOT_ENOUGH_DATA).stream()
-        .map(r -> Json.fromBytes(r.value(), Decision.class)).toList();
+  /**
+   * Final verdicts until the one on {@code version}, and any published within a second after it (a verdict on the failed
+   * training would be).
+   */
+  private static List<Decision> decisions(int version, Duration wait) {
+    return TestKafka.read(bootstrap, TOPICS.decisions.name(), wait, Duration.ofSeconds(1), r -> {
+      Decision d = Json.fromBytes(r.value(), Decision.class);
+      return d.candidate().version() == version && d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA;
+    }).stream().map(r -> Json.fromBytes(r.value(), Decision.class))
+        .filter(d -> d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA).toList();
   }
 }

@@ -2,6 +2,7 @@ package dev.streamtune.trainer;
 
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.trainer.internal.DenseTopTrainer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -31,7 +32,7 @@ import org.nd4j.linalg.learning.config.Adam;
  *
  * <p>Two ways to train the same thing: {@link #fineTune} runs the whole network on images (the frozen part is recomputed every
  * batch), {@link #fineTuneFromFeatures} trains a small network made of the layers above the boundary on the frozen part's
- * activations (from {@link FeatureCache}) and copies its weights back into a full network. A dense top (fc and head) trains
+ * activations (from {@link dev.streamtune.trainer.internal.FeatureCache}) and copies its weights back into a full network. A dense top (fc and head) trains
  * there through {@link DenseTopTrainer}: DL4J's arithmetic and updater without the work whose result is unused.
  *
  * <p>A loss or weight that is NaN or infinite stops either way with {@link TrainingDivergedException}.
@@ -338,7 +339,7 @@ public final class FineTuner {
   }
 
   private static int boundaryIndex(MultiLayerNetwork net, String boundary) {
-    return boundary.equals("none") ? -1 : Networks.layerIndex(net, boundary);
+    return FreezePlan.freezesNothing(boundary) ? -1 : Networks.layerIndex(net, boundary);
   }
 
   private static List<String> trainedNames(MultiLayerNetwork net, int boundary) {

@@ -36,7 +36,7 @@ public record FreezePolicy(int smallData, int largeData, double similarRetained,
           + similarRetained);
     }
     // validates the rates once, here
-    new FreezePlan("none", headRate, lowerRateFactor, "check");
+    new FreezePlan(FreezePlan.NOTHING, headRate, lowerRateFactor, "check");
   }
 
   /**

@@ -40,7 +40,7 @@ import org.nd4j.linalg.learning.config.Adam;
 public final class GraphFineTuner {
   private GraphFineTuner() {}
 
-  /** Fine-tunes on images decoded for the champion's spec ({@link Preprocessor#decode}); {@code "none"} trains everything. */
+  /** Fine-tunes on images decoded for the champion's spec ({@link Preprocessor#decode}); {@link FreezePlan#NOTHING} trains everything. */
   public static FineTuner.Result fineTune(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
       List<float[]> images, int[] labels, Preprocessor input, long seed) {
     if (images.size() != labels.length || images.isEmpty()) {
@@ -69,12 +69,12 @@ public final class GraphFineTuner {
   }
 
   /**
-   * Fine-tunes the part above the boundary on the boundary's activations, flat {@code [N, F]} rows as {@link FeatureCache}
+   * Fine-tunes the part above the boundary on the boundary's activations, flat {@code [N, F]} rows as {@link dev.streamtune.trainer.internal.FeatureCache}
    * keeps them; {@code shape} is one example's activation shape at the boundary (without the batch axis).
    */
   public static FineTuner.Result fineTuneFromFeatures(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
       INDArray features, long[] shape, int[] labels, long seed) {
-    if (plan.boundary().equals("none")) {
+    if (plan.freezesNothing()) {
       throw new IllegalArgumentException("training from cached features needs a freeze boundary, was none");
     }
     if (features.rank() != 2 || features.size(0) != labels.length || labels.length == 0) {
@@ -155,7 +155,7 @@ public final class GraphFineTuner {
   /** The boundary vertex and all it depends on; empty for {@code none}. */
   static Set<String> frozen(ComputationGraph net, String boundary) {
     Set<String> out = new HashSet<>();
-    if (boundary.equals("none")) {
+    if (FreezePlan.freezesNothing(boundary)) {
       return out;
     }
     vertex(net, boundary);
@@ -175,7 +175,7 @@ public final class GraphFineTuner {
     TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(champion.clone())
         // only the seed: a FineTuneConfiguration updater would be one object shared by every layer (DL4J-NOTES pitfall 1)
         .fineTuneConfiguration(new FineTuneConfiguration.Builder().build());
-    if (!plan.boundary().equals("none")) {
+    if (!plan.freezesNothing()) {
       b.setFeatureExtractor(plan.boundary());
     }
     ComputationGraph tuned = b.build();

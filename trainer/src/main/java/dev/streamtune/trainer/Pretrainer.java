@@ -119,7 +119,7 @@ public final class Pretrainer {
       byClass.merge(FashionMnist.LABELS.get(train.labels()[i]), 1, Integer::sum);
     }
     TrainingSummary summary = new TrainingSummary("pretrain on the source domain (clean Fashion-MNIST train[0," + n + "))", n,
-        byClass, Map.of("clean", n), null, null, o.epochs(), o.batchSize(), "none", Networks.LAYERS, o.learningRate(), loss,
+        byClass, Map.of("clean", n), null, null, o.epochs(), o.batchSize(), FreezePlan.NOTHING, Networks.LAYERS, o.learningRate(), loss,
         Networks.device(), ms);
     Manifest m = store.save(model, net, Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY),
         null, summary, eval);
@@ -174,7 +174,7 @@ public final class Pretrainer {
       byClass.merge(FashionMnist.LABELS.get(labels[i]), 1, Integer::sum);
     }
     TrainingSummary summary = new TrainingSummary("pretrain on the colour source domain (Fashion-MNIST train[0," + n
-        + ") rendered in colour)", n, byClass, Map.of("colour", n), null, null, o.epochs(), o.batchSize(), "none",
+        + ") rendered in colour)", n, byClass, Map.of("colour", n), null, null, o.epochs(), o.batchSize(), FreezePlan.NOTHING,
         spec.layers(), o.learningRate(), loss, Networks.device(), ms);
     Manifest m = store.save(model, net, spec, null, summary, eval, new Provenance("built-in", "pretrain --arch resnet", null,
         "head (softmax, " + FashionMnist.LABELS.size() + " labels)"));

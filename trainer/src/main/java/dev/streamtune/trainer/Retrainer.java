@@ -3,6 +3,8 @@ package dev.streamtune.trainer;
 import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Network;
+import dev.streamtune.trainer.internal.FeatureCache;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
@@ -17,7 +19,14 @@ public final class Retrainer {
   /** Told of the feature cache's part of a retrain (before a corrupt entry fails it), e.g. to count and log it. */
   @FunctionalInterface
   public interface FeatureListener {
-    void looked(FeatureCache.Lookup lookup, long millis);
+    void looked(CacheUse use, long millis);
+  }
+
+  /** Where a retrain's frozen activations came from: the cache's memory, its files, or a forward pass (corrupt: recomputed). */
+  public record CacheUse(int memoryHits, int diskHits, int computed, int corrupt) {
+    public int hits() {
+      return memoryHits + diskHits;
+    }
   }
 
   private final FeatureCache cache;
@@ -25,7 +34,15 @@ public final class Retrainer {
   private final int batchSize;
   private final long seed;
 
-  public Retrainer(FeatureCache cache, int epochs, int batchSize, long seed) {
+  /**
+   * A retrainer with its frozen-activation cache: {@code cacheMaxBytes} in memory, spilled to files under {@code cacheDir}
+   * bounded by {@code cacheDiskMaxBytes} (least recently used deleted first). One process per cache directory.
+   */
+  public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed) {
+    this(new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes), epochs, batchSize, seed);
+  }
+
+  private Retrainer(FeatureCache cache, int epochs, int batchSize, long seed) {
     this.cache = Objects.requireNonNull(cache, "cache");
     if (epochs < 1 || batchSize < 1) {
       throw new IllegalArgumentException("epochs and batch size must be >= 1, were " + epochs + ", " + batchSize);
@@ -39,7 +56,7 @@ public final class Retrainer {
    * Fine-tunes {@code toTrain} (the champion, or the champion with a grown head) above {@code plan}'s boundary.
    *
    * @param champion computes the frozen activations (its frozen part is {@code toTrain}'s)
-   * @param backboneKey names the champion's frozen part in the cache ({@link FeatureCache#backboneKey})
+   * @param backboneKey names the champion's frozen part in the cache ({@link #backboneKey})
    * @param spec the champion's spec: how {@code images} were decoded
    * @param ids one unique id per image (the cache's key)
    * @param images decoded for {@code spec} ({@link Preprocessor#decode})
@@ -52,7 +69,7 @@ public final class Retrainer {
       List<String> ids, List<float[]> images, int[] labels, FeatureListener listener) {
     Preprocessor pre = Preprocessor.of(spec);
     boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
-    if (plan.boundary().equals("none")) {
+    if (plan.freezesNothing()) {
       FineTuner.Result r = graph
           ? GraphFineTuner.fineTune(toTrain.graph(), plan, epochs, batchSize, images, labels, pre, seed)
           : FineTuner.fineTune(toTrain.multiLayer(), plan, epochs, batchSize, images, labels, spec.height(), seed);
@@ -66,7 +83,8 @@ public final class Retrainer {
         ? cache.features(backboneKey, batch -> GraphFineTuner.frozenActivations(champion.graph(), plan.boundary(),
             pre.batch(batch)), ids, images, 256)
         : cache.features(backboneKey, champion.multiLayer(), plan.boundary(), ids, images, spec.height(), 256);
-    listener.looked(features, (System.nanoTime() - t0) / 1_000_000);
+    listener.looked(new CacheUse(features.memoryHits(), features.diskHits(), features.computed(), features.corrupt()),
+        (System.nanoTime() - t0) / 1_000_000);
     if (features.corrupt() > 0) {
       // the files were deleted and the entries recomputed; a disk that corrupts one file may corrupt more, unseen
       throw new CorruptFeatureCacheException(features.corrupt() + " cached activation file(s) of backbone " + backboneKey
@@ -82,5 +100,23 @@ public final class Retrainer {
       GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
     }
     return r;
+  }
+
+  /**
+   * The cache's name for a model version's frozen part up to {@code boundary}: activations of any two retrains with the same key
+   * are interchangeable. {@code sha256} may be null for a network that is not stored (the key then names it alone).
+   */
+  public static String backboneKey(String model, int version, String sha256, String boundary) {
+    return FeatureCache.backboneKey(model, version, sha256, boundary);
+  }
+
+  /** Bytes of frozen activations held in memory. */
+  public long cacheMemoryBytes() {
+    return cache.memoryBytes();
+  }
+
+  /** Bytes of frozen activations in the cache's files. */
+  public long cacheDiskBytes() {
+    return cache.diskBytes();
   }
 }

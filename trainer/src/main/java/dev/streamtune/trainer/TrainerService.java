@@ -29,7 +29,6 @@ import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.trainer.internal.FailureReason;
 import dev.streamtune.trainer.internal.LabelSets;
-import dev.streamtune.trainer.internal.ReplayBuffer;
 import dev.streamtune.trainer.internal.TriggerPolicy;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -94,7 +93,6 @@ public final class TrainerService implements AutoCloseable {
   private volatile int lastCandidate = -1;
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
   private final AtomicInteger retraining = new AtomicInteger();
-  private FeatureCache featureCache;
   private Retrainer retrainer;
   /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
   private Preprocessor input;
@@ -120,7 +118,7 @@ public final class TrainerService implements AutoCloseable {
     store = new DirectoryModelStore(cfg.common().storeDir());
     var base = store.base(cfg.common().model());
     String pinned = cfg.freezePolicy().pinned();
-    if (pinned != null && !pinned.equals("none") && base.isPresent()) {
+    if (pinned != null && !FreezePlan.freezesNothing(pinned) && base.isPresent()) {
       List<String> layers = base.get().spec().layers();
       if (!layers.contains(pinned) || pinned.equals(layers.get(layers.size() - 1))) {
         throw new ConfigException(TrainerConfig.FREEZE_BOUNDARY, pinned, (layers.contains(pinned)
@@ -130,8 +128,8 @@ public final class TrainerService implements AutoCloseable {
     }
     KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
-    featureCache = new FeatureCache(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes());
-    retrainer = new Retrainer(featureCache, cfg.epochs(), cfg.batchSize(), cfg.seed());
+    retrainer = new Retrainer(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes(), cfg.epochs(), cfg.batchSize(),
+        cfg.seed());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
@@ -143,8 +141,8 @@ public final class TrainerService implements AutoCloseable {
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
         .register(registry);
-    Gauge.builder("streamtune.trainer.feature.cache.bytes", featureCache, FeatureCache::memoryBytes).register(registry);
-    Gauge.builder("streamtune.trainer.feature.cache.disk.bytes", featureCache, FeatureCache::diskBytes)
+    Gauge.builder("streamtune.trainer.feature.cache.bytes", retrainer, Retrainer::cacheMemoryBytes).register(registry);
+    Gauge.builder("streamtune.trainer.feature.cache.disk.bytes", retrainer, Retrainer::cacheDiskBytes)
         .description("bytes of spilled frozen activations, bounded by " + TrainerConfig.CACHE_DISK_MAX).register(registry);
     Gauge.builder("streamtune.trainer.retrain.active", retraining, AtomicInteger::get)
         .description("1 while a retrain runs; drift signals that arrive meanwhile do not arm another").register(registry);
@@ -405,7 +403,7 @@ public final class TrainerService implements AutoCloseable {
   /** {@link Retrainer#retrain} for the champion, counting and logging the feature cache's part. */
   private FineTuner.Result fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids, List<float[]> images,
       int[] labels) {
-    String backbone = FeatureCache.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
+    String backbone = Retrainer.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
     return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, (features, ms) -> {
       registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
       registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());

@@ -6,6 +6,7 @@ import dev.streamtune.core.image.Images;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.testing.TestData;
 import dev.streamtune.core.testing.TestModels;
+import dev.streamtune.trainer.internal.DenseTopTrainer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

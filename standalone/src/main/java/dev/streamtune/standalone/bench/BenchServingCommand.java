@@ -22,6 +22,7 @@ import dev.streamtune.serving.ServingConfig;
 import dev.streamtune.serving.ServingService;
 import dev.streamtune.serving.ServingStats;
 import dev.streamtune.trainer.FineTuner;
+import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Pretrainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -275,7 +276,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       int n = Math.min(pretrainImages, train.images().length);
       List<float[]> px = new ArrayList<>(Arrays.asList(train.images()).subList(0, n));
       int[] y = Arrays.copyOf(train.labels(), n);
-      net = FineTuner.fineTune(Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), 1e-3, 42), "none", 1e-3, 1, 64, px, y,
+      net = FineTuner.fineTune(Networks.cnn(FashionMnist.SIDE, FashionMnist.LABELS.size(), 1e-3, 42), FreezePlan.NOTHING, 1e-3, 1, 64, px, y,
           FashionMnist.SIDE, 42).network();
       spec = Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS, Networks.DEFAULT_FREEZE_BOUNDARY);
     }

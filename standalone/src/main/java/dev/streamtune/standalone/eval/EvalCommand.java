@@ -12,7 +12,6 @@ import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.GateRule;
-import dev.streamtune.trainer.FeatureCache;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.FreezePolicy;
@@ -134,8 +133,7 @@ public final class EvalCommand implements Callable<Integer> {
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
-    FeatureCache cache = new FeatureCache(cacheDir, 1024L * 1024 * 1024);
-    Learner learner = new Learner(cache, seed, backbone);
+    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone);
     FreezePolicy policy = TrainerConfig.from(Settings.empty()).freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
@@ -273,14 +271,14 @@ public final class EvalCommand implements Callable<Integer> {
     say("  pretraining the 8-class base on " + xs.size() + " clean images of classes 0..7, 1 epoch");
     long t0 = System.nanoTime();
     FineTuner.Result r = FineTuner.fineTune(Networks.cnn(FashionMnist.SIDE, Scenarios.OLD_CLASSES, Learner.RATE, seed),
-        FreezePlan.uniform("none", Learner.RATE, "pretrain"), 1, Learner.BATCH, Labelled.images(xs), Labelled.labels(xs),
+        FreezePlan.uniform(FreezePlan.NOTHING, Learner.RATE, "pretrain"), 1, Learner.BATCH, Labelled.images(xs), Labelled.labels(xs),
         FashionMnist.SIDE, seed);
     long ms = (System.nanoTime() - t0) / 1_000_000;
     Map<String, Integer> byClass = new TreeMap<>();
     xs.forEach(x -> byClass.merge(FashionMnist.LABELS.get(x.label()), 1, Integer::sum));
     String trigger = "pretrain on " + xs.size() + " clean images of 8 classes (Bag and Ankle boot held back)";
     TrainingSummary summary = new TrainingSummary(trigger, xs.size(), byClass, Map.of("clean", xs.size()), null, null, 1,
-        Learner.BATCH, "none", Networks.LAYERS, Learner.RATE, r.loss(), Networks.device(), ms);
+        Learner.BATCH, FreezePlan.NOTHING, Networks.LAYERS, Learner.RATE, r.loss(), Networks.device(), ms);
     Manifest m = s.save(name, r.network(), Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS.subList(0, Scenarios.OLD_CLASSES),
         Networks.DEFAULT_FREEZE_BOUNDARY), null, summary, Map.of());
     say(String.format(Locale.ROOT, "  8-class base pretrained in %.0f s", ms / 1000.0));
@@ -296,14 +294,13 @@ public final class EvalCommand implements Callable<Integer> {
 
   private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows) {
     List<String> n = new ArrayList<>();
-    n.add("same code as the services: trainer ReplayBuffer (recent " + ScenarioRunner.BUFFER_RECENT + ", reservoir "
-        + ScenarioRunner.BUFFER_RESERVOIR + ", class-balanced replay at ratio " + o.replayRatio() + "; used directly from "
-        + "trainer.internal), FreezePolicy from the trainer's default config (" + policy + "), FeatureCache + "
-        + "FineTuner.fineTuneFromFeatures (fine-tunes with a frozen part train from cached activations, as the trainer does), "
-        + "HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
+    n.add("same code as the services: the trainer's ReplayBuffer (recent " + ScenarioRunner.TRAINER.recentCapacity()
+        + ", reservoir " + ScenarioRunner.TRAINER.reservoirCapacity() + ", class-balanced replay at ratio " + o.replayRatio()
+        + "), FreezePolicy from the trainer's default config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
+        + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
-        + o.epochs() + " epochs, batch " + Learner.BATCH + "; 'scratch on buffer' = the same CNN from a fresh initialisation on the "
+        + o.epochs() + " epochs, batch " + Learner.BATCH + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
         + "same new + replay samples for " + o.epochs() + " epochs");
     n.add("the costly baselines (deeper: conv2 unfrozen; scratch on buffer) run at the largest label row of the abrupt "
         + "shifts only; the other scenarios run no adaptation, head only, StreamTune and the oracle, and the stationary control "

@@ -6,10 +6,10 @@ import dev.streamtune.core.model.BatchNorms;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
-import dev.streamtune.trainer.FeatureCache;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Retrainer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The learning steps of the evaluation, each through the code the trainer uses: {@link Retrainer} (from {@link FeatureCache}
+ * The learning steps of the evaluation, each through the code the trainer uses: {@link Retrainer} (from cached frozen
  * activations when something is frozen), and the backbone's architecture trained from scratch for the scratch baseline and the
  * oracle (a graph's batch-norm statistics re-estimated after each epoch, as pretraining does). Not thread-safe: one evaluation
  * thread.
@@ -36,15 +36,16 @@ final class Learner {
   /** A trained model and what it cost. */
   record Trained(Network net, String boundary, Map<String, Double> rates, double seconds, int epochs, String note) {}
 
-  private final FeatureCache cache;
+  private final Retrainer retrainer;
   private final long seed;
   private final Backbone backbone;
   /** The evaluation's images as the backbone takes them (10 labels; the labels matter to no step here). */
   private final ModelSpec spec;
   private final Preprocessor pre;
 
-  Learner(FeatureCache cache, long seed, Backbone backbone) {
-    this.cache = cache;
+  /** A learner whose fine-tunes run {@code epochs} epochs, caching frozen activations under {@code cacheDir}. */
+  Learner(Path cacheDir, int epochs, long seed, Backbone backbone) {
+    this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed);
     this.seed = seed;
     this.backbone = backbone;
     this.spec = backbone.spec(FashionMnist.LABELS);
@@ -96,14 +97,14 @@ final class Learner {
    * Fine-tunes the champion as the trainer does: frozen activations from the feature cache (keyed by the champion's backbone and
    * the boundary) and {@link Retrainer}; the whole network on images when nothing is frozen.
    */
-  Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train, int epochs) {
+  Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train) {
     long start = System.nanoTime();
-    String key = FeatureCache.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
-    FineTuner.Result r = new Retrainer(cache, epochs, BATCH, seed).retrain(champion, key, champion, spec, plan,
+    String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
+    FineTuner.Result r = retrainer.retrain(champion, key, champion, spec, plan,
         Labelled.ids(train), Labelled.images(train), Labelled.labels(train), (lookup, ms) -> { });
     String note = r.cachedFeatureHits() == null ? "trained on images"
         : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
-    return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), epochs, note);
+    return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), r.epochs(), note);
   }
 
   /** The same architecture from a fresh initialisation, trained on {@code train} for {@code epochs} epochs. */
@@ -114,7 +115,7 @@ final class Learner {
     for (int e = 0; e < epochs; e++) {
       epoch(net, train, classes, rnd);
     }
-    return new Trained(net, "none", Map.of("all", backbone.rate()), seconds(start), epochs, "from scratch, " + epochs
+    return new Trained(net, FreezePlan.NOTHING, Map.of("all", backbone.rate()), seconds(start), epochs, "from scratch, " + epochs
         + " epochs");
   }
 
@@ -149,7 +150,7 @@ final class Learner {
     if (net.type() == ModelSpec.NetworkType.GRAPH) {
       recalibrate(net, train);
     }
-    return new Trained(net, "none", Map.of("all", backbone.rate()), seconds(start), bestEpoch,
+    return new Trained(net, FreezePlan.NOTHING, Map.of("all", backbone.rate()), seconds(start), bestEpoch,
         "from scratch on " + train.size() + " images, " + e + " epochs run, best epoch " + bestEpoch + " kept (held-out "
             + String.format("%.4f", best) + ")");
   }

@@ -1,12 +1,14 @@
 package dev.streamtune.standalone.eval;
 
+import dev.streamtune.core.config.Settings;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.GateRule;
 import dev.streamtune.standalone.report.HtmlReport;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.FreezePolicy;
-import dev.streamtune.trainer.internal.ReplayBuffer;
+import dev.streamtune.trainer.ReplayBuffer;
+import dev.streamtune.trainer.TrainerConfig;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,9 +24,8 @@ import java.util.function.Consumer;
  * judged by the gate against the serving model.
  */
 final class ScenarioRunner {
-  /** The replay buffer's sizes: the trainer's defaults ({@code streamtune.trainer.buffer.recent}, {@code .reservoir}). */
-  static final int BUFFER_RECENT = 6000;
-  static final int BUFFER_RESERVOIR = 4000;
+  /** The trainer's default settings: the replay buffer's sizes ({@code streamtune.trainer.buffer.recent}, {@code .reservoir}). */
+  static final TrainerConfig TRAINER = TrainerConfig.from(Settings.empty());
   static final int CURVE_WINDOW = 100;
   static final int CURVE_STEP = 50;
 
@@ -97,7 +98,7 @@ final class ScenarioRunner {
         rows.add(row(s, n, Row.NONE, "-", 0, served, served, oracleAcc, 0, "-", "no candidate"));
       }
       if (oracleM != null) {
-        rows.add(row(s, n, Row.ORACLE, "none", s.oracleSource().size(), served, oracleM, oracleAcc, oracle.seconds(), "-",
+        rows.add(row(s, n, Row.ORACLE, FreezePlan.NOTHING, s.oracleSource().size(), served, oracleM, oracleAcc, oracle.seconds(), "-",
             "reference, not a candidate"));
       }
       Map<String, Learner.Trained> byBoundary = new HashMap<>();
@@ -119,7 +120,7 @@ final class ScenarioRunner {
         Learner.Trained t = byBoundary.get(plan.boundary());
         boolean reused = t != null;
         if (t == null) {
-          t = learner.fineTune(s.champion(), s.championKey(), plan, train, o.epochs());
+          t = learner.fineTune(s.champion(), s.championKey(), plan, train);
           byBoundary.put(plan.boundary(), t);
         }
         Measured after = measure(t.net(), s);
@@ -142,11 +143,11 @@ final class ScenarioRunner {
       Learner.Trained scratch = learner.scratch(s.classes(), train, o.epochs());
       Measured sm = measure(scratch.net(), s);
       GateRule.Result g = gate.decide(sm.gateRecent(), served.gateRecent(), sm.gateGuard(), served.gateGuard());
-      Row r = row(s, n, Row.SCRATCH, "none", replay.size(), served, sm, oracleAcc, scratch.seconds(), g.verdict().name(),
+      Row r = row(s, n, Row.SCRATCH, FreezePlan.NOTHING, replay.size(), served, sm, oracleAcc, scratch.seconds(), g.verdict().name(),
           g.reason());
       rows.add(r);
       log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s, gate %s", Row.SCRATCH,
-          "none", r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(), r.verdict()));
+          FreezePlan.NOTHING, r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(), r.verdict()));
     }
     rows.sort(java.util.Comparator.comparing((Row r) -> !r.method().equals(Row.NONE)).thenComparingInt(r -> -r.labels())
         .thenComparingInt(r -> Row.METHODS.indexOf(r.method())));
@@ -165,8 +166,8 @@ final class ScenarioRunner {
     double before = Learner.accuracy(learner.correct(s.served(), s.streamBefore()));
     double now = Learner.accuracy(learner.correct(s.served(), fresh));
     FreezePlan plan = policy.choose(learner.boundaries(), n, before, now);
-    return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)),
-        o.epochs()).net();
+    return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)))
+        .net();
   }
 
   /**
@@ -174,7 +175,7 @@ final class ScenarioRunner {
    * the new-domain samples plus {@code replayRatio} times as many class-balanced earlier ones (TrainerService's rule).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
-    ReplayBuffer buffer = new ReplayBuffer(BUFFER_RECENT, BUFFER_RESERVOIR, classes, seed);
+    ReplayBuffer buffer = new ReplayBuffer(TRAINER.recentCapacity(), TRAINER.reservoirCapacity(), classes, seed);
     Map<String, Labelled> byId = new HashMap<>();
     Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
     int i = 0;

@@ -1,4 +1,4 @@
-package dev.streamtune.trainer;
+package dev.streamtune.trainer.internal;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +30,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * <p>Only networks it can train exactly are accepted ({@link #supports}); anything else (dropout, regularization, another loss,
  * updater or activation, layer norm, input preprocessors) goes through DL4J's {@code fit}. Not thread-safe; one per fine-tune.
  */
-final class DenseTopTrainer {
+public final class DenseTopTrainer {
   private final MultiLayerNetwork net;
   private final int layers;
   private final INDArray[] w;
@@ -48,7 +48,7 @@ final class DenseTopTrainer {
    * layer, every layer with a bias, Adam for weights and biases, no dropout, weight noise, regularization, gradient
    * normalization, layer norm or input preprocessor, minibatch gradients.
    */
-  static boolean supports(MultiLayerNetwork net) {
+  public static boolean supports(MultiLayerNetwork net) {
     MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
     if (!conf.getInputPreProcessors().isEmpty() || net.getnLayers() < 1 || !conf.getConf(0).isMiniBatch()) {
       return false;
@@ -88,7 +88,7 @@ final class DenseTopTrainer {
   }
 
   /** Trains {@code net}'s own parameters in place; its iteration count goes on from where it is. */
-  DenseTopTrainer(MultiLayerNetwork net) {
+  public DenseTopTrainer(MultiLayerNetwork net) {
     this.net = net;
     this.layers = net.getnLayers();
     w = new INDArray[layers];
@@ -128,7 +128,7 @@ final class DenseTopTrainer {
    * @param x features {@code [m, F]}
    * @param y one-hot labels {@code [m, classes]}
    */
-  double step(INDArray x, INDArray y) {
+  public double step(INDArray x, INDArray y) {
     long m = x.size(0);
     List<INDArray> inputs = new ArrayList<>(layers);
     List<INDArray> pre = new ArrayList<>(layers);

@@ -1,4 +1,4 @@
-package dev.streamtune.trainer.internal;
+package dev.streamtune.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

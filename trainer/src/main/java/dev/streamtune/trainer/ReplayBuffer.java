@@ -1,4 +1,4 @@
-package dev.streamtune.trainer.internal;
+package dev.streamtune.trainer;
 
 import java.time.Instant;
 import java.util.ArrayDeque;

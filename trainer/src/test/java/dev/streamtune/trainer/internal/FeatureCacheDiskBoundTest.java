@@ -1,10 +1,11 @@
-package dev.streamtune.trainer;
+package dev.streamtune.trainer.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamtune.core.image.Images;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.trainer.FineTuner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
-package dev.streamtune.trainer;
+package dev.streamtune.trainer.internal;
 
+import dev.streamtune.trainer.FineTuner;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

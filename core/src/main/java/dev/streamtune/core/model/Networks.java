@@ -73,10 +73,14 @@ public final class Networks {
     throw new IllegalArgumentException("no layer named '" + name + "', layers are " + names);
   }
 
-  /** The top-k labels of each row of a probability matrix. */
+  /**
+   * The top-k labels of each row of a probability matrix: {@code min(k, classes)} of them, so a huge {@code k} from a request
+   * costs nothing more than all the labels.
+   */
   public static List<List<LabelProbability>> topK(INDArray probabilities, List<String> labels, int k) {
     int n = (int) probabilities.size(0);
     int classes = (int) probabilities.size(1);
+    k = Math.min(k, classes);
     float[] flat = probabilities.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
     List<List<LabelProbability>> out = new ArrayList<>(n);
     for (int r = 0; r < n; r++) {
@@ -87,7 +91,7 @@ public final class Networks {
       final int row = r;
       Arrays.sort(idx, (a, b) -> Float.compare(flat[row * classes + b], flat[row * classes + a]));
       List<LabelProbability> top = new ArrayList<>(k);
-      for (int j = 0; j < Math.min(k, classes); j++) {
+      for (int j = 0; j < k; j++) {
         top.add(new LabelProbability(labels.get(idx[j]), Math.min(1.0, Math.max(0.0, flat[r * classes + idx[j]]))));
       }
       out.add(top);

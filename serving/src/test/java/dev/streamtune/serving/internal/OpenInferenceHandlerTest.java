@@ -265,12 +265,16 @@ class OpenInferenceHandlerTest {
     JsonNode labels = json(infer("/v2/models/fashion/infer", onlyLabels));
     assertThat(labels.get("outputs")).hasSize(1);
     assertThat(output(labels, "labels").get("shape")).extracting(JsonNode::asInt).containsExactly(4, 5);
+    onlyLabels.put("outputs", List.of(Map.of("name", "labels", "parameters", Map.of("classification", Integer.MAX_VALUE))));
+    JsonNode all = json(infer("/v2/models/fashion/infer", onlyLabels));
+    assertThat(output(all, "labels").get("shape")).as("capped at the label count").extracting(JsonNode::asInt)
+        .containsExactly(4, 10);
 
     // every image is a prediction: both events were tried for each (and counted as failed, there being no broker)
-    Fixtures.await(Duration.ofSeconds(30), "failed events counted for 5 requests of 4 images",
+    Fixtures.await(Duration.ofSeconds(30), "failed events counted for 6 requests of 4 images",
         () -> registry.find(ServingMetrics.EVENTS_FAILED).tags("topic", "streamtune.inputs").counter() != null
-            && registry.find(ServingMetrics.EVENTS_FAILED).tags("topic", "streamtune.inputs").counter().count() == 20.0);
-    assertThat(registry.find(ServingMetrics.REQUESTS).tags("version", "1", "outcome", "ok").counter().count()).isEqualTo(20.0);
+            && registry.find(ServingMetrics.EVENTS_FAILED).tags("topic", "streamtune.inputs").counter().count() == 24.0);
+    assertThat(registry.find(ServingMetrics.REQUESTS).tags("version", "1", "outcome", "ok").counter().count()).isEqualTo(24.0);
   }
 
   @Test

@@ -10,6 +10,7 @@ import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.serving.internal.EventPublisher;
 import dev.streamtune.serving.internal.InferenceBatcher;
 import dev.streamtune.serving.internal.ModelHolder;
@@ -101,7 +102,7 @@ public final class ServingService implements AutoCloseable {
       batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics);
       ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
       follower = new PromotionFollower(promotionConsumer(common), common.topics().promotions.name(), model, swapper, models,
-          rejected, RETRY);
+          rejected, new PromotionCheck(store, registry, "serving", model), RETRY);
       http.route(PredictHandler.PATH,
           new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
       http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(model, models, batcher, events, metrics, config.topK(),

@@ -21,6 +21,7 @@ import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.Candidate;
 import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
@@ -94,6 +95,7 @@ public final class TrainerService implements AutoCloseable {
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
   private final AtomicInteger retraining = new AtomicInteger();
   private Retrainer retrainer;
+  private PromotionCheck promotionCheck;
   /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
   private Preprocessor input;
 
@@ -138,6 +140,7 @@ public final class TrainerService implements AutoCloseable {
     consumer = KafkaSupport.rawConsumer(cfg.common().bootstrap(), cfg.groupId(), null);
     candidates = KafkaSupport.producer(cfg.common().bootstrap(), cfg.groupId(), t.candidates);
     rejected = new RejectedRecords(cfg.common().bootstrap(), cfg.groupId(), t, registry);
+    promotionCheck = new PromotionCheck(store, registry, "trainer", cfg.common().model());
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
         .register(registry);
@@ -210,7 +213,7 @@ public final class TrainerService implements AutoCloseable {
       } else if (r.topic().equals(t.promotions.name())) {
         if (r.value() != null) {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
-          if (p.model().equals(cfg.common().model())) {
+          if (p.model().equals(cfg.common().model()) && promotionCheck.accept(p, cfg.common().model())) {
             champion = p;
             policy.onPromotion(p.version());
           }

@@ -12,6 +12,7 @@ import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.evaluator.EvaluatorConfig;
@@ -51,6 +52,7 @@ public final class FeatureDriftWorker implements Runnable {
   private final FeatureDrift params;
   private final ModelStore store;
   private final MeterRegistry registry;
+  private final PromotionCheck promotionCheck;
   private final Clock clock;
   private final Topics topics;
   private final KafkaConsumer<String, byte[]> promotions;
@@ -72,6 +74,7 @@ public final class FeatureDriftWorker implements Runnable {
     this.params = cfg.features();
     this.store = store;
     this.registry = registry;
+    this.promotionCheck = new PromotionCheck(store, registry, "features", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
     String bootstrap = cfg.common().bootstrap();
@@ -138,7 +141,7 @@ public final class FeatureDriftWorker implements Runnable {
     }
     try {
       Promotion p = Json.fromBytes(r.value(), Promotion.class);
-      if (p.model().equals(cfg.common().model())) {
+      if (p.model().equals(cfg.common().model()) && promotionCheck.accept(p, cfg.common().model())) {
         latest = p;
       }
     } catch (RecordFormatException e) {

@@ -15,6 +15,7 @@ import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
 import dev.streamtune.core.model.ModelVerificationException;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.Candidate;
 import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
@@ -54,6 +55,7 @@ public final class GateWorker implements Runnable {
   private final EvaluatorConfig cfg;
   private final ModelStore store;
   private final MeterRegistry registry;
+  private final PromotionCheck promotionCheck;
   private final Clock clock;
   private final Topics topics;
   private final KafkaConsumer<String, byte[]> state;
@@ -88,6 +90,7 @@ public final class GateWorker implements Runnable {
     this.cfg = cfg;
     this.store = store;
     this.registry = registry;
+    this.promotionCheck = new PromotionCheck(store, registry, "gate", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
     String bootstrap = cfg.common().bootstrap();
@@ -157,7 +160,9 @@ public final class GateWorker implements Runnable {
       } else if (r.topic().equals(topics.promotions.name())) {
         if (r.value() != null) {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
-          champions.put(p.model(), p);
+          if (promotionCheck.accept(p, cfg.common().model())) {
+            champions.put(p.model(), p);
+          }
         }
       } else {
         DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);

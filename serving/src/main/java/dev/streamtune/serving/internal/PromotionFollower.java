@@ -3,6 +3,7 @@ package dev.streamtune.serving.internal;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.Promotion;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,6 +39,7 @@ public final class PromotionFollower implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(500);
   private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(5);
 
+  private final PromotionCheck check;
   private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final String model;
@@ -55,7 +57,8 @@ public final class PromotionFollower implements AutoCloseable {
    * @param retry how long to wait before trying again when Kafka or the store has nothing to serve yet
    */
   public PromotionFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelSwapper swapper, ModelHolder holder,
-      RejectedRecords rejected, Duration retry) {
+      RejectedRecords rejected, PromotionCheck check, Duration retry) {
+    this.check = Objects.requireNonNull(check, "check");
     this.consumer = Objects.requireNonNull(consumer, "consumer");
     this.topic = Objects.requireNonNull(topic, "topic");
     this.model = Objects.requireNonNull(model, "model");
@@ -100,7 +103,7 @@ public final class PromotionFollower implements AutoCloseable {
           Promotion newest = null;
           for (ConsumerRecord<String, byte[]> r : records) {
             Promotion p = read(r);
-            if (p != null && p.model().equals(model)) {
+            if (p != null && p.model().equals(model) && check.accept(p, model)) {
               log.info("promotion of {} v{} read from {}-{}@{}: {}", model, p.version(), r.topic(), r.partition(), r.offset(),
                   p.reason());
               newest = p;

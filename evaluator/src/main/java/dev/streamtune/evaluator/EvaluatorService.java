@@ -86,12 +86,13 @@ public final class EvaluatorService implements AutoCloseable {
   }
 
   /**
-   * The Streams properties of the monitoring topology, shared with its tests: core's basics, a short commit interval and no
-   * cache (live accuracy and drift follow each outcome), and core's error handlers, which dead-letter an unusable record to
-   * {@code records.rejected} and count it as {@code streamtune.stream.errors{service=evaluator,kind}} on {@code registry}.
+   * The Streams properties of the monitoring topology, shared with its tests: core's basics (exactly once by default), a short
+   * commit interval and no cache (live accuracy and drift follow each outcome), and core's error handlers, which dead-letter an
+   * unusable record to {@code records.rejected} and count it as {@code streamtune.stream.errors{service=evaluator,kind}} on
+   * {@code registry}.
    */
   static Properties streamsProperties(EvaluatorConfig cfg, Path stateDir, MeterRegistry registry) {
-    Properties p = KafkaSupport.streamsProps(cfg.applicationId(), cfg.common().bootstrap(), stateDir, cfg.common().replication());
+    Properties p = KafkaSupport.streamsProps(cfg.common(), cfg.applicationId(), stateDir);
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
     p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");

@@ -13,9 +13,12 @@ import java.nio.file.Path;
  * @param holdoutShare share of sample ids kept for evaluation only ({@code streamtune.holdout.share})
  * @param partitions partitions of created topics ({@code streamtune.topic.partitions})
  * @param replication replication factor of created topics ({@code streamtune.topic.replication})
+ * @param processingGuarantee the Streams apps' {@code processing.guarantee} ({@value #GUARANTEE}): {@code exactly_once_v2}
+ *     (default: a restarted ingest or evaluator neither loses nor repeats a sample, an outcome or a signal) or
+ *     {@code at_least_once} (for a broker without transactions)
  */
 public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
-    short replication) {
+    short replication, String processingGuarantee) {
   public static final String BOOTSTRAP = "streamtune.bootstrap";
   public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
   public static final String MODEL = "streamtune.model";
@@ -23,6 +26,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
   public static final String HOLDOUT_SHARE = "streamtune.holdout.share";
   public static final String PARTITIONS = "streamtune.topic.partitions";
   public static final String REPLICATION = "streamtune.topic.replication";
+  public static final String GUARANTEE = "streamtune.processing.guarantee";
 
   public static CommonConfig from(Settings s) {
     String bootstrap = s.string(BOOTSTRAP, "localhost:9092");
@@ -40,8 +44,12 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     if (!model.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
       throw new ConfigException(MODEL, model, "a model name is 1-63 of [a-z0-9_-], starting with a letter or digit");
     }
+    String guarantee = s.string(GUARANTEE, "exactly_once_v2");
+    if (!guarantee.equals("exactly_once_v2") && !guarantee.equals("at_least_once")) {
+      throw new ConfigException(GUARANTEE, guarantee, "must be exactly_once_v2 or at_least_once");
+    }
     return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
         s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
-        (short) s.integer(REPLICATION, 1, 1, 16));
+        (short) s.integer(REPLICATION, 1, 1, 16), guarantee);
   }
 }

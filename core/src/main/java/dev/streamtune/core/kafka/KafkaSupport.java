@@ -1,5 +1,6 @@
 package dev.streamtune.core.kafka;
 
+import dev.streamtune.core.config.CommonConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,10 +91,21 @@ public final class KafkaSupport {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     override(props, overrides, ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, ProducerConfig.CLIENT_ID_CONFIG,
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
     return props;
+  }
+
+  /**
+   * The Kafka Streams properties of a StreamTune Streams app from the common settings: {@link #streamsProps(String, String, Path,
+   * short)} with the processing guarantee ({@code exactly_once_v2} by default).
+   */
+  public static Properties streamsProps(CommonConfig common, String applicationId, Path stateDir) {
+    Properties p = streamsProps(applicationId, common.bootstrap(), stateDir, common.replication());
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, common.processingGuarantee());
+    return p;
   }
 
   /**
@@ -123,6 +135,8 @@ public final class KafkaSupport {
     }
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // the Streams apps write exactly once, in transactions: an aborted write is never read
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     return props;
   }
 

@@ -14,8 +14,7 @@ public final class IngestStreamsConfig {
 
   /** Streams properties for {@code cfg}; core's error handlers count on the registry of {@code metrics}. */
   public static Properties properties(IngestConfig cfg, IngestMetrics metrics) {
-    Properties p = KafkaSupport.streamsProps(cfg.applicationId(), cfg.common().bootstrap(), cfg.stateDir(),
-        cfg.common().replication());
+    Properties p = KafkaSupport.streamsProps(cfg.common(), cfg.applicationId(), cfg.stateDir());
     return StreamsErrorHandlers.addTo(p, SERVICE, cfg.common().topics().recordsRejected, metrics.registry());
   }
 }

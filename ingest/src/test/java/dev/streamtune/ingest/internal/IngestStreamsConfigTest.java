@@ -41,6 +41,17 @@ class IngestStreamsConfigTest {
   }
 
   @Test
+  void shouldProcessExactlyOnceUnlessToldOtherwise() {
+    assertThat(props).containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    IngestConfig alos = IngestConfig.from(Settings.of(Map.of(CommonConfig.STORE_DIR, TestData.tempDir("store").toString(),
+        IngestConfig.STATE_DIR, TestData.tempDir("state").toString(), CommonConfig.GUARANTEE, "at_least_once")));
+    assertThat(IngestStreamsConfig.properties(alos, new IngestMetrics(new SimpleMeterRegistry(), topics)))
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> CommonConfig.from(Settings.of(Map.of(CommonConfig.GUARANTEE,
+        "exactly_once")))).hasMessageContaining(CommonConfig.GUARANTEE).hasMessageContaining("exactly_once_v2 or at_least_once");
+  }
+
+  @Test
   void shouldCountAStreamErrorUnderTheIngestNameAndTheSharedName() {
     StreamsErrorHandlers.Deserialization deserialization = new StreamsErrorHandlers.Deserialization();
     deserialization.configure(configs());

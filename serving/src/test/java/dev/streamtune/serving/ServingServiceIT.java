@@ -171,8 +171,10 @@ class ServingServiceIT {
       // an unreadable record is rejected, and a promotion whose checksum is wrong is refused: v2 keeps serving
       sendRaw(TOPICS.promotions.name(), "fashion", "{not json".getBytes(StandardCharsets.UTF_8));
       publish(new Promotion(Versioned.CURRENT, "fashion", 1, store.uri("fashion", 1), "ab".repeat(32), "rollback", Instant.now()));
-      Fixtures.await(PATIENCE, "the failed swap on /metrics",
-          () -> metric(serving, "streamtune_serving_swaps_total", "outcome", "failed") == 1.0);
+      Fixtures.await(PATIENCE, "the refused promotion on /metrics",
+          () -> metric(serving, "streamtune_promotions_refused_total", "reason", "sha256-mismatch") == 1.0);
+      assertThat(metric(serving, "streamtune_serving_swaps_total", "outcome", "failed")).as("refused before any load")
+          .isNotEqualTo(1.0);
       assertThat(metric(serving, "streamtune_records_rejected_total", "topic", TOPICS.promotions.name())).isEqualTo(1.0);
       assertThat(metric(serving, "streamtune_serving_model_version", "model", "fashion")).isEqualTo(2.0);
       assertThat(metric(serving, "streamtune_serving_rejected_total", "reason", "not-an-image")).isEqualTo(1.0);
@@ -183,7 +185,7 @@ class ServingServiceIT {
       assertThat(get(serving, "/health/ready").statusCode()).isEqualTo(200);
     }
 
-    // a node booting now reads every promotion, finds the newest (v1, bad checksum) unloadable and serves v2 like the others
+    // a node booting now reads every promotion, refuses the newest (v1, bad checksum) and serves v2 like the others
     try (ServingService fresh = new ServingService(config(store.root(), "fashion"))) {
       fresh.start();
       Fixtures.await(PATIENCE, "the new node ready", () -> fresh.state() == ServiceState.RUNNING);

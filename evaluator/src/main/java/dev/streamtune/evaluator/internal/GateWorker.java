@@ -52,6 +52,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class GateWorker implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(GateWorker.class);
+  /** Candidates of other models, skipped: each model's evaluator gates its own. */
+  static final String OTHER_MODELS = "streamtune.evaluator.gate.other.model.candidates";
   private final EvaluatorConfig cfg;
   private final ModelStore store;
   private final MeterRegistry registry;
@@ -160,12 +162,15 @@ public final class GateWorker implements Runnable {
       } else if (r.topic().equals(topics.promotions.name())) {
         if (r.value() != null) {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
-          if (promotionCheck.accept(p, cfg.common().model())) {
+          if (p.model().equals(cfg.common().model()) && promotionCheck.accept(p, cfg.common().model())) {
             champions.put(p.model(), p);
           }
         }
       } else {
         DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
+        if (!d.model().equals(cfg.common().model())) {
+          return;
+        }
         lastDrift.put(d.model(), d);
         // the first signal on a version marks where its new domain began; later ones on the same version (a detector that
         // fires again while the shift lasts, e.g. confidence-ks every recent window) would shrink the recent set to nothing
@@ -179,6 +184,14 @@ public final class GateWorker implements Runnable {
   private void onCandidate(ConsumerRecord<String, byte[]> r) {
     try {
       Candidate c = Json.fromBytes(r.value(), Candidate.class);
+      if (!c.model().equals(cfg.common().model())) {
+        // another model's gate decides it: its name (any string a record holds) reaches no path, tag or state here
+        registry.counter(OTHER_MODELS).increment();
+        log.debug("gate of {} skips a candidate of another model at {}-{}@{}", cfg.common().model(), r.topic(), r.partition(),
+            r.offset());
+        commit(r);
+        return;
+      }
       if (c.failure() != null) {
         // a failed retrain stored nothing: there is no model to score, and no verdict to give
         log.info("gate skips failed training of model={} from v{}: {}", c.model(), c.parentVersion(), c.failure());

@@ -105,6 +105,11 @@ class GateWorkerIT {
           base.version(), DriftSignal.Kind.PERFORMANCE, "page-hinkley", 60, 50, 300, SHIFT, SHIFT, 0.8, 0.5))).get();
       candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", Candidate.failed("fashion", base.version(),
           SUMMARY, T0, "nan-loss: fine-tune diverged"))).get();
+      // hostile model names: another model's candidate, for this gate (no path, tag or state takes the name)
+      for (String hostile : List.of("../outside/fashion", "fa\u0000shion")) {
+        candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, hostile,
+            grown.version(), "file:/x", grown.sha256(), base.version(), SUMMARY, T0))).get();
+      }
       candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, "fashion",
           misfit.version(), store.uri("fashion", misfit.version()), misfit.sha256(), base.version(), SUMMARY, T0))).get();
       candidates.send(new ProducerRecord<>(TOPICS.candidates.name(), "fashion", new Candidate(Versioned.CURRENT, "fashion",
@@ -132,6 +137,10 @@ class GateWorkerIT {
           .isCloseTo(championAccuracy(champion, recent), org.assertj.core.data.Offset.offset(1e-9));
       assertThat(registry.get("streamtune.evaluator.gate.failed.candidates").tag("model", "fashion").counter().count())
           .isEqualTo(1.0);
+      assertThat(registry.get(GateWorker.OTHER_MODELS).counter().count()).isEqualTo(2.0);
+      assertThat(registry.getMeters()).as("no meter tagged with a name from a record")
+          .noneMatch(m -> m.getId().getTags().stream().anyMatch(tag -> tag.getValue().contains("outside")
+              || tag.getValue().contains("\u0000")));
     } finally {
       worker.stop();
       t.join(10_000);

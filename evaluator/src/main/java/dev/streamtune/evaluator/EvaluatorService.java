@@ -67,6 +67,7 @@ public final class EvaluatorService implements AutoCloseable {
       featuresThread = worker(features, "evaluator-features");
     }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
+    http.requireBearerToken(cfg.common().httpToken());
     http.start();
     log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
   }

@@ -114,6 +114,7 @@ public final class IngestService implements AutoCloseable {
       producer = httpProducer(common.bootstrap(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
+      http.requireBearerToken(cfg.common().httpToken());
       http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, IngestTopology.images(cfg, spec)), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
       http.route(FeedbackRoute.PATH, new FeedbackRoute(new FeedbackValidator(labelSet), producer, common.topics(),

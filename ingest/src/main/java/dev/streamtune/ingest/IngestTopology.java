@@ -36,13 +36,14 @@ import org.apache.kafka.streams.kstream.StreamJoined;
  * <ol>
  *   <li><b>Validation</b>: {@code samples.raw} (key = sample id, value = encoded image, headers {@code st-label},
  *       {@code st-domain}, {@code st-source}) becomes a {@link Sample} on {@code samples}, or goes to {@code samples.rejected}
- *       unchanged plus {@code st-reject-reason} when it has no id, no or an unknown label, or an image that does not decode to
- *       {@code side x side}. A label may be given as its class index ("3"), which maps to the name.
+ *       unchanged plus {@code st-reject-reason} when it has no id, no or an unknown label, or an image the model's
+ *       preprocessing refuses (its spec: size, channels, resize policy, pixel limit). A label may be given as its class index ("3"), which maps to the name.
  *   <li><b>Join</b>: {@code inputs} (key = prediction id, value = the served image) joined with {@code feedback} (key =
  *       prediction id, JSON {@link Feedback}) when their timestamps are at most {@link IngestConfig#joinWindow()} apart becomes
  *       {@code Sample.of(predictionId, label, "served", "feedback", feedback time, image)} on {@code samples}. Feedback that
  *       cannot be read, is keyed by another id or has a label outside the set goes to {@code records.rejected} with a reason;
- *       so does an input without id or image. Both topics are co-partitioned by prediction id, so the join needs no
+ *       so does an input without id, without image or with an image the model's preprocessing refuses (the same check as
+ *       samples). Both topics are co-partitioned by prediction id, so the join needs no
  *       repartition topic.
  * </ol>
  *
@@ -74,7 +75,7 @@ public final class IngestTopology {
     IngestMetrics metrics = new IngestMetrics(registry, topics);
     StreamsBuilder builder = new StreamsBuilder();
     validation(builder, topics, new SampleValidator(labelSet, images(cfg, spec)), metrics);
-    join(builder, topics, new FeedbackValidator(labelSet), metrics, cfg.joinWindow());
+    join(builder, topics, new FeedbackValidator(labelSet), images(cfg, spec), metrics, cfg.joinWindow());
     return builder.build();
   }
 
@@ -95,11 +96,11 @@ public final class IngestTopology {
             .to(topics.samplesRejected.name(), produced(topics.samplesRejected, "to-samples-rejected")), "rejected"));
   }
 
-  private static void join(StreamsBuilder builder, Topics topics, FeedbackValidator validator, IngestMetrics metrics,
-      Duration window) {
+  private static void join(StreamsBuilder builder, Topics topics, FeedbackValidator validator, Preprocessor decoder,
+      IngestMetrics metrics, Duration window) {
     Map<String, KStream<String, Routed<byte[]>>> inputs =
         builder.stream(topics.inputs.name(), consumedBytes(topics.inputs, "inputs"))
-            .processValues(() -> new InputsProcessor(metrics), Named.as("check-inputs"))
+            .processValues(() -> new InputsProcessor(metrics, decoder), Named.as("check-inputs"))
             .split(Named.as("inputs-"))
             .branch((id, routed) -> routed.accepted(), Branched.as("ok"))
             .defaultBranch(Branched.as("rejected"));

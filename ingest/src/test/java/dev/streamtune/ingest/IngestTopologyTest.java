@@ -296,6 +296,28 @@ class IngestTopologyTest {
   }
 
   @Test
+  void shouldRejectAnInputImageTheModelCannotTakeLikeASample() {
+    byte[] bomb = Images.toPng(new float[1], 1, 1);
+    // a PNG header claiming 20000 x 20000 pixels: refused from its header, before any decoding
+    java.nio.ByteBuffer.wrap(bomb, 16, 8).putInt(20_000).putInt(20_000);
+    inputs.pipeInput("p-20", "hello".getBytes(StandardCharsets.UTF_8), T0);
+    inputs.pipeInput("p-21", png32, T0);
+    inputs.pipeInput("p-22", bomb, T0);
+    for (String id : List.of("p-20", "p-21", "p-22")) {
+      feedback.pipeInput(id, Json.toBytes(Feedback.of(id, "Coat", "ann", T0.plusSeconds(1))), T0.plusSeconds(1));
+    }
+
+    assertThat(samples.isEmpty()).as("no sample from an image serving's model cannot take").isTrue();
+    List<TestRecord<String, byte[]>> rejected = recordsRejected.readRecordsToList();
+    assertThat(rejected).extracting(TestRecord::key).containsExactly("p-20", "p-21", "p-22");
+    assertThat(rejected.get(2).value()).as("dead-lettered as it came").isEqualTo(bomb);
+    assertThat(header(rejected.get(1).headers(), Topics.HEADER_REJECT_REASON)).contains("32x32");
+    assertThat(count("streamtune.ingest.inputs.rejected", "reason", "not-an-image")).isEqualTo(1);
+    assertThat(count("streamtune.ingest.inputs.rejected", "reason", "wrong-size")).isEqualTo(1);
+    assertThat(count("streamtune.ingest.inputs.rejected", "reason", "too-large")).isEqualTo(1);
+  }
+
+  @Test
   void shouldJoinWithoutARepartitionTopicBecauseTheTopicsAreCoPartitioned() {
     assertThat(topology.describe().toString()).doesNotContain("repartition");
   }

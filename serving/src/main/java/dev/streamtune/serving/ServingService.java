@@ -89,6 +89,7 @@ public final class ServingService implements AutoCloseable {
     try {
       // bind first: a taken port fails start-up before any client is opened
       http = new ServiceHttp("serving", config.host(), config.port(), config.httpThreads(), registry, this::state);
+      http.requireBearerToken(common.httpToken());
       DirectoryModelStore store = new DirectoryModelStore(common.storeDir());
       ServingMetrics metrics = new ServingMetrics(model);
       metrics.bindTo(registry);

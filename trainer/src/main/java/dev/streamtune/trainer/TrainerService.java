@@ -160,6 +160,7 @@ public final class TrainerService implements AutoCloseable {
     loop.setDaemon(true);
     loop.start();
     http = new ServiceHttp("trainer", cfg.host(), cfg.port(), 4, registry, state::get);
+    http.requireBearerToken(cfg.common().httpToken());
     http.start();
     log.info("trainer started: http port {}, freeze boundary {}, min new samples {}", http.port(), cfg.freezeBoundary(),
         cfg.minNewSamples());
@@ -203,7 +204,12 @@ public final class TrainerService implements AutoCloseable {
     Topics t = cfg.common().topics();
     try {
       if (r.topic().equals(t.samples.name())) {
-        if (r.key() == null || Holdout.isHeldOut(r.key(), cfg.common().holdoutShare())) {
+        if (r.key() == null) {
+          // ingest keys every sample by its id; a record without one cannot be held out or replayed by id: not silently lost
+          rejected.reject(r, "sample without a key; the key must be the sample id");
+          return;
+        }
+        if (Holdout.isHeldOut(r.key(), cfg.common().holdoutShare())) {
           return;
         }
         Sample s = Json.fromBytes(r.value(), Sample.class);

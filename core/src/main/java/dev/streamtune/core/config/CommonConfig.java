@@ -16,9 +16,11 @@ import java.nio.file.Path;
  * @param processingGuarantee the Streams apps' {@code processing.guarantee} ({@value #GUARANTEE}): {@code exactly_once_v2}
  *     (default: a restarted ingest or evaluator neither loses nor repeats a sample, an outcome or a signal) or
  *     {@code at_least_once} (for a broker without transactions)
+ * @param httpToken the bearer token every service's HTTP endpoints require besides {@code /metrics} and {@code /health}
+ *     ({@value #HTTP_TOKEN}, e.g. from {@code STREAMTUNE_HTTP_TOKEN}); null: open
  */
 public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
-    short replication, String processingGuarantee) {
+    short replication, String processingGuarantee, String httpToken) {
   public static final String BOOTSTRAP = "streamtune.bootstrap";
   public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
   public static final String MODEL = "streamtune.model";
@@ -27,6 +29,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
   public static final String PARTITIONS = "streamtune.topic.partitions";
   public static final String REPLICATION = "streamtune.topic.replication";
   public static final String GUARANTEE = "streamtune.processing.guarantee";
+  public static final String HTTP_TOKEN = "streamtune.http.token";
 
   public static CommonConfig from(Settings s) {
     String bootstrap = s.string(BOOTSTRAP, "localhost:9092");
@@ -48,8 +51,21 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     if (!guarantee.equals("exactly_once_v2") && !guarantee.equals("at_least_once")) {
       throw new ConfigException(GUARANTEE, guarantee, "must be exactly_once_v2 or at_least_once");
     }
+    String token = s.string(HTTP_TOKEN, null);
+    if (token != null && (token.length() < 16 || !token.matches("[\\x21-\\x7e]+"))) {
+      // the value is a secret: the message does not repeat it
+      throw new ConfigException(HTTP_TOKEN, "(hidden)", "a bearer token is at least 16 visible ASCII characters, no spaces");
+    }
     return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
         s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
-        (short) s.integer(REPLICATION, 1, 1, 16), guarantee);
+        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, token);
+  }
+
+  /** The settings without the token's value (a config is logged). */
+  @Override
+  public String toString() {
+    return "CommonConfig[bootstrap=" + bootstrap + ", topics=" + topics.prefix() + ", model=" + model + ", storeDir=" + storeDir
+        + ", holdoutShare=" + holdoutShare + ", partitions=" + partitions + ", replication=" + replication
+        + ", processingGuarantee=" + processingGuarantee + ", httpToken=" + (httpToken == null ? "none" : "(set)") + "]";
   }
 }

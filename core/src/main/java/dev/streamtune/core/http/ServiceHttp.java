@@ -28,6 +28,15 @@ public final class ServiceHttp implements AutoCloseable {
   /** The JDK HTTP server's switch for {@code TCP_NODELAY} on accepted connections. */
   public static final String HTTP_NODELAY = "sun.net.httpserver.nodelay";
 
+  /**
+   * The JDK HTTP server's bound, in seconds, on receiving a request (headers and body) and answering it: a connection that takes
+   * longer is closed, and the worker thread it held is free again. Default {@value #DEFAULT_REQUEST_SECONDS}.
+   */
+  public static final String HTTP_MAX_REQUEST_SECONDS = "sun.net.httpserver.maxReqTime";
+  /** The same bound on sending a response, in seconds (a client that does not read). Default {@value #DEFAULT_REQUEST_SECONDS}. */
+  public static final String HTTP_MAX_RESPONSE_SECONDS = "sun.net.httpserver.maxRspTime";
+  static final int DEFAULT_REQUEST_SECONDS = 30;
+
   static {
     // The JDK's HTTP server writes a response's headers and its body as two TCP segments. With Nagle's algorithm on (its
     // default), the body waits for the client's ACK of the headers, which a client delays by up to 40 ms: measured on loopback,
@@ -36,6 +45,13 @@ public final class ServiceHttp implements AutoCloseable {
     if (System.getProperty(HTTP_NODELAY) == null) {
       System.setProperty(HTTP_NODELAY, "true");
     }
+    // Without a bound the JDK server waits forever for a request's headers and body, on a worker thread: a few slow (or
+    // hostile) clients held every thread of a service. The server reads these once too; an operator's -D setting wins.
+    for (String key : new String[] {HTTP_MAX_REQUEST_SECONDS, HTTP_MAX_RESPONSE_SECONDS}) {
+      if (System.getProperty(key) == null) {
+        System.setProperty(key, Integer.toString(DEFAULT_REQUEST_SECONDS));
+      }
+    }
   }
 
   private static final Logger log = LoggerFactory.getLogger(ServiceHttp.class);
@@ -43,6 +59,7 @@ public final class ServiceHttp implements AutoCloseable {
   private final ExecutorService executor;
   private final MeterRegistry registry;
   private final String service;
+  private volatile byte[] token;
 
   /**
    * Binds the server (port 0 picks a free port) but does not start it.
@@ -67,23 +84,45 @@ public final class ServiceHttp implements AutoCloseable {
       return t;
     });
     server.setExecutor(executor);
-    route("/metrics", ex -> {
+    // open to monitoring without a token, and read-only: GET (or HEAD) only
+    add("/metrics", false, ex -> {
+      requireGet(ex);
       byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
       ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       send(ex, 200, body);
     });
-    route("/health/live", ex -> json(ex, 200, Map.of("status", "UP")));
-    route("/health/ready", ex -> {
+    add("/health/live", false, ex -> {
+      requireGet(ex);
+      json(ex, 200, Map.of("status", "UP"));
+    });
+    add("/health/ready", false, ex -> {
+      requireGet(ex);
       ServiceState s = state.get();
       json(ex, s == ServiceState.RUNNING ? 200 : 503, Map.of("status", s.name()));
     });
   }
 
+  /**
+   * Requires {@code Authorization: Bearer <token>} on every route a service adds ({@code /metrics} and {@code /health/*} stay
+   * open): none answers 401, another token 403, each with a JSON error. Null leaves the routes open. Call before
+   * {@link #start()}.
+   */
+  public void requireBearerToken(String token) {
+    this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+  }
+
   /** Adds a route for a path prefix; errors are mapped to JSON responses. */
   public void route(String path, Route route) {
+    add(path, true, route);
+  }
+
+  private void add(String path, boolean guarded, Route route) {
     server.createContext(path, ex -> {
       try (ex) {
         try {
+          if (guarded) {
+            authorize(ex);
+          }
           route.handle(ex);
         } catch (HttpError e) {
           registry.counter("streamtune.http.errors", "service", service, "status", String.valueOf(e.status())).increment();
@@ -115,6 +154,30 @@ public final class ServiceHttp implements AutoCloseable {
         throw new HttpError(413, "request body over the limit of " + maxBytes + " bytes");
       }
       return body;
+    }
+  }
+
+  private void authorize(HttpExchange ex) {
+    byte[] expected = token;
+    if (expected == null) {
+      return;
+    }
+    String h = ex.getRequestHeaders().getFirst("Authorization");
+    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"streamtune\"");
+      throw new HttpError(401, "this endpoint needs an Authorization: Bearer token");
+    }
+    // constant time: the comparison says nothing about how much of a guess was right
+    if (!java.security.MessageDigest.isEqual(expected, h.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
+      throw new HttpError(403, "the bearer token is not valid here");
+    }
+  }
+
+  private static void requireGet(HttpExchange ex) {
+    String m = ex.getRequestMethod();
+    if (!m.equalsIgnoreCase("GET") && !m.equalsIgnoreCase("HEAD")) {
+      ex.getResponseHeaders().set("Allow", "GET, HEAD");
+      throw new HttpError(405, "method " + m + " not allowed here; use GET");
     }
   }
 

@@ -20,7 +20,11 @@ final class Common {
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "one setting, e.g. -s streamtune.serving.port=8081")
   Map<String, String> set = new LinkedHashMap<>();
 
-  /** Settings from the file, the environment and the flags, in that order. */
+  /**
+   * Settings from the file, the environment and the flags, in that order.
+   *
+   * @throws dev.streamtune.core.config.ConfigException for an unknown {@code streamtune.*} key from the file or a flag
+   */
   Settings settings() {
     Map<String, String> flags = new LinkedHashMap<>(set);
     if (bootstrap != null) {
@@ -29,6 +33,8 @@ final class Common {
     if (store != null) {
       flags.put("streamtune.store.dir", store.toString());
     }
-    return Settings.load(config, System.getenv(), flags);
+    Settings s = Settings.load(config, System.getenv(), flags);
+    KnownSettings.check(s, line -> org.slf4j.LoggerFactory.getLogger(Common.class).warn(line));
+    return s;
   }
 }

@@ -23,9 +23,37 @@ import java.util.TreeMap;
  */
 public final class Settings {
   private final Map<String, String> values;
+  /** Keys that came from {@code STREAMTUNE_*} environment variables (a shared environment may hold other programs' too). */
+  private final java.util.Set<String> fromEnvironment;
+  /** Every key a getter asked for, when this is a {@link #recorder()}; else null. */
+  private final java.util.Set<String> asked;
 
   private Settings(Map<String, String> values) {
+    this(values, java.util.Set.of(), null);
+  }
+
+  private Settings(Map<String, String> values, java.util.Set<String> fromEnvironment, java.util.Set<String> asked) {
     this.values = Collections.unmodifiableMap(new TreeMap<>(values));
+    this.fromEnvironment = java.util.Set.copyOf(fromEnvironment);
+    this.asked = asked;
+  }
+
+  /**
+   * Empty settings that remember every key a getter asks for ({@link #asked()}): run the config parsers on it to learn the keys
+   * they know, with their defaults. Not for services.
+   */
+  public static Settings recorder() {
+    return new Settings(Map.of(), java.util.Set.of(), java.util.concurrent.ConcurrentHashMap.newKeySet());
+  }
+
+  /** The keys asked for so far, for a {@link #recorder()}; empty otherwise. */
+  public java.util.Set<String> asked() {
+    return asked == null ? java.util.Set.of() : java.util.Set.copyOf(asked);
+  }
+
+  /** Whether {@code key} came from an environment variable (and no file or flag set it after). */
+  public boolean fromEnvironment(String key) {
+    return fromEnvironment.contains(key);
   }
 
   public static Settings of(Map<String, String> values) {
@@ -54,20 +82,26 @@ public final class Settings {
       }
       p.stringPropertyNames().forEach(k -> merged.put(k.trim(), p.getProperty(k).trim()));
     }
+    java.util.Set<String> fromEnv = new java.util.HashSet<>();
     env.forEach((k, v) -> {
       if (k.startsWith("STREAMTUNE_")) {
-        merged.put(k.toLowerCase(Locale.ROOT).replace('_', '.'), v);
+        String key = k.toLowerCase(Locale.ROOT).replace('_', '.');
+        merged.put(key, v);
+        fromEnv.add(key);
       }
     });
     merged.putAll(overrides);
-    return new Settings(merged);
+    fromEnv.removeAll(overrides.keySet());
+    return new Settings(merged, fromEnv, null);
   }
 
   /** A copy with more values, which win over these. */
   public Settings with(Map<String, String> more) {
     Map<String, String> m = new LinkedHashMap<>(values);
     m.putAll(more);
-    return new Settings(m);
+    java.util.Set<String> env = new java.util.HashSet<>(fromEnvironment);
+    env.removeAll(more.keySet());
+    return new Settings(m, env, asked);
   }
 
   public Settings with(String key, String value) {
@@ -93,6 +127,9 @@ public final class Settings {
   }
 
   private String raw(String key) {
+    if (asked != null) {
+      asked.add(key);
+    }
     String v = values.get(key);
     if (v == null) {
       v = values.get(key.replace('-', '.'));

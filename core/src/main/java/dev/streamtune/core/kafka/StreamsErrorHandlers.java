@@ -178,12 +178,19 @@ public final class StreamsErrorHandlers {
         log.warn("cannot write a record to {} (from {}): {}; its source record goes to the dead-letter topic", record.topic(),
             where(ctx), e.toString());
         count(PRODUCTION, ctx);
-        return ProductionExceptionHandler.Response.resume(
-            deadLetter(ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), "cannot write to " + record.topic() + ": " + e.getMessage()));
+        return ProductionExceptionHandler.Response.resume(deadLetter(ctx, sourceOr(ctx.sourceRawKey(), record.key()),
+            sourceOr(ctx.sourceRawValue(), record.value()), "cannot write to " + record.topic() + ": " + e.getMessage()
+                + (ctx.sourceRawValue() == null ? " (the source record was not at hand: this is the record that was written)"
+                : "")));
       }
       log.error("cannot write to {} (from {}): {}; stopping the stream", record.topic(), where(ctx), e.toString());
       count(PRODUCTION, ctx);
       return ProductionExceptionHandler.Response.fail();
+    }
+
+    /** The source record's bytes, or the written record's when Streams does not have the source (never null for data). */
+    private static byte[] sourceOr(byte[] source, byte[] written) {
+      return source != null ? source : written;
     }
 
     @Override

@@ -91,6 +91,24 @@ class StreamsErrorHandlersTest {
   }
 
   @Test
+  void shouldDeadLetterTheWrittenRecordWhenStreamsHasNoSourceRecordAtHand() {
+    StreamsErrorHandlers.Production handler = new StreamsErrorHandlers.Production();
+    handler.configure(configs);
+    byte[] big = new byte[2048];
+    ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.samples.name(), KEY, big);
+    ErrorHandlerContext noSource = new FakeErrorHandlerContext(topics.feedback.name(), 0, 7, new RecordHeaders(),
+        "to-samples", null, null);
+
+    ProducerRecord<byte[], byte[]> dlq = handler.handleError(noSource, out, new RecordTooLargeException("big"))
+        .deadLetterQueueRecords().get(0);
+
+    assertThat(dlq.key()).as("never a null key and value: the data is kept").isEqualTo(KEY);
+    assertThat(dlq.value()).isEqualTo(big);
+    assertThat(new String(dlq.headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
+        .contains("the source record was not at hand");
+  }
+
+  @Test
   void shouldRegisterTheErrorCountersAtZeroAndRefuseAServiceWithoutName() {
     assertThat(registry.find(StreamsErrorHandlers.ERRORS_METER).tag("service", "test-svc").counters()).hasSize(3)
         .allSatisfy(c -> assertThat(c.count()).isZero());

@@ -78,10 +78,7 @@ class TrainerServiceIT {
         KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-fail-s", topics.samples);
         KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-fail-d", topics.drift);
         KafkaConsumer<String, byte[]> reader = reader(topics)) {
-      FashionMnist.Split train = TestData.train();
-      for (int i = 0; i < 400; i++) {
-        send(samples, topics, "fail-" + i, FashionMnist.LABELS.get(train.labels()[20_000 + i]), train.images()[20_000 + i], i);
-      }
+      sendTrain(samples, topics, "fail-", 20_000, 0, 400);
       awaitRunning(trainer);
 
       drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
@@ -139,10 +136,7 @@ class TrainerServiceIT {
         KafkaProducer<String, Decision> decisions = KafkaSupport.producer(broker.bootstrapServers(), "it-retry-g",
             topics.decisions);
         KafkaConsumer<String, byte[]> reader = reader(topics)) {
-      FashionMnist.Split train = TestData.train();
-      for (int i = 0; i < 300; i++) {
-        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
-      }
+      sendTrain(samples, topics, "retry-", 40_000, 0, 300);
       awaitRunning(trainer);
       drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
       Candidate first = awaitCandidates(reader, 1).get(0);
@@ -151,14 +145,10 @@ class TrainerServiceIT {
 
       decisions.send(new ProducerRecord<>(topics.decisions.name(), model, reject(model, first.version(), base.version()))).get();
       // the retry waits for min-new-samples (200) more than the first candidate had
-      for (int i = 300; i < 450; i++) {
-        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
-      }
+      sendTrain(samples, topics, "retry-", 40_000, 300, 450);
       Thread.sleep(2_000);
       assertThat(awaitCandidatesFor(reader, Duration.ofSeconds(1))).as("no retry on 150 more samples").hasSize(1);
-      for (int i = 450; i < 800; i++) {
-        send(samples, topics, "retry-" + i, FashionMnist.LABELS.get(train.labels()[40_000 + i]), train.images()[40_000 + i], i);
-      }
+      sendTrain(samples, topics, "retry-", 40_000, 450, 800);
       Candidate retry = awaitCandidates(reader, 2).get(1);
 
       assertThat(retry.failure()).isNull();
@@ -189,11 +179,8 @@ class TrainerServiceIT {
         KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-grow-s", topics.samples);
         KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-grow-d", topics.drift);
         KafkaConsumer<String, byte[]> reader = reader(topics)) {
-      FashionMnist.Split train = TestData.train();
       // the new class ("Ankle boot", index 9 of Fashion-MNIST) arrives among the old ones
-      for (int i = 0; i < 800; i++) {
-        send(samples, topics, "grow-" + i, FashionMnist.LABELS.get(train.labels()[30_000 + i]), train.images()[30_000 + i], i);
-      }
+      sendTrain(samples, topics, "grow-", 30_000, 0, 800);
       awaitRunning(trainer);
 
       drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
@@ -243,6 +230,15 @@ class TrainerServiceIT {
     r.assign(List.of(p));
     r.seekToBeginning(List.of(p));
     return r;
+  }
+
+  /** Train images {@code [offset + from, offset + to)} as samples {@code prefix + i}, i from {@code from}, at T0 + i ms. */
+  private static void sendTrain(KafkaProducer<String, Sample> p, Topics topics, String prefix, int offset, int from, int to)
+      throws Exception {
+    FashionMnist.Split train = TestData.train();
+    for (int i = from; i < to; i++) {
+      send(p, topics, prefix + i, FashionMnist.LABELS.get(train.labels()[offset + i]), train.images()[offset + i], i);
+    }
   }
 
   private static void send(KafkaProducer<String, Sample> p, Topics topics, String id, String label, float[] px, int i)

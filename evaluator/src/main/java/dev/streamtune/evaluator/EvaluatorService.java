@@ -50,7 +50,7 @@ public final class EvaluatorService implements AutoCloseable {
   }
 
   public void start() {
-    KafkaSupport.ensureTopics(cfg.common().bootstrap(), cfg.common().topics(), cfg.common().partitions(),
+    KafkaSupport.ensureTopics(cfg.common().kafka(), cfg.common().topics(), cfg.common().partitions(),
         cfg.common().replication(), Duration.ofSeconds(60));
     streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);

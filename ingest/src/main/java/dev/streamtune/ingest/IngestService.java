@@ -5,6 +5,7 @@ import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
@@ -92,7 +93,7 @@ public final class IngestService implements AutoCloseable {
       ModelSpec spec = spec(cfg);
       List<String> labels = spec.labels();
       CommonConfig common = cfg.common();
-      KafkaSupport.ensureTopics(common.bootstrap(), common.topics(), common.partitions(), common.replication(),
+      KafkaSupport.ensureTopics(common.kafka(), common.topics(), common.partitions(), common.replication(),
           Duration.ofSeconds(30));
 
       IngestMetrics metrics = new IngestMetrics(registry, common.topics());
@@ -111,7 +112,7 @@ public final class IngestService implements AutoCloseable {
       streamsMetrics = new KafkaStreamsMetrics(streams);
       streamsMetrics.bindTo(registry);
 
-      producer = httpProducer(common.bootstrap(), cfg.applicationId(), common.topics());
+      producer = httpProducer(common.kafka(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
       http.requireBearerToken(cfg.common().httpToken());
@@ -220,7 +221,7 @@ public final class IngestService implements AutoCloseable {
 
   // Core's producer with short timeouts: an HTTP request should fail fast with 503 rather than block for minutes when Kafka is
   // down. One producer of raw String/bytes records serves both routes (samples.raw and feedback, whose JSON the route encodes).
-  private static KafkaProducer<String, byte[]> httpProducer(String bootstrap, String applicationId, Topics topics) {
+  private static KafkaProducer<String, byte[]> httpProducer(KafkaClients bootstrap, String applicationId, Topics topics) {
     return KafkaSupport.producer(bootstrap, applicationId + "-http", topics.samplesRaw, Map.of(
         ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SEND_TIMEOUT.toMillis(),
         ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,

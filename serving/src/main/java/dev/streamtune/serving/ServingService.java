@@ -95,10 +95,10 @@ public final class ServingService implements AutoCloseable {
       metrics.bindTo(registry);
       this.metrics = metrics;
 
-      rejected = new RejectedRecords(common.bootstrap(), clientId, common.topics(), registry);
+      rejected = new RejectedRecords(common.kafka(), clientId, common.topics(), registry);
       events = new EventPublisher(
-          EventPublisher.producer(common.bootstrap(), clientId + "-predictions", common.topics().predictions),
-          EventPublisher.producer(common.bootstrap(), clientId + "-inputs", common.topics().inputs),
+          EventPublisher.producer(common.kafka(), clientId + "-predictions", common.topics().predictions),
+          EventPublisher.producer(common.kafka(), clientId + "-inputs", common.topics().inputs),
           common.topics().predictions, common.topics().inputs, Math.max(1024, config.queueMax() * 4), metrics);
       batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics);
       ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
@@ -130,7 +130,7 @@ public final class ServingService implements AutoCloseable {
    * and no topic auto-creation, which would make {@code promotions} without compaction if serving started before it existed.
    */
   private KafkaConsumer<String, byte[]> promotionConsumer(CommonConfig common) {
-    return KafkaSupport.rawConsumer(common.bootstrap(), clientId + "-promotions", null,
+    return KafkaSupport.rawConsumer(common.kafka(), clientId + "-promotions", null,
         Map.of(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false));
   }
 

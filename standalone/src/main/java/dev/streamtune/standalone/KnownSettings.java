@@ -3,6 +3,7 @@ package dev.streamtune.standalone;
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.ingest.IngestConfig;
 import dev.streamtune.serving.ServingConfig;
@@ -16,7 +17,8 @@ import java.util.function.Consumer;
 
 /**
  * The {@code streamtune.*} keys StreamTune knows: the ones its config parsers ask for (learnt by running every parser on a
- * {@link Settings#recorder()}, so a new setting needs no second list), plus the few read outside them. A key nobody reads is a
+ * {@link Settings#recorder()}, so a new setting needs no second list), plus the few read outside them, and any Kafka client
+ * setting under {@code streamtune.kafka.} (passed through as it is). A key nobody reads is a
  * typo that would otherwise be ignored in silence: from a file or a flag it stops start-up, naming the nearest known key; from
  * the environment (which other programs share) it is a warning.
  */
@@ -52,7 +54,7 @@ final class KnownSettings {
   static void check(Settings s, Consumer<String> warn) {
     for (Map.Entry<String, String> e : s.asMap().entrySet()) {
       String key = e.getKey();
-      if (!key.startsWith("streamtune.") || known(key)) {
+      if (!key.startsWith("streamtune.") || known(key) || key.startsWith(KafkaClients.PREFIX)) {
         continue;
       }
       String hint = "unknown setting; did you mean " + nearest(key) + "? (docs/configuration.md lists every setting)";

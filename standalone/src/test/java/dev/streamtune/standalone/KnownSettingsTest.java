@@ -26,6 +26,9 @@ class KnownSettingsTest {
     KnownSettings.check(Settings.load(null, Map.of("STREAMTUNE_SERVING_PROT", "1", "STREAMTUNE_SERVING_BATCH_MAX", "8",
         "STREAMTUNE_LOG_LEVEL", "DEBUG"), Map.of("streamtune.serving.port", "0")), warnings::add);
     assertThat(warnings).singleElement().asString().contains("STREAMTUNE_SERVING_PROT").contains("streamtune.serving.port");
+    KnownSettings.check(Settings.load(null, Map.of(), Map.of("streamtune.kafka.security.protocol", "SASL_SSL")), line -> {
+      throw new AssertionError(line);
+    });
   }
 
   /** docs/configuration.md and the parsers know the same keys (a row's "`a.b.c` / `.d`" names a.b.c and a.b.d). */

@@ -128,7 +128,7 @@ public final class TrainerService implements AutoCloseable {
             + base.get().version()) + "; its layers are " + layers);
       }
     }
-    KafkaSupport.ensureTopics(cfg.common().bootstrap(), t, cfg.common().partitions(), cfg.common().replication(),
+    KafkaSupport.ensureTopics(cfg.common().kafka(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     retrainer = new Retrainer(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes(), cfg.epochs(), cfg.batchSize(),
         cfg.seed());
@@ -137,9 +137,9 @@ public final class TrainerService implements AutoCloseable {
         Networks.DEFAULT_FREEZE_BOUNDARY)));
     buffer = new ReplayBuffer(cfg.recentCapacity(), cfg.reservoirCapacity(), classes, cfg.seed());
     policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait(), cfg.maxAttempts());
-    consumer = KafkaSupport.rawConsumer(cfg.common().bootstrap(), cfg.groupId(), null);
-    candidates = KafkaSupport.producer(cfg.common().bootstrap(), cfg.groupId(), t.candidates);
-    rejected = new RejectedRecords(cfg.common().bootstrap(), cfg.groupId(), t, registry);
+    consumer = KafkaSupport.rawConsumer(cfg.common().kafka(), cfg.groupId(), null);
+    candidates = KafkaSupport.producer(cfg.common().kafka(), cfg.groupId(), t.candidates);
+    rejected = new RejectedRecords(cfg.common().kafka(), cfg.groupId(), t, registry);
     promotionCheck = new PromotionCheck(store, registry, "trainer", cfg.common().model());
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
     Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")

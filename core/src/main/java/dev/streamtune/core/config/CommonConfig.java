@@ -1,7 +1,10 @@
 package dev.streamtune.core.config;
 
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.Topics;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Settings every service shares.
@@ -16,11 +19,13 @@ import java.nio.file.Path;
  * @param processingGuarantee the Streams apps' {@code processing.guarantee} ({@value #GUARANTEE}): {@code exactly_once_v2}
  *     (default: a restarted ingest or evaluator neither loses nor repeats a sample, an outcome or a signal) or
  *     {@code at_least_once} (for a broker without transactions)
+ * @param kafkaSettings Kafka client settings passed through to every client ({@code streamtune.kafka.<client key>}, e.g.
+ *     {@code streamtune.kafka.security.protocol=SASL_SSL}); see {@link KafkaClients}
  * @param httpToken the bearer token every service's HTTP endpoints require besides {@code /metrics} and {@code /health}
  *     ({@value #HTTP_TOKEN}, e.g. from {@code STREAMTUNE_HTTP_TOKEN}); null: open
  */
 public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
-    short replication, String processingGuarantee, String httpToken) {
+    short replication, String processingGuarantee, Map<String, String> kafkaSettings, String httpToken) {
   public static final String BOOTSTRAP = "streamtune.bootstrap";
   public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
   public static final String MODEL = "streamtune.model";
@@ -56,9 +61,26 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
       // the value is a secret: the message does not repeat it
       throw new ConfigException(HTTP_TOKEN, "(hidden)", "a bearer token is at least 16 visible ASCII characters, no spaces");
     }
+    Map<String, String> kafka = new TreeMap<>();
+    s.asMap().forEach((k, v) -> {
+      if (k.startsWith(KafkaClients.PREFIX) && k.length() > KafkaClients.PREFIX.length()) {
+        kafka.put(k.substring(KafkaClients.PREFIX.length()), v.trim());
+      }
+    });
+    try {
+      new KafkaClients(bootstrap, kafka);
+    } catch (IllegalArgumentException e) {
+      String key = kafka.keySet().stream().filter(KafkaClients.RESERVED::contains).findFirst().orElse("");
+      throw new ConfigException(KafkaClients.PREFIX + key, kafka.get(key), e.getMessage());
+    }
     return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
         s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
-        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, token);
+        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, Map.copyOf(kafka), token);
+  }
+
+  /** The bootstrap servers with the pass-through client settings: how every client of the process reaches Kafka. */
+  public KafkaClients kafka() {
+    return new KafkaClients(bootstrap, kafkaSettings);
   }
 
   /** The settings without the token's value (a config is logged). */
@@ -66,6 +88,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
   public String toString() {
     return "CommonConfig[bootstrap=" + bootstrap + ", topics=" + topics.prefix() + ", model=" + model + ", storeDir=" + storeDir
         + ", holdoutShare=" + holdoutShare + ", partitions=" + partitions + ", replication=" + replication
-        + ", processingGuarantee=" + processingGuarantee + ", httpToken=" + (httpToken == null ? "none" : "(set)") + "]";
+        + ", processingGuarantee=" + processingGuarantee + ", kafkaSettings=" + kafkaSettings.keySet() + ", httpToken="
+        + (httpToken == null ? "none" : "(set)") + "]";
   }
 }

@@ -35,9 +35,16 @@ public final class KafkaSupport {
 
   /** Creates every catalogued topic that does not exist yet (idempotent). */
   public static void ensureTopics(String bootstrap, Topics topics, int partitions, short replication, Duration timeout) {
+    ensureTopics(KafkaClients.of(bootstrap), topics, partitions, replication, timeout);
+  }
+
+  /** {@link #ensureTopics(String, Topics, int, short, Duration)} through the process's client settings. */
+  public static void ensureTopics(KafkaClients kafka, Topics topics, int partitions, short replication, Duration timeout) {
     Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+    kafka.addTo(props);
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    String bootstrap = kafka.bootstrap();
     try (Admin admin = Admin.create(props)) {
       Set<String> existing = admin.listTopics().names().get();
       List<NewTopic> missing = new ArrayList<>();
@@ -70,7 +77,12 @@ public final class KafkaSupport {
 
   /** A producer of typed records for a topic's serdes; acks=all, idempotent. */
   public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic) {
-    return producer(bootstrap, clientId, topic, Map.of());
+    return producer(KafkaClients.of(bootstrap), clientId, topic, Map.of());
+  }
+
+  /** A producer like {@link #producer(String, String, Topic)} through the process's client settings. */
+  public static <K, V> KafkaProducer<K, V> producer(KafkaClients kafka, String clientId, Topic<K, V> topic) {
+    return producer(kafka, clientId, topic, Map.of());
   }
 
   /**
@@ -82,17 +94,28 @@ public final class KafkaSupport {
    */
   public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic,
       Map<String, Object> overrides) {
-    return new KafkaProducer<>(producerProps(bootstrap, clientId, overrides), topic.keySerde().serializer(),
+    return producer(KafkaClients.of(bootstrap), clientId, topic, overrides);
+  }
+
+  /** A producer like {@link #producer(String, String, Topic, Map)} through the process's client settings. */
+  public static <K, V> KafkaProducer<K, V> producer(KafkaClients kafka, String clientId, Topic<K, V> topic,
+      Map<String, Object> overrides) {
+    return new KafkaProducer<>(producerProps(kafka, clientId, overrides), topic.keySerde().serializer(),
         topic.valueSerde().serializer());
   }
 
   static Properties producerProps(String bootstrap, String clientId, Map<String, Object> overrides) {
+    return producerProps(KafkaClients.of(bootstrap), clientId, overrides);
+  }
+
+  static Properties producerProps(KafkaClients kafka, String clientId, Map<String, Object> overrides) {
     Properties props = new Properties();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    kafka.addTo(props);
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     override(props, overrides, ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, ProducerConfig.CLIENT_ID_CONFIG,
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
     return props;
@@ -105,6 +128,8 @@ public final class KafkaSupport {
   public static Properties streamsProps(CommonConfig common, String applicationId, Path stateDir) {
     Properties p = streamsProps(applicationId, common.bootstrap(), stateDir, common.replication());
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, common.processingGuarantee());
+    // the client settings reach the Streams app's producers, consumers and admin client alike
+    common.kafka().addTo(p);
     return p;
   }
 
@@ -127,16 +152,22 @@ public final class KafkaSupport {
 
   /** Consumer properties; {@code groupId} may be null for a consumer that assigns partitions itself. */
   public static Properties consumerProps(String bootstrap, String clientId, String groupId) {
+    return consumerProps(KafkaClients.of(bootstrap), clientId, groupId);
+  }
+
+  /** Consumer properties through the process's client settings; {@code groupId} may be null. */
+  public static Properties consumerProps(KafkaClients kafka, String clientId, String groupId) {
     Properties props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-    if (groupId != null) {
-      props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-    }
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     // the Streams apps write exactly once, in transactions: an aborted write is never read
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    kafka.addTo(props);
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    if (groupId != null) {
+      props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    }
     return props;
   }
 
@@ -145,7 +176,12 @@ public final class KafkaSupport {
    * failing {@code poll()} forever.
    */
   public static KafkaConsumer<String, byte[]> rawConsumer(String bootstrap, String clientId, String groupId) {
-    return rawConsumer(bootstrap, clientId, groupId, Map.of());
+    return rawConsumer(KafkaClients.of(bootstrap), clientId, groupId, Map.of());
+  }
+
+  /** A raw-bytes consumer like {@link #rawConsumer(String, String, String)} through the process's client settings. */
+  public static KafkaConsumer<String, byte[]> rawConsumer(KafkaClients kafka, String clientId, String groupId) {
+    return rawConsumer(kafka, clientId, groupId, Map.of());
   }
 
   /**
@@ -156,12 +192,22 @@ public final class KafkaSupport {
    */
   public static KafkaConsumer<String, byte[]> rawConsumer(String bootstrap, String clientId, String groupId,
       Map<String, Object> overrides) {
-    return new KafkaConsumer<>(rawConsumerProps(bootstrap, clientId, groupId, overrides), new StringDeserializer(),
+    return rawConsumer(KafkaClients.of(bootstrap), clientId, groupId, overrides);
+  }
+
+  /** A raw-bytes consumer with overrides, through the process's client settings. */
+  public static KafkaConsumer<String, byte[]> rawConsumer(KafkaClients kafka, String clientId, String groupId,
+      Map<String, Object> overrides) {
+    return new KafkaConsumer<>(rawConsumerProps(kafka, clientId, groupId, overrides), new StringDeserializer(),
         new ByteArrayDeserializer());
   }
 
   static Properties rawConsumerProps(String bootstrap, String clientId, String groupId, Map<String, Object> overrides) {
-    Properties props = consumerProps(bootstrap, clientId, groupId);
+    return rawConsumerProps(KafkaClients.of(bootstrap), clientId, groupId, overrides);
+  }
+
+  static Properties rawConsumerProps(KafkaClients kafka, String clientId, String groupId, Map<String, Object> overrides) {
+    Properties props = consumerProps(kafka, clientId, groupId);
     override(props, overrides, ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, ConsumerConfig.CLIENT_ID_CONFIG,
         ConsumerConfig.GROUP_ID_CONFIG, ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG);

@@ -20,7 +20,11 @@ public final class RejectedRecords implements AutoCloseable {
   private final MeterRegistry registry;
 
   public RejectedRecords(String bootstrap, String clientId, Topics topics, MeterRegistry registry) {
-    this.producer = KafkaSupport.producer(bootstrap, clientId + "-rejected", topics.recordsRejected);
+    this(KafkaClients.of(bootstrap), clientId, topics, registry);
+  }
+
+  public RejectedRecords(KafkaClients kafka, String clientId, Topics topics, MeterRegistry registry) {
+    this.producer = KafkaSupport.producer(kafka, clientId + "-rejected", topics.recordsRejected);
     this.topics = topics;
     this.registry = registry;
   }

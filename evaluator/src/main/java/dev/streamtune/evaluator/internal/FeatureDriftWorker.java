@@ -5,6 +5,7 @@ import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.kafka.Topics;
@@ -77,7 +78,7 @@ public final class FeatureDriftWorker implements Runnable {
     this.promotionCheck = new PromotionCheck(store, registry, "features", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
-    String bootstrap = cfg.common().bootstrap();
+    KafkaClients bootstrap = cfg.common().kafka();
     this.promotions = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features-state", null);
     this.inputs = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features", cfg.applicationId() + "-features",
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));

@@ -5,6 +5,7 @@ import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.kafka.Topics;
@@ -95,7 +96,7 @@ public final class GateWorker implements Runnable {
     this.promotionCheck = new PromotionCheck(store, registry, "gate", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
-    String bootstrap = cfg.common().bootstrap();
+    KafkaClients bootstrap = cfg.common().kafka();
     this.state = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate-state", null);
     this.candidates = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate",
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1));

@@ -1,5 +1,6 @@
 package dev.streamtune.serving.internal;
 
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.records.Prediction;
@@ -84,7 +85,7 @@ public final class EventPublisher implements AutoCloseable {
   }
 
   /** Producers as {@code KafkaSupport.producer} makes them (acks=all, idempotent), but blocking at most {@link #MAX_BLOCK}. */
-  public static <K, V> KafkaProducer<K, V> producer(String bootstrap, String clientId, Topic<K, V> topic) {
+  public static <K, V> KafkaProducer<K, V> producer(KafkaClients bootstrap, String clientId, Topic<K, V> topic) {
     return KafkaSupport.producer(bootstrap, clientId, topic, Map.of(
         ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis(),
         // an event that cannot be delivered within 30 s is counted as failed rather than held for the default 2 minutes

@@ -8,6 +8,7 @@ import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.json.Json;
+import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.serving.Fixtures;
@@ -51,8 +52,8 @@ class OpenInferenceHandlerTest {
   private void serve(boolean startWorker) {
     Topics topics = Topics.withDefaultPrefix();
     batcher = new InferenceBatcher(holder, 8, Duration.ofMillis(1), 64, metrics);
-    events = new EventPublisher(EventPublisher.producer("localhost:1", "test-predictions", topics.predictions),
-        EventPublisher.producer("localhost:1", "test-inputs", topics.inputs), topics.predictions, topics.inputs, 1024, metrics,
+    events = new EventPublisher(EventPublisher.producer(KafkaClients.of("localhost:1"), "test-predictions", topics.predictions),
+        EventPublisher.producer(KafkaClients.of("localhost:1"), "test-inputs", topics.inputs), topics.predictions, topics.inputs, 1024, metrics,
         Duration.ZERO);
     http = new ServiceHttp("serving", "localhost", 0, 4, registry, state::get);
     http.route(PredictHandler.PATH, new PredictHandler(holder, batcher, events, metrics, 3, BODY_MAX, Clock.systemUTC()));

@@ -21,9 +21,11 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -111,6 +113,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public static final int NODE_ID = 1;
 
     private static final String CLIENT_LISTENER = "PLAINTEXT";
+    private static final String SASL_LISTENER = "SASL";
+    /** The SASL mechanism of {@link Builder#scramUser}'s listener. */
+    public static final String SCRAM_MECHANISM = "SCRAM-SHA-256";
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final String LOG_DIR_NAME = "kraft-logs";
     private static final String META_PROPERTIES = "meta.properties";
@@ -141,6 +146,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Map<String, String> extraProperties;
     private final Duration startTimeout;
     private final boolean quietLogging;
+    private final Map<String, String> scramUsers;
 
     private final Object lifecycleLock = new Object();
     private State state = State.NEW; // guarded by lifecycleLock
@@ -150,6 +156,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private volatile Path dataDir;
     private volatile int port = -1;
     private volatile int controllerPort = -1;
+    private volatile int saslPort = -1;
     private volatile String clusterId;
 
     private enum State { NEW, STARTING, RUNNING, CLOSED }
@@ -161,6 +168,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.extraProperties = Map.copyOf(builder.properties);
         this.startTimeout = builder.startTimeout;
         this.quietLogging = builder.quietLogging;
+        this.scramUsers = Map.copyOf(builder.scramUsers);
     }
 
     /**
@@ -237,6 +245,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         while (controllerPort == port) {
             controllerPort = freePort(host);
         }
+        if (!scramUsers.isEmpty()) {
+            saslPort = freePort(host);
+            while (saslPort == port || saslPort == controllerPort) {
+                saslPort = freePort(host);
+            }
+        }
         Properties props = serverProperties(logDir);
 
         Path metaProperties = logDir.resolve(META_PROPERTIES);
@@ -245,7 +259,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             LOG.debug("Reusing formatted Kafka storage {} (cluster id {})", logDir, clusterId);
         } else {
             clusterId = Uuid.randomUuid().toString();
-            format(props, clusterId, logDir);
+            format(props, clusterId, logDir, scramUsers);
         }
 
         KafkaConfig config;
@@ -300,17 +314,32 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("controller.listener.names", CONTROLLER_LISTENER);
         p.put("inter.broker.listener.name", CLIENT_LISTENER);
         p.put("listener.security.protocol.map",
-                CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+                CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT"
+                        + (scramUsers.isEmpty() ? "" : "," + SASL_LISTENER + ":SASL_PLAINTEXT"));
         p.put("listeners", CLIENT_LISTENER + "://" + host + ":" + port + ","
-                + CONTROLLER_LISTENER + "://" + host + ":" + controllerPort);
-        p.put("advertised.listeners", CLIENT_LISTENER + "://" + host + ":" + port);
+                + CONTROLLER_LISTENER + "://" + host + ":" + controllerPort
+                + (scramUsers.isEmpty() ? "" : "," + SASL_LISTENER + "://" + host + ":" + saslPort));
+        p.put("advertised.listeners", CLIENT_LISTENER + "://" + host + ":" + port
+                + (scramUsers.isEmpty() ? "" : "," + SASL_LISTENER + "://" + host + ":" + saslPort));
+        if (!scramUsers.isEmpty()) {
+            // SCRAM users on their own listener, every request authorised by ACLs; the plaintext and controller listeners'
+            // principal (ANONYMOUS: the broker itself, and the test's admin) is a super user
+            String listener = "listener.name." + SASL_LISTENER.toLowerCase(Locale.ROOT) + ".";
+            p.put("sasl.enabled.mechanisms", SCRAM_MECHANISM);
+            p.put(listener + "sasl.enabled.mechanisms", SCRAM_MECHANISM);
+            p.put(listener + SCRAM_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.put("super.users", "User:ANONYMOUS");
+            p.put("allow.everyone.if.no.acl.found", "false");
+        }
         p.put("log.dirs", logDir.toAbsolutePath().toString());
         Properties props = new Properties();
         props.putAll(p);
         return props;
     }
 
-    private static void format(Properties props, String clusterId, Path logDir) {
+    private static void format(Properties props, String clusterId, Path logDir, Map<String, String> scramUsers) {
         Path configFile = null;
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         try {
@@ -320,9 +349,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
             int exitCode;
             try (PrintStream printStream = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-                exitCode = StorageTool.execute(
-                        new String[] {"format", "--config", configFile.toString(), "--cluster-id", clusterId},
-                        printStream);
+                List<String> args = new ArrayList<>(List.of("format", "--config", configFile.toString(), "--cluster-id",
+                        clusterId));
+                scramUsers.forEach((user, password) -> {
+                    args.add("--add-scram");
+                    args.add(SCRAM_MECHANISM + "=[name=" + user + ",password=" + password + "]");
+                });
+                exitCode = StorageTool.execute(args.toArray(String[]::new), printStream);
             }
             if (exitCode != 0) {
                 throw new IllegalStateException("Formatting the Kafka storage in " + logDir + " failed (exit code "
@@ -386,6 +419,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         int p = port;
         if (p < 0) {
             throw new IllegalStateException("EmbeddedKafkaBroker has not been started");
+        }
+        return host + ":" + p;
+    }
+
+    /**
+     * The {@code host:port} of the SASL_PLAINTEXT listener where the {@link Builder#scramUser} users log in with
+     * {@link #SCRAM_MECHANISM} and every request is checked against ACLs.
+     *
+     * @throws IllegalStateException if the broker has not been started or has no SCRAM users
+     */
+    public String saslBootstrapServers() {
+        int p = saslPort;
+        if (p < 0) {
+            throw new IllegalStateException("EmbeddedKafkaBroker has no SASL listener (no scramUser) or has not started");
         }
         return host + ":" + p;
     }
@@ -733,6 +780,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private int port;
         private Path dataDir;
         private final Map<String, String> properties = new LinkedHashMap<>();
+        private final Map<String, String> scramUsers = new LinkedHashMap<>();
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private boolean quietLogging = true;
 
@@ -829,6 +877,26 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
          */
         public Builder quietLogging(boolean quiet) {
             this.quietLogging = quiet;
+            return this;
+        }
+
+        /**
+         * Adds a SCRAM user: the broker then opens a SASL_PLAINTEXT listener ({@link #saslBootstrapServers()}) with
+         * {@link #SCRAM_MECHANISM} and turns on the standard ACL authorizer (no ACL, no access; the plaintext listener
+         * stays a super user's). Only on a new data directory: the credentials are written when the storage is formatted.
+         *
+         * @param user the user name
+         * @param password the password
+         * @return this builder
+         */
+        public Builder scramUser(String user, String password) {
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(password, "password");
+            if (!user.matches("[A-Za-z0-9_-]+") || password.isEmpty() || password.contains(",") || password.contains("]")) {
+                throw new IllegalArgumentException("a SCRAM user is letters, digits, '_' or '-', with a password without ',' "
+                        + "or ']'");
+            }
+            scramUsers.put(user, password);
             return this;
         }
 

@@ -110,14 +110,15 @@ public final class GraphFineTuner {
    * Re-estimates the running statistics of the batch-norm layers the fine-tune trained (those above the boundary) from the
    * training images ({@link BatchNorms}); the frozen part keeps the champion's, so its cached activations stay valid. DL4J's
    * moving averages lag what training learned; without this a graph answers worse in inference than it trained. At most
-   * {@code limit} images are used. Mutates the result's graph.
+   * {@code limit} images are used, spread over the whole list ({@link BatchNorms#spread}: new-domain and replayed images
+   * alike). Mutates the result's graph.
    *
    * @return how many layers were re-estimated
    */
   public static int recalibrate(FineTuner.Result r, List<float[]> images, Preprocessor input, int limit) {
     ComputationGraph g = r.model().graph();
     Set<String> frozen = frozen(g, r.freezeBoundary());
-    return BatchNorms.recalibrate(g, Pretrainer.batches(input, images.subList(0, Math.min(limit, images.size()))),
+    return BatchNorms.recalibrate(g, Pretrainer.batches(input, BatchNorms.spread(images, limit)),
         name -> !frozen.contains(name));
   }
 

@@ -153,8 +153,7 @@ public final class Pretrainer {
       net.fit(new DataSet(pre.batch(part), y));
       return net.score();
     });
-    int calibrated = BatchNorms.recalibrate(net, batches(pre, images.subList(0, Math.min(n, RECALIBRATION_IMAGES))),
-        name -> true);
+    int calibrated = BatchNorms.recalibrate(net, batches(pre, BatchNorms.spread(images, RECALIBRATION_IMAGES)), name -> true);
     long ms = (System.nanoTime() - start) / 1_000_000;
     progress.accept("batch-norm statistics re-estimated on " + Math.min(n, RECALIBRATION_IMAGES) + " training images ("
         + calibrated + " layers)");

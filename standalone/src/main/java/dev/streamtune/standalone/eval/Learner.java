@@ -187,10 +187,13 @@ final class Learner {
     }
   }
 
-  /** Re-estimates a graph's batch-norm statistics on the first training images in inference mode, as pretraining does. */
+  /**
+   * Re-estimates a graph's batch-norm statistics in inference mode, as pretraining does, on training images spread over the
+   * whole set (clean and new-domain alike: {@link BatchNorms#spread}).
+   */
   private void recalibrate(Network net, List<Labelled> train) {
     List<INDArray> batches = new ArrayList<>();
-    List<float[]> images = Labelled.images(train.subList(0, Math.min(train.size(), RECALIBRATION_IMAGES)));
+    List<float[]> images = Labelled.images(BatchNorms.spread(train, RECALIBRATION_IMAGES));
     for (int from = 0; from < images.size(); from += BATCH) {
       batches.add(pre.batch(images.subList(from, Math.min(images.size(), from + BATCH))));
     }

@@ -303,53 +303,33 @@ public final class TrainerService implements AutoCloseable {
     String outcome = "failed";
     String trigger = String.format("drift %s on v%d at %s (statistic %.1f)", d.detector(), d.version(), d.detectedAt(),
         d.statistic());
-    List<ReplayBuffer.Item> all = new ArrayList<>(fresh);
-    all.addAll(replay);
-    Map<String, Integer> byClass = new TreeMap<>();
-    Map<String, Integer> byDomain = new TreeMap<>();
-    Instant from = null;
-    Instant to = null;
-    for (ReplayBuffer.Item i : all) {
-      byClass.merge(i.label(), 1, Integer::sum);
-      byDomain.merge(i.domain(), 1, Integer::sum);
-      from = from == null || i.at().isBefore(from) ? i.at() : from;
-      to = to == null || i.at().isAfter(to) ? i.at() : to;
-    }
+    TrainingSet set = TrainingSet.of(fresh, replay);
     FreezePlan plan = null;
     String growth = null;
     try {
       LoadedModel champ = store.load(model, championVersion, championSha);
       ModelSpec spec = champ.spec();
       // labels are append-only: the champion's keep their output units, classes new to it get units after them
-      List<String> labelSet = LabelSets.grow(spec.labels(), labelOrder, byClass.keySet());
+      List<String> labelSet = LabelSets.grow(spec.labels(), labelOrder, set.byClass().keySet());
       Network toTrain = champ.network();
       if (labelSet.size() > spec.labels().size()) {
-        List<String> added = labelSet.subList(spec.labels().size(), labelSet.size());
         toTrain = HeadGrowth.grow(toTrain, labelSet.size(), cfg.seed());
-        growth = String.format("head grown from %d to %d labels (new: %s)", spec.labels().size(), labelSet.size(),
-            String.join(", ", added));
-        registry.counter("streamtune.trainer.head.growths", "model", model).increment();
-        log.info("model={} v{}: {} new label(s) in the training samples: {}", model, championVersion, added.size(), growth);
+        growth = grown(champ, labelSet);
       }
-      List<float[]> images = new ArrayList<>(all.size());
-      List<String> ids = new ArrayList<>(all.size());
-      int[] labelArray = new int[all.size()];
-      for (ReplayBuffer.Item i : all) {
-        labelArray[images.size()] = labelSet.indexOf(i.label());
-        images.add(i.pixels());
-        ids.add(i.id());
-      }
+      List<float[]> images = set.images();
+      int[] labelArray = set.labels(labelSet);
       plan = plan(champ, d, images, labelArray, fresh.size());
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
-      FineTuner.Result r = fineTune(champ, toTrain, plan, ids, images, labelArray);
+      FineTuner.Result r = fineTune(champ, toTrain, plan, set.ids(), images, labelArray);
       if (!Double.isFinite(r.loss())) {
         throw new TrainingDivergedException("fine-tune ended with loss " + r.loss());
       }
       // the whole fine-tune: frozen activations (cached or computed) and training
       long trainMs = (System.nanoTime() - trainStart) / 1_000_000;
-      TrainingSummary summary = new TrainingSummary(trigger, images.size(), byClass, byDomain, from, to, r.epochs(),
+      TrainingSummary summary = new TrainingSummary(trigger, images.size(), set.byClass(), set.byDomain(), set.from(), set.to(),
+          r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
           r.layerRates(), reason, r.cachedFeatureHits());
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
@@ -367,13 +347,58 @@ public final class TrainerService implements AutoCloseable {
     } catch (Exception | OutOfMemoryError e) {
       long ms = (System.nanoTime() - trainStart) / 1_000_000;
       String reason = plan == null ? null : growth == null ? plan.reason() : growth + "; " + plan.reason();
-      TrainingSummary attempt = new TrainingSummary(trigger, all.size(), byClass, byDomain, from, to, cfg.epochs(),
+      TrainingSummary attempt = new TrainingSummary(trigger, set.items().size(), set.byClass(), set.byDomain(), set.from(),
+          set.to(), cfg.epochs(),
           cfg.batchSize(), plan == null ? cfg.freezeBoundary() : plan.boundary(), List.of(),
           plan == null ? cfg.learningRate() : plan.headRate(), Double.NaN, Networks.device(), ms, null, reason, null);
       failed(model, championVersion, attempt, e);
     } finally {
       timer.stop(registry.timer("streamtune.trainer.retrain.duration", "model", model, "outcome", outcome));
       registry.counter("streamtune.trainer.retrains", "model", model, "outcome", outcome).increment();
+    }
+  }
+
+  /** Counts and logs a head growth; its words for the training summary. */
+  private String grown(LoadedModel champ, List<String> labelSet) {
+    List<String> labels = champ.spec().labels();
+    List<String> added = labelSet.subList(labels.size(), labelSet.size());
+    String growth = String.format("head grown from %d to %d labels (new: %s)", labels.size(), labelSet.size(),
+        String.join(", ", added));
+    registry.counter("streamtune.trainer.head.growths", "model", champ.model()).increment();
+    log.info("model={} v{}: {} new label(s) in the training samples: {}", champ.model(), champ.version(), added.size(), growth);
+    return growth;
+  }
+
+  /** A retrain's samples, new-domain first then replayed, with what the training summary says of them. */
+  private record TrainingSet(List<ReplayBuffer.Item> items, Map<String, Integer> byClass, Map<String, Integer> byDomain,
+      Instant from, Instant to) {
+    static TrainingSet of(List<ReplayBuffer.Item> fresh, List<ReplayBuffer.Item> replay) {
+      List<ReplayBuffer.Item> all = new ArrayList<>(fresh);
+      all.addAll(replay);
+      Map<String, Integer> byClass = new TreeMap<>();
+      Map<String, Integer> byDomain = new TreeMap<>();
+      Instant from = null;
+      Instant to = null;
+      for (ReplayBuffer.Item i : all) {
+        byClass.merge(i.label(), 1, Integer::sum);
+        byDomain.merge(i.domain(), 1, Integer::sum);
+        from = from == null || i.at().isBefore(from) ? i.at() : from;
+        to = to == null || i.at().isAfter(to) ? i.at() : to;
+      }
+      return new TrainingSet(all, byClass, byDomain, from, to);
+    }
+
+    List<float[]> images() {
+      return items.stream().map(ReplayBuffer.Item::pixels).toList();
+    }
+
+    List<String> ids() {
+      return items.stream().map(ReplayBuffer.Item::id).toList();
+    }
+
+    /** Label indices in {@code labelSet}. */
+    int[] labels(List<String> labelSet) {
+      return items.stream().mapToInt(i -> labelSet.indexOf(i.label())).toArray();
     }
   }
 

@@ -2,13 +2,8 @@ package dev.streamtune.trainer.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.streamtune.core.image.Images;
-import dev.streamtune.core.model.Networks;
-import dev.streamtune.core.testing.TestData;
-import dev.streamtune.trainer.FineTuner;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -31,14 +26,11 @@ class FeatureCacheDiskBoundTest {
 
   @BeforeAll
   static void data() {
-    net = Networks.cnn(28, 10, 1e-3, 7);
-    images = new ArrayList<>();
-    ids = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      images.add(TestData.train().images()[i]);
-      ids.add("sample-" + i);
-    }
-    truth = FineTuner.frozenActivations(net, "pool2", Images.batch(images, 28, 28));
+    CacheFixture f = CacheFixture.make();
+    net = f.net();
+    images = f.images();
+    ids = f.ids();
+    truth = f.truth();
     fileBytes = FeatureCache.encode(KEY, "sample-0", new float[1600]).length;
   }
 

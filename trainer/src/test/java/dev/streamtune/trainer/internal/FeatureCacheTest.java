@@ -2,12 +2,8 @@ package dev.streamtune.trainer.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.streamtune.core.model.Networks;
-import dev.streamtune.core.testing.TestData;
-import dev.streamtune.trainer.FineTuner;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -27,14 +23,11 @@ class FeatureCacheTest {
 
   @BeforeAll
   static void data() {
-    net = Networks.cnn(28, 10, 1e-3, 7);
-    images = new ArrayList<>();
-    ids = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      images.add(TestData.train().images()[i]);
-      ids.add("sample-" + i);
-    }
-    truth = FineTuner.frozenActivations(net, "pool2", dev.streamtune.core.image.Images.batch(images, 28, 28));
+    CacheFixture f = CacheFixture.make();
+    net = f.net();
+    images = f.images();
+    ids = f.ids();
+    truth = f.truth();
   }
 
   @Test

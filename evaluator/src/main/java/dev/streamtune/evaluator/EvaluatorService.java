@@ -52,7 +52,8 @@ public final class EvaluatorService implements AutoCloseable {
   public void start() {
     KafkaSupport.ensureTopics(cfg.common().kafka(), cfg.common().topics(), cfg.common().partitions(),
         cfg.common().replication(), Duration.ofSeconds(60));
-    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live), streamsProperties(cfg, stateDir(), registry));
+    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(new DirectoryModelStore(
+        cfg.common().storeDir()))), streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
@@ -107,6 +108,29 @@ public final class EvaluatorService implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("cannot create the evaluator state dir: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Each stored version's labels, read once from its manifest (a version is immutable); empty for one the store does not
+   * hold or a name it refuses, so nothing a record names grows the cache.
+   */
+  static EvaluatorTopology.Labels storedLabels(DirectoryModelStore store) {
+    java.util.Map<String, java.util.List<String>> known = new java.util.concurrent.ConcurrentHashMap<>();
+    return (model, version) -> {
+      String key = model + "@" + version;
+      java.util.List<String> labels = known.get(key);
+      if (labels != null) {
+        return labels;
+      }
+      try {
+        return store.manifest(model, version).map(m -> {
+          known.put(key, m.spec().labels());
+          return m.spec().labels();
+        }).orElse(java.util.List.of());
+      } catch (RuntimeException e) {
+        return java.util.List.of();
+      }
+    };
   }
 
   /** RUNNING once the topology runs, the gate has caught up with its state topics and the feature check knows the champion. */

@@ -4,6 +4,7 @@ import dev.streamtune.core.json.JsonSerde;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.FeedbackRule;
 import dev.streamtune.core.records.Outcome;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.evaluator.internal.ConfidenceMonitor;
@@ -14,6 +15,9 @@ import dev.streamtune.evaluator.internal.MonitorProcessor;
 import dev.streamtune.evaluator.internal.ParseOrReject;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -38,14 +42,27 @@ public final class EvaluatorTopology {
 
   private EvaluatorTopology() {}
 
-  public static Topology build(EvaluatorConfig cfg, MeterRegistry registry, LiveAccuracy live) {
+  /** The labels of a model version, in output order (empty when unknown): a feedback label given as a class index names one. */
+  @FunctionalInterface
+  public interface Labels {
+    List<String> of(String model, int version);
+  }
+
+  /**
+   * @param labels each served version's labels, so feedback is read by the rule ingest applies ({@link FeedbackRule}): a label
+   *     given as a class index means that label of the version that answered
+   */
+  public static Topology build(EvaluatorConfig cfg, MeterRegistry registry, LiveAccuracy live, Labels labels) {
     Topics t = cfg.common().topics();
     StreamsBuilder b = new StreamsBuilder();
-    KStream<String, Prediction> predictions = parsed(b, t.predictions, Prediction.class, t, registry);
-    KStream<String, Feedback> feedback = parsed(b, t.feedback, Feedback.class, t, registry);
+    KStream<String, Prediction> predictions = parsed(b, t.predictions, Prediction.class, t, registry, (k, v) -> Optional.empty());
+    // feedback keyed by another prediction would join that one: rejected, as ingest rejects it
+    KStream<String, Feedback> feedback = parsed(b, t.feedback, Feedback.class, t, registry,
+        (k, f) -> FeedbackRule.check(k, f).map(FeedbackRule.Refusal::text));
 
     JsonSerde<Outcome> outcomeSerde = new JsonSerde<>(Outcome.class);
-    KStream<String, Outcome> outcomes = predictions.join(feedback, Outcome::of,
+    KStream<String, Outcome> outcomes = predictions.join(feedback, (p, f) -> Outcome.of(p, named(f, labels.of(p.model(),
+            p.version()))),
         JoinWindows.ofTimeDifferenceAndGrace(cfg.joinWindow(), Duration.ofSeconds(30)),
         StreamJoined.with(Serdes.String(), t.predictions.valueSerde(), t.feedback.valueSerde()).withName("outcome-join")
             .withStoreName("outcome-join"));
@@ -71,11 +88,17 @@ public final class EvaluatorTopology {
     return b.build();
   }
 
+  /** The feedback with its label as the answering version's label name, when it was given as a class index. */
+  private static Feedback named(Feedback f, List<String> labels) {
+    return FeedbackRule.name(f.label(), labels).filter(n -> !n.equals(f.label()))
+        .map(n -> new Feedback(f.schema(), f.predictionId(), n, f.annotator(), f.timestamp())).orElse(f);
+  }
+
   private static <V> KStream<String, V> parsed(StreamsBuilder b, Topic<String, V> topic, Class<V> type, Topics t,
-      MeterRegistry registry) {
+      MeterRegistry registry, BiFunction<String, V, Optional<String>> check) {
     String name = topic.name().substring(t.prefix().length());
     KStream<String, ParseOrReject.Parsed<V>> parsed = b.stream(topic.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
-        .processValues(() -> new ParseOrReject<>(type, registry), Named.as("parse-" + name));
+        .processValues(() -> new ParseOrReject<>(type, registry, check), Named.as("parse-" + name));
     parsed.filterNot((k, p) -> p.ok(), Named.as("unreadable-" + name)).mapValues(ParseOrReject.Parsed::raw)
         .to(t.recordsRejected.name(), Produced.with(Serdes.String(), Serdes.ByteArray()));
     return parsed.filter((k, p) -> p.ok(), Named.as("readable-" + name)).mapValues(ParseOrReject.Parsed::value);

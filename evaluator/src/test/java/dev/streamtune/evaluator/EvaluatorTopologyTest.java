@@ -1,5 +1,6 @@
 package dev.streamtune.evaluator;
 
+import dev.streamtune.core.image.FashionMnist;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamtune.core.config.Settings;
@@ -36,7 +37,7 @@ class EvaluatorTopologyTest {
     Properties p = EvaluatorService.streamsProperties(cfg, TestData.tempDir("streams"), registry);
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "evaluator-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    return new TopologyTestDriver(EvaluatorTopology.build(cfg, registry, live), p);
+    return new TopologyTestDriver(EvaluatorTopology.build(cfg, registry, live, (model, version) -> FashionMnist.LABELS), p);
   }
 
   @Test
@@ -68,6 +69,35 @@ class EvaluatorTopologyTest {
       assertThat(live.get("fashion", 1)).isLessThan(0.5);
       assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
           .isEqualTo(200);
+    }
+  }
+
+  @Test
+  void shouldJudgeFeedbackByIngestsRuleIndexLabelsAreNamesAndAnotherPredictionsKeyIsRejected() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+          topics.feedback.valueSerde().serializer());
+      TestOutputTopic<String, byte[]> rejected = d.createOutputTopic(topics.recordsRejected.name(),
+          Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      for (String id : List.of("q1", "q2")) {
+        predictions.pipeInput(new TestRecord<>(id, Prediction.of(id, "fashion", 1, List.of(new LabelProbability("Bag", 0.9)),
+            1.0, at), at));
+      }
+      // "8" is Bag's class index: the answer was right, as ingest reads it
+      feedback.pipeInput(new TestRecord<>("q1", Feedback.of("q1", "8", "ann", at.plusMillis(10)), at.plusMillis(10)));
+      // keyed q2 but about q1: it would join q2's prediction
+      feedback.pipeInput(new TestRecord<>("q2", Feedback.of("q1", "Coat", "ann", at.plusMillis(20)), at.plusMillis(20)));
+
+      assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
+          .isEqualTo(1);
+      assertThat(registry.find("streamtune.evaluator.outcomes").tag("correct", "false").counter()).satisfiesAnyOf(
+          c -> assertThat(c).isNull(), c -> assertThat(c.count()).isZero());
+      List<TestRecord<String, byte[]>> out = rejected.readRecordsToList();
+      assertThat(out).singleElement().satisfies(r -> assertThat(new String(r.headers().lastHeader(
+          Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8)).contains("the key must be the prediction id"));
     }
   }
 

@@ -31,11 +31,19 @@ public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[],
 
   private final Class<V> type;
   private final MeterRegistry registry;
+  private final java.util.function.BiFunction<String, V, java.util.Optional<String>> check;
   private FixedKeyProcessorContext<String, Parsed<V>> context;
 
   public ParseOrReject(Class<V> type, MeterRegistry registry) {
+    this(type, registry, (key, value) -> java.util.Optional.empty());
+  }
+
+  /** @param check why a readable record (key, value) still cannot be used, e.g. {@code FeedbackRule.check}; empty when it can */
+  public ParseOrReject(Class<V> type, MeterRegistry registry,
+      java.util.function.BiFunction<String, V, java.util.Optional<String>> check) {
     this.type = type;
     this.registry = registry;
+    this.check = check;
   }
 
   @Override
@@ -46,7 +54,12 @@ public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[],
   @Override
   public void process(FixedKeyRecord<String, byte[]> record) {
     try {
-      context.forward(record.withValue(new Parsed<>(Json.fromBytes(record.value(), type), null)));
+      V value = Json.fromBytes(record.value(), type);
+      java.util.Optional<String> problem = check.apply(record.key(), value);
+      if (problem.isPresent()) {
+        throw new RecordFormatException(problem.get());
+      }
+      context.forward(record.withValue(new Parsed<>(value, null)));
     } catch (RecordFormatException e) {
       log.warn("rejected {} {}: {}", type.getSimpleName(), RejectHeaders.origin(context.recordMetadata()), e.getMessage());
       registry.counter("streamtune.records.rejected", "topic", context.recordMetadata().map(m -> m.topic()).orElse("unknown"))

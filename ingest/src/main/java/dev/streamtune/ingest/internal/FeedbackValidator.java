@@ -3,6 +3,7 @@ package dev.streamtune.ingest.internal;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.FeedbackRule;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -47,7 +48,7 @@ public final class FeedbackValidator {
    */
   public Verdict<Feedback> validateRecord(String key, byte[] value) {
     if (key == null || key.isBlank()) {
-      return Verdict.reject(Reason.MISSING_ID, "feedback record without a key; the key must be the prediction id");
+      return Verdict.reject(Reason.MISSING_ID, FeedbackRule.check(key, null).orElseThrow().text());
     }
     Feedback f;
     try {
@@ -58,9 +59,9 @@ public final class FeedbackValidator {
     if (f == null) {
       return Verdict.reject(Reason.UNREADABLE, "empty feedback record (JSON null)");
     }
-    if (!key.equals(f.predictionId())) {
-      return Verdict.reject(Reason.ID_MISMATCH,
-          "feedback keyed '" + key + "' is about prediction '" + f.predictionId() + "'; the key must be the prediction id");
+    Optional<FeedbackRule.Refusal> refusal = FeedbackRule.check(key, f);
+    if (refusal.isPresent()) {
+      return Verdict.reject(Reason.ID_MISMATCH, refusal.get().text());
     }
     return withKnownLabel(f);
   }

@@ -1,5 +1,6 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.records.FeedbackRule;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -63,15 +64,9 @@ public final class LabelSet {
       return Optional.empty();
     }
     String s = raw.trim();
-    if (labels.contains(s)) {
-      return Optional.of(s);
-    }
-    if (s.matches("\\d{1,9}")) {
-      int i = Integer.parseInt(s);
-      if (i < labels.size()) {
-        return Optional.of(labels.get(i));
-      }
-      return Optional.empty();
+    Optional<String> known = FeedbackRule.name(s, labels);
+    if (known.isPresent() || s.matches("\\d{1,9}")) {
+      return known;
     }
     if (allowNew && NEW_LABEL.matcher(s).matches() && admitNew(s)) {
       return Optional.of(s);

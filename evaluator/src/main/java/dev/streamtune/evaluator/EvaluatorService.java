@@ -1,5 +1,6 @@
 package dev.streamtune.evaluator;
 
+import dev.streamtune.core.Lifecycle;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.kafka.KafkaSupport;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -36,7 +36,7 @@ public final class EvaluatorService implements AutoCloseable {
   private final EvaluatorConfig cfg;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
   private final LiveAccuracy live = new LiveAccuracy(registry);
-  private final AtomicReference<ServiceState> state = new AtomicReference<>(ServiceState.STARTING);
+  private final Lifecycle state = new Lifecycle(SERVICE);
   private KafkaStreams streams;
   private GateWorker gate;
   private Thread gateThread;
@@ -57,7 +57,7 @@ public final class EvaluatorService implements AutoCloseable {
     new KafkaStreamsMetrics(streams).bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
-      state.set(ServiceState.FAILED);
+      state.fail("the monitoring topology failed", e);
       return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
     streams.start();
@@ -68,6 +68,7 @@ public final class EvaluatorService implements AutoCloseable {
       featuresThread = worker(features, "evaluator-features");
     }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
+    http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();
     log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
@@ -79,7 +80,8 @@ public final class EvaluatorService implements AutoCloseable {
       try {
         work.run();
       } catch (RuntimeException e) {
-        state.set(ServiceState.FAILED);
+        log.error("evaluator {} stopped", name, e);
+        state.fail(name + " stopped", e);
       }
     }, name);
     t.setDaemon(true);
@@ -138,7 +140,7 @@ public final class EvaluatorService implements AutoCloseable {
     ServiceState s = state.get();
     if (s == ServiceState.STARTING && streams != null && streams.state() == KafkaStreams.State.RUNNING && gate.caughtUp()
         && (features == null || features.caughtUp())) {
-      state.compareAndSet(ServiceState.STARTING, ServiceState.RUNNING);
+      state.to(ServiceState.RUNNING);
     }
     return state.get();
   }
@@ -158,7 +160,7 @@ public final class EvaluatorService implements AutoCloseable {
 
   @Override
   public void close() {
-    state.set(ServiceState.DRAINING);
+    state.to(ServiceState.DRAINING);
     if (http != null) {
       http.close();
     }
@@ -181,6 +183,6 @@ public final class EvaluatorService implements AutoCloseable {
     if (streams != null) {
       streams.close(Duration.ofSeconds(10));
     }
-    state.set(ServiceState.STOPPED);
+    state.to(ServiceState.STOPPED);
   }
 }

@@ -1,5 +1,6 @@
 package dev.streamtune.serving;
 
+import dev.streamtune.core.Lifecycle;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.http.ServiceHttp;
@@ -28,7 +29,6 @@ import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.slf4j.Logger;
@@ -54,7 +54,7 @@ public final class ServingService implements AutoCloseable {
   private final ServingConfig config;
   private final PrometheusMeterRegistry registry;
   private final ModelHolder models;
-  private final AtomicReference<ServiceState> lifecycle = new AtomicReference<>(ServiceState.STARTING);
+  private final Lifecycle lifecycle = new Lifecycle("serving");
   private final String clientId;
   private volatile ServiceHttp http;
   private RejectedRecords rejected;
@@ -89,6 +89,7 @@ public final class ServingService implements AutoCloseable {
     try {
       // bind first: a taken port fails start-up before any client is opened
       http = new ServiceHttp("serving", config.host(), config.port(), config.httpThreads(), registry, this::state);
+      http.reportCause(lifecycle::cause);
       http.requireBearerToken(common.httpToken());
       DirectoryModelStore store = new DirectoryModelStore(common.storeDir());
       ServingMetrics metrics = new ServingMetrics(model);
@@ -112,13 +113,13 @@ public final class ServingService implements AutoCloseable {
       batcher.start();
       follower.start();
       http.start();
-      lifecycle.set(ServiceState.RUNNING);
+      lifecycle.to(ServiceState.RUNNING);
       log.info("serving {} on http://{}:{}{} and {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions); following {}"
           + " from {}; store {}", model, config.host(), http.port(), PredictHandler.PATH, OpenInferenceHandler.PATH + "/models/" + model,
           config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.versionsKeep(),
           common.topics().promotions.name(), common.bootstrap(), store.root());
     } catch (RuntimeException e) {
-      lifecycle.set(ServiceState.FAILED);
+      lifecycle.fail("start-up failed", e);
       log.error("serving {} failed to start: {}", model, e.getMessage());
       closeParts();
       throw e;
@@ -224,12 +225,12 @@ public final class ServingService implements AutoCloseable {
       return;
     }
     if (s != ServiceState.FAILED) {
-      lifecycle.set(ServiceState.DRAINING);
+      lifecycle.to(ServiceState.DRAINING);
     }
     closeParts();
     registry.close();
     if (s != ServiceState.FAILED) {
-      lifecycle.set(ServiceState.STOPPED);
+      lifecycle.to(ServiceState.STOPPED);
     }
     log.info("serving {} stopped", config.common().model());
   }

@@ -1,5 +1,6 @@
 package dev.streamtune.trainer;
 
+import dev.streamtune.core.Lifecycle;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.http.ServiceHttp;
@@ -45,7 +46,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -77,7 +77,7 @@ public final class TrainerService implements AutoCloseable {
   private final TrainerConfig cfg;
   private final Clock clock;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("trainer");
-  private final AtomicReference<ServiceState> state = new AtomicReference<>(ServiceState.STARTING);
+  private final Lifecycle state = new Lifecycle("trainer");
   private final ExecutorService training = Executors.newSingleThreadExecutor(r -> new Thread(r, "trainer-fit"));
   private DirectoryModelStore store;
   private ReplayBuffer buffer;
@@ -160,6 +160,7 @@ public final class TrainerService implements AutoCloseable {
     loop.setDaemon(true);
     loop.start();
     http = new ServiceHttp("trainer", cfg.host(), cfg.port(), 4, registry, state::get);
+    http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();
     log.info("trainer started: http port {}, freeze boundary {}, min new samples {}", http.port(), cfg.freezeBoundary(),
@@ -182,7 +183,7 @@ public final class TrainerService implements AutoCloseable {
         if (!caughtUp) {
           caughtUp = KafkaSupport.reached(consumer, ends);
           if (caughtUp) {
-            state.compareAndSet(ServiceState.STARTING, ServiceState.RUNNING);
+            state.to(ServiceState.RUNNING);
             log.info("trainer caught up: {} recent + {} reservoir samples buffered, serving version {}", buffer.recentSize(),
                 buffer.reservoirSize(), servingVersion());
           }
@@ -192,11 +193,11 @@ public final class TrainerService implements AutoCloseable {
       }
     } catch (WakeupException e) {
       if (running) {
-        state.set(ServiceState.FAILED);
+        state.fail("the trainer loop was woken up while running", e);
       }
     } catch (RuntimeException e) {
       log.error("trainer loop stopped", e);
-      state.set(ServiceState.FAILED);
+      state.fail("the trainer loop stopped", e);
     }
   }
 
@@ -482,7 +483,7 @@ public final class TrainerService implements AutoCloseable {
 
   @Override
   public void close() {
-    state.set(ServiceState.DRAINING);
+    state.to(ServiceState.DRAINING);
     running = false;
     if (http != null) {
       http.close();
@@ -507,6 +508,6 @@ public final class TrainerService implements AutoCloseable {
     if (rejected != null) {
       rejected.close();
     }
-    state.set(ServiceState.STOPPED);
+    state.to(ServiceState.STOPPED);
   }
 }

@@ -60,6 +60,7 @@ public final class ServiceHttp implements AutoCloseable {
   private final MeterRegistry registry;
   private final String service;
   private volatile byte[] token;
+  private volatile Supplier<String> cause = () -> null;
 
   /**
    * Binds the server (port 0 picks a free port) but does not start it.
@@ -98,7 +99,9 @@ public final class ServiceHttp implements AutoCloseable {
     add("/health/ready", false, ex -> {
       requireGet(ex);
       ServiceState s = state.get();
-      json(ex, s == ServiceState.RUNNING ? 200 : 503, Map.of("status", s.name()));
+      String why = s == ServiceState.FAILED ? cause.get() : null;
+      json(ex, s == ServiceState.RUNNING ? 200 : 503, why == null ? Map.of("status", s.name())
+          : Map.of("status", s.name(), "cause", why));
     });
   }
 
@@ -109,6 +112,11 @@ public final class ServiceHttp implements AutoCloseable {
    */
   public void requireBearerToken(String token) {
     this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Where {@code /health/ready} finds why the service FAILED (e.g. {@code Lifecycle::cause}), said as {@code "cause"}. */
+  public void reportCause(Supplier<String> cause) {
+    this.cause = cause;
   }
 
   /** Adds a route for a path prefix; errors are mapped to JSON responses. */

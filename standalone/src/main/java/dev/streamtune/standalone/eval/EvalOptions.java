@@ -3,7 +3,7 @@ package dev.streamtune.standalone.eval;
 import java.util.List;
 
 /**
- * Every size of an evaluation run, stated in the output. {@link #defaults()} fits the whole run into about 25 minutes on an idle
+ * Every size of an evaluation run, stated in the output. {@link #defaults()} fits the whole run into about 15 minutes on an idle
  * 2-core machine; {@link #quick()} is a smoke run of about a minute.
  *
  * @param labelRows new-domain label counts, one table row per method for each (largest first)

@@ -5,9 +5,16 @@ COPY . .
 RUN mvn -B -q -DskipTests package
 
 FROM eclipse-temurin:17-jre
-RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dataset-fashion-mnist \
-    || echo "dataset-fashion-mnist not available in this base image: mount the IDX files and pass --data" ; rm -rf /var/lib/apt/lists/*
+# the data ships in the image (installed when it is built, never at start-up); curl answers the healthchecks
+RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl \
+    && (DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dataset-fashion-mnist \
+    || echo "dataset-fashion-mnist not available in this base image: mount the IDX files and pass --data") \
+    ; rm -rf /var/lib/apt/lists/*
+# not root: the model store volume is created from this directory, owned by the service user
+RUN useradd --system --uid 10001 --home-dir /var/lib/streamtune streamtune \
+    && mkdir -p /var/lib/streamtune/store && chown -R streamtune /var/lib/streamtune
 WORKDIR /opt/streamtune
 COPY --from=build /src/standalone/target/streamtune.jar /opt/streamtune/streamtune.jar
 COPY --from=build /src/standalone/target/lib /opt/streamtune/lib
+USER streamtune
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/streamtune/streamtune.jar"]

@@ -1,5 +1,6 @@
 package dev.streamtune.standalone;
 
+import dev.streamtune.core.ServiceState;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.EvaluatorService;
 import dev.streamtune.ingest.IngestConfig;
@@ -8,9 +9,13 @@ import dev.streamtune.serving.ServingConfig;
 import dev.streamtune.serving.ServingService;
 import dev.streamtune.trainer.TrainerConfig;
 import dev.streamtune.trainer.TrainerService;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,21 +24,44 @@ import picocli.CommandLine.Mixin;
 final class ServiceCommands {
   private ServiceCommands() {}
 
-  /** Builds (validating its config), starts and runs one service until the process is told to stop. */
-  static <S extends AutoCloseable> int serve(String name, Supplier<S> create, Consumer<S> start) throws InterruptedException {
+  /** How long a service may stay FAILED before the process exits so that its supervisor restarts it. */
+  static final Duration FAILED_GRACE = Duration.ofSeconds(5);
+
+  /**
+   * Builds (validating its config), starts and runs one service until the process is told to stop, or until the service has
+   * been FAILED for {@link #FAILED_GRACE}: then it is closed and the process exits with status 1, so a supervisor (a
+   * container's restart policy, systemd, Kubernetes) starts a fresh one instead of leaving a dead service up.
+   */
+  static <S extends AutoCloseable> int serve(String name, Supplier<S> create, Consumer<S> start, Function<S, ServiceState> state)
+      throws InterruptedException {
     S service = create.get();
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        service.close();
-      } catch (Exception e) {
-        System.err.println(name + ": error on close: " + e);
+    AtomicBoolean closed = new AtomicBoolean();
+    Runnable close = () -> {
+      if (closed.compareAndSet(false, true)) {
+        try {
+          service.close();
+        } catch (Exception e) {
+          System.err.println(name + ": error on close: " + e);
+        }
       }
       stopped.countDown();
-    }, name + "-shutdown"));
+    };
+    Runtime.getRuntime().addShutdownHook(new Thread(close, name + "-shutdown"));
     start.accept(service);
     System.out.println(name + " running; Ctrl-C to stop");
-    stopped.await();
+    long failedSince = -1;
+    while (!stopped.await(1, TimeUnit.SECONDS)) {
+      if (state.apply(service) != ServiceState.FAILED) {
+        failedSince = -1;
+      } else if (failedSince < 0) {
+        failedSince = System.nanoTime();
+      } else if (System.nanoTime() - failedSince >= FAILED_GRACE.toNanos()) {
+        System.err.println(name + " FAILED (its log says why); exiting with status 1 so that it is restarted");
+        close.run();
+        return 1;
+      }
+    }
     return 0;
   }
 
@@ -45,7 +73,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      return serve("ingest", () -> new IngestService(IngestConfig.from(common.settings())), IngestService::start);
+      return serve("ingest", () -> new IngestService(IngestConfig.from(common.settings())), IngestService::start, IngestService::state);
     }
   }
 
@@ -57,7 +85,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      return serve("evaluator", () -> new EvaluatorService(EvaluatorConfig.from(common.settings())), EvaluatorService::start);
+      return serve("evaluator", () -> new EvaluatorService(EvaluatorConfig.from(common.settings())), EvaluatorService::start, EvaluatorService::state);
     }
   }
 
@@ -69,7 +97,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      return serve("trainer", () -> new TrainerService(TrainerConfig.from(common.settings())), TrainerService::start);
+      return serve("trainer", () -> new TrainerService(TrainerConfig.from(common.settings())), TrainerService::start, TrainerService::state);
     }
   }
 
@@ -81,7 +109,7 @@ final class ServiceCommands {
 
     @Override
     public Integer call() throws Exception {
-      return serve("serving", () -> new ServingService(ServingConfig.from(common.settings())), ServingService::start);
+      return serve("serving", () -> new ServingService(ServingConfig.from(common.settings())), ServingService::start, ServingService::state);
     }
   }
 }

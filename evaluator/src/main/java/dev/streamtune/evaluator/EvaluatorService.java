@@ -52,8 +52,9 @@ public final class EvaluatorService implements AutoCloseable {
   public void start() {
     KafkaSupport.ensureTopics(cfg.common().kafka(), cfg.common().topics(), cfg.common().partitions(),
         cfg.common().replication(), Duration.ofSeconds(60));
-    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(new DirectoryModelStore(
-        cfg.common().storeDir()))), streamsProperties(cfg, stateDir(), registry));
+    DirectoryModelStore store = new DirectoryModelStore(cfg.common().storeDir());
+    streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(store)),
+        streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
@@ -61,10 +62,10 @@ public final class EvaluatorService implements AutoCloseable {
       return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
     streams.start();
-    gate = new GateWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
+    gate = new GateWorker(cfg, store, registry, Clock.systemUTC());
     gateThread = worker(gate, "evaluator-gate");
     if (cfg.features().enabled()) {
-      features = new FeatureDriftWorker(cfg, new DirectoryModelStore(cfg.common().storeDir()), registry, Clock.systemUTC());
+      features = new FeatureDriftWorker(cfg, store, registry, Clock.systemUTC());
       featuresThread = worker(features, "evaluator-features");
     }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);

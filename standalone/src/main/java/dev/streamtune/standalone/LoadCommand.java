@@ -50,8 +50,8 @@ final class LoadCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--from " + from + " --count " + count + " is outside the " + s.size() + " images");
     }
     Topics t = cfg.topics();
-    KafkaSupport.ensureTopics(cfg.bootstrap(), t, cfg.partitions(), cfg.replication(), java.time.Duration.ofSeconds(30));
-    try (KafkaProducer<String, byte[]> p = KafkaSupport.producer(cfg.bootstrap(), "streamtune-load", t.samplesRaw)) {
+    KafkaSupport.ensureTopics(cfg.kafka(), t, cfg.partitions(), cfg.replication(), java.time.Duration.ofSeconds(30));
+    try (KafkaProducer<String, byte[]> p = KafkaSupport.producer(cfg.kafka(), "streamtune-load", t.samplesRaw)) {
       for (int i = from; i < from + count; i++) {
         ProducerRecord<String, byte[]> r = new ProducerRecord<>(t.samplesRaw.name(), split + "-" + c.id() + "-" + i,
             Images.toPng(c.apply(s.images()[i], FashionMnist.SIDE, i), FashionMnist.SIDE, FashionMnist.SIDE));

@@ -79,7 +79,7 @@ public final class ModelsCommand implements Runnable {
   static List<Promotion> promotions(CommonConfig cfg, PrintWriter err) {
     String topic = cfg.topics().promotions.name();
     List<Promotion> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(cfg.bootstrap(), "streamtune-models-cli", null,
+    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(cfg.kafka(), "streamtune-models-cli", null,
         Map.of(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
       List<PartitionInfo> parts;
       try {
@@ -143,9 +143,9 @@ public final class ModelsCommand implements Runnable {
 
   /** Publishes a promotion and waits for the broker to acknowledge it. */
   static RecordMetadata publish(CommonConfig cfg, Promotion p) {
-    KafkaSupport.ensureTopics(cfg.bootstrap(), cfg.topics(), cfg.partitions(), cfg.replication(), KAFKA_TIMEOUT);
+    KafkaSupport.ensureTopics(cfg.kafka(), cfg.topics(), cfg.partitions(), cfg.replication(), KAFKA_TIMEOUT);
     Topic<String, Promotion> topic = cfg.topics().promotions;
-    try (KafkaProducer<String, Promotion> producer = KafkaSupport.producer(cfg.bootstrap(), "streamtune-models-cli", topic)) {
+    try (KafkaProducer<String, Promotion> producer = KafkaSupport.producer(cfg.kafka(), "streamtune-models-cli", topic)) {
       return producer.send(new ProducerRecord<>(topic.name(), p.model(), p)).get(KAFKA_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       throw new IllegalStateException("could not publish to " + topic.name() + ": " + e.getCause().getMessage());

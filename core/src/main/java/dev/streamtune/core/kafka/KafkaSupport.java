@@ -44,7 +44,6 @@ public final class KafkaSupport {
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
     kafka.addTo(props);
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
-    String bootstrap = kafka.bootstrap();
     try (Admin admin = Admin.create(props)) {
       Set<String> existing = admin.listTopics().names().get();
       List<NewTopic> missing = new ArrayList<>();
@@ -68,7 +67,7 @@ public final class KafkaSupport {
         log.info("created topics {}", missing.stream().map(NewTopic::name).toList());
       }
     } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot create topics on " + bootstrap + ": " + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException("cannot create topics on " + kafka.bootstrap() + ": " + e.getCause().getMessage(), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topics", e);

@@ -78,12 +78,12 @@ public final class FeatureDriftWorker implements Runnable {
     this.promotionCheck = new PromotionCheck(store, registry, "features", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
-    KafkaClients bootstrap = cfg.common().kafka();
-    this.promotions = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features-state", null);
-    this.inputs = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-features", cfg.applicationId() + "-features",
+    KafkaClients kafka = cfg.common().kafka();
+    this.promotions = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-features-state", null);
+    this.inputs = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-features", cfg.applicationId() + "-features",
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
-    this.drift = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-features-drift", topics.drift);
-    this.rejected = new RejectedRecords(bootstrap, cfg.applicationId() + "-features", topics, registry);
+    this.drift = KafkaSupport.producer(kafka, cfg.applicationId() + "-features-drift", topics.drift);
+    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", topics, registry);
     this.sampled = Counter.builder("streamtune.evaluator.features.sampled").tag("model", cfg.common().model())
         .description("served inputs run through the champion for the label-free feature-drift check").register(registry);
   }

@@ -96,13 +96,13 @@ public final class GateWorker implements Runnable {
     this.promotionCheck = new PromotionCheck(store, registry, "gate", cfg.common().model());
     this.clock = clock;
     this.topics = cfg.common().topics();
-    KafkaClients bootstrap = cfg.common().kafka();
-    this.state = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate-state", null);
-    this.candidates = KafkaSupport.rawConsumer(bootstrap, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate",
+    KafkaClients kafka = cfg.common().kafka();
+    this.state = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-gate-state", null);
+    this.candidates = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate",
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1));
-    this.decisions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-decisions", topics.decisions);
-    this.promotions = KafkaSupport.producer(bootstrap, cfg.applicationId() + "-promotions", topics.promotions);
-    this.rejected = new RejectedRecords(bootstrap, cfg.applicationId() + "-gate", topics, registry);
+    this.decisions = KafkaSupport.producer(kafka, cfg.applicationId() + "-decisions", topics.decisions);
+    this.promotions = KafkaSupport.producer(kafka, cfg.applicationId() + "-promotions", topics.promotions);
+    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-gate", topics, registry);
     this.holdout = new HoldoutSet(cfg.holdoutRecentMax(), cfg.holdoutGuardMax());
     Gauge.builder("streamtune.evaluator.holdout.samples", holdout, HoldoutSet::size)
         .description("held-out samples the gate can score on").register(registry);

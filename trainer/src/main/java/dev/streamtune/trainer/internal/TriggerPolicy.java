@@ -102,9 +102,11 @@ public final class TriggerPolicy {
       return Optional.empty();
     }
     boolean enough = newSamples >= required;
-    // a retry waits out on more than its predecessor had: the same samples again would make the same candidate
+    // what the last candidate of this signal had (0 before the first): a retry waits out on more than that, as the same
+    // samples again would make the same candidate
+    int had = required - minNewSamples;
     boolean waitedOut = Duration.between(armedAt, now).compareTo(maxWait) >= 0
-        && newSamples >= Math.max(1, required - minNewSamples + minNewSamples / 4) && newSamples > lastNewSamplesIfRetry();
+        && newSamples >= Math.max(1, had + minNewSamples / 4) && newSamples > had;
     if (enough || waitedOut) {
       running = true;
       if (last != armed) {
@@ -116,10 +118,6 @@ public final class TriggerPolicy {
       return Optional.of(armed);
     }
     return Optional.empty();
-  }
-
-  private int lastNewSamplesIfRetry() {
-    return last == armed ? lastNewSamples : 0;
   }
 
   /** A retrain ended (with or without a candidate). */

@@ -182,7 +182,7 @@ public final class EvaluatorService implements AutoCloseable {
       }
     }
     if (streams != null) {
-      streams.close(Duration.ofSeconds(10));
+      streams.close(KafkaSupport.closeAndLeave(Duration.ofSeconds(10)));
     }
     state.to(ServiceState.STOPPED);
   }

@@ -186,7 +186,7 @@ public final class IngestService implements AutoCloseable {
       http = null;
     }
     if (streams != null) {
-      if (!streams.close(CLOSE_TIMEOUT)) {
+      if (!streams.close(KafkaSupport.closeAndLeave(CLOSE_TIMEOUT))) {
         log.warn("the ingest stream did not stop within {}", CLOSE_TIMEOUT);
       }
     }

@@ -31,6 +31,7 @@ import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.trainer.internal.FailureReason;
 import dev.streamtune.trainer.internal.LabelSets;
+import dev.streamtune.trainer.internal.Leadership;
 import dev.streamtune.trainer.internal.TriggerPolicy;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -58,7 +59,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The trainer: buffers labelled samples (never held-out ones), and on a drift signal for the serving version fine-tunes the
  * layers above the freeze boundary on new-domain samples plus class-balanced replay, saves the candidate to the model store and
- * announces it on {@code candidates}. One active trainer per model. Training runs off the consuming thread.
+ * announces it on {@code candidates}. Training runs off the consuming thread.
+ *
+ * <p>One active trainer per model, any number of standbys ({@link Leadership}: a consumer group whose partition-0 owner is
+ * active). A standby reads everything the active one reads, adopts its candidates as its own attempts, and takes over when
+ * the active trainer dies (after its session, {@value Leadership#SESSION_MS} ms) or stops.
  *
  * <p>Labels the champion does not know grow its head first ({@link HeadGrowth}; appended in the order they were first seen),
  * and the candidate's spec lists the grown label set. A retrain that fails (NaN or infinite loss or weights, out of memory, a
@@ -86,6 +91,8 @@ public final class TrainerService implements AutoCloseable {
   private KafkaProducer<String, Candidate> candidates;
   private RejectedRecords rejected;
   private Thread loop;
+  private Leadership leadership;
+  private Thread leadershipThread;
   private ServiceHttp http;
   private volatile boolean running = true;
   private volatile Promotion champion;
@@ -156,6 +163,13 @@ public final class TrainerService implements AutoCloseable {
       // present at 0 from the start, so an alert on its rate has a series before the first failure
       registry.counter(FAILURES, "model", cfg.common().model(), "reason", r.tag());
     }
+    leadership = new Leadership(cfg.common().kafka(), cfg.groupId() + "-leadership", cfg.groupId() + "-" + cfg.common().model()
+        + "-leader", t.candidates.name());
+    Gauge.builder("streamtune.trainer.active", leadership, l -> l.active() ? 1 : 0)
+        .description("1 on the model's active trainer, 0 on a standby").tag("model", cfg.common().model()).register(registry);
+    leadershipThread = new Thread(leadership, "trainer-leadership");
+    leadershipThread.setDaemon(true);
+    leadershipThread.start();
     loop = new Thread(this::run, "trainer-loop");
     loop.setDaemon(true);
     loop.start();
@@ -174,7 +188,8 @@ public final class TrainerService implements AutoCloseable {
       // drift signal counts only when it is newer than the champion's promotion; decisions matter live only (a retry follows
       // the rejection of a candidate this process trained)
       Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(consumer,
-          List.of(t.samples.name(), t.drift.name(), t.promotions.name(), t.decisions.name()), Duration.ofSeconds(30));
+          List.of(t.samples.name(), t.drift.name(), t.promotions.name(), t.decisions.name(), t.candidates.name()),
+          Duration.ofSeconds(30));
       boolean caughtUp = false;
       while (running) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -225,6 +240,8 @@ public final class TrainerService implements AutoCloseable {
             policy.onPromotion(p.version());
           }
         }
+      } else if (r.topic().equals(t.candidates.name())) {
+        onCandidate(Json.fromBytes(r.value(), Candidate.class));
       } else if (r.topic().equals(t.decisions.name())) {
         onDecision(Json.fromBytes(r.value(), Decision.class), live);
       } else if (r.topic().equals(t.drift.name())) {
@@ -242,6 +259,23 @@ public final class TrainerService implements AutoCloseable {
     } catch (RecordFormatException | ImageFormatException e) {
       rejected.reject(r, e.getMessage());
     }
+  }
+
+  /**
+   * A candidate of this model that another trainer made (the active one, or the one before a restart) for the version serving:
+   * it answered the armed signal, so this trainer does not retrain it again, and a rejection of it is retried here.
+   */
+  private void onCandidate(Candidate c) {
+    if (!c.model().equals(cfg.common().model()) || c.failure() != null || c.version() <= lastCandidate
+        || c.parentVersion() != servingVersion() || job != null) {
+      return;
+    }
+    policy.armed().ifPresent(d -> {
+      policy.adopt(buffer.since(d.onset()).size(), clock.instant());
+      log.info("candidate model={} version={} answers drift {} on v{}: adopted", c.model(), c.version(), d.detector(),
+          d.version());
+    });
+    lastCandidate = c.version();
   }
 
   /** A live REJECT of the last candidate this trainer made: the drift is still unanswered, so retry on more samples. */
@@ -279,6 +313,9 @@ public final class TrainerService implements AutoCloseable {
       job = null;
       policy.finished(clock.instant());
       retraining.set(0);
+    }
+    if (!leadership.active()) {
+      return; // a standby: keeps its buffer and trigger in step, trains once it is the active trainer
     }
     DriftSignal armed = policy.armed().orElse(null);
     if (armed == null) {
@@ -490,6 +527,14 @@ public final class TrainerService implements AutoCloseable {
     }
     if (consumer != null) {
       consumer.wakeup();
+    }
+    if (leadership != null) {
+      leadership.close(); // leaves the group: a standby takes over at once
+      try {
+        leadershipThread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     if (loop != null) {
       try {

@@ -162,6 +162,59 @@ class TrainerServiceIT {
     }
   }
 
+  @Test
+  void shouldLetAStandbyTakeOverAdoptingTheCandidateOfTheActiveTrainer() throws Exception {
+    String model = "standby";
+    Topics topics = new Topics("it-standby.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    Manifest base = TestModels.storeBase(store, model, 2_000);
+    TrainerService first = trainer(topics, store, model, TestData.tempDir("cache"));
+    awaitActive(first, true);
+    try (TrainerService second = trainer(topics, store, model, TestData.tempDir("cache"));
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-standby-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-standby-d", topics.drift);
+        KafkaProducer<String, Decision> decisions = KafkaSupport.producer(broker.bootstrapServers(), "it-standby-g",
+            topics.decisions);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      try (first) {
+        sendTrain(samples, topics, "standby-", 40_000, 0, 300);
+        awaitRunning(first);
+        awaitRunning(second);
+        assertThat(active(second)).as("one active trainer per model").isZero();
+        drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+        Candidate c = awaitCandidates(reader, 1).get(0);
+        assertThat(c.failure()).isNull();
+        awaitIdle(first);
+        Thread.sleep(1_000); // the standby reads the candidate
+      }
+      // the active trainer stopped: it left the group, the standby takes over and has nothing left to retrain for the signal
+      awaitActive(second, true);
+      assertThat(awaitCandidatesFor(reader, Duration.ofSeconds(3))).as("the signal was answered: no second retrain").hasSize(1);
+
+      // a rejection of the first trainer's candidate is retried by the one that took over, on more samples
+      Candidate c = seen.get(reader).get(0);
+      decisions.send(new ProducerRecord<>(topics.decisions.name(), model, reject(model, c.version(), base.version()))).get();
+      sendTrain(samples, topics, "standby-", 40_000, 300, 600);
+      Candidate retry = awaitCandidates(reader, 2).get(1);
+      assertThat(retry.parentVersion()).isEqualTo(base.version());
+      assertThat(retry.version()).isGreaterThan(c.version());
+      assertThat(second.registry().counter(TrainerService.REJECTIONS, "model", model, "reaction", "retry").count())
+          .isEqualTo(1.0);
+    }
+  }
+
+  private static double active(TrainerService t) {
+    return t.registry().get("streamtune.trainer.active").gauge().value();
+  }
+
+  private static void awaitActive(TrainerService t, boolean active) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while ((active(t) == 1) != active && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(active(t)).isEqualTo(active ? 1.0 : 0.0);
+  }
+
   private static Decision reject(String model, int candidate, int champion) {
     return new Decision(Versioned.CURRENT, model, Decision.Verdict.REJECT, new ModelScore(candidate, 0.5, 0.8),
         new ModelScore(champion, 0.5, 0.8), 300, 300, "test", "gain on recent 0.0000 below the minimum 0.0200", T0);

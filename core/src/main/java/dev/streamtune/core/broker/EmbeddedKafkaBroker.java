@@ -51,8 +51,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An embedded, single-node Apache Kafka broker running in KRaft mode: one process acting as both broker and
- * controller ({@code process.roles=broker,controller}), with no ZooKeeper and no external processes.
+ * An embedded Apache Kafka broker running in KRaft mode: one process acting as both broker and controller
+ * ({@code process.roles=broker,controller}), with no ZooKeeper and no external processes. Alone by default; with
+ * {@link Builder#cluster(int, String)} one node of a multi-node cluster (a static quorum in which every node is a broker and
+ * a controller, e.g. three processes of {@code streamtune broker}).
  *
  * <p>Typical use:
  * <pre>{@code
@@ -109,7 +111,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
 
-    /** The node id of the single broker/controller. */
+    /** The node id of a single-node broker/controller (the default). */
     public static final int NODE_ID = 1;
 
     private static final String CLIENT_LISTENER = "PLAINTEXT";
@@ -147,6 +149,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Duration startTimeout;
     private final boolean quietLogging;
     private final Map<String, String> scramUsers;
+    private final int nodeId;
+    /** Node id → controller {@code host:port} of every voter; empty for a single node (this one, on a free port). */
+    private final Map<Integer, String> voters;
+    private final String requestedClusterId;
 
     private final Object lifecycleLock = new Object();
     private State state = State.NEW; // guarded by lifecycleLock
@@ -169,6 +175,28 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.startTimeout = builder.startTimeout;
         this.quietLogging = builder.quietLogging;
         this.scramUsers = Map.copyOf(builder.scramUsers);
+        this.nodeId = builder.nodeId;
+        this.voters = Map.copyOf(builder.voters);
+        this.requestedClusterId = builder.clusterId;
+        if (!voters.isEmpty() && !voters.containsKey(nodeId)) {
+            throw new IllegalArgumentException("node " + nodeId + " is not one of the quorum's voters " + votersString());
+        }
+    }
+
+    /** The number of nodes in the cluster: the voters (every node is a broker and a controller), 1 for a single node. */
+    private int clusterSize() {
+        return Math.max(1, voters.size());
+    }
+
+    private String votersString() {
+        StringBuilder b = new StringBuilder();
+        voters.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            if (b.length() > 0) {
+                b.append(',');
+            }
+            b.append(e.getKey()).append('@').append(e.getValue());
+        });
+        return b.toString();
     }
 
     /**
@@ -241,9 +269,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Path logDir = createDirectories(dataDir.resolve(LOG_DIR_NAME));
 
         port = requestedPort == 0 ? freePort(host) : checkPortFree(host, requestedPort);
-        controllerPort = freePort(host);
-        while (controllerPort == port) {
+        if (voters.isEmpty()) {
             controllerPort = freePort(host);
+            while (controllerPort == port) {
+                controllerPort = freePort(host);
+            }
+        } else {
+            String own = voters.get(nodeId);
+            controllerPort = checkPortFree(host, Integer.parseInt(own.substring(own.lastIndexOf(':') + 1)));
         }
         if (!scramUsers.isEmpty()) {
             saslPort = freePort(host);
@@ -255,10 +288,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
         Path metaProperties = logDir.resolve(META_PROPERTIES);
         if (Files.exists(metaProperties)) {
-            clusterId = readClusterId(metaProperties);
+            clusterId = readClusterId(metaProperties, nodeId);
+            if (requestedClusterId != null && !requestedClusterId.equals(clusterId)) {
+                throw new IllegalStateException(metaProperties + " belongs to cluster " + clusterId + ", not to "
+                        + requestedClusterId);
+            }
             LOG.debug("Reusing formatted Kafka storage {} (cluster id {})", logDir, clusterId);
         } else {
-            clusterId = Uuid.randomUuid().toString();
+            clusterId = requestedClusterId != null ? requestedClusterId
+                    : voters.isEmpty() ? Uuid.randomUuid().toString() : clusterIdOf(votersString());
             format(props, clusterId, logDir, scramUsers);
         }
 
@@ -285,18 +323,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private Properties serverProperties(Path logDir) {
         Map<String, String> p = new LinkedHashMap<>();
-        // Defaults suited to a single node; the caller may override any of them.
+        // Defaults suited to the cluster's size (1 node: no replication; 3 or more: 3 replicas, 2 in sync), the caller may
+        // override any of them.
+        String replicas = String.valueOf(Math.min(3, clusterSize()));
+        String minIsr = String.valueOf(Math.max(1, Math.min(3, clusterSize()) - 1));
         p.put("num.partitions", "1");
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
+        p.put("default.replication.factor", replicas);
+        p.put("min.insync.replicas", minIsr);
         p.put("auto.create.topics.enable", "true");
-        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.replication.factor", replicas);
         p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", replicas);
+        p.put("transaction.state.log.min.isr", minIsr);
         p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("share.coordinator.state.topic.replication.factor", replicas);
+        p.put("share.coordinator.state.topic.min.isr", minIsr);
         p.put("share.coordinator.state.topic.num.partitions", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("num.network.threads", "2");
@@ -309,8 +350,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.putAll(extraProperties);
         // Identity, listeners and storage: fixed.
         p.put("process.roles", "broker,controller");
-        p.put("node.id", String.valueOf(NODE_ID));
-        p.put("controller.quorum.voters", NODE_ID + "@" + host + ":" + controllerPort);
+        p.put("node.id", String.valueOf(nodeId));
+        p.put("controller.quorum.voters", voters.isEmpty() ? nodeId + "@" + host + ":" + controllerPort : votersString());
         p.put("controller.listener.names", CONTROLLER_LISTENER);
         p.put("inter.broker.listener.name", CLIENT_LISTENER);
         p.put("listener.security.protocol.map",
@@ -390,7 +431,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 try {
                     var nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs(5_000))
                             .nodes().get(5, TimeUnit.SECONDS);
-                    if (nodes.stream().map(Node::id).anyMatch(id -> id == NODE_ID)) {
+                    if (nodes.stream().map(Node::id).anyMatch(id -> id == nodeId)) {
                         return;
                     }
                 } catch (ExecutionException | TimeoutException e) {
@@ -449,6 +490,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new IllegalStateException("EmbeddedKafkaBroker has not been started");
         }
         return p;
+    }
+
+    /**
+     * Returns this node's id ({@link #NODE_ID} unless {@link Builder#cluster} set another).
+     *
+     * @return the node id
+     */
+    public int nodeId() {
+        return nodeId;
     }
 
     /**
@@ -605,7 +655,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static String readClusterId(Path metaProperties) {
+    /** A cluster id that every node computes alike from the quorum's voters, so that nodes formatted apart agree. */
+    static String clusterIdOf(String voters) {
+        // like Uuid.randomUuid(), never an id that starts with '-': the storage tool would read it as an option
+        for (int attempt = 0; ; attempt++) {
+            java.util.UUID uuid = java.util.UUID.nameUUIDFromBytes(("streamtune-kraft:" + attempt + ":" + voters)
+                    .getBytes(StandardCharsets.UTF_8));
+            String id = new Uuid(uuid.getMostSignificantBits(), uuid.getLeastSignificantBits()).toString();
+            if (!id.startsWith("-")) {
+                return id;
+            }
+        }
+    }
+
+    private static String readClusterId(Path metaProperties, int nodeId) {
         Properties meta = new Properties();
         try (InputStream in = Files.newInputStream(metaProperties)) {
             meta.load(in);
@@ -617,10 +680,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new IllegalStateException(metaProperties + " has no cluster.id; the data directory is not a "
                     + "KRaft storage directory");
         }
-        String nodeId = meta.getProperty("node.id");
-        if (nodeId != null && !nodeId.equals(String.valueOf(NODE_ID))) {
-            throw new IllegalStateException(metaProperties + " belongs to node " + nodeId + ", not to node "
-                    + NODE_ID);
+        String owner = meta.getProperty("node.id");
+        if (owner != null && !owner.equals(String.valueOf(nodeId))) {
+            throw new IllegalStateException(metaProperties + " belongs to node " + owner + ", not to node " + nodeId);
         }
         return id;
     }
@@ -783,8 +845,66 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private final Map<String, String> scramUsers = new LinkedHashMap<>();
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private boolean quietLogging = true;
+        private int nodeId = NODE_ID;
+        private final Map<Integer, String> voters = new LinkedHashMap<>();
+        private String clusterId;
 
         private Builder() {
+        }
+
+        /**
+         * Makes this broker one node of a multi-node KRaft cluster in which every node is a broker and a controller.
+         *
+         * @param nodeId this node's id, one of the voters
+         * @param quorumVoters the static controller quorum, {@code id@host:port} per node separated by commas (Kafka's
+         *        {@code controller.quorum.voters}); this node's controller listener binds to its own entry's port. With
+         *        three or more voters, topics default to 3 replicas with {@code min.insync.replicas} 2 (internal topics too)
+         * @return this builder
+         * @throws IllegalArgumentException if the voters are malformed
+         */
+        public Builder cluster(int nodeId, String quorumVoters) {
+            Objects.requireNonNull(quorumVoters, "quorumVoters");
+            if (nodeId < 0) {
+                throw new IllegalArgumentException("node id must be >= 0, was " + nodeId);
+            }
+            voters.clear();
+            for (String voter : quorumVoters.split(",")) {
+                String v = voter.trim();
+                int at = v.indexOf('@');
+                int colon = v.lastIndexOf(':');
+                if (at <= 0 || colon <= at + 1 || colon == v.length() - 1) {
+                    throw new IllegalArgumentException("a quorum voter is id@host:port, was '" + v + "' in '" + quorumVoters + "'");
+                }
+                try {
+                    int id = Integer.parseInt(v.substring(0, at));
+                    int port = Integer.parseInt(v.substring(colon + 1));
+                    if (port < 1 || port > 65535 || voters.put(id, v.substring(at + 1)) != null) {
+                        throw new IllegalArgumentException("voter '" + v + "': a port 1..65535 and each id once");
+                    }
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("a quorum voter is id@host:port, was '" + v + "'", e);
+                }
+            }
+            if (!voters.containsKey(nodeId)) {
+                throw new IllegalArgumentException("node " + nodeId + " is not one of the voters '" + quorumVoters + "'");
+            }
+            this.nodeId = nodeId;
+            return this;
+        }
+
+        /**
+         * Sets the cluster id used when the storage is formatted (and checked when it is reused). By default a single
+         * node takes a random one, and the nodes of a {@link #cluster} all derive the same one from the voters.
+         *
+         * @param clusterId a Kafka cluster id (22 characters of URL-safe base64), or {@code null} for the default
+         * @return this builder
+         */
+        public Builder clusterId(String clusterId) {
+            if (clusterId != null && (clusterId.startsWith("-") || Uuid.fromString(clusterId) == null)) {
+                throw new IllegalArgumentException("a cluster id cannot start with '-', was " + clusterId);
+            }
+            this.clusterId = clusterId;
+            return this;
         }
 
         /**

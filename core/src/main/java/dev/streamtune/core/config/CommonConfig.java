@@ -23,9 +23,12 @@ import java.util.TreeMap;
  *     {@code streamtune.kafka.security.protocol=SASL_SSL}); see {@link KafkaClients}
  * @param httpToken the bearer token every service's HTTP endpoints require besides {@code /metrics} and {@code /health}
  *     ({@value #HTTP_TOKEN}, e.g. from {@code STREAMTUNE_HTTP_TOKEN}); null: open
+ * @param instanceId this instance's stable name among the instances of its service ({@value #INSTANCE_ID}, e.g. the host
+ *     name): the Streams apps then join their group as a static member, so an instance restarted after a crash takes its
+ *     partitions back at once instead of after a rebalance that waits out the dead member's session; null: dynamic members
  */
 public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
-    short replication, String processingGuarantee, Map<String, String> kafkaSettings, String httpToken) {
+    short replication, String processingGuarantee, Map<String, String> kafkaSettings, String httpToken, String instanceId) {
   public static final String BOOTSTRAP = "streamtune.bootstrap";
   public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
   public static final String MODEL = "streamtune.model";
@@ -35,6 +38,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
   public static final String REPLICATION = "streamtune.topic.replication";
   public static final String GUARANTEE = "streamtune.processing.guarantee";
   public static final String HTTP_TOKEN = "streamtune.http.token";
+  public static final String INSTANCE_ID = "streamtune.instance.id";
 
   public static CommonConfig from(Settings s) {
     String bootstrap = s.string(BOOTSTRAP, "localhost:9092");
@@ -61,6 +65,10 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
       // the value is a secret: the message does not repeat it
       throw new ConfigException(HTTP_TOKEN, "(hidden)", "a bearer token is at least 16 visible ASCII characters, no spaces");
     }
+    String instanceId = s.string(INSTANCE_ID, null);
+    if (instanceId != null && !instanceId.matches("[A-Za-z0-9._-]{1,100}")) {
+      throw new ConfigException(INSTANCE_ID, instanceId, "an instance id is 1-100 of [A-Za-z0-9._-]");
+    }
     Map<String, String> kafka = new TreeMap<>();
     s.asMap().forEach((k, v) -> {
       if (k.startsWith(KafkaClients.PREFIX) && k.length() > KafkaClients.PREFIX.length()) {
@@ -75,7 +83,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     }
     return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
         s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
-        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, Map.copyOf(kafka), token);
+        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, Map.copyOf(kafka), token, instanceId);
   }
 
   /** The bootstrap servers with the pass-through client settings: how every client of the process reaches Kafka. */
@@ -89,6 +97,6 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     return "CommonConfig[bootstrap=" + bootstrap + ", topics=" + topics.prefix() + ", model=" + model + ", storeDir=" + storeDir
         + ", holdoutShare=" + holdoutShare + ", partitions=" + partitions + ", replication=" + replication
         + ", processingGuarantee=" + processingGuarantee + ", kafkaSettings=" + kafkaSettings.keySet() + ", httpToken="
-        + (httpToken == null ? "none" : "(set)") + "]";
+        + (httpToken == null ? "none" : "(set)") + ", instanceId=" + instanceId + "]";
   }
 }

@@ -122,13 +122,19 @@ public final class KafkaSupport {
 
   /**
    * The Kafka Streams properties of a StreamTune Streams app from the common settings: {@link #streamsProps(String, String, Path,
-   * short)} with the processing guarantee ({@code exactly_once_v2} by default).
+   * short)} with the processing guarantee ({@code exactly_once_v2} by default), the client settings and, with an instance id, a
+   * static group membership. Close such an app with {@link #closeAndLeave}.
    */
   public static Properties streamsProps(CommonConfig common, String applicationId, Path stateDir) {
     Properties p = streamsProps(applicationId, common.bootstrap(), stateDir, common.replication());
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, common.processingGuarantee());
     // the client settings reach the Streams app's producers, consumers and admin client alike
     common.kafka().addTo(p);
+    if (common.instanceId() != null) {
+      // a static member (Streams appends each stream thread's index): after kill -9 the restarted instance gets its partitions
+      // back without a rebalance, and the transactions of its old producers are fenced at once
+      p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), applicationId + "-" + common.instanceId());
+    }
     return p;
   }
 
@@ -147,6 +153,15 @@ public final class KafkaSupport {
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) replication);
     return props;
+  }
+
+  /**
+   * How a service closes its Streams app: leaving the group, so that the other instances take its partitions at once (a static
+   * member would otherwise hold them until its session times out).
+   */
+  public static org.apache.kafka.streams.CloseOptions closeAndLeave(Duration timeout) {
+    return org.apache.kafka.streams.CloseOptions.timeout(timeout).withGroupMembershipOperation(
+        org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP);
   }
 
   /** Consumer properties; {@code groupId} may be null for a consumer that assigns partitions itself. */

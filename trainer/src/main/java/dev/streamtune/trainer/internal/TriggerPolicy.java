@@ -120,6 +120,24 @@ public final class TriggerPolicy {
     return Optional.empty();
   }
 
+  /**
+   * Another trainer of the model (the active one, this being a standby) answered the armed signal with a candidate made from
+   * {@code newSamples} new-domain samples: counted as this trainer's own retrain, so a takeover neither retrains it again nor
+   * forgets the attempts. Ignored while nothing is armed or a retrain of this trainer runs.
+   */
+  public void adopt(int newSamples, Instant now) {
+    if (armed == null || running) {
+      return;
+    }
+    if (last != armed) {
+      attempts = 0;
+    }
+    last = armed;
+    lastNewSamples = newSamples;
+    attempts++;
+    finished(now);
+  }
+
   /** A retrain ended (with or without a candidate). */
   public void finished(Instant now) {
     running = false;

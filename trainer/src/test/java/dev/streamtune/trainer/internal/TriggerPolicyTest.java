@@ -72,4 +72,15 @@ class TriggerPolicyTest {
     policy.onPromotion(2);
     assertThat(policy.onRejected(2, t0.plusSeconds(14))).isEqualTo(TriggerPolicy.Reaction.STALE_VERSION);
   }
+
+  @Test
+  void shouldAdoptACandidateOfAnotherTrainerAsItsOwnAttempt() {
+    policy.onDrift(drift(1), 1, t0);
+    policy.adopt(120, t0.plusSeconds(10));
+    assertThat(policy.armed()).as("answered by the other trainer").isEmpty();
+    assertThat(policy.attempts()).isEqualTo(1);
+    assertThat(policy.onRejected(1, t0.plusSeconds(12))).isEqualTo(TriggerPolicy.Reaction.RETRY);
+    assertThat(policy.due(200, t0.plusSeconds(100))).as("needs 100 more than the 120 the adopted one had").isEmpty();
+    assertThat(policy.due(220, t0.plusSeconds(101))).isPresent();
+  }
 }

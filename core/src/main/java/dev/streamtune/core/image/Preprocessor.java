@@ -5,7 +5,6 @@ import dev.streamtune.core.model.Normalization;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.List;
@@ -135,8 +134,11 @@ public final class Preprocessor {
       throw new ImageFormatException(ImageFormatException.Kind.EMPTY, "empty body: expected an encoded image (PNG or JPEG)");
     }
     BufferedImage img;
-    try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(encoded))) {
-      Iterator<ImageReader> readers = in == null ? java.util.Collections.emptyIterator() : ImageIO.getImageReaders(in);
+    try (ImageInputStream in = new ByteArrayImageInputStream(encoded)) {
+      // the reader by the format's signature (PNG, JPEG, GIF, BMP): asking every registered reader whether it can decode the
+      // stream costs more than decoding a small image; anything else is offered to all of them
+      ImageReader known = readerFor(encoded);
+      Iterator<ImageReader> readers = known != null ? List.of(known).iterator() : ImageIO.getImageReaders(in);
       if (!readers.hasNext()) {
         throw notAnImage(encoded, null);
       }
@@ -168,11 +170,10 @@ public final class Preprocessor {
     if (raster.getNumBands() <= 2 && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
       // grey images: read the stored samples, not getRGB(), which converts linear grey to sRGB and changes the values
       float k = (float) (255.0 / ((1 << img.getColorModel().getComponentSize(0)) - 1));
+      int[] samples = raster.getSamples(0, 0, w, h, 0, (int[]) null);
       float[] g = new float[h * w];
-      for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-          g[y * w + x] = raster.getSample(x, y, 0) * k;
-        }
+      for (int i = 0; i < g.length; i++) {
+        g[i] = samples[i] * k;
       }
       return new Planes(1, h, w, g);
     }
@@ -188,6 +189,39 @@ public final class Preprocessor {
       }
     }
     return new Planes(3, h, w, rgb);
+  }
+
+  private static final List<javax.imageio.spi.ImageReaderSpi> PNG = spis("png");
+  private static final List<javax.imageio.spi.ImageReaderSpi> JPEG = spis("jpeg");
+  private static final List<javax.imageio.spi.ImageReaderSpi> GIF = spis("gif");
+  private static final List<javax.imageio.spi.ImageReaderSpi> BMP = spis("bmp");
+
+  private static List<javax.imageio.spi.ImageReaderSpi> spis(String format) {
+    List<javax.imageio.spi.ImageReaderSpi> out = new java.util.ArrayList<>();
+    ImageIO.getImageReadersByFormatName(format).forEachRemaining(r -> {
+      if (r.getOriginatingProvider() != null) {
+        out.add(r.getOriginatingProvider());
+      }
+      r.dispose();
+    });
+    return List.copyOf(out);
+  }
+
+  /** A new reader for the format the bytes' signature names, or null (an unknown signature: ask every reader). */
+  private static ImageReader readerFor(byte[] b) throws IOException {
+    List<javax.imageio.spi.ImageReaderSpi> spis;
+    if (b.length >= 8 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+      spis = PNG;
+    } else if (b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8 && (b[2] & 0xff) == 0xff) {
+      spis = JPEG;
+    } else if (b.length >= 6 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8') {
+      spis = GIF;
+    } else if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {
+      spis = BMP;
+    } else {
+      return null;
+    }
+    return spis.isEmpty() ? null : spis.get(0).createReaderInstance();
   }
 
   private static ImageFormatException notAnImage(byte[] encoded, Exception cause) {

@@ -49,6 +49,10 @@ public final class BenchIngestCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE})")
   int rounds;
 
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a setting of the ingest service, e.g. "
+      + "-s streamtune.kafka.batch.size=262144 (client settings reach the Streams app's clients)")
+  Map<String, String> set = new HashMap<>();
+
   private record Way(String name, String guarantee) {}
 
   @Override
@@ -99,7 +103,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
     try {
       String out = topics.samplesRaw.name();
       if (way.guarantee() != null) {
-        Map<String, String> s = new HashMap<>();
+        Map<String, String> s = new HashMap<>(set);
         s.put(CommonConfig.BOOTSTRAP, bootstrap);
         s.put(CommonConfig.TOPIC_PREFIX, topics.prefix());
         s.put(CommonConfig.STORE_DIR, work.resolve("store").toString());

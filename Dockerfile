@@ -17,4 +17,7 @@ WORKDIR /opt/streamtune
 COPY --from=build /src/standalone/target/streamtune.jar /opt/streamtune/streamtune.jar
 COPY --from=build /src/standalone/target/lib /opt/streamtune/lib
 USER streamtune
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/streamtune/streamtune.jar"]
+# Memory within the container's limit: ND4J keeps tensors off the heap, and JavaCPP lets them grow to the heap's maximum
+# (org.bytedeco.javacpp.maxBytes defaults to -Xmx) with the process bounded near twice it (maxPhysicalBytes), so the heap
+# takes 40 % of the limit and heap + tensors stay under about 80 %; set JAVA_TOOL_OPTIONS to change it
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=40", "-jar", "/opt/streamtune/streamtune.jar"]

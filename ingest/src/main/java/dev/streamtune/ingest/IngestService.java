@@ -1,5 +1,6 @@
 package dev.streamtune.ingest;
 
+import dev.streamtune.core.Lifecycle;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.ConfigException;
@@ -58,8 +59,7 @@ public final class IngestService implements AutoCloseable {
   private final IngestConfig cfg;
   private final PrometheusMeterRegistry registry;
   private final Clock clock;
-  private volatile ServiceState state = ServiceState.STARTING;
-  private volatile boolean streamsWasRunning;
+  private final Lifecycle state = new Lifecycle("ingest");
   private boolean started;
   private KafkaStreams streams;
   private KafkaStreamsMetrics streamsMetrics;
@@ -101,12 +101,14 @@ public final class IngestService implements AutoCloseable {
       streams.setStateListener((now, before) -> {
         log.info("ingest stream {} -> {}", before, now);
         if (now == KafkaStreams.State.RUNNING) {
-          streamsWasRunning = true;
+          state.to(ServiceState.RUNNING); // a rebalance later keeps the service RUNNING: its HTTP routes still answer
+        } else if (now == KafkaStreams.State.ERROR) {
+          state.fail("the ingest stream stopped", null);
         }
       });
       streams.setUncaughtExceptionHandler(e -> {
         log.error("ingest stream failed; stopping it (restart the service once the cause is fixed)", e);
-        state = ServiceState.FAILED;
+        state.fail("the ingest stream failed", e);
         return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
       });
       streamsMetrics = new KafkaStreamsMetrics(streams);
@@ -115,6 +117,7 @@ public final class IngestService implements AutoCloseable {
       producer = httpProducer(common.kafka(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
       http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
+      http.reportCause(state::cause);
       http.requireBearerToken(cfg.common().httpToken());
       http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, IngestTopology.images(cfg, spec)), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
@@ -127,32 +130,20 @@ public final class IngestService implements AutoCloseable {
           cfg.applicationId(), labels.size(), cfg.allowNewLabels() ? " (new labels allowed, at most " + cfg.maxNewLabels() + ")"
               : "", cfg.joinWindow(), common.bootstrap());
     } catch (RuntimeException e) {
-      state = ServiceState.FAILED;
+      state.fail("start failed", e);
       closeResources();
       throw e;
     }
   }
 
   /**
-   * The service's state: RUNNING once the Streams app ran (and has not died), FAILED when it died, else STARTING, DRAINING or
-   * STOPPED.
+   * The service's state ({@link Lifecycle}): RUNNING once the Streams app ran (a later rebalance keeps it RUNNING), FAILED with
+   * its cause when the app died or the start failed, DRAINING and STOPPED on close.
    */
   public ServiceState state() {
-    ServiceState s = state;
-    if (s != ServiceState.STARTING && s != ServiceState.RUNNING) {
-      return s;
-    }
-    KafkaStreams k = streams;
-    if (k == null) {
-      return ServiceState.STARTING;
-    }
-    return switch (k.state()) {
-      case RUNNING -> ServiceState.RUNNING;
-      case REBALANCING -> streamsWasRunning ? ServiceState.RUNNING : ServiceState.STARTING;
-      case CREATED -> ServiceState.STARTING;
-      case PENDING_ERROR, ERROR, PENDING_SHUTDOWN, NOT_RUNNING -> ServiceState.FAILED;
-    };
+    return state.get();
   }
+
 
   /** The bound HTTP port (the real one when configured as 0). */
   public int port() {
@@ -171,12 +162,12 @@ public final class IngestService implements AutoCloseable {
   /** Stops HTTP first (no new requests), then the Streams app and the producer. Idempotent. */
   @Override
   public synchronized void close() {
-    if (state == ServiceState.STOPPED) {
+    if (state.get() == ServiceState.STOPPED) {
       return;
     }
-    state = ServiceState.DRAINING;
+    state.to(ServiceState.DRAINING);
     closeResources();
-    state = ServiceState.STOPPED;
+    state.to(ServiceState.STOPPED);
     log.info("ingest stopped");
   }
 

@@ -7,9 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -51,7 +49,6 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
   public static final int MAX_BODY_MAX_BYTES = 64 << 20;
 
   private static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kb|kib|mb|mib)?");
 
   public IngestConfig {
     Objects.requireNonNull(common, "common");
@@ -95,7 +92,7 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
     }
     return new IngestConfig(common, s.string(HOST, "localhost"), s.integer(PORT, 8082, 0, 65535),
         s.string(APPLICATION_ID, "streamtune-ingest"), window,
-        size(s, BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_MAX_PIXELS, 4096 * 4096, 1, Integer.MAX_VALUE),
+        (int) s.size(BODY_MAX_BYTES, DEFAULT_BODY_MAX_BYTES, 1, MAX_BODY_MAX_BYTES), stateDir(s), s.integer(IMAGE_MAX_PIXELS, 4096 * 4096, 1, Integer.MAX_VALUE),
         s.bool(LABELS_ALLOW_NEW, false), s.integer(LABELS_MAX_NEW, 20, 0, 10_000));
   }
 
@@ -115,33 +112,6 @@ public record IngestConfig(CommonConfig common, String host, int port, String ap
       return Files.createTempDirectory("streamtune-ingest-state-");
     } catch (IOException e) {
       throw new ConfigException(STATE_DIR, null, "no value and cannot create a temporary directory: " + e.getMessage());
-    }
-  }
-
-  private static int size(Settings s, String key, int def) {
-    String v = s.string(key, null);
-    if (v == null) {
-      return def;
-    }
-    Matcher m = SIZE.matcher(v.toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
-      throw new ConfigException(key, v, "not a size (use e.g. 65536, 512KiB, 1MiB or 1MB)");
-    }
-    long unit = switch (m.group(2) == null ? "b" : m.group(2)) {
-      case "kb" -> 1_000L;
-      case "kib" -> 1L << 10;
-      case "mb" -> 1_000_000L;
-      case "mib" -> 1L << 20;
-      default -> 1L;
-    };
-    try {
-      long bytes = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
-      if (bytes < 1 || bytes > MAX_BODY_MAX_BYTES) {
-        throw new ConfigException(key, v, "must be between 1 byte and " + (MAX_BODY_MAX_BYTES >> 20) + "MiB");
-      }
-      return (int) bytes;
-    } catch (NumberFormatException | ArithmeticException e) {
-      throw new ConfigException(key, v, "must be between 1 byte and " + (MAX_BODY_MAX_BYTES >> 20) + "MiB");
     }
   }
 }

@@ -79,7 +79,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
         wait,
         s.integer(QUEUE_MAX, 1024, 1, 1_000_000),
         s.integer(TOPK, 3, 1, 1000),
-        s.integer(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
+        (int) s.size(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
         s.integer(HTTP_THREADS, 32, 1, 1024),
         s.integer(VERSIONS_KEEP, 2, 0, 16));
   }

@@ -25,6 +25,7 @@ import java.util.function.Consumer;
 final class KnownSettings {
   /** Read outside the config parsers: by logback ({@code STREAMTUNE_LOG_LEVEL}) and the launcher ({@code STREAMTUNE_JAVA_OPTS}). */
   static final Set<String> OUTSIDE = Set.of("streamtune.log.level", "streamtune.java.opts");
+  private static final Map<String, Settings.Key> REGISTRY = new java.util.TreeMap<>();
   private static final Set<String> KNOWN = learn();
 
   private KnownSettings() {}
@@ -36,9 +37,15 @@ final class KnownSettings {
     EvaluatorConfig.from(r);
     TrainerConfig.from(r);
     ServingConfig.from(r);
+    REGISTRY.putAll(r.keys());
     Set<String> out = new TreeSet<>(r.asked());
     out.addAll(OUTSIDE);
     return out;
+  }
+
+  /** The keys the config parsers read, with the type, default and range each parser gave, by name. */
+  static Map<String, Settings.Key> registry() {
+    return java.util.Collections.unmodifiableMap(REGISTRY);
   }
 
   /** Every known key. */

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     description = "Keeps an image classifier right while its domain shifts: drift detection, transfer-learning fine-tune, "
         + "gated promotion and hot-swap serving on Apache Kafka.",
     subcommands = {DemoCommand.class, PretrainCommand.class, ServiceCommands.Ingest.class, ServiceCommands.Evaluator.class,
-        ServiceCommands.Trainer.class, ServiceCommands.Serving.class, BrokerCommand.class, LoadCommand.class, ModelsCommand.class, dev.streamtune.standalone.bench.BenchCommand.class,
+        ServiceCommands.Trainer.class, ServiceCommands.Serving.class, BrokerCommand.class, SettingsCommand.class, LoadCommand.class, ModelsCommand.class, dev.streamtune.standalone.bench.BenchCommand.class,
         dev.streamtune.standalone.eval.EvalCommand.class,
         CommandLine.HelpCommand.class})
 public final class StreamTuneCli implements Runnable {

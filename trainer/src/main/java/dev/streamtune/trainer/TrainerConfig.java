@@ -5,9 +5,6 @@ import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.config.Settings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The trainer's settings ({@code streamtune.trainer.*}).
@@ -40,7 +37,6 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
   public static final String CACHE_DISK_MAX = "streamtune.trainer.cache.disk-max";
   public static final String FREEZE_BOUNDARY = "streamtune.trainer.freeze-boundary";
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]i?b|b)?");
   private static final long MIN_DISK = 1_000_000L;
 
   public static TrainerConfig from(Settings s) {
@@ -75,41 +71,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
             Integer.MAX_VALUE),
         s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
         s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),
-        cacheMb * 1024 * 1024, size(s, CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK));
-  }
-
-  /** A size in bytes: digits and an optional unit, B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024). */
-  static long size(Settings s, String key, long def, long min) {
-    String v = s.string(key, null);
-    if (v == null) {
-      return def;
-    }
-    Matcher m = SIZE.matcher(v.toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
-      throw new ConfigException(key, v, "not a size (use e.g. 2GB, 512MiB or a number of bytes)");
-    }
-    String unit = m.group(2) == null ? "b" : m.group(2);
-    long factor = switch (unit) {
-      case "kb" -> 1_000L;
-      case "mb" -> 1_000_000L;
-      case "gb" -> 1_000_000_000L;
-      case "tb" -> 1_000_000_000_000L;
-      case "kib" -> 1L << 10;
-      case "mib" -> 1L << 20;
-      case "gib" -> 1L << 30;
-      case "tib" -> 1L << 40;
-      default -> 1L;
-    };
-    long bytes;
-    try {
-      bytes = Math.multiplyExact(Long.parseLong(m.group(1)), factor);
-    } catch (NumberFormatException | ArithmeticException e) {
-      throw new ConfigException(key, v, "too large");
-    }
-    if (bytes < min) {
-      throw new ConfigException(key, v, "must be at least " + min + " bytes (1MB)");
-    }
-    return bytes;
+        cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE));
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

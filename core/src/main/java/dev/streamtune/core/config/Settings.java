@@ -27,6 +27,14 @@ public final class Settings {
   private final java.util.Set<String> fromEnvironment;
   /** Every key a getter asked for, when this is a {@link #recorder()}; else null. */
   private final java.util.Set<String> asked;
+  /** What each getter asked for (type, default, range), when this is a {@link #recorder()}; else null. */
+  private final Map<String, Key> keys;
+
+  /**
+   * A setting as a parser reads it: its type ({@code string}, {@code integer}, {@code decimal}, {@code boolean},
+   * {@code duration}, {@code path} or {@code one of [..]}), its default (null: none) and its range (empty: any).
+   */
+  public record Key(String name, String type, Object defaultValue, String range) {}
 
   private Settings(Map<String, String> values) {
     this(values, java.util.Set.of(), null);
@@ -36,6 +44,7 @@ public final class Settings {
     this.values = Collections.unmodifiableMap(new TreeMap<>(values));
     this.fromEnvironment = java.util.Set.copyOf(fromEnvironment);
     this.asked = asked;
+    this.keys = asked == null ? null : new java.util.concurrent.ConcurrentHashMap<>();
   }
 
   /**
@@ -49,6 +58,17 @@ public final class Settings {
   /** The keys asked for so far, for a {@link #recorder()}; empty otherwise. */
   public java.util.Set<String> asked() {
     return asked == null ? java.util.Set.of() : java.util.Set.copyOf(asked);
+  }
+
+  /** The keys asked for so far with their type, default and range, by name, for a {@link #recorder()}; empty otherwise. */
+  public Map<String, Key> keys() {
+    return keys == null ? Map.of() : Map.copyOf(keys);
+  }
+
+  private void note(String key, String type, Object def, String range) {
+    if (keys != null) {
+      keys.putIfAbsent(key, new Key(key, type, def, range));
+    }
   }
 
   /** Whether {@code key} came from an environment variable (and no file or flag set it after). */
@@ -114,11 +134,13 @@ public final class Settings {
 
   /** A string value; keys match with '-' and '.' equivalent so env vars reach dashed keys. */
   public String string(String key, String def) {
+    note(key, "string", def, "");
     String v = raw(key);
     return v == null || v.isBlank() ? def : v.trim();
   }
 
   public String required(String key) {
+    note(key, "string", null, "required");
     String v = raw(key);
     if (v == null || v.isBlank()) {
       throw new ConfigException(key, null, "required");
@@ -138,6 +160,7 @@ public final class Settings {
   }
 
   public int integer(String key, int def, int min, int max) {
+    note(key, "integer", def, min + " .. " + max);
     String v = raw(key);
     if (v == null || v.isBlank()) {
       return def;
@@ -154,6 +177,7 @@ public final class Settings {
   }
 
   public double decimal(String key, double def, double min, double max) {
+    note(key, "decimal", def, min + " .. " + max);
     String v = raw(key);
     if (v == null || v.isBlank()) {
       return def;
@@ -170,6 +194,7 @@ public final class Settings {
   }
 
   public boolean bool(String key, boolean def) {
+    note(key, "boolean", def, "");
     String v = raw(key);
     if (v == null || v.isBlank()) {
       return def;
@@ -183,6 +208,7 @@ public final class Settings {
 
   /** A duration as ISO-8601 ({@code PT5S}) or a number with a unit: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
   public Duration duration(String key, Duration def) {
+    note(key, "duration", def, ">= 0");
     String v = raw(key);
     if (v == null || v.isBlank()) {
       return def;
@@ -212,13 +238,57 @@ public final class Settings {
     }
   }
 
+  private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d+)\\s*([kmgt]i?b|b)?");
+
+  /**
+   * A size in bytes: digits and an optional unit, {@code B}, {@code KB}/{@code MB}/{@code GB}/{@code TB} (powers of 1000) or
+   * {@code KiB}/{@code MiB}/{@code GiB}/{@code TiB} (powers of 1024), case-insensitive, within {@code [min, max]}.
+   */
+  public long size(String key, long def, long min, long max) {
+    note(key, "size", def, min + " .. " + max + " bytes");
+    String v = raw(key);
+    if (v == null || v.isBlank()) {
+      return def;
+    }
+    java.util.regex.Matcher m = SIZE.matcher(v.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new ConfigException(key, v, "not a size (use e.g. 65536, 512KiB, 1MiB, 2GB)");
+    }
+    long factor = switch (m.group(2) == null ? "b" : m.group(2)) {
+      case "kb" -> 1_000L;
+      case "mb" -> 1_000_000L;
+      case "gb" -> 1_000_000_000L;
+      case "tb" -> 1_000_000_000_000L;
+      case "kib" -> 1L << 10;
+      case "mib" -> 1L << 20;
+      case "gib" -> 1L << 30;
+      case "tib" -> 1L << 40;
+      default -> 1L;
+    };
+    long bytes;
+    try {
+      bytes = Math.multiplyExact(Long.parseLong(m.group(1)), factor);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, v, "too large (at most " + max + " bytes)");
+    }
+    if (bytes < min) {
+      throw new ConfigException(key, v, "must be at least " + min + " bytes");
+    }
+    if (bytes > max) {
+      throw new ConfigException(key, v, "must be at most " + max + " bytes");
+    }
+    return bytes;
+  }
+
   public Path path(String key, Path def) {
+    note(key, "path", def, "");
     String v = raw(key);
     return v == null || v.isBlank() ? def : Path.of(v.trim());
   }
 
   /** One of the allowed values (case-insensitive), returned in lower case. */
   public String oneOf(String key, String def, List<String> allowed) {
+    note(key, "one of", def, String.join(", ", allowed));
     String v = string(key, def).toLowerCase(Locale.ROOT);
     if (!allowed.contains(v)) {
       throw new ConfigException(key, v, "must be one of " + allowed);

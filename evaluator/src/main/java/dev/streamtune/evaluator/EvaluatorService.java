@@ -68,7 +68,7 @@ public final class EvaluatorService implements AutoCloseable {
       features = new FeatureDriftWorker(cfg, store, registry, Clock.systemUTC());
       featuresThread = worker(features, "evaluator-features");
     }
-    http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state);
+    http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state, cfg.common().httpTls());
     http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();

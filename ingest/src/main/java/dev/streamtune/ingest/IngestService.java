@@ -116,7 +116,8 @@ public final class IngestService implements AutoCloseable {
 
       producer = httpProducer(common.kafka(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
-      http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state);
+      http = new ServiceHttp("ingest", cfg.host(), cfg.port(), HTTP_THREADS, registry, this::state,
+          cfg.common().httpTls());
       http.reportCause(state::cause);
       http.requireBearerToken(cfg.common().httpToken());
       http.route(SamplesRoute.PATH, new SamplesRoute(new SampleValidator(labelSet, IngestTopology.images(cfg, spec)), producer, common.topics(),

@@ -88,7 +88,8 @@ public final class ServingService implements AutoCloseable {
     String model = common.model();
     try {
       // bind first: a taken port fails start-up before any client is opened
-      http = new ServiceHttp("serving", config.host(), config.port(), config.httpThreads(), registry, this::state);
+      http = new ServiceHttp("serving", config.host(), config.port(), config.httpThreads(), registry, this::state,
+          common.httpTls());
       http.reportCause(lifecycle::cause);
       http.requireBearerToken(common.httpToken());
       DirectoryModelStore store = new DirectoryModelStore(common.storeDir());

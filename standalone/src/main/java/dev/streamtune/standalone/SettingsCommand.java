@@ -26,7 +26,7 @@ final class SettingsCommand implements Callable<Integer> {
     for (Map.Entry<String, Settings.Key> e : KnownSettings.registry().entrySet()) {
       Settings.Key k = e.getValue();
       String set = s.string(k.name(), null);
-      boolean secret = k.name().equals(CommonConfig.HTTP_TOKEN);
+      boolean secret = k.name().equals(CommonConfig.HTTP_TOKEN) || k.name().contains("password");
       System.out.printf(Locale.ROOT, "%-48s %-10s %-28s %-32s %s%n", k.name(), k.type(),
           k.defaultValue() == null ? "none" : String.valueOf(k.defaultValue()), k.range(),
           set == null ? "" : secret ? "(set)" : set);

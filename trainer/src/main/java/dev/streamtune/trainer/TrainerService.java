@@ -173,7 +173,7 @@ public final class TrainerService implements AutoCloseable {
     loop = new Thread(this::run, "trainer-loop");
     loop.setDaemon(true);
     loop.start();
-    http = new ServiceHttp("trainer", cfg.host(), cfg.port(), 4, registry, state::get);
+    http = new ServiceHttp("trainer", cfg.host(), cfg.port(), 4, registry, state::get, cfg.common().httpTls());
     http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();

@@ -1,5 +1,6 @@
 package dev.streamtune.core.config;
 
+import dev.streamtune.core.http.HttpTls;
 import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.Topics;
 import java.nio.file.Path;
@@ -23,12 +24,14 @@ import java.util.TreeMap;
  *     {@code streamtune.kafka.security.protocol=SASL_SSL}); see {@link KafkaClients}
  * @param httpToken the bearer token every service's HTTP endpoints require besides {@code /metrics} and {@code /health}
  *     ({@value #HTTP_TOKEN}, e.g. from {@code STREAMTUNE_HTTP_TOKEN}); null: open
+ * @param httpTls the key store of the HTTP servers' certificate ({@value HttpTls#KEYSTORE} and {@value HttpTls#PASSWORD}): every
+ *     service then answers HTTPS only; null: plain HTTP
  * @param instanceId this instance's stable name among the instances of its service ({@value #INSTANCE_ID}, e.g. the host
  *     name): the Streams apps then join their group as a static member, so an instance restarted after a crash takes its
  *     partitions back at once instead of after a rebalance that waits out the dead member's session; null: dynamic members
  */
 public record CommonConfig(String bootstrap, Topics topics, String model, Path storeDir, double holdoutShare, int partitions,
-    short replication, String processingGuarantee, Map<String, String> kafkaSettings, String httpToken, String instanceId) {
+    short replication, String processingGuarantee, Map<String, String> kafkaSettings, String httpToken, HttpTls httpTls, String instanceId) {
   public static final String BOOTSTRAP = "streamtune.bootstrap";
   public static final String TOPIC_PREFIX = "streamtune.topic.prefix";
   public static final String MODEL = "streamtune.model";
@@ -65,6 +68,18 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
       // the value is a secret: the message does not repeat it
       throw new ConfigException(HTTP_TOKEN, "(hidden)", "a bearer token is at least 16 visible ASCII characters, no spaces");
     }
+    Path keystore = s.path(HttpTls.KEYSTORE, null);
+    String keystorePassword = s.string(HttpTls.PASSWORD, null);
+    HttpTls tls = null;
+    if (keystore != null) {
+      if (!java.nio.file.Files.isReadable(keystore)) {
+        throw new ConfigException(HttpTls.KEYSTORE, keystore.toString(), "is not a readable file");
+      }
+      tls = new HttpTls(keystore, keystorePassword == null ? new char[0] : keystorePassword.toCharArray());
+      tls.context(); // a wrong password or a store without a key stops start-up here, naming the key
+    } else if (keystorePassword != null) {
+      throw new ConfigException(HttpTls.PASSWORD, "(hidden)", "set without " + HttpTls.KEYSTORE);
+    }
     String instanceId = s.string(INSTANCE_ID, null);
     if (instanceId != null && !instanceId.matches("[A-Za-z0-9._-]{1,100}")) {
       throw new ConfigException(INSTANCE_ID, instanceId, "an instance id is 1-100 of [A-Za-z0-9._-]");
@@ -83,7 +98,7 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     }
     return new CommonConfig(bootstrap, topics, model, s.path(STORE_DIR, Path.of("streamtune-work", "store")),
         s.decimal(HOLDOUT_SHARE, 0.2, 0.01, 0.9), s.integer(PARTITIONS, 1, 1, 1024),
-        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, Map.copyOf(kafka), token, instanceId);
+        (short) s.integer(REPLICATION, 1, 1, 16), guarantee, Map.copyOf(kafka), token, tls, instanceId);
   }
 
   /** The bootstrap servers with the pass-through client settings: how every client of the process reaches Kafka. */
@@ -97,6 +112,6 @@ public record CommonConfig(String bootstrap, Topics topics, String model, Path s
     return "CommonConfig[bootstrap=" + bootstrap + ", topics=" + topics.prefix() + ", model=" + model + ", storeDir=" + storeDir
         + ", holdoutShare=" + holdoutShare + ", partitions=" + partitions + ", replication=" + replication
         + ", processingGuarantee=" + processingGuarantee + ", kafkaSettings=" + kafkaSettings.keySet() + ", httpToken="
-        + (httpToken == null ? "none" : "(set)") + ", instanceId=" + instanceId + "]";
+        + (httpToken == null ? "none" : "(set)") + ", httpTls=" + (httpTls == null ? "none" : httpTls.keystore()) + ", instanceId=" + instanceId + "]";
   }
 }

@@ -69,10 +69,29 @@ public final class ServiceHttp implements AutoCloseable {
    */
   public ServiceHttp(String service, String host, int port, int threads, PrometheusMeterRegistry registry,
       Supplier<ServiceState> state) {
+    this(service, host, port, threads, registry, state, null);
+  }
+
+  /**
+   * Binds the server, HTTPS when {@code tls} is given (every route, {@code /metrics} and {@code /health} too), but does not
+   * start it.
+   *
+   * @param tls the key store of the server's certificate, or null for plain HTTP
+   * @throws dev.streamtune.core.config.ConfigException when the key store cannot be read or holds no key
+   */
+  public ServiceHttp(String service, String host, int port, int threads, PrometheusMeterRegistry registry,
+      Supplier<ServiceState> state, HttpTls tls) {
     this.service = service;
     this.registry = registry;
     try {
-      server = HttpServer.create(new InetSocketAddress(host, port), 256);
+      if (tls == null) {
+        server = HttpServer.create(new InetSocketAddress(host, port), 256);
+      } else {
+        com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(host, port),
+            256);
+        https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls.context()));
+        server = https;
+      }
     } catch (BindException e) {
       throw new IllegalStateException(service + " cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
     } catch (IOException e) {

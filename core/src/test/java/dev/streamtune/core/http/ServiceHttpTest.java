@@ -111,4 +111,46 @@ class ServiceHttpTest {
         dev.streamtune.core.config.CommonConfig.HTTP_TOKEN, "a-long-enough-token-1"))).toString())
         .doesNotContain("a-long-enough-token-1");
   }
+
+  /** With a key store, every route answers HTTPS only (a client that trusts the certificate), and a bad store names the key. */
+  @Test
+  void shouldServeHttpsWithTheConfiguredKeyStore() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tls");
+    java.nio.file.Path store = dir.resolve("server.p12");
+    Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+        "-genkeypair", "-alias", "streamtune", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+        "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+        "-storepass", "changeit-please", "-keypass", "changeit-please").redirectErrorStream(true).start();
+    String out = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(keytool.waitFor()).as("keytool: %s", out).isZero();
+
+    dev.streamtune.core.config.CommonConfig common = dev.streamtune.core.config.CommonConfig.from(
+        dev.streamtune.core.config.Settings.of(java.util.Map.of(HttpTls.KEYSTORE, store.toString(), HttpTls.PASSWORD,
+            "changeit-please")));
+    try (ServiceHttp http = new ServiceHttp("test", "127.0.0.1", 0, 2, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        () -> ServiceState.RUNNING, common.httpTls())) {
+      http.start();
+      java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+      try (InputStream in = java.nio.file.Files.newInputStream(store)) {
+        trust.load(in, "changeit-please".toCharArray());
+      }
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      HttpClient client = HttpClient.newBuilder().sslContext(ctx).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + http.port() + "/health/ready"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("RUNNING");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + http.port() + "/health/ready")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString())).as("plain HTTP is not answered").isInstanceOf(java.io.IOException.class);
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.streamtune.core.config.CommonConfig.from(
+        dev.streamtune.core.config.Settings.of(java.util.Map.of(HttpTls.KEYSTORE, store.toString(), HttpTls.PASSWORD,
+            "wrong-password"))))
+        .isInstanceOf(dev.streamtune.core.config.ConfigException.class).hasMessageContaining(HttpTls.KEYSTORE);
+  }
 }

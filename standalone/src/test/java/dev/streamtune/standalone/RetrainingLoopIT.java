@@ -85,7 +85,7 @@ class RetrainingLoopIT {
       }
     }
     Set<String> names = new TreeSet<>();
-    Matcher line = Pattern.compile("(?m)^(streamtune_[a-z0-9_]+)[{ ]").matcher(exported);
+    Matcher line = Pattern.compile("(?m)^((?:streamtune|kafka)_[a-z0-9_]+)[{ ]").matcher(exported);
     while (line.find()) {
       names.add(line.group(1));
     }
@@ -99,6 +99,15 @@ class RetrainingLoopIT {
         }
       }
     }
+    // the alert rules too (their own metric names, and the Kafka clients' lag)
+    Path alerts = dashboards.getParent().getParent().resolve("deploy").resolve("alerts.yml");
+    Matcher a = Pattern.compile("(?:streamtune|kafka)_[a-z0-9_]+").matcher(Files.readString(alerts));
+    int fromAlerts = 0;
+    while (a.find()) {
+      used.add(a.group());
+      fromAlerts++;
+    }
+    assertThat(fromAlerts).as("metric names in deploy/alerts.yml").isGreaterThan(10);
     assertThat(used).isNotEmpty();
     assertThat(used).allSatisfy(u -> assertThat(names).as("exported metrics").contains(u));
   }

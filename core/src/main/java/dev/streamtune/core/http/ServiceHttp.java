@@ -55,6 +55,8 @@ public final class ServiceHttp implements AutoCloseable {
   }
 
   private static final Logger log = LoggerFactory.getLogger(ServiceHttp.class);
+  /** The readiness gauge every service exports: 1 while RUNNING, else 0. */
+  public static final String READY = "streamtune.service.ready";
   private final HttpServer server;
   private final ExecutorService executor;
   private final MeterRegistry registry;
@@ -104,6 +106,9 @@ public final class ServiceHttp implements AutoCloseable {
       return t;
     });
     server.setExecutor(executor);
+    // 1 while the service is RUNNING: an alert on 0 (starting for long, or FAILED) needs no HTTP probe of its own
+    io.micrometer.core.instrument.Gauge.builder(READY, state, st -> st.get() == ServiceState.RUNNING ? 1 : 0).tag("service", service)
+        .description("1 while the service is ready (RUNNING), 0 while starting, failed or stopping").register(registry);
     // open to monitoring without a token, and read-only: GET (or HEAD) only
     add("/metrics", false, ex -> {
       requireGet(ex);

@@ -8,6 +8,7 @@ import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Dl4jRuntime;
+import dev.streamtune.evaluator.internal.EvaluatorMeters;
 import dev.streamtune.evaluator.internal.FeatureDriftWorker;
 import dev.streamtune.evaluator.internal.GateWorker;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
@@ -56,6 +57,7 @@ public final class EvaluatorService implements AutoCloseable {
     streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(store)),
         streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
+    new EvaluatorMeters(cfg).bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
       state.fail("the monitoring topology failed", e);

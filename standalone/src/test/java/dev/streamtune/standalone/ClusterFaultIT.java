@@ -135,6 +135,11 @@ class ClusterFaultIT {
     Part trainer2 = service(compose, "trainer-standby", env, work);
     awaitReady(trainer2);
     assertThat(gauge(trainer2, "streamtune_trainer_active")).as("the second trainer is a standby").isZero();
+    // loop-event counters exist at 0 before the first event (so Prometheus' increase() sees the first one)
+    assertThat(gauge(evaluator1, "streamtune_evaluator_gate_decisions_total{verdict=\"reject\"}")).isZero();
+    assertThat(gauge(evaluator1, "streamtune_evaluator_drift_signals_total{detector=\"page-hinkley\"}")).isZero();
+    assertThat(gauge(trainer2, "streamtune_trainer_retrains_total{outcome=\"candidate\"}")).isZero();
+    assertThat(gauge(ingest1, "streamtune_service_ready")).isEqualTo(1.0);
     Thread supervisor = new Thread(ClusterFaultIT::supervise, "fault-it-supervisor");
     supervisor.setDaemon(true);
     supervisor.start();

@@ -79,6 +79,12 @@ public final class TrainerService implements AutoCloseable {
   public static final String FAILURES = "streamtune.trainer.failures";
   /** Rejected candidates of this trainer, tagged {@code model} and {@code reaction} ({@code retry}, {@code given_up}, …). */
   public static final String REJECTIONS = "streamtune.trainer.rejected.candidates";
+  /** Retrains, tagged {@code model} and {@code outcome} ({@link #RETRAIN_OUTCOMES}). */
+  public static final String RETRAINS = "streamtune.trainer.retrains";
+  /** How a retrain ended: a candidate, failed (nothing stored), interrupted (the trainer stopped). */
+  public static final List<String> RETRAIN_OUTCOMES = List.of("candidate", "failed", "interrupted");
+  /** Heads grown for classes the champion did not know, tagged {@code model}. */
+  public static final String HEAD_GROWTHS = "streamtune.trainer.head.growths";
   private final TrainerConfig cfg;
   private final Clock clock;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("trainer");
@@ -159,6 +165,11 @@ public final class TrainerService implements AutoCloseable {
     for (TriggerPolicy.Reaction r : List.of(TriggerPolicy.Reaction.RETRY, TriggerPolicy.Reaction.GIVEN_UP)) {
       registry.counter(REJECTIONS, "model", cfg.common().model(), "reaction", r.name().toLowerCase(java.util.Locale.ROOT));
     }
+    for (String outcome : RETRAIN_OUTCOMES) {
+      // every loop-event counter exists at 0 from the start: increase() and rate() see the first retrain
+      registry.counter(RETRAINS, "model", cfg.common().model(), "outcome", outcome);
+    }
+    registry.counter(HEAD_GROWTHS, "model", cfg.common().model());
     for (FailureReason r : FailureReason.values()) {
       // present at 0 from the start, so an alert on its rate has a series before the first failure
       registry.counter(FAILURES, "model", cfg.common().model(), "reason", r.tag());
@@ -392,7 +403,7 @@ public final class TrainerService implements AutoCloseable {
       failed(model, championVersion, attempt, e);
     } finally {
       timer.stop(registry.timer("streamtune.trainer.retrain.duration", "model", model, "outcome", outcome));
-      registry.counter("streamtune.trainer.retrains", "model", model, "outcome", outcome).increment();
+      registry.counter(RETRAINS, "model", model, "outcome", outcome).increment();
     }
   }
 
@@ -402,7 +413,7 @@ public final class TrainerService implements AutoCloseable {
     List<String> added = labelSet.subList(labels.size(), labelSet.size());
     String growth = String.format("head grown from %d to %d labels (new: %s)", labels.size(), labelSet.size(),
         String.join(", ", added));
-    registry.counter("streamtune.trainer.head.growths", "model", champ.model()).increment();
+    registry.counter(HEAD_GROWTHS, "model", champ.model()).increment();
     log.info("model={} v{}: {} new label(s) in the training samples: {}", champ.model(), champ.version(), added.size(), growth);
     return growth;
   }

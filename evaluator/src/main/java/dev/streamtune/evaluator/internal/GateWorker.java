@@ -196,7 +196,7 @@ public final class GateWorker implements Runnable {
       if (c.failure() != null) {
         // a failed retrain stored nothing: there is no model to score, and no verdict to give
         log.info("gate skips failed training of model={} from v{}: {}", c.model(), c.parentVersion(), c.failure());
-        registry.counter("streamtune.evaluator.gate.failed.candidates", "model", c.model()).increment();
+        registry.counter(EvaluatorMeters.GATE_FAILED_CANDIDATES, "model", c.model()).increment();
         commit(r);
         return;
       }
@@ -353,7 +353,7 @@ public final class GateWorker implements Runnable {
   }
 
   private void publish(Decision d) {
-    registry.counter("streamtune.evaluator.gate.decisions", "model", d.model(), "verdict", d.verdict().name().toLowerCase())
+    registry.counter(EvaluatorMeters.GATE_DECISIONS, "model", d.model(), "verdict", EvaluatorMeters.verdict(d.verdict()))
         .increment();
     decisions.send(new ProducerRecord<>(topics.decisions.name(), d.model(), d));
     decisions.flush();

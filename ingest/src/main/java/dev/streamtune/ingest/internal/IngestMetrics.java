@@ -3,7 +3,6 @@ package dev.streamtune.ingest.internal;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 import java.util.Objects;
@@ -19,9 +18,8 @@ import java.util.Set;
  *       {@code records.rejected}, also counted as core's {@code streamtune.records.rejected{topic}}
  *   <li>{@code streamtune.ingest.http.accepted{kind}} and {@code streamtune.ingest.http.rejected{kind,reason}} for
  *       {@code POST /samples} ({@code kind=sample}) and {@code POST /feedback} ({@code kind=feedback})
- *   <li>{@code streamtune.ingest.stream.errors{kind}}: records that Kafka Streams could not deserialize, process or produce;
- *       counted by core's {@link StreamsErrorHandlers} as {@code streamtune.stream.errors{service=ingest,kind}}, and kept under
- *       this name as a view of that counter so existing queries keep working
+ *   <li>{@code streamtune.stream.errors{service=ingest,kind}}: records that Kafka Streams could not deserialize, process or
+ *       produce, counted by core's {@link StreamsErrorHandlers} (one name for every Streams app)
  * </ul>
  * Counters are registered up front so that dashboards see zeros. Thread-safe.
  */
@@ -54,11 +52,8 @@ public final class IngestMetrics {
     registry.counter("streamtune.ingest.http.accepted", "kind", "sample");
     registry.counter("streamtune.ingest.http.accepted", "kind", "feedback");
     for (String kind : StreamsErrorHandlers.KINDS) {
-      Counter core = registry.counter(StreamsErrorHandlers.ERRORS_METER, "service", IngestStreamsConfig.SERVICE, "kind", kind);
-      FunctionCounter.builder("streamtune.ingest.stream.errors", core, Counter::count).tag("kind", kind)
-          .description("records Kafka Streams could not handle; the same count as " + StreamsErrorHandlers.ERRORS_METER
-              + "{service=" + IngestStreamsConfig.SERVICE + "}")
-          .register(registry);
+      // once, under core's name: streamtune.stream.errors{service=ingest,kind} (an ingest-named copy was exported twice)
+      registry.counter(StreamsErrorHandlers.ERRORS_METER, "service", IngestStreamsConfig.SERVICE, "kind", kind);
     }
   }
 

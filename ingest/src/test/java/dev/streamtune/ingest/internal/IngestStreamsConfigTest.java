@@ -66,11 +66,11 @@ class IngestStreamsConfigTest {
 
     assertThat(r.deadLetterQueueRecords()).singleElement().satisfies(d -> assertThat(d.topic())
         .isEqualTo(topics.recordsRejected.name()));
-    assertThat(registry.get("streamtune.ingest.stream.errors").tag("kind", "deserialization").functionCounter().count())
+    assertThat(registry.get(StreamsErrorHandlers.ERRORS_METER).tag("service", "ingest").tag("kind", "deserialization").counter().count())
         .isEqualTo(1);
-    assertThat(registry.get("streamtune.ingest.stream.errors").tag("kind", "production").functionCounter().count())
+    assertThat(registry.get(StreamsErrorHandlers.ERRORS_METER).tag("service", "ingest").tag("kind", "production").counter().count())
         .isEqualTo(1);
-    assertThat(registry.get("streamtune.ingest.stream.errors").tag("kind", "processing").functionCounter().count()).isZero();
+    assertThat(registry.get(StreamsErrorHandlers.ERRORS_METER).tag("service", "ingest").tag("kind", "processing").counter().count()).isZero();
     assertThat(registry.get("streamtune.stream.errors").tag("service", "ingest").tag("kind", "deserialization").counter()
         .count()).isEqualTo(1);
     assertThat(registry.get("streamtune.records.rejected").tag("topic", topics.feedback.name()).counter().count()).isEqualTo(2);

@@ -74,7 +74,8 @@ public final class EvaluatorService implements AutoCloseable {
     http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();
-    log.info("evaluator started: http port {}, application id {}", http.port(), cfg.applicationId());
+    log.info("evaluator started for model {}: HTTP on {}:{}, application {}, detectors {}, Kafka {}", cfg.common().model(),
+        cfg.host(), http.port(), cfg.applicationId(), EvaluatorMeters.detectors(cfg), cfg.common().bootstrap());
   }
 
   /** Starts a worker on a daemon thread; a worker that stops on an unexpected error marks the service FAILED. */

@@ -17,7 +17,7 @@ final class Common {
   @Option(names = "--config", paramLabel = "FILE", description = "a .properties file of streamtune.* settings")
   Path config;
 
-  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "one setting, e.g. -s streamtune.serving.port=8081")
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "one setting KEY=VALUE (the list below, or streamtune settings)")
   Map<String, String> set = new LinkedHashMap<>();
 
   /**

@@ -34,6 +34,7 @@ final class ServiceCommands {
    */
   static <S extends AutoCloseable> int serve(String name, Supplier<S> create, Consumer<S> start, Function<S, ServiceState> state)
       throws InterruptedException {
+    logLoopEvents();
     S service = create.get();
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean closed = new AtomicBoolean();
@@ -63,6 +64,18 @@ final class ServiceCommands {
       }
     }
     return 0;
+  }
+
+  /**
+   * A service run on its own logs at INFO: its start-up line (address, port, model version) and one line per loop event (drift,
+   * retrain, verdict, promotion, swap), the lines an operator follows. {@code STREAMTUNE_LOG_LEVEL} (or the {@code logback.xml}
+   * it reads) wins; the demo, which tells its own story, stays at WARN.
+   */
+  static void logLoopEvents() {
+    if (System.getenv("STREAMTUNE_LOG_LEVEL") == null
+        && org.slf4j.LoggerFactory.getLogger("dev.streamtune") instanceof ch.qos.logback.classic.Logger logger) {
+      logger.setLevel(ch.qos.logback.classic.Level.INFO);
+    }
   }
 
   @Command(name = "ingest", mixinStandardHelpOptions = true,

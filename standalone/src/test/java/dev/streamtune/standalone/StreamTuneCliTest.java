@@ -41,6 +41,24 @@ class StreamTuneCliTest {
   }
 
   @Test
+  void shouldListEachServicesOwnSettingsWithDefaultsInItsHelp() {
+    for (String service : new String[] {"ingest", "evaluator", "trainer", "serving"}) {
+      out.reset();
+      assertThat(StreamTuneCli.execute(service, "--help")).isZero();
+      String help = out.toString(StandardCharsets.UTF_8);
+      assertThat(help).as(service).contains("streamtune." + service + ".port").contains("-s streamtune." + service + ".port=");
+      for (String other : new String[] {"ingest", "evaluator", "trainer", "serving"}) {
+        if (!other.equals(service)) {
+          assertThat(help).as(service + " --help").doesNotContain("streamtune." + other + ".");
+        }
+      }
+    }
+    out.reset();
+    assertThat(StreamTuneCli.execute("settings")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("streamtune.trainer.cache.disk-max").contains("2000000000");
+  }
+
+  @Test
   void shouldNameThePackageWhenTheDataIsMissing() {
     assertThat(StreamTuneCli.execute("pretrain", "--data", "/nonexistent", "--store", "target/x")).isEqualTo(2);
     assertThat(err()).contains("dataset-fashion-mnist").contains("--data DIR").doesNotContain("Exception");

@@ -188,8 +188,9 @@ public final class TrainerService implements AutoCloseable {
     http.reportCause(state::cause);
     http.requireBearerToken(cfg.common().httpToken());
     http.start();
-    log.info("trainer started: http port {}, freeze boundary {}, min new samples {}", http.port(), cfg.freezeBoundary(),
-        cfg.minNewSamples());
+    log.info("trainer started for model {} (base v{}): HTTP on {}:{}, freeze boundary {}, min new samples {}, Kafka {}",
+        cfg.common().model(), base.map(Manifest::version).orElse(-1), cfg.host(), http.port(), cfg.freezeBoundary(),
+        cfg.minNewSamples(), cfg.common().bootstrap());
   }
 
   private void run() {

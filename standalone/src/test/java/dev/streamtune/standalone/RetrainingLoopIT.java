@@ -33,13 +33,25 @@ class RetrainingLoopIT {
     Path work = Path.of(System.getProperty("streamtune.test.tmp", "target")).resolve("loop-it-work");
     // 2,500 clean labelled samples: ~20 % are held out, so the gate's guard set has ~500 samples and a 2-point guard drop
     // is a real one, not the noise of a small set
+    // the services on known ports, scraped by a real Prometheus (Debian's) with the alert rules of deploy/
+    Map<String, String> settings = new java.util.HashMap<>(Map.of("streamtune.trainer.min-new-samples", "800",
+        "streamtune.trainer.cooldown", "5s"));
+    List<String> targets = new ArrayList<>();
+    for (String service : List.of("serving", "ingest", "evaluator", "trainer")) {
+      int port = RealPrometheus.freePort();
+      settings.put("streamtune." + service + ".port", String.valueOf(port));
+      targets.add("localhost:" + port);
+    }
     DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CONTRAST, 2_500, 800, 12_000, 600, 0.8,
         Duration.ofMillis(300), 150, 4, new Pretrainer.Options(8_000, 1, 64, 1e-3, 42),
         // a rejected first candidate is retried on more samples (5 s cool-down here); the shifted stream lasts long enough
-        Map.of("streamtune.trainer.min-new-samples", "800", "streamtune.trainer.cooldown", "5s"), Duration.ofMinutes(8), 11,
-        System.out::println);
+        settings, Duration.ofMinutes(8), 11, System.out::println);
 
-    DemoSummary s = Demo.run(o);
+    DemoSummary s;
+    try (RealPrometheus prometheus = RealPrometheus.start(work.resolve("prometheus"), targets)) {
+      s = Demo.run(o);
+      assertPanelsAndAlertsOnARealPrometheus(prometheus);
+    }
 
     assertThat(s.falseAlarms()).as("drift alarms before the shift").isZero();
     assertThat(s.driftSecondsAfterShift()).as("drift detected after the shift").isNotNull();
@@ -57,6 +69,43 @@ class RetrainingLoopIT {
     assertThat(s.loopClosed()).as(s.reason()).isTrue();
     assertDashboardsUseExportedMetrics(Path.of(s.runDirectory(), "metrics"));
     assertReportShowsTheRun(s);
+  }
+
+  /**
+   * At the last moment every service was up (just before the demo closed them), every expression of every dashboard panel
+   * returns data with a number in it, the drift alert fires and the alerts of a broken deployment do not.
+   */
+  private static void assertPanelsAndAlertsOnARealPrometheus(RealPrometheus prometheus) throws IOException {
+    double at = prometheus.lastTimeAllUp();
+    Path dashboards = Path.of(System.getProperty("streamtune.repo", "..")).resolve("grafana/dashboards");
+    List<String> empty = new ArrayList<>();
+    int panels = 0;
+    try (Stream<Path> files = Files.list(dashboards)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".json")).toList()) {
+        for (com.fasterxml.jackson.databind.JsonNode panel : dev.streamtune.core.json.Json.MAPPER.readTree(f.toFile())
+            .path("panels")) {
+          for (com.fasterxml.jackson.databind.JsonNode target : panel.path("targets")) {
+            String expr = target.path("expr").asText();
+            panels++;
+            List<Double> values = prometheus.query(expr, at);
+            System.out.printf("prometheus: %-32s %s%n", panel.path("title").asText(), values);
+            if (values.stream().noneMatch(Double::isFinite)) {
+              empty.add(panel.path("title").asText() + ": " + expr + " -> " + values);
+            }
+          }
+        }
+      }
+    }
+    assertThat(panels).isGreaterThan(5);
+    assertThat(empty).as("panels without data at the end of the run").isEmpty();
+    List<String> firing = prometheus.firing(at);
+    System.out.println("prometheus: alerts firing at the end of the run: " + firing);
+    assertThat(firing).as("alerts firing").contains("StreamTuneDriftDetected")
+        .doesNotContain("StreamTuneServiceDown", "StreamTuneServiceNotReady", "StreamTuneServingErrors", "StreamTuneRetrainFailed");
+    // the base version's accuracy fell below the SLO after the shift: the alert was pending (it fires after 2 minutes below,
+    // longer than this run's shifted phase; deploy/alerts-test.yml tests the firing)
+    assertThat(prometheus.query("max_over_time(ALERTS{alertname=\"StreamTuneAccuracyBelowSLO\",version=\"1\"}[30m])", at))
+        .as("accuracy below the SLO seen for v1 during the run").isNotEmpty();
   }
 
   /** The run's HTML report is there, its charts are real PNG images, and its verdicts table holds the promotion. */

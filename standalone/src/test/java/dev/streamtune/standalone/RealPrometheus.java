@@ -27,6 +27,7 @@ final class RealPrometheus implements AutoCloseable {
   private final Process process;
   private final int port;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final long startedAt = System.currentTimeMillis();
 
   private RealPrometheus(Process process, int port) {
     this.process = process;
@@ -36,13 +37,14 @@ final class RealPrometheus implements AutoCloseable {
   static RealPrometheus start(Path dir, List<String> targets) throws IOException {
     assertThat(Path.of("/usr/bin/prometheus")).as("Debian's prometheus (bin/setup-debian installs it)").exists();
     Files.createDirectories(dir);
+    Path data = Files.createTempDirectory(dir, "data-"); // a fresh database: nothing of an earlier run answers a query
     Path rules = Path.of(System.getProperty("streamtune.repo", "..")).resolve("deploy/alerts.yml").toAbsolutePath();
     Path config = dir.resolve("prometheus.yml");
     Files.writeString(config, "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         + "rule_files: ['" + rules + "']\n"
         + "scrape_configs:\n  - job_name: streamtune\n    static_configs: [{targets: ['" + String.join("', '", targets) + "']}]\n");
     int port = freePort();
-    Process p = new ProcessBuilder("/usr/bin/prometheus", "--config.file=" + config, "--storage.tsdb.path=" + dir.resolve("data"),
+    Process p = new ProcessBuilder("/usr/bin/prometheus", "--config.file=" + config, "--storage.tsdb.path=" + data,
         "--web.listen-address=127.0.0.1:" + port, "--log.level=warn").redirectErrorStream(true)
         .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
     RealPrometheus prometheus = new RealPrometheus(p, port);
@@ -73,9 +75,28 @@ final class RealPrometheus implements AutoCloseable {
     return out;
   }
 
+  /** The series of an instant query at {@code time} as {@code {labels}=value}, for a log line. */
+  List<String> describe(String expr, double time) throws IOException {
+    JsonNode body = Json.MAPPER.readTree(get("/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8)
+        + "&time=" + time).body());
+    List<String> out = new ArrayList<>();
+    for (JsonNode series : body.path("data").path("result")) {
+      JsonNode m = series.path("metric");
+      StringBuilder labels = new StringBuilder();
+      m.fieldNames().forEachRemaining(k -> {
+        if (!k.equals("job")) {
+          labels.append(labels.length() == 0 ? "" : ",").append(k).append('=').append(m.path(k).asText());
+        }
+      });
+      out.add("{" + labels + "}=" + series.path("value").get(1).asText());
+    }
+    return out;
+  }
+
   /** The last evaluation time (Unix seconds) at which every target was up: before the run's services closed. */
   double lastTimeAllUp() throws IOException {
-    JsonNode body = Json.MAPPER.readTree(get("/api/v1/query?query=" + URLEncoder.encode("min(up)[30m:1s]",
+    long seconds = Math.max(1, (System.currentTimeMillis() - startedAt) / 1000);
+    JsonNode body = Json.MAPPER.readTree(get("/api/v1/query?query=" + URLEncoder.encode("min(up)[" + seconds + "s:1s]",
         StandardCharsets.UTF_8)).body());
     double last = -1;
     for (JsonNode series : body.path("data").path("result")) {

@@ -88,7 +88,7 @@ class RetrainingLoopIT {
             String expr = target.path("expr").asText();
             panels++;
             List<Double> values = prometheus.query(expr, at);
-            System.out.printf("prometheus: %-32s %s%n", panel.path("title").asText(), values);
+            System.out.printf("prometheus: %s: %s%n", panel.path("title").asText(), prometheus.describe(expr, at));
             if (values.stream().noneMatch(Double::isFinite)) {
               empty.add(panel.path("title").asText() + ": " + expr + " -> " + values);
             }

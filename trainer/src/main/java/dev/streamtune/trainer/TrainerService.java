@@ -83,6 +83,8 @@ public final class TrainerService implements AutoCloseable {
   public static final String RETRAINS = "streamtune.trainer.retrains";
   /** How a retrain ended: a candidate, failed (nothing stored), interrupted (the trainer stopped). */
   public static final List<String> RETRAIN_OUTCOMES = List.of("candidate", "failed", "interrupted");
+  /** How long retrains took, tagged {@code model} and {@code outcome}. */
+  public static final String RETRAIN_DURATION = "streamtune.trainer.retrain.duration";
   /** Heads grown for classes the champion did not know, tagged {@code model}. */
   public static final String HEAD_GROWTHS = "streamtune.trainer.head.growths";
   private final TrainerConfig cfg;
@@ -168,6 +170,7 @@ public final class TrainerService implements AutoCloseable {
     for (String outcome : RETRAIN_OUTCOMES) {
       // every loop-event counter exists at 0 from the start: increase() and rate() see the first retrain
       registry.counter(RETRAINS, "model", cfg.common().model(), "outcome", outcome);
+      registry.timer(RETRAIN_DURATION, "model", cfg.common().model(), "outcome", outcome);
     }
     registry.counter(HEAD_GROWTHS, "model", cfg.common().model());
     for (FailureReason r : FailureReason.values()) {
@@ -403,7 +406,7 @@ public final class TrainerService implements AutoCloseable {
           plan == null ? cfg.learningRate() : plan.headRate(), Double.NaN, Networks.device(), ms, null, reason, null);
       failed(model, championVersion, attempt, e);
     } finally {
-      timer.stop(registry.timer("streamtune.trainer.retrain.duration", "model", model, "outcome", outcome));
+      timer.stop(registry.timer(RETRAIN_DURATION, "model", model, "outcome", outcome));
       registry.counter(RETRAINS, "model", model, "outcome", outcome).increment();
     }
   }

@@ -388,7 +388,7 @@ public final class TrainerService implements AutoCloseable {
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
-          championVersion, summary, clock.instant());
+          championVersion, summary, clock.instant()).answering(d.detectedAt());
       lastCandidate = m.version();
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";

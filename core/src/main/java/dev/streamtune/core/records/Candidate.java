@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param parentVersion the version the candidate was trained from (the champion at the time)
  * @param training provenance of the training (of the attempt, for a failed candidate)
  * @param failure null for a trained candidate; for a failed retrain, the reason
+ * @param driftAt when the drift signal this candidate answers was detected (the start of the time to adapt); null when it
+ *     answers none, and in records written before the field (schema 1 without a major bump)
  */
 public record Candidate(int schema, String model, int version, String storeUri, String sha256, int parentVersion,
-    TrainingSummary training, Instant timestamp, String failure) implements Versioned {
+    TrainingSummary training, Instant timestamp, String failure, Instant driftAt) implements Versioned {
   public Candidate {
     Versioned.check(schema, "candidate");
     Objects.requireNonNull(model, "model");
@@ -36,6 +38,17 @@ public record Candidate(int schema, String model, int version, String storeUri, 
     } else if (failure.isBlank()) {
       throw new IllegalArgumentException("failure must be null (trained) or a reason, was blank");
     }
+  }
+
+  /** A candidate without a drift time. */
+  public Candidate(int schema, String model, int version, String storeUri, String sha256, int parentVersion,
+      TrainingSummary training, Instant timestamp, String failure) {
+    this(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, null);
+  }
+
+  /** This candidate, answering the drift signal detected at {@code at}. */
+  public Candidate answering(Instant at) {
+    return new Candidate(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, at);
   }
 
   /** A trained candidate, stored at {@code storeUri}. */

@@ -34,4 +34,25 @@ class DecisionJsonTest {
     assertThat(back.onlyCandidateRight()).isEqualTo(30);
     assertThat(back.onlyChampionRight()).isEqualTo(26);
   }
+
+  /** A verdict on a candidate that answers a drift carries the drift's time; old records read without it. */
+  @Test
+  void shouldCarryTheDriftTimeOfTheCandidateAndTheTimeToAdapt() {
+    Decision d = new Decision(Versioned.CURRENT, "fashion", Decision.Verdict.PROMOTE, new ModelScore(2, 0.8, 0.85),
+        new ModelScore(1, 0.5, 0.85), 200, 400, "rule", "gain", Instant.ofEpochSecond(1_000), 0.001, 60, 2)
+        .answering(Instant.ofEpochSecond(910));
+
+    Decision back = Json.fromBytes(Json.toBytes(d), Decision.class);
+
+    assertThat(back).isEqualTo(d);
+    assertThat(back.driftAt()).isEqualTo(Instant.ofEpochSecond(910));
+    assertThat(back.adaptSeconds()).isEqualTo(90.0);
+    Promotion p = Json.fromBytes(Json.toBytes(new Promotion(Versioned.CURRENT, "fashion", 2, "file:/s/fashion/2", "ab", "gate",
+        Instant.ofEpochSecond(1_001), Instant.ofEpochSecond(910))), Promotion.class);
+    assertThat(p.driftAt()).isEqualTo(Instant.ofEpochSecond(910));
+    Promotion manual = Json.fromBytes(("{\"schema\":1,\"model\":\"fashion\",\"version\":3,\"storeUri\":\"u\","
+        + "\"sha256\":\"ab\",\"reason\":\"manual\",\"timestamp\":\"2026-01-01T00:00:00Z\"}")
+        .getBytes(StandardCharsets.UTF_8), Promotion.class);
+    assertThat(manual.driftAt()).as("a promotion written before the field").isNull();
+  }
 }

@@ -23,6 +23,10 @@ public final class EvaluatorMeters implements MeterBinder {
   /** Failed candidates announced by the trainer, tagged {@code model}. */
   public static final String GATE_FAILED_CANDIDATES = "streamtune.evaluator.gate.failed.candidates";
 
+  /** The stages of core's {@link dev.streamtune.core.metrics.Metrics#ADAPT} the evaluator records. */
+  public static final String STAGE_CANDIDATE = "candidate";
+  public static final String STAGE_VERDICT = "verdict";
+
   private final EvaluatorConfig cfg;
 
   public EvaluatorMeters(EvaluatorConfig cfg) {
@@ -46,6 +50,12 @@ public final class EvaluatorMeters implements MeterBinder {
     return v.name().toLowerCase(Locale.ROOT);
   }
 
+  static void adapt(MeterRegistry registry, String model, String stage, java.time.Duration d) {
+    if (!d.isNegative()) {
+      dev.streamtune.core.metrics.Metrics.adapt(registry, model, stage).record(d);
+    }
+  }
+
   @Override
   public void bindTo(MeterRegistry registry) {
     String model = cfg.common().model();
@@ -56,5 +66,7 @@ public final class EvaluatorMeters implements MeterBinder {
       registry.counter(GATE_DECISIONS, "model", model, "verdict", verdict(v));
     }
     registry.counter(GATE_FAILED_CANDIDATES, "model", model);
+    dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_CANDIDATE);
+    dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_VERDICT);
   }
 }

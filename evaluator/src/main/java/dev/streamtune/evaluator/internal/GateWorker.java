@@ -243,11 +243,17 @@ public final class GateWorker implements Runnable {
         return;
       }
     }
+    decision = decision.answering(c.driftAt());
     publish(decision);
+    if (c.driftAt() != null) {
+      // the time to adapt, by stage: drift -> candidate trained -> verdict (serving adds "swap" on each node)
+      EvaluatorMeters.adapt(registry, c.model(), EvaluatorMeters.STAGE_CANDIDATE, Duration.between(c.driftAt(), c.timestamp()));
+      EvaluatorMeters.adapt(registry, c.model(), EvaluatorMeters.STAGE_VERDICT, Duration.between(c.driftAt(), decision.timestamp()));
+    }
     if (decision.verdict() == Decision.Verdict.PROMOTE) {
       Manifest m = store.manifest(c.model(), c.version()).orElseThrow();
       Promotion promo = new Promotion(Versioned.CURRENT, c.model(), c.version(), c.storeUri(), m.sha256(),
-          "gate: " + decision.reason(), clock.instant());
+          "gate: " + decision.reason(), clock.instant(), c.driftAt());
       promotions.send(new ProducerRecord<>(topics.promotions.name(), c.model(), promo));
       promotions.flush();
       champions.put(c.model(), promo);

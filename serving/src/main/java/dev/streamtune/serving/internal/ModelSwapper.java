@@ -58,7 +58,11 @@ public final class ModelSwapper {
       log.info("promotion of {} v{} ({}): already serving it", model, promotion.version(), promotion.reason());
       return true;
     }
-    return swapIn(promotion.version(), promotion.sha256(), "promoted: " + promotion.reason());
+    boolean swapped = swapIn(promotion.version(), promotion.sha256(), "promoted: " + promotion.reason());
+    if (swapped && promotion.driftAt() != null) {
+      metrics.adapted(promotion.driftAt());
+    }
+    return swapped;
   }
 
   /**

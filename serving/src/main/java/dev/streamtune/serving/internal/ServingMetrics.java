@@ -62,6 +62,8 @@ public final class ServingMetrics implements MeterBinder {
         .strongReference(true).register(registry);
     Gauge.builder(MODEL_VERSION, servingVersion, AtomicInteger::get).tag("model", model)
         .description("the model version serving now, 0 before the first").strongReference(true).register(registry);
+    // at 0 from the start: the first adaptation on this node counts in increase()
+    dev.streamtune.core.metrics.Metrics.adapt(registry, model, "swap");
     batchSize = DistributionSummary.builder(BATCH_SIZE).description("requests answered by one output() call")
         .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(4096.0).register(registry);
     for (RejectReason r : RejectReason.values()) {
@@ -120,6 +122,14 @@ public final class ServingMetrics implements MeterBinder {
   public void swapped(int version) {
     servingVersion.set(version);
     registry().counter(SWAPS, "model", model, "outcome", "ok").increment();
+  }
+
+  /** A promotion that answers the drift detected at {@code driftAt} serves on this node now: the last stage of the time to adapt. */
+  public void adapted(java.time.Instant driftAt) {
+    Duration d = Duration.between(driftAt, java.time.Instant.now());
+    if (!d.isNegative()) {
+      dev.streamtune.core.metrics.Metrics.adapt(registry(), model, "swap").record(d);
+    }
   }
 
   /** A version read from the store, verified and warmed up, in {@code took}. */

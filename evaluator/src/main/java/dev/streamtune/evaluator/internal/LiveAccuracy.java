@@ -8,7 +8,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The live windowed accuracy per model version, as the gauge {@code streamtune.evaluator.accuracy{model,version}} and for
- * readers in the same process. Thread-safe.
+ * readers in the same process; and each supervised detector's statistic against the threshold it fires at
+ * ({@code streamtune.evaluator.detector.statistic} and {@code .threshold}, tagged {@code model}, {@code version} and
+ * {@code detector}). Thread-safe.
  */
 public final class LiveAccuracy {
   private final MeterRegistry registry;
@@ -26,6 +28,23 @@ public final class LiveAccuracy {
           .tags("model", model, "version", Integer.toString(version)).register(registry);
       return ref;
     }).set(accuracy);
+  }
+
+  /** A detector's statistic after the last outcome of a model version, and its threshold. */
+  public void detector(String model, int version, String detector, double statistic, double threshold) {
+    gauge("statistic", model, version, detector).set(statistic);
+    gauge("threshold", model, version, detector).set(threshold);
+  }
+
+  private AtomicReference<Double> gauge(String what, String model, int version, String detector) {
+    return values.computeIfAbsent(what + "/" + model + "/" + version + "/" + detector, k -> {
+      AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
+      Gauge.builder("streamtune.evaluator.detector." + what, ref, AtomicReference::get)
+          .description(what.equals("statistic") ? "a drift detector's statistic on the served version's error stream"
+              : "the value of the statistic at which the detector signals drift")
+          .tags("model", model, "version", Integer.toString(version), "detector", detector).register(registry);
+      return ref;
+    });
   }
 
   /** The last windowed accuracy of a version, NaN when unknown. */

@@ -53,9 +53,14 @@ public final class ModelMonitor {
   }
 
   /** The new state, the version's monitor after the outcome, and the drift signals of the detectors that fired (often none). */
-  public record Update(State state, VersionMonitor version, List<DriftSignal> drifts) {
+  /**
+   * @param statistics each detector's statistic after this outcome and the threshold it fires at ({@code {statistic,
+   *     threshold}}), what the quality dashboard charts
+   */
+  public record Update(State state, VersionMonitor version, List<DriftSignal> drifts, Map<String, double[]> statistics) {
     public Update {
       drifts = List.copyOf(drifts);
+      statistics = Map.copyOf(statistics);
     }
   }
 
@@ -77,11 +82,13 @@ public final class ModelMonitor {
     double x = right ? 0.0 : 1.0;
     List<DriftSignal> drifts = new ArrayList<>();
     Map<String, VersionMonitor.Onset> onsets = new HashMap<>(v.onsets());
+    Map<String, double[]> statistics = new HashMap<>();
 
     PageHinkley.State ph = null;
     if (detectors.uses(PageHinkley.NAME)) {
       PageHinkley.Step step = detectors.pageHinkley().update(v.ph() == null ? PageHinkley.State.initial() : v.ph(), x);
       ph = step.state();
+      statistics.put(PageHinkley.NAME, new double[] {ph.statistic(), detectors.pageHinkley().lambda()});
       mark(onsets, PageHinkley.NAME, ph.n(), ph.nAtMin(), at, v);
       if (step.drift()) {
         drifts.add(signal(o, PageHinkley.NAME, ph.statistic(), detectors.pageHinkley().lambda(), outcomes, at, window,
@@ -93,6 +100,7 @@ public final class ModelMonitor {
     if (detectors.uses(Ddm.NAME)) {
       Ddm.Step step = detectors.ddm().update(v.ddm() == null ? Ddm.State.initial() : v.ddm(), x);
       ddm = step.state();
+      statistics.put(Ddm.NAME, new double[] {step.statistic(), detectors.ddm().driftLevel()});
       mark(onsets, Ddm.NAME, ddm.n(), ddm.nAtMin(), at, v);
       if (step.drift()) {
         drifts.add(signal(o, Ddm.NAME, step.statistic(), detectors.ddm().driftLevel(), outcomes, at, window,
@@ -104,6 +112,7 @@ public final class ModelMonitor {
     if (detectors.uses(Adwin.NAME)) {
       Adwin.Step step = detectors.adwin().update(v.adwin() == null ? Adwin.State.initial() : v.adwin(), x);
       adwin = step.state();
+      statistics.put(Adwin.NAME, new double[] {step.statistic(), step.threshold()});
       if (step.drift()) {
         drifts.add(adwinSignal(o, step, outcomes, at, window, times));
         adwin = Adwin.State.initial();
@@ -115,7 +124,7 @@ public final class ModelMonitor {
     while (versions.size() > KEEP_VERSIONS) {
       versions.pollFirstEntry();
     }
-    return new Update(new State(versions), next, drifts);
+    return new Update(new State(versions), next, drifts, statistics);
   }
 
   /** Moves a detector's onset mark to this outcome when its minimum moved here (or when it has none yet). */

@@ -43,6 +43,7 @@ public final class MonitorProcessor implements Processor<String, Outcome, String
     registry.counter("streamtune.evaluator.outcomes", "model", o.model(), "version", version, "correct",
         Boolean.toString(o.correct())).increment();
     live.update(o.model(), o.version(), u.version().windowAccuracy());
+    u.statistics().forEach((detector, st) -> live.detector(o.model(), o.version(), detector, st[0], st[1]));
     u.drifts().forEach(d -> {
       log.info("drift on model={} version={}: {} statistic {} > {} after {} outcomes; window accuracy before onset {} now {}",
           d.model(), d.version(), d.detector(), String.format("%.2f", d.statistic()), d.threshold(), d.window(),

@@ -35,6 +35,20 @@ class ModelMonitorTest {
     return out;
   }
 
+  /** What the quality dashboard charts: the statistic climbs toward the threshold as errors rise, and stays below while stable. */
+  @Test
+  void shouldReportEachDetectorsStatisticAgainstItsThreshold() {
+    feed(1, 1_000, 0.13);
+    Outcome ok = new Outcome(Versioned.CURRENT, "p-ok", "fashion", 1, "Bag", "Bag", 0.9, Instant.ofEpochSecond(2_000_000),
+        Instant.ofEpochSecond(2_000_000));
+    double[] stable = monitor.apply(state, ok).statistics().get(PageHinkley.NAME);
+    assertThat(stable[1]).as("the threshold is the configured lambda").isEqualTo(50.0);
+    assertThat(stable[0]).isBetween(0.0, 50.0);
+    feed(1, 40, 0.9);
+    double[] rising = monitor.apply(state, ok).statistics().get(PageHinkley.NAME);
+    assertThat(rising[0]).as("after a burst of errors").isGreaterThan(stable[0]);
+  }
+
   @Test
   void shouldStayQuietWhileTheErrorRateIsStable() {
     assertThat(feed(1, 5_000, 0.13)).isEmpty();

@@ -85,8 +85,15 @@ public final class ConfidenceMonitor {
     }
   }
 
-  /** The state after one prediction, and a signal when the test rejected. */
-  public record Update(State state, Optional<DriftSignal> drift) {}
+  /**
+   * The state after one prediction, a signal when the test rejected, and the test itself when one ran on this prediction
+   * ({@code {D, critical D at alpha, p-value}}; null otherwise), what the quality dashboard charts.
+   */
+  public record Update(State state, Optional<DriftSignal> drift, double[] test) {
+    public Update(State state, Optional<DriftSignal> drift) {
+      this(state, drift, null);
+    }
+  }
 
   public Update apply(State s, Prediction p) {
     int c = (int) Math.round(Math.min(1, Math.max(0, p.confidence())) * SCALE);
@@ -112,15 +119,18 @@ public final class ConfidenceMonitor {
           Optional.empty());
     }
     KolmogorovSmirnov.Result r = KolmogorovSmirnov.test(scaled(s.reference), scaled(recent));
-    if (!(r.pValue() < params.alpha())) {
-      return new Update(new State(s.version(), n, s.reference, recent, times, 0, s.armedAt(), s.alarms()), Optional.empty());
-    }
     double critical = KolmogorovSmirnov.criticalD(r.n(), r.m(), params.alpha());
+    double[] test = {r.d(), critical, r.pValue()};
+    if (!(r.pValue() < params.alpha())) {
+      return new Update(new State(s.version(), n, s.reference, recent, times, 0, s.armedAt(), s.alarms()), Optional.empty(),
+          test);
+    }
     DriftSignal d = new DriftSignal(Versioned.CURRENT, p.model(), p.version(), DriftSignal.Kind.DATA, ConfidenceDrift.NAME, r.d(),
         critical, n, Instant.ofEpochMilli(times[0]), p.timestamp(), Double.NaN, Double.NaN);
     // the shifted confidences are the new normal: the next predictions form a fresh reference, so a lasting shift signals
     // once and a further shift signals again
-    return new Update(new State(s.version(), n, new int[0], new int[0], new long[0], 0, 0, s.alarms() + 1), Optional.of(d));
+    return new Update(new State(s.version(), n, new int[0], new int[0], new long[0], 0, 0, s.alarms() + 1), Optional.of(d),
+        test);
   }
 
   private static double[] scaled(int[] v) {

@@ -20,6 +20,8 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
   private final ConfidenceMonitor monitor;
   private final String storeName;
   private final MeterRegistry registry;
+  private final java.util.Map<String, java.util.concurrent.atomic.AtomicReference<Double>> gauges =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private ProcessorContext<String, DriftSignal> context;
   private KeyValueStore<String, ConfidenceMonitor.State> store;
 
@@ -35,6 +37,18 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
     this.store = context.getStateStore(storeName);
   }
 
+  /** The last KS test per model version: D, the D it fires at, and its p-value (beside the supervised detectors' gauges). */
+  private java.util.concurrent.atomic.AtomicReference<Double> gauge(String what, Prediction p) {
+    return gauges.computeIfAbsent(what + "/" + p.model() + "/" + p.version(), k -> {
+      java.util.concurrent.atomic.AtomicReference<Double> ref = new java.util.concurrent.atomic.AtomicReference<>(Double.NaN);
+      io.micrometer.core.instrument.Gauge.builder("streamtune.evaluator.detector." + what, ref,
+              java.util.concurrent.atomic.AtomicReference::get)
+          .tags("model", p.model(), "version", Integer.toString(p.version()), "detector", dev.streamtune.evaluator.ConfidenceDrift.NAME)
+          .register(registry);
+      return ref;
+    });
+  }
+
   @Override
   public void process(Record<String, Prediction> record) {
     Prediction p = record.value();
@@ -46,6 +60,11 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
     }
     ConfidenceMonitor.Update u = monitor.apply(state, p);
     store.put(key, u.state());
+    if (u.test() != null) {
+      gauge("statistic", p).set(u.test()[0]);
+      gauge("threshold", p).set(u.test()[1]);
+      gauge("pvalue", p).set(u.test()[2]);
+    }
     u.drift().ifPresent(d -> {
       log.info("data drift on model={} version={}: {} D {} > {} after {} predictions (recent window since {})", d.model(),
           d.version(), d.detector(), String.format("%.3f", d.statistic()), String.format("%.3f", d.threshold()), d.window(),

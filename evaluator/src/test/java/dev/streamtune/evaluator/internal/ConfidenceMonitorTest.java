@@ -18,6 +18,7 @@ class ConfidenceMonitorTest {
   private final SplittableRandom rnd = new SplittableRandom(9);
   private ConfidenceMonitor.State state = ConfidenceMonitor.State.initial(3);
   private int t;
+  private final List<double[]> tests = new ArrayList<>();
 
   private List<DriftSignal> feed(int n, double lo, double hi) {
     List<DriftSignal> out = new ArrayList<>();
@@ -28,8 +29,22 @@ class ConfidenceMonitorTest {
       ConfidenceMonitor.Update u = monitor.apply(state, p);
       state = u.state();
       u.drift().ifPresent(out::add);
+      if (u.test() != null) {
+        tests.add(u.test());
+      }
     }
     return out;
+  }
+
+  /** Every check reports D, the D it fires at and the p-value (what the dashboard charts): D stays below it while stable. */
+  @Test
+  void shouldReportEachTestWithItsCriticalValueAndPValue() {
+    feed(500 + 200 + 150, 0.7, 1.0);
+    assertThat(tests).as("a test every 50 predictions once the windows are full").hasSizeBetween(3, 4);
+    assertThat(tests).allSatisfy(r -> {
+      assertThat(r[0]).as("D").isLessThan(r[1]);
+      assertThat(r[2]).as("p-value").isGreaterThan(0.001);
+    });
   }
 
   @Test

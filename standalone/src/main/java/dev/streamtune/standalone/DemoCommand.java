@@ -48,7 +48,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--source-requests", defaultValue = "1500", description = "requests before the shift")
   int sourceRequests;
 
-  @Option(names = "--max-shifted-requests", defaultValue = "12000", description = "shifted requests at most")
+  @Option(names = "--max-shifted-requests", defaultValue = "20000", description = "shifted requests at most: the shifted phase "
+      + "ends earlier, once the promoted version serves; room for a retry when the gate rejects the first candidate "
+      + "(default ${DEFAULT-VALUE})")
   int maxShiftedRequests;
 
   @Option(names = "--after-requests", defaultValue = "1000", description = "requests to measure the promoted version")

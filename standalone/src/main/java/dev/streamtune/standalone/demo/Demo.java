@@ -126,6 +126,9 @@ public final class Demo {
       m.put("streamtune.trainer.port", "0");
       m.put("streamtune.ingest.state.dir", runDir.resolve("state/ingest").toString());
       m.put("streamtune.evaluator.state.dir", runDir.resolve("state/evaluator").toString());
+      // the demo compresses time: when the gate rejects the first candidate (its guard drop is close to the limit on some
+      // runs), the retry on more samples comes within the run instead of after the services' 30 s cool-down
+      m.put("streamtune.trainer.cooldown", "5s");
       m.putAll(o.settings());
       Settings settings = Settings.of(m);
       Topics topics = new Topics(settings.string("streamtune.topic.prefix", Topics.DEFAULT_PREFIX));

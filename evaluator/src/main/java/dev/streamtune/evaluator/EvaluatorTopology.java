@@ -81,7 +81,7 @@ public final class EvaluatorTopology {
       ConfidenceMonitor confidence = new ConfidenceMonitor(cfg.confidence());
       predictions.selectKey((id, p) -> p.model(), Named.as("predictions-by-model-key"))
           .repartition(Repartitioned.with(Serdes.String(), t.predictions.valueSerde()).withName("predictions-by-model"))
-          .process(() -> new ConfidenceProcessor(confidence, CONFIDENCE_STORE, registry), Named.as("confidence-monitor"),
+          .process(() -> new ConfidenceProcessor(confidence, CONFIDENCE_STORE, live, registry), Named.as("confidence-monitor"),
               CONFIDENCE_STORE)
           .to(t.drift.name(), Produced.with(t.drift.keySerde(), t.drift.valueSerde()));
     }

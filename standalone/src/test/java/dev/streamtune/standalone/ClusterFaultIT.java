@@ -16,7 +16,6 @@ import dev.streamtune.core.records.Outcome;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.testing.TestData;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -90,8 +89,8 @@ class ClusterFaultIT {
     Path store = work.resolve("store");
 
     // three broker nodes, each a broker and a controller
-    int[] client = {freePort(), freePort(), freePort()};
-    int[] controller = {freePort(), freePort(), freePort()};
+    int[] client = {RealPrometheus.freePort(), RealPrometheus.freePort(), RealPrometheus.freePort()};
+    int[] controller = {RealPrometheus.freePort(), RealPrometheus.freePort(), RealPrometheus.freePort()};
     String quorum = "1@localhost:" + controller[0] + ",2@localhost:" + controller[1] + ",3@localhost:" + controller[2];
     String bootstrap = "localhost:" + client[0] + ",localhost:" + client[1] + ",localhost:" + client[2];
     List<Part> brokers = new ArrayList<>();
@@ -337,7 +336,7 @@ class ClusterFaultIT {
    */
   private static Part service(Map<String, Object> compose, String service, Map<String, String> env, Path work)
       throws IOException {
-    int port = freePort();
+    int port = RealPrometheus.freePort();
     String name = service;
     Map<String, String> e = new HashMap<>(env);
     List<String> args = containerPaths(command(compose, service), null, work.resolve(name));
@@ -726,12 +725,6 @@ class ClusterFaultIT {
       }
       return a;
     }).toList();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   private static String seconds(long nanos) {

@@ -19,15 +19,15 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
   private static final Logger log = LoggerFactory.getLogger(ConfidenceProcessor.class);
   private final ConfidenceMonitor monitor;
   private final String storeName;
+  private final LiveAccuracy live;
   private final MeterRegistry registry;
-  private final java.util.Map<String, java.util.concurrent.atomic.AtomicReference<Double>> gauges =
-      new java.util.concurrent.ConcurrentHashMap<>();
   private ProcessorContext<String, DriftSignal> context;
   private KeyValueStore<String, ConfidenceMonitor.State> store;
 
-  public ConfidenceProcessor(ConfidenceMonitor monitor, String storeName, MeterRegistry registry) {
+  public ConfidenceProcessor(ConfidenceMonitor monitor, String storeName, LiveAccuracy live, MeterRegistry registry) {
     this.monitor = monitor;
     this.storeName = storeName;
+    this.live = live;
     this.registry = registry;
   }
 
@@ -35,18 +35,6 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
   public void init(ProcessorContext<String, DriftSignal> context) {
     this.context = context;
     this.store = context.getStateStore(storeName);
-  }
-
-  /** The last KS test per model version: D, the D it fires at, and its p-value (beside the supervised detectors' gauges). */
-  private java.util.concurrent.atomic.AtomicReference<Double> gauge(String what, Prediction p) {
-    return gauges.computeIfAbsent(what + "/" + p.model() + "/" + p.version(), k -> {
-      java.util.concurrent.atomic.AtomicReference<Double> ref = new java.util.concurrent.atomic.AtomicReference<>(Double.NaN);
-      io.micrometer.core.instrument.Gauge.builder("streamtune.evaluator.detector." + what, ref,
-              java.util.concurrent.atomic.AtomicReference::get)
-          .tags("model", p.model(), "version", Integer.toString(p.version()), "detector", dev.streamtune.evaluator.ConfidenceDrift.NAME)
-          .register(registry);
-      return ref;
-    });
   }
 
   @Override
@@ -61,9 +49,7 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
     ConfidenceMonitor.Update u = monitor.apply(state, p);
     store.put(key, u.state());
     if (u.test() != null) {
-      gauge("statistic", p).set(u.test()[0]);
-      gauge("threshold", p).set(u.test()[1]);
-      gauge("pvalue", p).set(u.test()[2]);
+      live.test(p.model(), p.version(), dev.streamtune.evaluator.ConfidenceDrift.NAME, u.test()[0], u.test()[1], u.test()[2]);
     }
     u.drift().ifPresent(d -> {
       log.info("data drift on model={} version={}: {} D {} > {} after {} predictions (recent window since {})", d.model(),

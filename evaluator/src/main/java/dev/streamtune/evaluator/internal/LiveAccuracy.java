@@ -36,12 +36,21 @@ public final class LiveAccuracy {
     gauge("threshold", model, version, detector).set(threshold);
   }
 
+  /** A label-free test of a model version: its statistic, the value it fires at, and its p-value. */
+  public void test(String model, int version, String detector, double statistic, double threshold, double pValue) {
+    detector(model, version, detector, statistic, threshold);
+    gauge("pvalue", model, version, detector).set(pValue);
+  }
+
   private AtomicReference<Double> gauge(String what, String model, int version, String detector) {
     return values.computeIfAbsent(what + "/" + model + "/" + version + "/" + detector, k -> {
       AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
       Gauge.builder("streamtune.evaluator.detector." + what, ref, AtomicReference::get)
-          .description(what.equals("statistic") ? "a drift detector's statistic on the served version's error stream"
-              : "the value of the statistic at which the detector signals drift")
+          .description(switch (what) {
+            case "statistic" -> "a drift detector's statistic on a model version's stream";
+            case "threshold" -> "the value of the statistic at which the detector signals drift";
+            default -> "the p-value of the detector's latest test";
+          })
           .tags("model", model, "version", Integer.toString(version), "detector", detector).register(registry);
       return ref;
     });

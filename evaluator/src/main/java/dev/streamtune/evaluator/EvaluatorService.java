@@ -36,7 +36,8 @@ public final class EvaluatorService implements AutoCloseable {
   static final String SERVICE = "evaluator";
   private final EvaluatorConfig cfg;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
-  private final LiveAccuracy live = new LiveAccuracy(registry);
+  private final EvaluatorMeters meters;
+  private final LiveAccuracy live;
   private final Lifecycle state = new Lifecycle(SERVICE);
   private KafkaStreams streams;
   private GateWorker gate;
@@ -48,6 +49,9 @@ public final class EvaluatorService implements AutoCloseable {
   public EvaluatorService(EvaluatorConfig cfg) {
     Dl4jRuntime.init();
     this.cfg = cfg;
+    this.meters = new EvaluatorMeters(cfg);
+    // a version first seen served (a prediction or an outcome) gets its loop-event counters at 0 before any event on it
+    this.live = new LiveAccuracy(registry, (model, version) -> meters.bindVersion(registry, model, version));
   }
 
   public void start() {
@@ -57,7 +61,7 @@ public final class EvaluatorService implements AutoCloseable {
     streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(store)),
         streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
-    new EvaluatorMeters(cfg).bindTo(registry);
+    meters.bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
       state.fail("the monitoring topology failed", e);

@@ -1,6 +1,7 @@
 package dev.streamtune.evaluator;
 
 import dev.streamtune.core.json.JsonSerde;
+import dev.streamtune.core.kafka.FeedbackLedger;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Feedback;
@@ -9,6 +10,7 @@ import dev.streamtune.core.records.Outcome;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.evaluator.internal.ConfidenceMonitor;
 import dev.streamtune.evaluator.internal.ConfidenceProcessor;
+import dev.streamtune.evaluator.internal.FirstLabelOnly;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
 import dev.streamtune.evaluator.internal.ModelMonitor;
 import dev.streamtune.evaluator.internal.MonitorProcessor;
@@ -39,6 +41,10 @@ import org.apache.kafka.streams.state.Stores;
 public final class EvaluatorTopology {
   public static final String MONITOR_STORE = "model-monitor";
   public static final String CONFIDENCE_STORE = "confidence-monitor";
+  /** The store of each prediction's first label ({@link FeedbackLedger}): a label counts once. */
+  public static final String LEDGER_STORE = "feedback-ledger";
+  /** How late (beyond the join window) a prediction or its feedback may still join. */
+  public static final Duration JOIN_GRACE = Duration.ofSeconds(30);
 
   private EvaluatorTopology() {}
 
@@ -57,13 +63,18 @@ public final class EvaluatorTopology {
     StreamsBuilder b = new StreamsBuilder();
     KStream<String, Prediction> predictions = parsed(b, t.predictions, Prediction.class, t, registry, (k, v) -> Optional.empty());
     // feedback keyed by another prediction would join that one: rejected, as ingest rejects it
-    KStream<String, Feedback> feedback = parsed(b, t.feedback, Feedback.class, t, registry,
+    KStream<String, Feedback> readable = parsed(b, t.feedback, Feedback.class, t, registry,
         (k, f) -> FeedbackRule.check(k, f).map(FeedbackRule.Refusal::text));
+    // a label counts once per prediction: a resent label would otherwise count a second outcome
+    Duration horizon = FeedbackLedger.horizon(cfg.joinWindow(), JOIN_GRACE);
+    b.addStateStore(FeedbackLedger.store(LEDGER_STORE, horizon));
+    KStream<String, Feedback> feedback = readable.processValues(() -> new FirstLabelOnly(registry, LEDGER_STORE, horizon),
+        Named.as("first-label-only"), LEDGER_STORE);
 
     JsonSerde<Outcome> outcomeSerde = new JsonSerde<>(Outcome.class);
     KStream<String, Outcome> outcomes = predictions.join(feedback, (p, f) -> Outcome.of(p, named(f, labels.of(p.model(),
             p.version()))),
-        JoinWindows.ofTimeDifferenceAndGrace(cfg.joinWindow(), Duration.ofSeconds(30)),
+        JoinWindows.ofTimeDifferenceAndGrace(cfg.joinWindow(), JOIN_GRACE),
         StreamJoined.with(Serdes.String(), t.predictions.valueSerde(), t.feedback.valueSerde()).withName("outcome-join")
             .withStoreName("outcome-join"));
 

@@ -11,6 +11,7 @@ import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.LabelProbability;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.evaluator.internal.EvaluatorMeters;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -102,6 +103,30 @@ class EvaluatorTopologyTest {
   }
 
   @Test
+  void shouldCountAPredictionsFirstLabelOnceAndIgnoreARepeatOrASecondOpinion() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+          topics.feedback.valueSerde().serializer());
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      // the label arrives first, then the prediction, then the same label resent and another label
+      feedback.pipeInput(new TestRecord<>("r1", Feedback.of("r1", "Bag", "ann", at), at));
+      predictions.pipeInput(new TestRecord<>("r1", Prediction.of("r1", "fashion", 1, List.of(new LabelProbability("Bag", 0.9)),
+          1.0, at.plusMillis(5)), at.plusMillis(5)));
+      feedback.pipeInput(new TestRecord<>("r1", Feedback.of("r1", "Bag", "ann", at.plusSeconds(1)), at.plusSeconds(1)));
+      feedback.pipeInput(new TestRecord<>("r1", Feedback.of("r1", "Coat", "reviewer", at.plusSeconds(2)), at.plusSeconds(2)));
+
+      assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
+          .isEqualTo(1);
+      assertThat(registry.find("streamtune.evaluator.outcomes").tag("correct", "false").counter()).satisfiesAnyOf(
+          c -> assertThat(c).isNull(), c -> assertThat(c.count()).isZero());
+      assertThat(registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", "repeat").count()).isEqualTo(1);
+      assertThat(registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", "relabelled").count()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void shouldRunCoresStreamErrorHandlersWithRecordsRejectedAsTheDeadLetterTopic() {
     Properties p = EvaluatorService.streamsProperties(cfg, TestData.tempDir("streams"), registry);
 
@@ -188,7 +213,7 @@ class EvaluatorTopologyTest {
       for (int i = 1; i < out.size(); i++) {
         assertThat(out.get(i).value().window() - out.get(i - 1).value().window()).isGreaterThanOrEqualTo(200);
       }
-      assertThat(registry.counter("streamtune.evaluator.drift.signals", "model", "fashion", "detector", "confidence-ks").count())
+      assertThat(registry.counter("streamtune.evaluator.drift.signals", "model", "fashion", "version", "1", "detector", "confidence-ks").count())
           .isEqualTo(out.size());
     }
   }

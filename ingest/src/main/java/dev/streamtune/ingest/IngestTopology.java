@@ -1,6 +1,7 @@
 package dev.streamtune.ingest;
 
 import dev.streamtune.core.image.Preprocessor;
+import dev.streamtune.core.kafka.FeedbackLedger;
 import dev.streamtune.core.kafka.Topic;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.model.ModelSpec;
@@ -42,6 +43,8 @@ import org.apache.kafka.streams.kstream.StreamJoined;
  *       prediction id, JSON {@link Feedback}) when their timestamps are at most {@link IngestConfig#joinWindow()} apart becomes
  *       {@code Sample.of(predictionId, label, "served", "feedback", feedback time, image)} on {@code samples}. Feedback that
  *       cannot be read, is keyed by another id or has a label outside the set goes to {@code records.rejected} with a reason;
+ *       a label counts once per prediction: the same label again is counted ({@code streamtune.ingest.feedback.repeated}) and
+ *       not joined again, another label for a labelled prediction is rejected (reason {@code relabelled});
  *       so does an input without id, without image or with an image the model's preprocessing refuses (the same check as
  *       samples). Both topics are co-partitioned by prediction id, so the join needs no
  *       repartition topic.
@@ -54,6 +57,8 @@ public final class IngestTopology {
   public static final Duration JOIN_GRACE = Duration.ofMinutes(1);
   /** The name of the join's window stores (and so of their changelog topics). */
   public static final String JOIN_STORE = "inputs-feedback-join";
+  /** The store of each prediction's first label ({@link FeedbackLedger}): a label joins once. */
+  public static final String LEDGER_STORE = "feedback-ledger";
   /** The {@code domain} and {@code source} of a sample made from served input and its feedback. */
   public static final String SERVED_DOMAIN = "served";
   public static final String FEEDBACK_SOURCE = "feedback";
@@ -104,10 +109,14 @@ public final class IngestTopology {
             .split(Named.as("inputs-"))
             .branch((id, routed) -> routed.accepted(), Branched.as("ok"))
             .defaultBranch(Branched.as("rejected"));
-    // feedback is read as bytes and parsed in a processor, so an unreadable record is rejected instead of failing the app
+    // feedback is read as bytes and parsed in a processor, so an unreadable record is rejected instead of failing the app;
+    // a prediction's first label is kept as long as a second one could join the same input, so a label joins once
+    Duration horizon = FeedbackLedger.horizon(window, JOIN_GRACE);
+    builder.addStateStore(FeedbackLedger.store(LEDGER_STORE, horizon));
     Map<String, KStream<String, Routed<Feedback>>> feedback =
         builder.stream(topics.feedback.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("feedback"))
-            .processValues(() -> new FeedbackProcessor(validator, metrics), Named.as("check-feedback"))
+            .processValues(() -> new FeedbackProcessor(validator, metrics, LEDGER_STORE, horizon), Named.as("check-feedback"),
+                LEDGER_STORE)
             .split(Named.as("feedback-"))
             .branch((id, routed) -> routed.accepted(), Branched.as("ok"))
             .defaultBranch(Branched.as("rejected"));

@@ -8,6 +8,7 @@ import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.JsonSerde;
+import dev.streamtune.core.kafka.FeedbackLedger;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Networks;
@@ -286,6 +287,46 @@ class IngestTopologyTest {
   }
 
   @Test
+  void shouldJoinAResentLabelOnceWhetherItArrivesBeforeOrAfterTheInput() {
+    // a client that lost the answer to its POST /feedback sends it again: two records, one label
+    feedback.pipeInput("p-11", Json.toBytes(Feedback.of("p-11", "Coat", "ann", T0)), T0);
+    inputs.pipeInput("p-11", png, T0.plusSeconds(1));
+    feedback.pipeInput("p-11", Json.toBytes(Feedback.of("p-11", "Coat", "ann", T0.plusSeconds(2))), T0.plusSeconds(2));
+    feedback.pipeInput("p-11", Json.toBytes(Feedback.of("p-11", "4", "ann", T0.plusSeconds(3))), T0.plusSeconds(3));
+
+    assertThat(samples.readRecordsToList()).extracting(r -> r.value().label()).containsExactly("Coat");
+    assertThat(recordsRejected.isEmpty()).isTrue();
+    assertThat(count(IngestMetrics.FEEDBACK_REPEATED)).isEqualTo(2);
+    assertThat(count("streamtune.ingest.samples.accepted", "source", "feedback")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldRejectASecondDifferentLabelNamingTheOneThatCounts() {
+    inputs.pipeInput("p-12", png, T0);
+    feedback.pipeInput("p-12", Json.toBytes(Feedback.of("p-12", "Coat", "ann", T0.plusSeconds(1))), T0.plusSeconds(1));
+    byte[] second = Json.toBytes(Feedback.of("p-12", "Shirt", "reviewer", T0.plusSeconds(9)));
+    feedback.pipeInput("p-12", second, T0.plusSeconds(9));
+
+    assertThat(samples.readRecordsToList()).extracting(r -> r.value().label()).containsExactly("Coat");
+    TestRecord<String, byte[]> rejected = recordsRejected.readRecord();
+    assertThat(rejected.value()).isEqualTo(second);
+    assertThat(header(rejected.headers(), Topics.HEADER_REJECT_REASON)).contains("'p-12'", "'Coat'", "'Shirt'");
+    assertThat(count("streamtune.ingest.feedback.rejected", "reason", "relabelled")).isEqualTo(1);
+    assertThat(count(IngestMetrics.FEEDBACK_REPEATED)).isZero();
+  }
+
+  @Test
+  void shouldCountALabelAgainOnceItCouldNoLongerJoinTheSameInput() {
+    Instant later = T0.plus(FeedbackLedger.horizon(IngestConfig.DEFAULT_JOIN_WINDOW, IngestTopology.JOIN_GRACE)).plusSeconds(1);
+    feedback.pipeInput("p-13", Json.toBytes(Feedback.of("p-13", "Coat", "ann", T0)), T0);
+    inputs.pipeInput("p-13", png, later);
+    feedback.pipeInput("p-13", Json.toBytes(Feedback.of("p-13", "Shirt", "ann", later)), later);
+
+    assertThat(samples.readRecordsToList()).extracting(r -> r.value().label()).containsExactly("Shirt");
+    assertThat(recordsRejected.isEmpty()).isTrue();
+  }
+
+  @Test
   void shouldRejectAnInputWithoutPredictionIdInsteadOfDroppingIt() {
     inputs.pipeInput((String) null, png, T0);
 
@@ -338,6 +379,10 @@ class IngestTopologyTest {
     assertThat(registry.find("streamtune.ingest.samples.rejected").counters())
         .allSatisfy(c -> assertThat(c.count()).isEqualTo(c.getId().getTag("reason").equals(reasonTag) ? 1 : 0));
     return reason;
+  }
+
+  private double count(String name) {
+    return registry.get(name).counter().count();
   }
 
   private double count(String name, String tag, String value) {

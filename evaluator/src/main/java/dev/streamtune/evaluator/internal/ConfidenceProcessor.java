@@ -55,7 +55,7 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
       log.info("data drift on model={} version={}: {} D {} > {} after {} predictions (recent window since {})", d.model(),
           d.version(), d.detector(), String.format("%.3f", d.statistic()), String.format("%.3f", d.threshold()), d.window(),
           d.onset());
-      registry.counter(EvaluatorMeters.DRIFT_SIGNALS, "model", d.model(), "detector", d.detector()).increment();
+      EvaluatorMeters.drift(registry, d.model(), d.version(), d.detector()).increment();
       context.forward(record.withKey(d.model()).withValue(d));
     });
   }

@@ -1,9 +1,11 @@
 package dev.streamtune.evaluator.internal;
 
+import dev.streamtune.core.kafka.FeedbackLedger;
 import dev.streamtune.core.records.Decision;
 import dev.streamtune.evaluator.ConfidenceDrift;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.FeatureDrift;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
@@ -11,17 +13,27 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The evaluator's loop-event counters, by name, present at 0 from start-up for the model the evaluator serves and every label
- * value it can take (each configured detector, each verdict): Prometheus' {@code increase()} and {@code rate()} then see the
- * first drift signal or the first verdict, which a counter created by its first increment hides.
+ * The evaluator's loop-event counters, by name, present at 0 for every label value they can take (each configured detector,
+ * each verdict) from the moment the model version they concern is known ({@link #bindVersion}): Prometheus' {@code increase()}
+ * and {@code rate()} then see the first drift signal or the first verdict, which a counter created by its first increment
+ * hides. Every tag is bounded: model and version come from the evaluator's own model, detectors and verdicts from fixed sets.
  */
 public final class EvaluatorMeters implements MeterBinder {
-  /** Drift signals published, tagged {@code model} and {@code detector}. */
+  /** Drift signals published, tagged {@code model}, {@code version} (the served version whose traffic drifted), {@code detector}. */
   public static final String DRIFT_SIGNALS = "streamtune.evaluator.drift.signals";
-  /** Gate verdicts published, tagged {@code model} and {@code verdict} (promote, reject). */
+  /**
+   * Gate verdicts published, tagged {@code model}, {@code version} (the champion the candidate challenged: known before the
+   * verdict, so the counter is at 0 before it) and {@code verdict} (promote, reject, not_enough_data).
+   */
   public static final String GATE_DECISIONS = "streamtune.evaluator.gate.decisions";
-  /** Failed candidates announced by the trainer, tagged {@code model}. */
+  /** Failed candidates announced by the trainer, tagged {@code model} and {@code version} (the version retrained from). */
   public static final String GATE_FAILED_CANDIDATES = "streamtune.evaluator.gate.failed.candidates";
+
+  /**
+   * Feedback not counted as an outcome because its prediction had a label already, tagged {@code reason}: {@code repeat} (the
+   * same label, a resent request) or {@code relabelled} (another label; the first counts).
+   */
+  public static final String FEEDBACK_IGNORED = "streamtune.evaluator.feedback.ignored";
 
   /** The stages of core's {@link dev.streamtune.core.metrics.Metrics#ADAPT} the evaluator records. */
   public static final String STAGE_CANDIDATE = "candidate";
@@ -59,14 +71,42 @@ public final class EvaluatorMeters implements MeterBinder {
   @Override
   public void bindTo(MeterRegistry registry) {
     String model = cfg.common().model();
-    for (String d : detectors(cfg)) {
-      registry.counter(DRIFT_SIGNALS, "model", model, "detector", d);
+    for (FeedbackLedger.Seen seen : FeedbackLedger.Seen.values()) {
+      if (seen != FeedbackLedger.Seen.FIRST) {
+        registry.counter(FEEDBACK_IGNORED, "reason", FirstLabelOnly.reason(seen));
+      }
     }
-    for (Decision.Verdict v : Decision.Verdict.values()) {
-      registry.counter(GATE_DECISIONS, "model", model, "verdict", verdict(v));
-    }
-    registry.counter(GATE_FAILED_CANDIDATES, "model", model);
     dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_CANDIDATE);
     dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_VERDICT);
+  }
+
+  /**
+   * Registers at 0 the counters of events that concern a served version of the model, as soon as the version is known (the
+   * champion at start, each promotion, a version's first prediction or outcome): its drift signals per detector, the verdicts
+   * on candidates that challenged it and its failed retrains. Idempotent.
+   */
+  public void bindVersion(MeterRegistry registry, String model, int version) {
+    for (String d : detectors(cfg)) {
+      drift(registry, model, version, d);
+    }
+    for (Decision.Verdict v : Decision.Verdict.values()) {
+      decision(registry, model, version, v);
+    }
+    failedCandidate(registry, model, version);
+  }
+
+  /** Drift signals on a served version's traffic, by detector. */
+  public static Counter drift(MeterRegistry registry, String model, int version, String detector) {
+    return registry.counter(DRIFT_SIGNALS, "model", model, "version", Integer.toString(version), "detector", detector);
+  }
+
+  /** Verdicts on candidates that challenged the champion {@code version}. */
+  public static Counter decision(MeterRegistry registry, String model, int version, Decision.Verdict verdict) {
+    return registry.counter(GATE_DECISIONS, "model", model, "version", Integer.toString(version), "verdict", verdict(verdict));
+  }
+
+  /** Failed retrains of the version they started from. */
+  public static Counter failedCandidate(MeterRegistry registry, String model, int parentVersion) {
+    return registry.counter(GATE_FAILED_CANDIDATES, "model", model, "version", Integer.toString(parentVersion));
   }
 }

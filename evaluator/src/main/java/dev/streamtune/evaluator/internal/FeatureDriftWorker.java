@@ -253,7 +253,7 @@ public final class FeatureDriftWorker implements Runnable {
         log.error("cannot publish feature drift for model={} v{}: {}", model, champion.version(), e.getMessage());
       }
     });
-    registry.counter(EvaluatorMeters.DRIFT_SIGNALS, "model", model, "detector", FeatureDrift.NAME).increment();
+    EvaluatorMeters.drift(registry, model, d.version(), FeatureDrift.NAME).increment();
     log.info("label-free feature drift model={} v{}: D={} > {} on direction {} after {} sampled inputs (onset {})", model,
         champion.version(), String.format("%.3f", a.statistic()), String.format("%.3f", a.threshold()), a.direction(), a.seen(),
         a.onset());

@@ -66,6 +66,7 @@ public final class GateWorker implements Runnable {
   private final KafkaProducer<String, Decision> decisions;
   private final KafkaProducer<String, Promotion> promotions;
   private final RejectedRecords rejected;
+  private final EvaluatorMeters meters;
   private final HoldoutSet holdout;
   private final Map<String, Promotion> champions = new HashMap<>();
   private final Map<String, DriftSignal> lastDrift = new HashMap<>();
@@ -104,6 +105,9 @@ public final class GateWorker implements Runnable {
     this.promotions = KafkaSupport.producer(kafka, cfg.applicationId() + "-promotions", topics.promotions);
     this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-gate", topics, registry);
     this.holdout = new HoldoutSet(cfg.holdoutRecentMax(), cfg.holdoutGuardMax());
+    this.meters = new EvaluatorMeters(cfg);
+    // the base version's counters exist before any promotion is read; each promotion read binds its version's
+    store.base(cfg.common().model()).ifPresent(m -> meters.bindVersion(registry, cfg.common().model(), m.version()));
     Gauge.builder("streamtune.evaluator.holdout.samples", holdout, HoldoutSet::size)
         .description("held-out samples the gate can score on").register(registry);
   }
@@ -165,6 +169,7 @@ public final class GateWorker implements Runnable {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
           if (p.model().equals(cfg.common().model()) && promotionCheck.accept(p, cfg.common().model())) {
             champions.put(p.model(), p);
+            meters.bindVersion(registry, p.model(), p.version());
           }
         }
       } else {
@@ -196,7 +201,7 @@ public final class GateWorker implements Runnable {
       if (c.failure() != null) {
         // a failed retrain stored nothing: there is no model to score, and no verdict to give
         log.info("gate skips failed training of model={} from v{}: {}", c.model(), c.parentVersion(), c.failure());
-        registry.counter(EvaluatorMeters.GATE_FAILED_CANDIDATES, "model", c.model()).increment();
+        EvaluatorMeters.failedCandidate(registry, c.model(), c.parentVersion()).increment();
         commit(r);
         return;
       }
@@ -359,8 +364,7 @@ public final class GateWorker implements Runnable {
   }
 
   private void publish(Decision d) {
-    registry.counter(EvaluatorMeters.GATE_DECISIONS, "model", d.model(), "verdict", EvaluatorMeters.verdict(d.verdict()))
-        .increment();
+    EvaluatorMeters.decision(registry, d.model(), d.champion().version(), d.verdict()).increment();
     decisions.send(new ProducerRecord<>(topics.decisions.name(), d.model(), d));
     decisions.flush();
   }

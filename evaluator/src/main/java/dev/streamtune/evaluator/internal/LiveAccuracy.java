@@ -3,6 +3,8 @@ package dev.streamtune.evaluator.internal;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -14,13 +16,29 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class LiveAccuracy {
   private final MeterRegistry registry;
+  private final BiConsumer<String, Integer> onVersion;
   private final Map<String, AtomicReference<Double>> values = new ConcurrentHashMap<>();
+  private final Set<String> versions = ConcurrentHashMap.newKeySet();
 
   public LiveAccuracy(MeterRegistry registry) {
+    this(registry, (model, version) -> {});
+  }
+
+  /** @param onVersion called once for each model version this process first sees served (to bind its counters at 0) */
+  public LiveAccuracy(MeterRegistry registry, BiConsumer<String, Integer> onVersion) {
     this.registry = registry;
+    this.onVersion = onVersion;
+  }
+
+  /** Says that {@code version} of {@code model} is being served: the first time, its counters are bound. */
+  public void seen(String model, int version) {
+    if (versions.add(model + "/" + version)) {
+      onVersion.accept(model, version);
+    }
   }
 
   public void update(String model, int version, double accuracy) {
+    seen(model, version);
     values.computeIfAbsent(model + "/" + version, k -> {
       AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
       Gauge.builder("streamtune.evaluator.accuracy", ref, AtomicReference::get)
@@ -32,6 +50,7 @@ public final class LiveAccuracy {
 
   /** A detector's statistic after the last outcome of a model version, and its threshold. */
   public void detector(String model, int version, String detector, double statistic, double threshold) {
+    seen(model, version);
     gauge("statistic", model, version, detector).set(statistic);
     gauge("threshold", model, version, detector).set(threshold);
   }

@@ -48,7 +48,7 @@ public final class MonitorProcessor implements Processor<String, Outcome, String
       log.info("drift on model={} version={}: {} statistic {} > {} after {} outcomes; window accuracy before onset {} now {}",
           d.model(), d.version(), d.detector(), String.format("%.2f", d.statistic()), d.threshold(), d.window(),
           String.format("%.3f", d.accuracyBefore()), String.format("%.3f", d.accuracyRecent()));
-      registry.counter(EvaluatorMeters.DRIFT_SIGNALS, "model", d.model(), "detector", d.detector()).increment();
+      EvaluatorMeters.drift(registry, d.model(), d.version(), d.detector()).increment();
       context.forward(record.withValue(d));
     });
   }

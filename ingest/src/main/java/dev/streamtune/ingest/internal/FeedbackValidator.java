@@ -17,7 +17,9 @@ public final class FeedbackValidator {
   /** Why feedback was rejected (the {@code reason} tag of {@code streamtune.ingest.feedback.rejected}). */
   public enum Reason implements RejectReason {
     UNREADABLE("unreadable"), MISSING_ID("missing-id"), ID_MISMATCH("id-mismatch"), MISSING_LABEL("missing-label"),
-    UNKNOWN_LABEL("unknown-label");
+    UNKNOWN_LABEL("unknown-label"),
+    /** Another label for a prediction already labelled (known only where the topic is read: the first label counts). */
+    RELABELLED("relabelled");
 
     private final String tag;
 

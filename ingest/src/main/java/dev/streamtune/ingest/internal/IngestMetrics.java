@@ -16,6 +16,8 @@ import java.util.Set;
  *   <li>{@code streamtune.ingest.samples.rejected{reason}}: records of {@code samples.raw} sent to {@code samples.rejected}
  *   <li>{@code streamtune.ingest.feedback.rejected{reason}}, {@code streamtune.ingest.inputs.rejected{reason}}: records sent to
  *       {@code records.rejected}, also counted as core's {@code streamtune.records.rejected{topic}}
+ *   <li>{@code streamtune.ingest.feedback.repeated}: feedback records that repeat a prediction's first label (a resent
+ *       request), not joined again; a different label for a labelled prediction is rejected with reason {@code relabelled}
  *   <li>{@code streamtune.ingest.http.accepted{kind}} and {@code streamtune.ingest.http.rejected{kind,reason}} for
  *       {@code POST /samples} ({@code kind=sample}) and {@code POST /feedback} ({@code kind=feedback})
  *   <li>{@code streamtune.stream.errors{service=ingest,kind}}: records that Kafka Streams could not deserialize, process or
@@ -27,6 +29,8 @@ public final class IngestMetrics {
   /** Sources that get their own tag value; any other {@code st-source} counts as {@code other}. */
   public static final Set<String> KNOWN_SOURCES = Set.of("http", "loader", "labelling", "feedback", "demo", "unknown");
   public static final String OTHER_SOURCE = "other";
+  /** Feedback records that repeat a prediction's first label. */
+  public static final String FEEDBACK_REPEATED = "streamtune.ingest.feedback.repeated";
 
   private final MeterRegistry registry;
   private final Topics topics;
@@ -42,8 +46,11 @@ public final class IngestMetrics {
     }
     for (FeedbackValidator.Reason r : FeedbackValidator.Reason.values()) {
       rejected("streamtune.ingest.feedback.rejected", r);
-      registry.counter("streamtune.ingest.http.rejected", "kind", "feedback", "reason", r.tag());
+      if (r != FeedbackValidator.Reason.RELABELLED) {
+        registry.counter("streamtune.ingest.http.rejected", "kind", "feedback", "reason", r.tag());
+      }
     }
+    registry.counter(FEEDBACK_REPEATED);
     for (InputsProcessor.Reason r : InputsProcessor.Reason.values()) {
       rejected("streamtune.ingest.inputs.rejected", r);
     }
@@ -74,6 +81,10 @@ public final class IngestMetrics {
   public void feedbackRejected(RejectReason reason) {
     rejected("streamtune.ingest.feedback.rejected", reason).increment();
     registry.counter("streamtune.records.rejected", "topic", topics.feedback.name()).increment();
+  }
+
+  public void feedbackRepeated() {
+    registry.counter(FEEDBACK_REPEATED).increment();
   }
 
   public void inputRejected(RejectReason reason) {

@@ -99,6 +99,6 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
         s.integer("streamtune.evaluator.confidence.reference", 500, 10, 100_000),
         s.integer("streamtune.evaluator.confidence.recent", 200, 10, 100_000),
         s.integer("streamtune.evaluator.confidence.every", 50, 1, 100_000),
-        s.decimal("streamtune.evaluator.confidence.alpha", 0.001, 1e-12, 0.5));
+        s.decimal("streamtune.evaluator.confidence.alpha", 5e-5, 1e-12, 0.5));
   }
 }

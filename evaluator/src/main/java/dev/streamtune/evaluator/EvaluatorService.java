@@ -3,6 +3,7 @@ package dev.streamtune.evaluator;
 import dev.streamtune.core.Lifecycle;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.ServiceHttp;
+import dev.streamtune.core.kafka.ConsumerGroupLag;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.metrics.Metrics;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -45,6 +47,7 @@ public final class EvaluatorService implements AutoCloseable {
   private FeatureDriftWorker features;
   private Thread featuresThread;
   private ServiceHttp http;
+  private ConsumerGroupLag lag;
 
   public EvaluatorService(EvaluatorConfig cfg) {
     Dl4jRuntime.init();
@@ -61,6 +64,9 @@ public final class EvaluatorService implements AutoCloseable {
     streams = new KafkaStreams(EvaluatorTopology.build(cfg, registry, live, storedLabels(store)),
         streamsProperties(cfg, stateDir(), registry));
     new KafkaStreamsMetrics(streams).bindTo(registry);
+    lag = new ConsumerGroupLag(cfg.common().kafka(), List.of(cfg.applicationId(), GateWorker.groupId(cfg)),
+        ConsumerGroupLag.DEFAULT_INTERVAL);
+    lag.bindTo(registry);
     meters.bindTo(registry);
     streams.setUncaughtExceptionHandler(e -> {
       log.error("evaluator topology failed", e);
@@ -71,7 +77,7 @@ public final class EvaluatorService implements AutoCloseable {
     gate = new GateWorker(cfg, store, registry, Clock.systemUTC());
     gateThread = worker(gate, "evaluator-gate");
     if (cfg.features().enabled()) {
-      features = new FeatureDriftWorker(cfg, store, registry, Clock.systemUTC());
+      features = new FeatureDriftWorker(cfg, store, registry, live, Clock.systemUTC());
       featuresThread = worker(features, "evaluator-features");
     }
     http = new ServiceHttp(SERVICE, cfg.host(), cfg.port(), 4, registry, this::state, cfg.common().httpTls());
@@ -190,6 +196,9 @@ public final class EvaluatorService implements AutoCloseable {
     }
     if (streams != null) {
       streams.close(KafkaSupport.closeAndLeave(Duration.ofSeconds(10)));
+    }
+    if (lag != null) {
+      lag.close();
     }
     state.to(ServiceState.STOPPED);
   }

@@ -19,7 +19,7 @@ class EvaluatorConfigTest {
     assertThat(cfg.drift().names()).containsExactly(PageHinkley.NAME);
     assertThat(cfg.drift().ddm()).isEqualTo(Ddm.defaults());
     assertThat(cfg.drift().adwin()).isEqualTo(Adwin.defaults());
-    assertThat(cfg.confidence()).isEqualTo(new ConfidenceDrift(true, 500, 200, 50, 0.001));
+    assertThat(cfg.confidence()).isEqualTo(new ConfidenceDrift(true, 500, 200, 50, 5e-5));
   }
 
   @Test

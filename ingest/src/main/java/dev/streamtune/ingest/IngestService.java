@@ -7,6 +7,7 @@ import dev.streamtune.core.config.ConfigException;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.kafka.KafkaClients;
+import dev.streamtune.core.kafka.ConsumerGroupLag;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
@@ -63,6 +64,7 @@ public final class IngestService implements AutoCloseable {
   private boolean started;
   private KafkaStreams streams;
   private KafkaStreamsMetrics streamsMetrics;
+  private ConsumerGroupLag lag;
   private KafkaProducer<String, byte[]> producer;
   private ServiceHttp http;
 
@@ -113,6 +115,8 @@ public final class IngestService implements AutoCloseable {
       });
       streamsMetrics = new KafkaStreamsMetrics(streams);
       streamsMetrics.bindTo(registry);
+      lag = new ConsumerGroupLag(common.kafka(), List.of(cfg.applicationId()), ConsumerGroupLag.DEFAULT_INTERVAL);
+      lag.bindTo(registry);
 
       producer = httpProducer(common.kafka(), cfg.applicationId(), common.topics());
       LabelSet labelSet = new LabelSet(labels, cfg.allowNewLabels(), cfg.maxNewLabels());
@@ -181,6 +185,10 @@ public final class IngestService implements AutoCloseable {
       if (!streams.close(KafkaSupport.closeAndLeave(CLOSE_TIMEOUT))) {
         log.warn("the ingest stream did not stop within {}", CLOSE_TIMEOUT);
       }
+    }
+    if (lag != null) {
+      lag.close();
+      lag = null;
     }
     if (streamsMetrics != null) {
       streamsMetrics.close();

@@ -21,7 +21,9 @@ import dev.streamtune.serving.internal.PredictHandler;
 import dev.streamtune.serving.internal.PromotionFollower;
 import dev.streamtune.serving.internal.ServingMetrics;
 import dev.streamtune.serving.internal.ServingRejection;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -47,6 +49,7 @@ import org.slf4j.LoggerFactory;
  * request. The accessors are thread-safe.
  */
 public final class ServingService implements AutoCloseable {
+  private List<KafkaClientMetrics> clientMetrics = List.of();
   private static final Logger log = LoggerFactory.getLogger(ServingService.class);
   /** How often an empty store or an unreachable broker is tried again. */
   private static final Duration RETRY = Duration.ofSeconds(3);
@@ -98,10 +101,13 @@ public final class ServingService implements AutoCloseable {
       this.metrics = metrics;
 
       rejected = new RejectedRecords(common.kafka(), clientId, common.topics(), registry);
-      events = new EventPublisher(
-          EventPublisher.producer(common.kafka(), clientId + "-predictions", common.topics().predictions),
-          EventPublisher.producer(common.kafka(), clientId + "-inputs", common.topics().inputs),
-          common.topics().predictions, common.topics().inputs, Math.max(1024, config.queueMax() * 4), metrics);
+      var predictionsProducer = EventPublisher.producer(common.kafka(), clientId + "-predictions", common.topics().predictions);
+      var inputsProducer = EventPublisher.producer(common.kafka(), clientId + "-inputs", common.topics().inputs);
+      // the Kafka clients' own meters (send errors, retries, buffer), as the Streams apps export theirs
+      clientMetrics = List.of(new KafkaClientMetrics(predictionsProducer), new KafkaClientMetrics(inputsProducer));
+      clientMetrics.forEach(m -> m.bindTo(registry));
+      events = new EventPublisher(predictionsProducer, inputsProducer, common.topics().predictions, common.topics().inputs,
+          Math.max(1024, config.queueMax() * 4), metrics);
       batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics);
       ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
       follower = new PromotionFollower(promotionConsumer(common), common.topics().promotions.name(), model, swapper, models,
@@ -248,5 +254,6 @@ public final class ServingService implements AutoCloseable {
         log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
       }
     }
+    clientMetrics.forEach(KafkaClientMetrics::close);
   }
 }

@@ -32,9 +32,11 @@ import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.trainer.internal.FailureReason;
 import dev.streamtune.trainer.internal.LabelSets;
 import dev.streamtune.trainer.internal.Leadership;
+import dev.streamtune.trainer.internal.TrainerMeters;
 import dev.streamtune.trainer.internal.TriggerPolicy;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -67,26 +69,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Labels the champion does not know grow its head first ({@link HeadGrowth}; appended in the order they were first seen),
  * and the candidate's spec lists the grown label set. A retrain that fails (NaN or infinite loss or weights, out of memory, a
- * corrupt cached activation, any other error) stores nothing: it is counted in {@value #FAILURES} by {@code reason}, logged in
+ * corrupt cached activation, any other error) stores nothing: it is counted in {@value TrainerMeters#FAILURES} by {@code reason}, logged in
  * one line and announced on {@code candidates} as a failed candidate ({@link Candidate#failure()}); the champion keeps
  * serving and the next drift signal can retrain again. A candidate the gate rejects while its parent still serves is retried on
- * {@code min-new-samples} more new-domain samples, up to {@code max-attempts} candidates per drift signal ({@value #REJECTIONS}
+ * {@code min-new-samples} more new-domain samples, up to {@code max-attempts} candidates per drift signal ({@value TrainerMeters#REJECTIONS}
  * counts the rejections by what followed).
  */
 public final class TrainerService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TrainerService.class);
-  /** Failed retrains, tagged {@code model} and {@code reason} (one of {@link FailureReason}'s tags). */
-  public static final String FAILURES = "streamtune.trainer.failures";
-  /** Rejected candidates of this trainer, tagged {@code model} and {@code reaction} ({@code retry}, {@code given_up}, …). */
-  public static final String REJECTIONS = "streamtune.trainer.rejected.candidates";
-  /** Retrains, tagged {@code model} and {@code outcome} ({@link #RETRAIN_OUTCOMES}). */
-  public static final String RETRAINS = "streamtune.trainer.retrains";
-  /** How a retrain ended: a candidate, failed (nothing stored), interrupted (the trainer stopped). */
-  public static final List<String> RETRAIN_OUTCOMES = List.of("candidate", "failed", "interrupted");
-  /** How long retrains took, tagged {@code model} and {@code outcome}. */
-  public static final String RETRAIN_DURATION = "streamtune.trainer.retrain.duration";
-  /** Heads grown for classes the champion did not know, tagged {@code model}. */
-  public static final String HEAD_GROWTHS = "streamtune.trainer.head.growths";
   private final TrainerConfig cfg;
   private final Clock clock;
   private final PrometheusMeterRegistry registry = Metrics.newRegistry("trainer");
@@ -111,6 +101,8 @@ public final class TrainerService implements AutoCloseable {
   private final AtomicInteger retraining = new AtomicInteger();
   private Retrainer retrainer;
   private PromotionCheck promotionCheck;
+  private TrainerMeters meters;
+  private List<KafkaClientMetrics> clientMetrics = List.of();
   /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
   private Preprocessor input;
 
@@ -154,32 +146,25 @@ public final class TrainerService implements AutoCloseable {
     policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait(), cfg.maxAttempts());
     consumer = KafkaSupport.rawConsumer(cfg.common().kafka(), cfg.groupId(), null);
     candidates = KafkaSupport.producer(cfg.common().kafka(), cfg.groupId(), t.candidates);
+    // the Kafka clients' own meters (records lag, send errors), as the Streams apps export theirs
+    clientMetrics = List.of(new KafkaClientMetrics(consumer), new KafkaClientMetrics(candidates));
+    clientMetrics.forEach(m -> m.bindTo(registry));
     rejected = new RejectedRecords(cfg.common().kafka(), cfg.groupId(), t, registry);
     promotionCheck = new PromotionCheck(store, registry, "trainer", cfg.common().model());
-    Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
-    Gauge.builder("streamtune.trainer.buffer.samples", buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
+    meters = new TrainerMeters(cfg.common().model());
+    meters.bindTo(registry);
+    meters.bindVersion(registry, servingVersion()); // the base; each promotion read binds its version
+    Gauge.builder(TrainerMeters.BUFFER_SAMPLES, buffer, ReplayBuffer::recentSize).tag("part", "recent").register(registry);
+    Gauge.builder(TrainerMeters.BUFFER_SAMPLES, buffer, ReplayBuffer::reservoirSize).tag("part", "reservoir")
         .register(registry);
-    Gauge.builder("streamtune.trainer.feature.cache.bytes", retrainer, Retrainer::cacheMemoryBytes).register(registry);
-    Gauge.builder("streamtune.trainer.feature.cache.disk.bytes", retrainer, Retrainer::cacheDiskBytes)
+    Gauge.builder(TrainerMeters.CACHE_BYTES, retrainer, Retrainer::cacheMemoryBytes).register(registry);
+    Gauge.builder(TrainerMeters.CACHE_DISK_BYTES, retrainer, Retrainer::cacheDiskBytes)
         .description("bytes of spilled frozen activations, bounded by " + TrainerConfig.CACHE_DISK_MAX).register(registry);
-    Gauge.builder("streamtune.trainer.retrain.active", retraining, AtomicInteger::get)
+    Gauge.builder(TrainerMeters.RETRAIN_ACTIVE, retraining, AtomicInteger::get)
         .description("1 while a retrain runs; drift signals that arrive meanwhile do not arm another").register(registry);
-    for (TriggerPolicy.Reaction r : List.of(TriggerPolicy.Reaction.RETRY, TriggerPolicy.Reaction.GIVEN_UP)) {
-      registry.counter(REJECTIONS, "model", cfg.common().model(), "reaction", r.name().toLowerCase(java.util.Locale.ROOT));
-    }
-    for (String outcome : RETRAIN_OUTCOMES) {
-      // every loop-event counter exists at 0 from the start: increase() and rate() see the first retrain
-      registry.counter(RETRAINS, "model", cfg.common().model(), "outcome", outcome);
-      registry.timer(RETRAIN_DURATION, "model", cfg.common().model(), "outcome", outcome);
-    }
-    registry.counter(HEAD_GROWTHS, "model", cfg.common().model());
-    for (FailureReason r : FailureReason.values()) {
-      // present at 0 from the start, so an alert on its rate has a series before the first failure
-      registry.counter(FAILURES, "model", cfg.common().model(), "reason", r.tag());
-    }
     leadership = new Leadership(cfg.common().kafka(), cfg.groupId() + "-leadership", cfg.groupId() + "-" + cfg.common().model()
         + "-leader", t.candidates.name());
-    Gauge.builder("streamtune.trainer.active", leadership, l -> l.active() ? 1 : 0)
+    Gauge.builder(TrainerMeters.ACTIVE, leadership, l -> l.active() ? 1 : 0)
         .description("1 on the model's active trainer, 0 on a standby").tag("model", cfg.common().model()).register(registry);
     leadershipThread = new Thread(leadership, "trainer-leadership");
     leadershipThread.setDaemon(true);
@@ -246,12 +231,13 @@ public final class TrainerService implements AutoCloseable {
         Sample s = Json.fromBytes(r.value(), Sample.class);
         float[] px = input.decode(s.image());
         buffer.add(new ReplayBuffer.Item(s.id(), s.timestamp(), s.label(), s.domain(), px));
-        registry.counter("streamtune.trainer.samples.buffered").increment();
+        registry.counter(TrainerMeters.SAMPLES_BUFFERED).increment();
       } else if (r.topic().equals(t.promotions.name())) {
         if (r.value() != null) {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
           if (p.model().equals(cfg.common().model()) && promotionCheck.accept(p, cfg.common().model())) {
             champion = p;
+            meters.bindVersion(registry, p.version());
             policy.onPromotion(p.version());
           }
         }
@@ -301,8 +287,7 @@ public final class TrainerService implements AutoCloseable {
     }
     int attempts = policy.attempts();
     TriggerPolicy.Reaction reaction = policy.onRejected(servingVersion(), clock.instant());
-    registry.counter(REJECTIONS, "model", d.model(), "reaction", reaction.name().toLowerCase(java.util.Locale.ROOT))
-        .increment();
+    TrainerMeters.rejections(registry, d.model(), d.champion().version(), reaction).increment();
     if (reaction == TriggerPolicy.Reaction.RETRY) {
       log.info("gate rejected candidate model={} version={} ({}): retrying on {} more new-domain samples (attempt {} of {})",
           d.model(), d.candidate().version(), d.reason(), cfg.minNewSamples(), attempts + 1, cfg.maxAttempts());
@@ -392,6 +377,8 @@ public final class TrainerService implements AutoCloseable {
       lastCandidate = m.version();
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";
+      TrainerMeters.retrainSamples(registry, model, championVersion).record(images.size());
+      TrainerMeters.retrainLayers(registry, model, championVersion).record(r.layersTrained().size());
       log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}, labels {}", model,
           m.version(), trainMs, images.size(), String.format("%.4f", r.loss()), r.layerRates(), labelSet.size());
     } catch (InterruptedException e) {
@@ -406,8 +393,8 @@ public final class TrainerService implements AutoCloseable {
           plan == null ? cfg.learningRate() : plan.headRate(), Double.NaN, Networks.device(), ms, null, reason, null);
       failed(model, championVersion, attempt, e);
     } finally {
-      timer.stop(registry.timer(RETRAIN_DURATION, "model", model, "outcome", outcome));
-      registry.counter(RETRAINS, "model", model, "outcome", outcome).increment();
+      timer.stop(TrainerMeters.retrainDuration(registry, model, championVersion, outcome));
+      TrainerMeters.retrains(registry, model, championVersion, outcome).increment();
     }
   }
 
@@ -417,7 +404,7 @@ public final class TrainerService implements AutoCloseable {
     List<String> added = labelSet.subList(labels.size(), labelSet.size());
     String growth = String.format("head grown from %d to %d labels (new: %s)", labels.size(), labelSet.size(),
         String.join(", ", added));
-    registry.counter(HEAD_GROWTHS, "model", champ.model()).increment();
+    TrainerMeters.headGrowths(registry, champ.model(), champ.version()).increment();
     log.info("model={} v{}: {} new label(s) in the training samples: {}", champ.model(), champ.version(), added.size(), growth);
     return growth;
   }
@@ -462,7 +449,7 @@ public final class TrainerService implements AutoCloseable {
   private void failed(String model, int championVersion, TrainingSummary attempt, Throwable e) {
     FailureReason reason = FailureReason.of(e);
     String text = reason.tag() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-    registry.counter(FAILURES, "model", model, "reason", reason.tag()).increment();
+    TrainerMeters.failures(registry, model, championVersion, reason).increment();
     if (reason == FailureReason.ERROR) {
       // an unexpected error: its stack trace is the only clue to the bug
       log.error("retrain of model={} from v{} failed, no candidate, v{} keeps serving: {}", model, championVersion,
@@ -492,9 +479,9 @@ public final class TrainerService implements AutoCloseable {
       int[] labels) {
     String backbone = Retrainer.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
     return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, (features, ms) -> {
-      registry.counter("streamtune.trainer.feature.cache", "result", "hit").increment(features.hits());
-      registry.counter("streamtune.trainer.feature.cache", "result", "miss").increment(features.computed());
-      registry.counter("streamtune.trainer.feature.cache", "result", "corrupt").increment(features.corrupt());
+      registry.counter(TrainerMeters.FEATURE_CACHE, "result", "hit").increment(features.hits());
+      registry.counter(TrainerMeters.FEATURE_CACHE, "result", "miss").increment(features.computed());
+      registry.counter(TrainerMeters.FEATURE_CACHE, "result", "corrupt").increment(features.corrupt());
       log.info("frozen activations for model={} v{} up to {}: {} from memory, {} from disk, {} computed ({} corrupt) in {} ms",
           champ.model(), champ.version(), plan.boundary(), features.memoryHits(), features.diskHits(), features.computed(),
           features.corrupt(), ms);
@@ -568,6 +555,7 @@ public final class TrainerService implements AutoCloseable {
     if (rejected != null) {
       rejected.close();
     }
+    clientMetrics.forEach(KafkaClientMetrics::close);
     state.to(ServiceState.STOPPED);
   }
 }

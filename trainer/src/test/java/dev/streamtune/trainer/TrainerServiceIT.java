@@ -24,6 +24,7 @@ import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.core.testing.TestData;
 import dev.streamtune.core.testing.TestModels;
+import dev.streamtune.trainer.internal.TrainerMeters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -106,9 +107,11 @@ class TrainerServiceIT {
       assertThat(failed.parentVersion()).isEqualTo(base.version());
       assertThat(failed.training().samples()).isEqualTo(first.training().samples());
       assertThat(store.versions(model)).as("nothing stored for a failed training").isEqualTo(versionsBefore);
-      assertThat(trainer.registry().counter(TrainerService.FAILURES, "model", model, "reason", "corrupt-cache").count())
+      assertThat(trainer.registry().counter(TrainerMeters.FAILURES, "model", model, "version", Integer.toString(base.version()),
+          "reason", "corrupt-cache").count())
           .isEqualTo(1.0);
-      assertThat(trainer.registry().counter(TrainerService.FAILURES, "model", model, "reason", "nan-loss").count()).isZero();
+      assertThat(trainer.registry().counter(TrainerMeters.FAILURES, "model", model, "version",
+          Integer.toString(base.version()), "reason", "nan-loss").count()).isZero();
       assertThat(trainer.state()).isEqualTo(ServiceState.RUNNING);
       awaitIdle(trainer);
 
@@ -157,7 +160,8 @@ class TrainerServiceIT {
       assertThat(retry.training().trigger()).isEqualTo(first.training().trigger());
       assertThat(retry.training().samplesByDomain().get("night")).as("new-domain samples")
           .isGreaterThanOrEqualTo(first.training().samplesByDomain().get("night") + 200);
-      assertThat(trainer.registry().counter(TrainerService.REJECTIONS, "model", model, "reaction", "retry").count())
+      assertThat(trainer.registry().counter(TrainerMeters.REJECTIONS, "model", model, "version",
+          Integer.toString(base.version()), "reaction", "retry").count())
           .isEqualTo(1.0);
     }
   }
@@ -198,7 +202,8 @@ class TrainerServiceIT {
       Candidate retry = awaitCandidates(reader, 2).get(1);
       assertThat(retry.parentVersion()).isEqualTo(base.version());
       assertThat(retry.version()).isGreaterThan(c.version());
-      assertThat(second.registry().counter(TrainerService.REJECTIONS, "model", model, "reaction", "retry").count())
+      assertThat(second.registry().counter(TrainerMeters.REJECTIONS, "model", model, "version",
+          Integer.toString(base.version()), "reaction", "retry").count())
           .isEqualTo(1.0);
     }
   }
@@ -252,7 +257,8 @@ class TrainerServiceIT {
       double sneakers = accuracyOn(grown.network().multiLayer(), test, 7);
       assertThat(boots).as("accuracy on the new class after one retrain").isGreaterThan(0.6);
       assertThat(sneakers).as("an old, similar class is still known").isGreaterThan(0.5);
-      assertThat(trainer.registry().counter("streamtune.trainer.head.growths", "model", model).count()).isEqualTo(1.0);
+      assertThat(trainer.registry().counter(TrainerMeters.HEAD_GROWTHS, "model", model, "version",
+          Integer.toString(base.version())).count()).isEqualTo(1.0);
     }
   }
 

@@ -136,6 +136,28 @@ public final class Network {
     return f.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
   }
 
+  /** A layer's features ({@code [N, features]}, float) and the output, from one inference pass. */
+  public record Pass(INDArray features, INDArray output) {}
+
+  /** {@link #features} of a named layer and {@link #output} of the same batch, in one pass through the network. */
+  public Pass featuresAndOutput(String layer, INDArray input) {
+    INDArray a;
+    INDArray out;
+    if (graph != null) {
+      vertex(layer);
+      java.util.Map<String, INDArray> all = graph.feedForward(new INDArray[] {input}, false);
+      a = all.get(layer).detach();
+      out = all.get(outputName()).detach();
+    } else {
+      int i = layerIndex(layer);
+      List<INDArray> all = multiLayer.feedForward(input, false);
+      a = all.get(i + 1).detach();
+      out = all.get(all.size() - 1).detach();
+    }
+    INDArray f = a.rank() == 2 ? a : a.dup('c').reshape('c', a.size(0), a.length() / a.size(0));
+    return new Pass(f.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), out);
+  }
+
   /** Layer (or non-input vertex) names, bottom to top (a graph's topological order). */
   public List<String> layerNames() {
     List<String> out = new ArrayList<>();

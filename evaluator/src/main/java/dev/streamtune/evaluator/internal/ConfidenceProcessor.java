@@ -49,7 +49,7 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
     ConfidenceMonitor.Update u = monitor.apply(state, p);
     store.put(key, u.state());
     if (u.test() != null) {
-      live.test(p.model(), p.version(), dev.streamtune.evaluator.ConfidenceDrift.NAME, u.test()[0], u.test()[1], u.test()[2]);
+      live.test(p.model(), p.version(), dev.streamtune.evaluator.ConfidenceDrift.NAME, u.test());
     }
     u.drift().ifPresent(d -> {
       log.info("data drift on model={} version={}: {} D {} > {} after {} predictions (recent window since {})", d.model(),

@@ -22,8 +22,9 @@ public final class EvaluatorMeters implements MeterBinder {
   /** Drift signals published, tagged {@code model}, {@code version} (the served version whose traffic drifted), {@code detector}. */
   public static final String DRIFT_SIGNALS = "streamtune.evaluator.drift.signals";
   /**
-   * Gate verdicts published, tagged {@code model}, {@code version} (the champion the candidate challenged: known before the
-   * verdict, so the counter is at 0 before it) and {@code verdict} (promote, reject, not_enough_data).
+   * Gate verdicts published, tagged {@code model}, {@code version} (the version the candidate was trained from, the champion
+   * it challenges: known before the verdict, so the counter is at 0 before it) and {@code verdict} (promote, reject,
+   * not_enough_data).
    */
   public static final String GATE_DECISIONS = "streamtune.evaluator.gate.decisions";
   /** Failed candidates announced by the trainer, tagged {@code model} and {@code version} (the version retrained from). */
@@ -34,6 +35,18 @@ public final class EvaluatorMeters implements MeterBinder {
    * same label, a resent request) or {@code relabelled} (another label; the first counts).
    */
   public static final String FEEDBACK_IGNORED = "streamtune.evaluator.feedback.ignored";
+
+  /**
+   * The last verdict's scores, gauges tagged {@code model}, {@code role} (candidate, champion) and {@code set} (recent: the new
+   * domain, guard: earlier domains): both models on the same held-out samples.
+   */
+  public static final String GATE_ACCURACY = "streamtune.evaluator.gate.accuracy";
+  /** The last verdict's McNemar p-value on the paired recent answers (NaN when the rule used none), tagged {@code model}. */
+  public static final String GATE_MCNEMAR_P = "streamtune.evaluator.gate.mcnemar.pvalue";
+  /** The version of the last candidate judged, tagged {@code model}. */
+  public static final String GATE_CANDIDATE = "streamtune.evaluator.gate.candidate.version";
+  /** Labelled outcomes, tagged {@code model}, {@code version} and {@code correct}. */
+  public static final String OUTCOMES = "streamtune.evaluator.outcomes";
 
   /** The stages of core's {@link dev.streamtune.core.metrics.Metrics#ADAPT} the evaluator records. */
   public static final String STAGE_CANDIDATE = "candidate";
@@ -100,7 +113,7 @@ public final class EvaluatorMeters implements MeterBinder {
     return registry.counter(DRIFT_SIGNALS, "model", model, "version", Integer.toString(version), "detector", detector);
   }
 
-  /** Verdicts on candidates that challenged the champion {@code version}. */
+  /** Verdicts on candidates trained from {@code version}. */
   public static Counter decision(MeterRegistry registry, String model, int version, Decision.Verdict verdict) {
     return registry.counter(GATE_DECISIONS, "model", model, "version", Integer.toString(version), "verdict", verdict(verdict));
   }

@@ -13,6 +13,8 @@ import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
+import dev.streamtune.core.model.Network;
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
@@ -61,6 +63,7 @@ public final class FeatureDriftWorker implements Runnable {
   private final KafkaProducer<String, DriftSignal> drift;
   private final RejectedRecords rejected;
   private final Counter sampled;
+  private final LiveAccuracy live;
   private volatile boolean running = true;
   private volatile boolean caughtUp;
   private Promotion latest;
@@ -70,8 +73,10 @@ public final class FeatureDriftWorker implements Runnable {
   private final List<float[]> batch = new ArrayList<>();
   private final List<Instant> batchTimes = new ArrayList<>();
 
-  public FeatureDriftWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, Clock clock) {
+  /** @param live where each completed test's statistic, threshold, p-value and window are exported */
+  public FeatureDriftWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, LiveAccuracy live, Clock clock) {
     this.cfg = cfg;
+    this.live = live;
     this.params = cfg.features();
     this.store = store;
     this.registry = registry;
@@ -214,9 +219,13 @@ public final class FeatureDriftWorker implements Runnable {
 
   private void flush() {
     INDArray features;
+    int[] predicted;
     try {
       INDArray x = Preprocessor.of(champion.spec()).batch(batch);
-      features = champion.network().features(embedding(champion.spec()), x);
+      // the features and the answer in one pass: the check compares features within the class the model predicted
+      Network.Pass pass = champion.network().featuresAndOutput(embedding(champion.spec()), x);
+      features = pass.features();
+      predicted = Networks.argMax(pass.output());
     } catch (RuntimeException e) {
       // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
       registry.counter("streamtune.evaluator.features.errors", "model", cfg.common().model()).increment();
@@ -228,8 +237,11 @@ public final class FeatureDriftWorker implements Runnable {
     }
     for (int i = 0; i < batch.size(); i++) {
       float[] f = features.getRow(i).dup().toFloatVector();
-      Optional<FeatureDriftMonitor.Alarm> alarm = monitor.add(f, batchTimes.get(i));
+      Optional<FeatureDriftMonitor.Alarm> alarm = monitor.add(f, predicted[i], batchTimes.get(i));
       sampled.increment();
+      if (monitor.lastTest() != null) {
+        live.test(cfg.common().model(), champion.version(), FeatureDrift.NAME, monitor.lastTest());
+      }
       alarm.ifPresent(this::publish);
     }
     batch.clear();

@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -70,6 +71,8 @@ public final class GateWorker implements Runnable {
   private final HoldoutSet holdout;
   private final Map<String, Promotion> champions = new HashMap<>();
   private final Map<String, DriftSignal> lastDrift = new HashMap<>();
+  /** The last PROMOTE or REJECT published, for the gauges of both models' scores. */
+  private final AtomicReference<Decision> lastVerdict = new AtomicReference<>();
   private final Map<String, Map<Integer, DriftSignal>> firstDrift = new HashMap<>();
   private volatile boolean running = true;
   private volatile boolean caughtUp;
@@ -99,7 +102,7 @@ public final class GateWorker implements Runnable {
     this.topics = cfg.common().topics();
     KafkaClients kafka = cfg.common().kafka();
     this.state = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-gate-state", null);
-    this.candidates = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-gate", cfg.applicationId() + "-gate",
+    this.candidates = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-gate", groupId(cfg),
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1));
     this.decisions = KafkaSupport.producer(kafka, cfg.applicationId() + "-decisions", topics.decisions);
     this.promotions = KafkaSupport.producer(kafka, cfg.applicationId() + "-promotions", topics.promotions);
@@ -108,8 +111,26 @@ public final class GateWorker implements Runnable {
     this.meters = new EvaluatorMeters(cfg);
     // the base version's counters exist before any promotion is read; each promotion read binds its version's
     store.base(cfg.common().model()).ifPresent(m -> meters.bindVersion(registry, cfg.common().model(), m.version()));
+    String model = cfg.common().model();
+    for (String role : List.of("candidate", "champion")) {
+      for (String set : List.of("recent", "guard")) {
+        Gauge.builder(EvaluatorMeters.GATE_ACCURACY, lastVerdict, r -> score(r.get(), role, set)).tags("model", model, "role", role,
+            "set", set).description("the last verdict's accuracy of each model on the same held-out samples (NaN before one)")
+            .register(registry);
+      }
+    }
+    Gauge.builder(EvaluatorMeters.GATE_MCNEMAR_P, lastVerdict, r -> r.get() == null || r.get().mcnemarP() == null ? Double.NaN
+        : r.get().mcnemarP()).tag("model", model).description("the last verdict's McNemar p-value on paired recent answers")
+        .register(registry);
+    Gauge.builder(EvaluatorMeters.GATE_CANDIDATE, lastVerdict, r -> r.get() == null ? Double.NaN : r.get().candidate().version())
+        .tag("model", model).description("the version of the last candidate judged").register(registry);
     Gauge.builder("streamtune.evaluator.holdout.samples", holdout, HoldoutSet::size)
         .description("held-out samples the gate can score on").register(registry);
+  }
+
+  /** The consumer group of the gate's candidates (committed after each final verdict). */
+  public static String groupId(EvaluatorConfig cfg) {
+    return cfg.applicationId() + "-gate";
   }
 
   /** True once the gate has read its state topics to the end offsets it saw at start. */
@@ -242,14 +263,14 @@ public final class GateWorker implements Runnable {
             decision.mcnemarP(), decision.onlyCandidateRight(), decision.onlyChampionRight());
       } else {
         if (!p.announcedWaiting) {
-          publish(decision);
+          publish(decision, c.parentVersion());
           p.announcedWaiting = true;
         }
         return;
       }
     }
     decision = decision.answering(c.driftAt());
-    publish(decision);
+    publish(decision, c.parentVersion());
     if (c.driftAt() != null) {
       // the time to adapt, by stage: drift -> candidate trained -> verdict (serving adds "swap" on each node)
       EvaluatorMeters.adapt(registry, c.model(), EvaluatorMeters.STAGE_CANDIDATE, Duration.between(c.driftAt(), c.timestamp()));
@@ -363,8 +384,20 @@ public final class GateWorker implements Runnable {
     }
   }
 
-  private void publish(Decision d) {
-    EvaluatorMeters.decision(registry, d.model(), d.champion().version(), d.verdict()).increment();
+  private static double score(Decision d, String role, String set) {
+    if (d == null) {
+      return Double.NaN;
+    }
+    ModelScore s = role.equals("candidate") ? d.candidate() : d.champion();
+    return set.equals("recent") ? s.recentAccuracy() : s.guardAccuracy();
+  }
+
+  /** Publishes a verdict on a candidate trained from {@code parentVersion} (the counters' {@code version}). */
+  private void publish(Decision d, int parentVersion) {
+    if (d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA) {
+      lastVerdict.set(d);
+    }
+    EvaluatorMeters.decision(registry, d.model(), parentVersion, d.verdict()).increment();
     decisions.send(new ProducerRecord<>(topics.decisions.name(), d.model(), d));
     decisions.flush();
   }

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The live windowed accuracy per model version, as the gauge {@code streamtune.evaluator.accuracy{model,version}} and for
  * readers in the same process; and each supervised detector's statistic against the threshold it fires at
- * ({@code streamtune.evaluator.detector.statistic} and {@code .threshold}, tagged {@code model}, {@code version} and
+ * ({@code streamtune.evaluator.detector.statistic}, {@code .threshold} and {@code .window}, tagged {@code model}, {@code version} and
  * {@code detector}). Thread-safe.
  */
 public final class LiveAccuracy {
@@ -48,17 +48,20 @@ public final class LiveAccuracy {
     }).set(accuracy);
   }
 
-  /** A detector's statistic after the last outcome of a model version, and its threshold. */
-  public void detector(String model, int version, String detector, double statistic, double threshold) {
+  /** A detector's statistic after the last outcome of a model version, its threshold, and the outcomes it covers. */
+  public void detector(String model, int version, String detector, double statistic, double threshold, double window) {
     seen(model, version);
     gauge("statistic", model, version, detector).set(statistic);
     gauge("threshold", model, version, detector).set(threshold);
+    gauge("window", model, version, detector).set(window);
   }
 
-  /** A label-free test of a model version: its statistic, the value it fires at, and its p-value. */
-  public void test(String model, int version, String detector, double statistic, double threshold, double pValue) {
-    detector(model, version, detector, statistic, threshold);
-    gauge("pvalue", model, version, detector).set(pValue);
+  /**
+   * A label-free test of a model version: {@code {statistic, the value it fires at, p-value, size of the recent window}}.
+   */
+  public void test(String model, int version, String detector, double[] test) {
+    detector(model, version, detector, test[0], test[1], test[3]);
+    gauge("pvalue", model, version, detector).set(test[2]);
   }
 
   private AtomicReference<Double> gauge(String what, String model, int version, String detector) {
@@ -68,6 +71,7 @@ public final class LiveAccuracy {
           .description(switch (what) {
             case "statistic" -> "a drift detector's statistic on a model version's stream";
             case "threshold" -> "the value of the statistic at which the detector signals drift";
+            case "window" -> "the outcomes (supervised) or served inputs (label-free) the detector's statistic covers";
             default -> "the p-value of the detector's latest test";
           })
           .tags("model", model, "version", Integer.toString(version), "detector", detector).register(registry);

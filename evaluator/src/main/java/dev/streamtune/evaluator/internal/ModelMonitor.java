@@ -25,9 +25,21 @@ import java.util.TreeMap;
  * accuracy then, {@code accuracyRecent} the accuracy of the outcomes since, up to the window); ADWIN at the first outcome of
  * the window it kept after the cut, clamped to the accuracy window ({@code accuracyBefore} over the window's outcomes before
  * it, {@code accuracyRecent} from it on).
+ *
+ * <p>Class mix: served traffic comes in runs of one kind of image and its mix moves, and error rates differ by class (shirts
+ * are hard, trousers easy), so a run of a hard class raised the plain error stream's mean and Page-Hinkley with it (31 false
+ * alarms per 100,000 labelled stationary outcomes in class runs, {@code bench drift}). Over a version's first
+ * {@link #CLASS_REFERENCE} outcomes the monitor learns each true class's error rate; from then on Page-Hinkley reads
+ * {@code error − rate(class) + overall rate}, whose mean does not move with the mix but rises with errors within classes.
  */
 public final class ModelMonitor {
   static final int KEEP_VERSIONS = 5;
+  /** A version's first outcomes that set each class's error rate, for the mix-adjusted Page-Hinkley stream. */
+  static final int CLASS_REFERENCE = 1_000;
+  /** Pseudo-outcomes at the overall rate that a class's rate starts from (a class seen little stays near the overall rate). */
+  static final double CLASS_PRIOR = 20;
+  /** Distinct classes a version's reference tracks; a record cannot grow the state beyond this. */
+  static final int MAX_CLASSES = 1_000;
   private final DriftDetectors detectors;
   private final int accuracyWindow;
 
@@ -54,14 +66,35 @@ public final class ModelMonitor {
 
   /** The new state, the version's monitor after the outcome, and the drift signals of the detectors that fired (often none). */
   /**
-   * @param statistics each detector's statistic after this outcome and the threshold it fires at ({@code {statistic,
-   *     threshold}}), what the quality dashboard charts
+   * @param statistics each detector's statistic after this outcome, the threshold it fires at and the outcomes its statistic
+   *     covers ({@code {statistic, threshold, window}}: since its last reset for Page-Hinkley and DDM, ADWIN's window), what
+   *     the quality dashboard charts
    */
   public record Update(State state, VersionMonitor version, List<DriftSignal> drifts, Map<String, double[]> statistics) {
     public Update {
       drifts = List.copyOf(drifts);
       statistics = Map.copyOf(statistics);
     }
+  }
+
+  /**
+   * An outcome's error ({@code x}, 1 = wrong) less its true class's reference error rate, plus the overall reference rate: the
+   * same mean whatever the class mix. A class the reference saw little is drawn to the overall rate ({@link #CLASS_PRIOR}).
+   */
+  static double mixAdjusted(double x, String label, Map<String, long[]> classes) {
+    long n = 0;
+    long errors = 0;
+    for (long[] st : classes.values()) {
+      n += st[0];
+      errors += st[1];
+    }
+    if (n == 0) {
+      return x;
+    }
+    double overall = errors / (double) n;
+    long[] st = classes.get(label);
+    double rate = st == null ? overall : (st[1] + CLASS_PRIOR * overall) / (st[0] + CLASS_PRIOR);
+    return x - rate + overall;
   }
 
   public Update apply(State state, Outcome o) {
@@ -84,11 +117,20 @@ public final class ModelMonitor {
     Map<String, VersionMonitor.Onset> onsets = new HashMap<>(v.onsets());
     Map<String, double[]> statistics = new HashMap<>();
 
+    Map<String, long[]> classes = v.classes();
+    if (v.outcomes() < CLASS_REFERENCE) {
+      long[] st = classes.get(o.actual());
+      if (st != null || classes.size() < MAX_CLASSES) {
+        classes = new HashMap<>(classes);
+        classes.put(o.actual(), st == null ? new long[] {1, right ? 0 : 1} : new long[] {st[0] + 1, st[1] + (right ? 0 : 1)});
+      }
+    }
     PageHinkley.State ph = null;
     if (detectors.uses(PageHinkley.NAME)) {
-      PageHinkley.Step step = detectors.pageHinkley().update(v.ph() == null ? PageHinkley.State.initial() : v.ph(), x);
+      double adjusted = v.outcomes() < CLASS_REFERENCE ? x : mixAdjusted(x, o.actual(), v.classes());
+      PageHinkley.Step step = detectors.pageHinkley().update(v.ph() == null ? PageHinkley.State.initial() : v.ph(), adjusted);
       ph = step.state();
-      statistics.put(PageHinkley.NAME, new double[] {ph.statistic(), detectors.pageHinkley().lambda()});
+      statistics.put(PageHinkley.NAME, new double[] {ph.statistic(), detectors.pageHinkley().lambda(), ph.n()});
       mark(onsets, PageHinkley.NAME, ph.n(), ph.nAtMin(), at, v);
       if (step.drift()) {
         drifts.add(signal(o, PageHinkley.NAME, ph.statistic(), detectors.pageHinkley().lambda(), outcomes, at, window,
@@ -100,7 +142,7 @@ public final class ModelMonitor {
     if (detectors.uses(Ddm.NAME)) {
       Ddm.Step step = detectors.ddm().update(v.ddm() == null ? Ddm.State.initial() : v.ddm(), x);
       ddm = step.state();
-      statistics.put(Ddm.NAME, new double[] {step.statistic(), detectors.ddm().driftLevel()});
+      statistics.put(Ddm.NAME, new double[] {step.statistic(), detectors.ddm().driftLevel(), ddm.n()});
       mark(onsets, Ddm.NAME, ddm.n(), ddm.nAtMin(), at, v);
       if (step.drift()) {
         drifts.add(signal(o, Ddm.NAME, step.statistic(), detectors.ddm().driftLevel(), outcomes, at, window,
@@ -112,14 +154,14 @@ public final class ModelMonitor {
     if (detectors.uses(Adwin.NAME)) {
       Adwin.Step step = detectors.adwin().update(v.adwin() == null ? Adwin.State.initial() : v.adwin(), x);
       adwin = step.state();
-      statistics.put(Adwin.NAME, new double[] {step.statistic(), step.threshold()});
+      statistics.put(Adwin.NAME, new double[] {step.statistic(), step.threshold(), adwin.window().length});
       if (step.drift()) {
         drifts.add(adwinSignal(o, step, outcomes, at, window, times));
         adwin = Adwin.State.initial();
       }
     }
     VersionMonitor next = new VersionMonitor(o.version(), outcomes, v.correct() + (right ? 1 : 0), window, times, ph, ddm, adwin,
-        onsets, v.alarms() + drifts.size());
+        onsets, v.alarms() + drifts.size(), classes);
     versions.put(o.version(), next);
     while (versions.size() > KEEP_VERSIONS) {
       versions.pollFirstEntry();

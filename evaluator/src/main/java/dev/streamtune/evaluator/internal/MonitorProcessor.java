@@ -40,10 +40,10 @@ public final class MonitorProcessor implements Processor<String, Outcome, String
     ModelMonitor.Update u = monitor.apply(state == null ? ModelMonitor.State.empty() : state, o);
     store.put(record.key(), u.state());
     String version = Integer.toString(o.version());
-    registry.counter("streamtune.evaluator.outcomes", "model", o.model(), "version", version, "correct",
+    registry.counter(EvaluatorMeters.OUTCOMES, "model", o.model(), "version", version, "correct",
         Boolean.toString(o.correct())).increment();
     live.update(o.model(), o.version(), u.version().windowAccuracy());
-    u.statistics().forEach((detector, st) -> live.detector(o.model(), o.version(), detector, st[0], st[1]));
+    u.statistics().forEach((detector, st) -> live.detector(o.model(), o.version(), detector, st[0], st[1], st[2]));
     u.drifts().forEach(d -> {
       log.info("drift on model={} version={}: {} statistic {} > {} after {} outcomes; window accuracy before onset {} now {}",
           d.model(), d.version(), d.detector(), String.format("%.2f", d.statistic()), d.threshold(), d.window(),

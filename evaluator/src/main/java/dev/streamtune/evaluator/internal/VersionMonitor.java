@@ -10,11 +10,13 @@ import java.util.Map;
 /**
  * What the evaluator knows of one model version's live outcomes: totals, the last outcomes (a window of '1' right / '0' wrong)
  * with their event times (epoch ms, aligned with the window), the state of each configured detector on its error stream
- * (null for a detector not in use) and, per detector with a running minimum, where it places the onset. Immutable; stored as JSON in a Kafka Streams store. A state stored by 0.1 (window without
+ * (null for a detector not in use), per detector with a running minimum where it places the onset and, over the version's
+ * first {@link ModelMonitor#CLASS_REFERENCE} outcomes, each true class's outcomes and errors ({@code classes}: label →
+ * {@code {outcomes, errors}}), from which Page-Hinkley's error stream is adjusted for the class mix. Immutable; stored as JSON in a Kafka Streams store. A state stored by 0.1 (window without
  * times, Page-Hinkley only) is read with an empty window and its Page-Hinkley state kept.
  */
 public record VersionMonitor(int version, long outcomes, long correct, String window, long[] times, PageHinkley.State ph,
-    Ddm.State ddm, Adwin.State adwin, Map<String, Onset> onsets, long alarms) {
+    Ddm.State ddm, Adwin.State adwin, Map<String, Onset> onsets, long alarms, Map<String, long[]> classes) {
   /**
    * Where a detector with a running minimum (Page-Hinkley, DDM) last placed the onset.
    *
@@ -25,6 +27,7 @@ public record VersionMonitor(int version, long outcomes, long correct, String wi
 
   public VersionMonitor {
     onsets = onsets == null ? Map.of() : Map.copyOf(onsets);
+    classes = classes == null ? Map.of() : Map.copyOf(classes);
     window = window == null ? "" : window;
     times = times == null ? new long[0] : times.clone();
     // a state written before times were kept (0.1) has a window without times: keep only the aligned tail
@@ -36,7 +39,7 @@ public record VersionMonitor(int version, long outcomes, long correct, String wi
   }
 
   public static VersionMonitor initial(int version) {
-    return new VersionMonitor(version, 0, 0, "", new long[0], null, null, null, Map.of(), 0);
+    return new VersionMonitor(version, 0, 0, "", new long[0], null, null, null, Map.of(), 0, Map.of());
   }
 
   @Override
@@ -57,7 +60,8 @@ public record VersionMonitor(int version, long outcomes, long correct, String wi
     return o instanceof VersionMonitor v && v.version == version && v.outcomes == outcomes && v.correct == correct
         && v.window.equals(window) && Arrays.equals(v.times, times) && java.util.Objects.equals(v.ph, ph)
         && java.util.Objects.equals(v.ddm, ddm) && java.util.Objects.equals(v.adwin, adwin) && v.onsets.equals(onsets)
-        && v.alarms == alarms;
+        && v.alarms == alarms && v.classes.keySet().equals(classes.keySet())
+        && classes.entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(), v.classes.get(e.getKey())));
   }
 
   @Override

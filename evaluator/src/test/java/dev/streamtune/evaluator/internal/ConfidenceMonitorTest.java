@@ -50,7 +50,9 @@ class ConfidenceMonitorTest {
   @Test
   void shouldKeepTheFirstPredictionsAsReferenceAndASlidingRecentWindow() {
     assertThat(feed(700, 0.8, 1.0)).isEmpty();
-    assertThat(state.reference()).hasSize(500).isSorted();
+    assertThat(state.reference()).hasSize(500);
+    assertThat(state.referenceClasses()).hasSize(500).containsOnly(0);
+    assertThat(state.labels()).containsExactly("Bag");
     assertThat(state.recent()).hasSize(200);
     assertThat(state.recentTimes()[0]).isEqualTo(Instant.ofEpochSecond(1_000_500).toEpochMilli());
     assertThat(Json.fromBytes(Json.toBytes(state), ConfidenceMonitor.State.class)).isEqualTo(state);
@@ -71,5 +73,59 @@ class ConfidenceMonitorTest {
   @Test
   void shouldRaiseNoAlarmOverAHundredThousandStationaryPredictions() {
     assertThat(feed(100_000, 0.5, 1.0)).isEmpty();
+  }
+
+  /**
+   * Served traffic: runs of one class (1 to 40 predictions long), each class with its own confidence level, and the mix
+   * drifting from all classes to the three least confident ones: no shift within any class, so no alarm, at the default
+   * alpha. (The test of confidences alone, which did not look at the class, fired on such traffic.)
+   */
+  @Test
+  void shouldRaiseNoAlarmOnClassRunsAndAChangingClassMix() {
+    ConfidenceMonitor byDefault = new ConfidenceMonitor(new ConfidenceDrift(true, 500, 200, 50, 5e-5));
+    ConfidenceMonitor.State s = ConfidenceMonitor.State.initial(1);
+    List<DriftSignal> alarms = new ArrayList<>();
+    int i = 0;
+    while (i < 100_000) {
+      boolean late = i > 50_000;
+      int cls = late ? 7 + rnd.nextInt(3) : rnd.nextInt(10);
+      int run = 1 + rnd.nextInt(40);
+      for (int k = 0; k < run; k++, i++) {
+        ConfidenceMonitor.Update u = byDefault.apply(s, classed(i, cls, 0));
+        s = u.state();
+        u.drift().ifPresent(alarms::add);
+      }
+    }
+    assertThat(alarms).isEmpty();
+  }
+
+  /** A fall of confidence within classes (a new camera), in class runs, is found within 200 predictions. */
+  @Test
+  void shouldSignalAFallWithinClassesWithin200Predictions() {
+    ConfidenceMonitor byDefault = new ConfidenceMonitor(new ConfidenceDrift(true, 500, 200, 50, 5e-5));
+    ConfidenceMonitor.State s = ConfidenceMonitor.State.initial(1);
+    int shiftAt = 3_000;
+    Long found = null;
+    int i = 0;
+    while (i < shiftAt + 1_000 && found == null) {
+      int cls = rnd.nextInt(10);
+      int run = 1 + rnd.nextInt(20);
+      for (int k = 0; k < run && found == null; k++, i++) {
+        ConfidenceMonitor.Update u = byDefault.apply(s, classed(i, cls, i >= shiftAt ? 0.15 : 0));
+        s = u.state();
+        if (u.drift().isPresent()) {
+          found = (long) i;
+        }
+      }
+    }
+    assertThat(found).as("signalled").isNotNull();
+    assertThat(found - shiftAt).as("predictions after the shift").isBetween(0L, 200L);
+  }
+
+  /** Class {@code c} answers with confidence around {@code 1 - 0.05 c}, lowered by {@code drop}. */
+  private Prediction classed(int i, int c, double drop) {
+    double conf = Math.max(0.1, 1.0 - 0.05 * c - 0.08 * rnd.nextDouble() - drop * (0.5 + rnd.nextDouble()));
+    return Prediction.of("p" + i, "fashion", 1, List.of(new LabelProbability("class-" + c, conf)), 1.0,
+        Instant.ofEpochSecond(1_000_000 + i));
   }
 }

@@ -19,7 +19,7 @@ class EvaluatorMetersTest {
     meters.bindTo(registry);
     assertThat(registry.find(EvaluatorMeters.DRIFT_SIGNALS).counters()).as("no version is known yet").isEmpty();
     LiveAccuracy live = new LiveAccuracy(registry, (model, version) -> meters.bindVersion(registry, model, version));
-    live.test("shop", 3, "confidence-ks", 0.01, 0.2, 0.9); // v3's first prediction
+    live.test("shop", 3, "confidence-ks", new double[] {0.01, 0.2, 0.9, 200}); // v3's first prediction
 
     assertThat(EvaluatorMeters.detectors(cfg)).contains("page-hinkley", "adwin").doesNotContain("ddm");
     for (String d : EvaluatorMeters.detectors(cfg)) {

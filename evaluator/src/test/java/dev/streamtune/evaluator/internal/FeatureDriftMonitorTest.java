@@ -26,6 +26,9 @@ class FeatureDriftMonitorTest {
   private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   private static float[][] clean;
   private static float[][] night;
+  private static int[] cleanClass;
+  private static int[] nightClass;
+  private static int[] truth;
 
   @BeforeAll
   static void features() {
@@ -40,6 +43,9 @@ class FeatureDriftMonitorTest {
     }
     clean = penultimate(net, a);
     night = penultimate(net, b);
+    cleanClass = dev.streamtune.core.model.Networks.argMax(net.output(Images.batch(a, 28, 28)));
+    nightClass = dev.streamtune.core.model.Networks.argMax(net.output(Images.batch(b, 28, 28)));
+    truth = java.util.Arrays.copyOf(test.labels(), n);
   }
 
   private static float[][] penultimate(MultiLayerNetwork net, List<float[]> images) {
@@ -58,7 +64,8 @@ class FeatureDriftMonitorTest {
     Random r = new Random(3);
     int alarms = 0;
     for (int i = 0; i < 100_000; i++) {
-      if (m.add(clean[r.nextInt(clean.length)], T0.plusMillis(i)).isPresent()) {
+      int k = r.nextInt(clean.length);
+      if (m.add(clean[k], cleanClass[k], T0.plusMillis(i)).isPresent()) {
         alarms++;
       }
     }
@@ -66,17 +73,46 @@ class FeatureDriftMonitorTest {
     assertThat(m.seen()).isEqualTo(100_000);
   }
 
+  /**
+   * Served traffic comes in runs of one kind of image (here 1 to 40 of one class), and the mix drifts to three classes: the
+   * features differ most between classes, so a test that did not look at the predicted class fired on such a stream.
+   */
+  @Test
+  void shouldRaiseNoAlarmOnClassRunsAndAChangingMix() {
+    FeatureDriftMonitor m = new FeatureDriftMonitor(PARAMS, clean[0].length, 1);
+    m.reset(1);
+    Random r = new Random(4);
+    List<List<Integer>> byClass = new ArrayList<>();
+    for (int c = 0; c < 10; c++) {
+      byClass.add(new ArrayList<>());
+    }
+    for (int i = 0; i < truth.length; i++) {
+      byClass.get(truth[i]).add(i);
+    }
+    int alarms = 0;
+    int i = 0;
+    while (i < 100_000) {
+      List<Integer> members = byClass.get(i > 50_000 ? 4 + r.nextInt(3) : r.nextInt(10));
+      int run = 1 + r.nextInt(40);
+      for (int k = 0; k < run; k++, i++) {
+        int x = members.get(r.nextInt(members.size()));
+        alarms += m.add(clean[x], cleanClass[x], T0.plusMillis(i)).isPresent() ? 1 : 0;
+      }
+    }
+    assertThat(alarms).isZero();
+  }
+
   @Test
   void shouldAlarmSoonAfterTheInputsShiftWithTheOnsetInTheRecentWindow() {
     FeatureDriftMonitor m = new FeatureDriftMonitor(PARAMS, clean[0].length, 1);
     m.reset(1);
     for (int i = 0; i < 600; i++) {
-      assertThat(m.add(clean[i], T0.plusSeconds(i))).isEmpty();
+      assertThat(m.add(clean[i], cleanClass[i], T0.plusSeconds(i))).isEmpty();
     }
     Optional<FeatureDriftMonitor.Alarm> alarm = Optional.empty();
     int shifted = 0;
     while (alarm.isEmpty() && shifted < 600) {
-      alarm = m.add(night[shifted], T0.plusSeconds(600 + shifted));
+      alarm = m.add(night[shifted], nightClass[shifted], T0.plusSeconds(600 + shifted));
       shifted++;
     }
     assertThat(alarm).isPresent();
@@ -84,7 +120,7 @@ class FeatureDriftMonitorTest {
     assertThat(alarm.get().statistic()).isGreaterThan(alarm.get().threshold());
     assertThat(alarm.get().onset()).isBefore(T0.plusSeconds(600 + shifted));
     for (int i = shifted; i < 1000; i++) {
-      assertThat(m.add(night[i], T0.plusSeconds(600 + i))).as("a lasting shift alarms once").isEmpty();
+      assertThat(m.add(night[i], nightClass[i], T0.plusSeconds(600 + i))).as("a lasting shift alarms once").isEmpty();
     }
   }
 
@@ -93,14 +129,14 @@ class FeatureDriftMonitorTest {
     FeatureDriftMonitor m = new FeatureDriftMonitor(PARAMS, clean[0].length, 1);
     m.reset(1);
     for (int i = 0; i < 300; i++) {
-      m.add(night[i], T0);
+      m.add(night[i], nightClass[i], T0);
     }
     m.reset(2);
     assertThat(m.version()).isEqualTo(2);
     assertThat(m.seen()).isZero();
     for (int i = 0; i < 1000; i++) {
-      assertThat(m.add(clean[i], T0)).as("clean inputs against a fresh clean reference").isEmpty();
+      assertThat(m.add(clean[i], cleanClass[i], T0)).as("clean inputs against a fresh clean reference").isEmpty();
     }
-    assertThatThrownBy(() -> m.add(new float[3], T0)).hasMessageContaining("expected " + clean[0].length);
+    assertThatThrownBy(() -> m.add(new float[3], 0, T0)).hasMessageContaining("expected " + clean[0].length);
   }
 }

@@ -62,7 +62,8 @@ class FeatureDriftWorkerIT {
         store.toString(), "streamtune.evaluator.application-id", "features-it", "streamtune.evaluator.features.sample-every", "1",
         "streamtune.evaluator.features.reference", "200", "streamtune.evaluator.features.recent", "100")));
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    FeatureDriftWorker worker = new FeatureDriftWorker(cfg, new DirectoryModelStore(store), registry, Clock.systemUTC());
+    FeatureDriftWorker worker = new FeatureDriftWorker(cfg, new DirectoryModelStore(store), registry, new LiveAccuracy(registry),
+        Clock.systemUTC());
     Thread t = new Thread(worker, "features-it");
     t.start();
     try {
@@ -89,6 +90,12 @@ class FeatureDriftWorkerIT {
       assertThat(d.statistic()).isGreaterThan(d.threshold());
       assertThat(rejectedKeys()).contains("not-an-image");
       assertThat(registry.get("streamtune.evaluator.features.sampled").counter().count()).isGreaterThanOrEqualTo(600);
+      // the last test is exported: its D against the critical D, its p-value and the recent inputs it compared (of the 100
+      // in the window, those of a class with enough reference inputs)
+      assertThat(registry.get("streamtune.evaluator.detector.window").tags("version", "1", "detector", FeatureDrift.NAME).gauge()
+          .value()).isBetween(50.0, 100.0);
+      assertThat(registry.get("streamtune.evaluator.detector.pvalue").tags("version", "1", "detector", FeatureDrift.NAME).gauge()
+          .value()).isBetween(0.0, 1.0);
     } finally {
       worker.stop();
       t.join(10_000);

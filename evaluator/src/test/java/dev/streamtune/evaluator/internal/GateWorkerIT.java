@@ -135,8 +135,17 @@ class GateWorkerIT {
       assertThat(d.recentSamples()).as("the 'Hat' samples are scored, not dropped").isEqualTo(160);
       assertThat(d.champion().recentAccuracy()).as("the champion answers every 'Hat' sample wrong")
           .isCloseTo(championAccuracy(champion, recent), org.assertj.core.data.Offset.offset(1e-9));
-      assertThat(registry.get("streamtune.evaluator.gate.failed.candidates").tag("model", "fashion").counter().count())
+      String from = Integer.toString(base.version());
+      assertThat(registry.get(EvaluatorMeters.GATE_FAILED_CANDIDATES).tags("model", "fashion", "version", from).counter().count())
           .isEqualTo(1.0);
+      assertThat(registry.get(EvaluatorMeters.GATE_DECISIONS).tags("version", from, "verdict", "reject").counter().count())
+          .as("both verdicts counted on the champion they challenged").isEqualTo(d.verdict() == Decision.Verdict.REJECT ? 2 : 1);
+      // the last verdict's scores, as gauges: both models on the same samples
+      assertThat(registry.get(EvaluatorMeters.GATE_ACCURACY).tags("role", "champion", "set", "recent").gauge().value())
+          .isEqualTo(d.champion().recentAccuracy());
+      assertThat(registry.get(EvaluatorMeters.GATE_ACCURACY).tags("role", "candidate", "set", "guard").gauge().value())
+          .isEqualTo(d.candidate().guardAccuracy());
+      assertThat(registry.get(EvaluatorMeters.GATE_CANDIDATE).gauge().value()).isEqualTo(grown.version());
       assertThat(registry.get(GateWorker.OTHER_MODELS).counter().count()).isEqualTo(2.0);
       assertThat(registry.getMeters()).as("no meter tagged with a name from a record")
           .noneMatch(m -> m.getId().getTags().stream().anyMatch(tag -> tag.getValue().contains("outside")

@@ -133,4 +133,50 @@ class ModelMonitorTest {
     assertThat(state.versions().get(1).outcomes()).isEqualTo(303);
     assertThat(state.versions().get(1).window()).hasSize(200);
   }
+
+  /** Outcomes in runs of one class (1 to 40 long), each class with its own error rate (class c: 2 % + 4 % per c). */
+  private List<DriftSignal> classRuns(ModelMonitor m, int n, double extraError) {
+    List<DriftSignal> out = new ArrayList<>();
+    int i = 0;
+    while (i < n) {
+      int c = rnd.nextInt(10);
+      int run = 1 + rnd.nextInt(40);
+      for (int k = 0; k < run && i < n; k++, i++) {
+        boolean wrong = rnd.nextDouble() < 0.02 + 0.04 * c + extraError;
+        Instant at = Instant.ofEpochSecond(1_000_000 + t++);
+        String label = "class-" + c;
+        Outcome o = new Outcome(Versioned.CURRENT, "p" + t, "fashion", 1, wrong ? "other" : label, label, 0.9, at, at);
+        ModelMonitor.Update u = m.apply(state, o);
+        state = u.state();
+        out.addAll(u.drifts());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The evaluator's default Page-Hinkley on labelled outcomes in class runs: each class's error rate is learnt over the first
+   * outcomes, so runs of a hard class are no drift, and a rise of errors within classes still is.
+   */
+  @Test
+  void shouldNotTakeRunsOfAHardClassForDriftButFindMoreErrorsWithinClasses() {
+    ModelMonitor byDefault = new ModelMonitor(
+        dev.streamtune.evaluator.EvaluatorConfig.from(dev.streamtune.core.config.Settings.empty()).drift(), 200);
+    assertThat(classRuns(byDefault, 100_000, 0)).as("alarms on 100,000 stationary outcomes in class runs").isEmpty();
+    assertThat(state.versions().get(1).classes()).hasSize(10);
+    int before = t;
+    List<DriftSignal> shifted = classRuns(byDefault, 1_000, 0.25);
+    assertThat(shifted).as("errors up by 25 points within every class").isNotEmpty();
+    assertThat(shifted.get(0).detectedAt().getEpochSecond() - 1_000_000 - before).isLessThan(200);
+  }
+
+  @Test
+  void shouldAdjustAnErrorForItsClassRate() {
+    java.util.Map<String, long[]> classes = java.util.Map.of("easy", new long[] {500, 10}, "hard", new long[] {500, 190});
+    double overall = 200 / 1000.0;
+    assertThat(ModelMonitor.mixAdjusted(1, "hard", classes)).isCloseTo(1 - (190 + 20 * overall) / 520 + overall,
+        org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(ModelMonitor.mixAdjusted(0, "easy", classes)).isLessThan(overall).isGreaterThan(0);
+    assertThat(ModelMonitor.mixAdjusted(1, "unseen", classes)).isEqualTo(1.0);
+  }
 }

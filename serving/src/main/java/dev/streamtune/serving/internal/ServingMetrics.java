@@ -24,9 +24,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code streamtune.serving.batch.size}: requests per {@code output()} call
  *   <li>{@code streamtune.serving.queue.depth}: requests waiting for inference
  *   <li>{@code streamtune.serving.model.version{model}}: the version serving now, 0 before the first
- *   <li>{@code streamtune.serving.swaps{model,outcome}}: versions swapped in to serve ({@code ok}: read from the store, or a version
- *       still loaded served again) or refused ({@code failed})
- *   <li>{@code streamtune.serving.model.load{model}}: versions read from the store, verified and warmed up off the request path
+ *   <li>{@code streamtune.serving.swaps{model,version,outcome}}: versions swapped in to serve ({@code ok}: read from the store, or
+ *       a version still loaded served again) or refused ({@code failed}); {@code version} is the version that was serving when the
+ *       swap came ({@code 0} for the first), so both series exist at 0 from the moment it serves and {@code increase()} sees
+ *       the swap away from it
+ *   <li>{@code streamtune.serving.model.load{model}}: no {@code version}: a series per loaded version would be born at its only
+ *       event, which {@code increase()} never sees; each load's version and time are in its log line
+ *   <li>{@code streamtune.serving.model.load{model}} (timer): versions read from the store, verified and warmed up off the request path
  *       (to serve or to be kept for pinned requests), with how long each took; a swap back to a version still loaded is not one
  *   <li>{@code streamtune.serving.rejected{reason}}: refused requests by {@link RejectReason}
  *   <li>{@code streamtune.serving.events.sent{topic}}, {@code streamtune.serving.events.failed{topic}}: prediction and input events
@@ -70,9 +74,7 @@ public final class ServingMetrics implements MeterBinder {
       rejected.put(r, Counter.builder(REJECTED).tag("reason", r.tag()).description("refused prediction requests")
           .register(registry));
     }
-    for (String outcome : new String[] {"ok", "failed"}) {
-      Counter.builder(SWAPS).tags("model", model, "outcome", outcome).register(registry);
-    }
+    bindSwaps(0);
     modelLoad(registry);
   }
 
@@ -119,9 +121,22 @@ public final class ServingMetrics implements MeterBinder {
   }
 
   /** A model swapped in: now serving {@code version}. */
-  public void swapped(int version) {
+  public synchronized void swapped(int version) {
+    swaps("ok").increment();
     servingVersion.set(version);
-    registry().counter(SWAPS, "model", model, "outcome", "ok").increment();
+    bindSwaps(version);
+  }
+
+  /** The swap counters of the time {@code version} serves, at 0. */
+  private void bindSwaps(int version) {
+    for (String outcome : new String[] {"ok", "failed"}) {
+      Counter.builder(SWAPS).tags("model", model, "version", Integer.toString(version), "outcome", outcome)
+          .description("versions swapped in (ok) or refused (failed) while this version served").register(registry());
+    }
+  }
+
+  private Counter swaps(String outcome) {
+    return registry().counter(SWAPS, "model", model, "version", Integer.toString(servingVersion.get()), "outcome", outcome);
   }
 
   /** A promotion that answers the drift detected at {@code driftAt} serves on this node now: the last stage of the time to adapt. */
@@ -149,12 +164,16 @@ public final class ServingMetrics implements MeterBinder {
 
   /** Versions swapped in so far ({@code ok}). */
   public long swaps() {
-    return (long) registry().counter(SWAPS, "model", model, "outcome", "ok").count();
+    return total(SWAPS, "ok");
   }
 
   /** Promoted versions refused so far. */
   public long failedSwaps() {
-    return (long) registry().counter(SWAPS, "model", model, "outcome", "failed").count();
+    return total(SWAPS, "failed");
+  }
+
+  private long total(String name, String outcome) {
+    return Math.round(registry().find(name).tag("outcome", outcome).counters().stream().mapToDouble(Counter::count).sum());
   }
 
   /** {@code output()} calls so far. */
@@ -172,8 +191,8 @@ public final class ServingMetrics implements MeterBinder {
     return Math.round(registry().find(EVENTS_FAILED).counters().stream().mapToDouble(Counter::count).sum());
   }
 
-  public void swapFailed() {
-    registry().counter(SWAPS, "model", model, "outcome", "failed").increment();
+  public synchronized void swapFailed() {
+    swaps("failed").increment();
   }
 
   public void eventSent(String topic) {

@@ -42,7 +42,9 @@ class ModelSwapperTest {
   }
 
   private double swaps(String outcome) {
-    return registry.get(ServingMetrics.SWAPS).tags("model", "fashion", "outcome", outcome).counter().count();
+    // summed over the version that was serving when each swap came
+    return registry.find(ServingMetrics.SWAPS).tags("model", "fashion", "outcome", outcome).counters().stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
   }
 
   @Test
@@ -52,6 +54,12 @@ class ModelSwapperTest {
     assertThat(holder.version()).hasValue(1);
     assertThat(registry.get(ServingMetrics.MODEL_VERSION).gauge().value()).isEqualTo(1.0);
     assertThat(swaps("ok")).isEqualTo(1.0);
+    assertThat(registry.get(ServingMetrics.SWAPS).tags("version", "0", "outcome", "ok").counter().count())
+        .as("the first swap, counted while nothing served").isEqualTo(1.0);
+    for (String outcome : new String[] {"ok", "failed"}) {
+      assertThat(registry.get(ServingMetrics.SWAPS).tags("version", "1", "outcome", outcome).counter().count())
+          .as("the next swap's counter, at 0 while v1 serves").isZero();
+    }
   }
 
   @Test

@@ -314,6 +314,9 @@ public final class TrainerService implements AutoCloseable {
       policy.finished(clock.instant());
       retraining.set(0);
     }
+    if (policy.armed().isEmpty()) {
+      policy.suspected().ifPresent(this::checkSuspected);
+    }
     if (!leadership.active()) {
       return; // a standby: keeps its buffer and trigger in step, trains once it is the active trainer
     }
@@ -331,6 +334,73 @@ public final class TrainerService implements AutoCloseable {
       retraining.set(1);
       job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder));
     });
+  }
+
+  /** Labelled samples since a suspected onset before labels can confirm it, and how many more between two checks. */
+  static final int CONFIRM_SAMPLES = 30;
+  /** Earlier samples the champion's accuracy before the onset is measured on. */
+  static final int CONFIRM_BEFORE = 300;
+  /** A one-sided z-test: accuracy since the onset lower than before at p &lt; 0.01. */
+  static final double CONFIRM_Z = 2.326;
+  /** The fresh samples the suspicion was last checked on (checks every {@link #CONFIRM_SAMPLES} more). */
+  private int suspicionChecked;
+  private LoadedModel confirmModel;
+
+  /**
+   * A label-free signal is a suspicion until labels confirm it: once {@link #CONFIRM_SAMPLES} labelled samples arrived since its
+   * onset, the champion's accuracy on them is compared with its accuracy on earlier samples, and a drop (one-sided z-test,
+   * p &lt; 0.01) arms the trigger with that signal and onset. Without a drop after {@code 2 × max-wait}, it is dismissed.
+   */
+  private void checkSuspected(DriftSignal s) {
+    List<ReplayBuffer.Item> fresh = buffer.since(s.onset());
+    if (fresh.size() < CONFIRM_SAMPLES || fresh.size() < suspicionChecked + CONFIRM_SAMPLES) {
+      if (Duration.between(s.detectedAt(), clock.instant()).compareTo(cfg.maxWait().multipliedBy(2)) > 0) {
+        log.info("suspected drift model={} v{} ({} at {}) not confirmed by labels within {}: dismissed", s.model(), s.version(),
+            s.detector(), s.detectedAt(), cfg.maxWait().multipliedBy(2));
+        policy.dismiss();
+        suspicionChecked = 0;
+      }
+      return;
+    }
+    suspicionChecked = fresh.size();
+    List<ReplayBuffer.Item> before = buffer.replay(s.onset(), CONFIRM_BEFORE, cfg.seed());
+    if (before.size() < CONFIRM_SAMPLES) {
+      return;
+    }
+    try {
+      int serving = servingVersion();
+      String sha = champion != null ? champion.sha256() : null;
+      if (confirmModel == null || confirmModel.version() != serving) {
+        confirmModel = store.load(cfg.common().model(), serving, sha);
+      }
+      double now = accuracy(confirmModel, fresh);
+      double earlier = accuracy(confirmModel, before);
+      double pooled = (now * fresh.size() + earlier * before.size()) / (fresh.size() + before.size());
+      double se = Math.sqrt(Math.max(1e-12, pooled * (1 - pooled) * (1.0 / fresh.size() + 1.0 / before.size())));
+      double z = (earlier - now) / se;
+      if (z > CONFIRM_Z) {
+        TriggerPolicy.Reaction r = policy.confirm(clock.instant());
+        suspicionChecked = 0;
+        log.info("labels confirm suspected drift model={} v{} ({} at {}): accuracy {} on {} labelled samples since its onset {} "
+            + "against {} on {} before (z {}): {}", s.model(), s.version(), s.detector(), s.detectedAt(),
+            String.format("%.3f", now), fresh.size(), s.onset(), String.format("%.3f", earlier), before.size(),
+            String.format("%.1f", z), r);
+      } else {
+        log.debug("suspected drift model={} v{}: accuracy {} on {} since the onset against {} before (z {}): not confirmed yet",
+            s.model(), s.version(), String.format("%.3f", now), fresh.size(), String.format("%.3f", earlier),
+            String.format("%.1f", z));
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot check suspected drift model={} v{}: {}", s.model(), s.version(), e.toString());
+    }
+  }
+
+  /** The champion's accuracy on buffered samples (a label it does not know is a wrong answer). */
+  private double accuracy(LoadedModel m, List<ReplayBuffer.Item> items) {
+    List<String> labels = m.spec().labels();
+    List<float[]> images = items.stream().map(ReplayBuffer.Item::pixels).toList();
+    int[] idx = items.stream().mapToInt(i -> labels.indexOf(i.label())).toArray();
+    return Networks.accuracy(m.network(), Preprocessor.of(m.spec()), images, idx);
   }
 
   private void retrain(DriftSignal d, int championVersion, String championSha, List<ReplayBuffer.Item> fresh,
@@ -373,7 +443,7 @@ public final class TrainerService implements AutoCloseable {
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
-          championVersion, summary, clock.instant()).answering(d.detectedAt());
+          championVersion, summary, clock.instant()).answering(d);
       lastCandidate = m.version();
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";

@@ -21,9 +21,12 @@ import java.util.Objects;
  * @param failure null for a trained candidate; for a failed retrain, the reason
  * @param driftAt when the drift signal this candidate answers was detected (the start of the time to adapt); null when it
  *     answers none, and in records written before the field (schema 1 without a major bump)
+ * @param signal the drift signal this candidate answers: which alarm it was ({@code detector}, {@code kind}) and the onset the
+ *     retrain took its new-domain samples from (the gate's recent and guard sets follow it too); null when it answers none,
+ *     and in records written before the field
  */
 public record Candidate(int schema, String model, int version, String storeUri, String sha256, int parentVersion,
-    TrainingSummary training, Instant timestamp, String failure, Instant driftAt) implements Versioned {
+    TrainingSummary training, Instant timestamp, String failure, Instant driftAt, DriftSignal signal) implements Versioned {
   public Candidate {
     Versioned.check(schema, "candidate");
     Objects.requireNonNull(model, "model");
@@ -40,15 +43,16 @@ public record Candidate(int schema, String model, int version, String storeUri, 
     }
   }
 
-  /** A candidate without a drift time. */
+  /** A candidate without a drift signal. */
   public Candidate(int schema, String model, int version, String storeUri, String sha256, int parentVersion,
       TrainingSummary training, Instant timestamp, String failure) {
-    this(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, null);
+    this(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, null, null);
   }
 
-  /** This candidate, answering the drift signal detected at {@code at}. */
-  public Candidate answering(Instant at) {
-    return new Candidate(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, at);
+  /** This candidate, answering drift signal {@code d} (its detection time starts the time to adapt). */
+  public Candidate answering(DriftSignal d) {
+    return new Candidate(schema, model, version, storeUri, sha256, parentVersion, training, timestamp, failure, d.detectedAt(),
+        d);
   }
 
   /** A trained candidate, stored at {@code storeUri}. */

@@ -41,6 +41,20 @@ class CandidateJsonTest {
     assertThat(back.parentVersion()).isEqualTo(1);
   }
 
+  /** The candidate says which alarm it answers and which onset its new domain started at. */
+  @Test
+  void shouldRoundTripTheDriftSignalItAnswers() {
+    DriftSignal d = new DriftSignal(Versioned.CURRENT, "fashion", 1, DriftSignal.Kind.DATA, "confidence-ks", 0.3, 0.2, 900,
+        Instant.ofEpochSecond(100), Instant.ofEpochSecond(130), Double.NaN, Double.NaN);
+    Candidate c = new Candidate(Versioned.CURRENT, "fashion", 2, "file:///store/fashion/2", "ab12", 1, SUMMARY,
+        Instant.ofEpochSecond(200)).answering(d);
+
+    Candidate back = Json.fromBytes(Json.toBytes(c), Candidate.class);
+
+    assertThat(back.signal()).isEqualTo(d);
+    assertThat(back.driftAt()).isEqualTo(d.detectedAt());
+  }
+
   @Test
   void shouldRejectATrainedCandidateWithoutStoreFiles() {
     assertThatThrownBy(() -> new Candidate(Versioned.CURRENT, "fashion", 2, "", "", 1, SUMMARY, Instant.EPOCH))

@@ -297,7 +297,9 @@ public final class GateWorker implements Runnable {
       return verdict(c, new ModelScore(c.version(), Double.NaN, Double.NaN), new ModelScore(champion.version(), Double.NaN,
           Double.NaN), 0, 0, Decision.Verdict.REJECT, "candidate is the serving version");
     }
-    DriftSignal d = firstDrift.getOrDefault(c.model(), Map.of()).getOrDefault(champion.version(), lastDrift.get(c.model()));
+    // the onset the candidate was trained from (it says which alarm it answers); else the first signal on the champion
+    DriftSignal d = c.signal() != null && c.signal().version() == champion.version() ? c.signal()
+        : firstDrift.getOrDefault(c.model(), Map.of()).getOrDefault(champion.version(), lastDrift.get(c.model()));
     HoldoutSet.Split split = d == null ? holdout.split(null, null) : holdout.split(d.detectedAt(), d.onset());
     Scored recent = Scored.of(split.recent(), candidate.spec());
     Scored guard = Scored.of(split.guard(), candidate.spec());

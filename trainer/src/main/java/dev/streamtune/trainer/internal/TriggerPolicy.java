@@ -6,9 +6,16 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Turns drift signals into retrains without storms: a signal for the version being served arms the trigger (a stale one, for an
- * older version, is ignored); a retrain starts when enough new samples arrived since the onset, or after {@code maxWait} on at
- * least a quarter of them; never while one runs, nor within {@code cooldown} of the last.
+ * Turns drift signals into retrains without storms: a supervised signal (kind PERFORMANCE: labelled outcomes got worse) for
+ * the version being served arms the trigger (a stale one, for an older version, is ignored); a retrain starts when enough new
+ * samples arrived since the onset, or after {@code maxWait} on at least a quarter of them; never while one runs, nor within
+ * {@code cooldown} of the last.
+ *
+ * <p>A label-free signal (kind DATA: the inputs or the confidences changed) only marks a <em>suspected</em> shift: the trainer
+ * arms it ({@link #confirm}) once labelled samples since its onset show the champion doing worse, and a supervised signal that
+ * arrives first takes its place. While nothing has started training, a supervised signal also replaces an armed label-free one
+ * ({@link Reaction#REANCHORED}): its onset is the change point of the labelled errors, a better place to start the new domain
+ * than the start of a test window.
  *
  * <p>A candidate the gate rejects leaves the drift unanswered while the same version serves: {@link #onRejected} re-arms the
  * signal it was trained for, and the retry waits for {@code minNewSamples} more new-domain samples than the rejected candidate
@@ -21,6 +28,8 @@ public final class TriggerPolicy {
   private final Duration maxWait;
   private final int maxAttempts;
   private DriftSignal armed;
+  /** A label-free signal on the serving version, not confirmed by labels yet. */
+  private DriftSignal suspected;
   /** The new samples the armed signal waits for: {@code minNewSamples}, more on a retry. */
   private int required;
   /** The signal of the last retrain, the new samples it used and how many retrains it had. */
@@ -42,19 +51,55 @@ public final class TriggerPolicy {
   }
 
   /** What happened to a signal, or to a rejection. */
-  public enum Reaction { ARMED, ALREADY_ARMED, STALE_VERSION, RETRY, GIVEN_UP }
+  public enum Reaction { ARMED, ALREADY_ARMED, STALE_VERSION, RETRY, GIVEN_UP, SUSPECTED, REANCHORED }
 
   public Reaction onDrift(DriftSignal d, int servingVersion, Instant now) {
     if (d.version() != servingVersion) {
       return Reaction.STALE_VERSION;
     }
+    boolean supervised = d.kind() == DriftSignal.Kind.PERFORMANCE;
     if (armed != null) {
+      if (supervised && armed.kind() == DriftSignal.Kind.DATA && !running && armed != last) {
+        armed = d; // the labelled errors' change point: a better onset, and the retrain has not started
+        return Reaction.REANCHORED;
+      }
       return Reaction.ALREADY_ARMED;
     }
+    if (!supervised) {
+      if (suspected == null) {
+        suspected = d;
+      }
+      return Reaction.SUSPECTED;
+    }
+    suspected = null;
+    return arm(d, now);
+  }
+
+  private Reaction arm(DriftSignal d, Instant now) {
     armed = d;
     armedAt = now;
     required = minNewSamples;
     return Reaction.ARMED;
+  }
+
+  /** The label-free signal waiting for labels to confirm it, if any. */
+  public Optional<DriftSignal> suspected() {
+    return Optional.ofNullable(suspected);
+  }
+
+  /** Labels confirmed the suspected shift: it is armed (when nothing else is). */
+  public Reaction confirm(Instant now) {
+    if (suspected == null) {
+      return Reaction.STALE_VERSION;
+    }
+    DriftSignal d = suspected;
+    suspected = null;
+    return armed != null ? Reaction.ALREADY_ARMED : arm(d, now);
+  }
+
+  /** Labels did not confirm the suspected shift in time: it is forgotten. */
+  public void dismiss() {
+    suspected = null;
   }
 
   /**
@@ -86,6 +131,9 @@ public final class TriggerPolicy {
   public void onPromotion(int version) {
     if (armed != null && armed.version() != version) {
       armed = null;
+    }
+    if (suspected != null && suspected.version() != version) {
+      suspected = null;
     }
     if (last != null && last.version() != version) {
       last = null;

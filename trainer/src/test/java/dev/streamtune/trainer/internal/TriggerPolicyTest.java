@@ -17,6 +17,46 @@ class TriggerPolicyTest {
         t0, 0.9, 0.5);
   }
 
+  private DriftSignal labelFree(int version, Instant onset) {
+    return new DriftSignal(Versioned.CURRENT, "fashion", version, DriftSignal.Kind.DATA, "confidence-ks", 0.3, 0.2, 900, onset,
+        onset.plusSeconds(20), Double.NaN, Double.NaN);
+  }
+
+  @Test
+  void shouldOnlySuspectALabelFreeShiftUntilLabelsConfirmIt() {
+    DriftSignal d = labelFree(1, t0);
+    assertThat(policy.onDrift(d, 1, t0)).isEqualTo(TriggerPolicy.Reaction.SUSPECTED);
+    assertThat(policy.armed()).isEmpty();
+    assertThat(policy.due(10_000, t0.plusSeconds(600))).as("nothing trains on a suspicion").isEmpty();
+    assertThat(policy.suspected()).contains(d);
+    assertThat(policy.confirm(t0.plusSeconds(30))).isEqualTo(TriggerPolicy.Reaction.ARMED);
+    assertThat(policy.armed()).contains(d);
+    assertThat(policy.suspected()).isEmpty();
+  }
+
+  @Test
+  void shouldLetASupervisedSignalTakeThePlaceOfALabelFreeOneNotYetTrainedOn() {
+    DriftSignal data = labelFree(1, t0);
+    policy.onDrift(data, 1, t0);
+    policy.confirm(t0.plusSeconds(30));
+    DriftSignal supervised = drift(1);
+    assertThat(policy.onDrift(supervised, 1, t0.plusSeconds(40))).isEqualTo(TriggerPolicy.Reaction.REANCHORED);
+    assertThat(policy.armed()).contains(supervised);
+    assertThat(policy.due(100, t0.plusSeconds(50))).contains(supervised);
+    assertThat(policy.onDrift(labelFree(1, t0.plusSeconds(45)), 1, t0.plusSeconds(60)))
+        .as("a label-free signal never replaces one").isEqualTo(TriggerPolicy.Reaction.ALREADY_ARMED);
+  }
+
+  @Test
+  void shouldArmASupervisedSignalAtOnceAndForgetASuspicionOfAnotherVersion() {
+    policy.onDrift(labelFree(1, t0), 1, t0);
+    assertThat(policy.onDrift(drift(1), 1, t0)).isEqualTo(TriggerPolicy.Reaction.ARMED);
+    assertThat(policy.suspected()).as("the supervised signal answers the suspicion").isEmpty();
+    policy.onDrift(labelFree(2, t0), 2, t0);
+    policy.onPromotion(3);
+    assertThat(policy.suspected()).isEmpty();
+  }
+
   @Test
   void shouldRetrainOnceEnoughNewSamplesArrivedForTheServingVersion() {
     assertThat(policy.onDrift(drift(1), 2, t0)).isEqualTo(TriggerPolicy.Reaction.STALE_VERSION);

@@ -6,6 +6,7 @@ import dev.streamtune.standalone.demo.Demo;
 import dev.streamtune.standalone.demo.DemoOptions;
 import dev.streamtune.standalone.demo.DemoSummary;
 import dev.streamtune.trainer.Pretrainer;
+import java.util.List;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +72,8 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--pretrain-images", description = "images to pretrain on (default 50000 for cnn, 20000 for resnet)")
   Integer pretrainImages;
 
-  @Option(names = "--pretrain-epochs", description = "pretraining epochs (default 3 for cnn, 2 for resnet)")
+  @Option(names = "--pretrain-epochs", description = "the most pretraining epochs (default 8 for cnn, with early stopping; "
+      + "2 for resnet)")
   Integer pretrainEpochs;
 
   @Option(names = "--timeout", defaultValue = "15m", description = "give up after (default ${DEFAULT-VALUE})")
@@ -93,7 +95,8 @@ final class DemoCommand implements Callable<Integer> {
     Pretrainer.Arch arch = Pretrainer.Arch.parse(backbone);
     Pretrainer.Options d = arch == Pretrainer.Arch.RESNET ? Pretrainer.Options.resnetDefaults() : Pretrainer.Options.defaults();
     Pretrainer.Options pretrain = new Pretrainer.Options(pretrainImages != null ? pretrainImages : d.trainImages(),
-        pretrainEpochs != null ? pretrainEpochs : d.epochs(), d.batchSize(), d.learningRate(), d.seed(), arch);
+        pretrainEpochs != null ? pretrainEpochs : d.epochs(), d.batchSize(), d.learningRate(), d.seed(), arch, d.patience(),
+        d.augment(), d.decay());
     String shift = corruption != null ? corruption : arch == Pretrainer.Arch.RESNET ? "cast-blur" : "contrast";
     DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(shift), guardSamples, sourceRequests, maxShiftedRequests,
         afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency, pretrain,
@@ -137,6 +140,7 @@ final class DemoCommand implements Callable<Integer> {
         s.gate().candidateGuard(), s.gate().championGuard(), s.gate().guardSamples()));
     row(b, "swapped in", s.promotedVersion() == null ? "nothing" : "v" + s.promotedVersion()
         + (s.swapSecondsAfterShift() == null ? "" : String.format(", serving it %.1f s after the shift", s.swapSecondsAfterShift())));
+    row(b, "time to adapt, by stage", stages(s));
     row(b, "accuracy on the shifted domain after", s.servedAfter() == 0 ? "-" : fmt(s.accuracyAfter()) + "  n=" + s.servedAfter()
         + String.format("  (z = %.1f)", s.improvementZ()));
     row(b, "failed requests", Integer.toString(s.failedRequests()));
@@ -144,6 +148,27 @@ final class DemoCommand implements Callable<Integer> {
     row(b, "loop closed", s.loopClosed() ? "yes" : "NO: " + s.reason());
     row(b, "report", s.report() == null ? "none" : s.report());
     return b.toString();
+  }
+
+  /** Seconds after the shift at which each stage of the loop was reached: drift, candidate, verdict, swap. */
+  static String stages(DemoSummary s) {
+    List<String> out = new java.util.ArrayList<>();
+    if (s.driftSecondsAfterShift() != null) {
+      out.add(String.format("drift %.1f s", s.driftSecondsAfterShift()));
+    }
+    if (s.supervisedDriftSecondsAfterShift() != null) {
+      out.add(String.format("supervised drift %.1f s", s.supervisedDriftSecondsAfterShift()));
+    }
+    if (s.candidate() != null && s.candidate().secondsAfterShift() != null) {
+      out.add(String.format("candidate %.1f s", s.candidate().secondsAfterShift()));
+    }
+    if (s.gate() != null && s.gate().secondsAfterShift() != null) {
+      out.add(String.format("verdict %.1f s", s.gate().secondsAfterShift()));
+    }
+    if (s.swapSecondsAfterShift() != null) {
+      out.add(String.format("swapped %.1f s", s.swapSecondsAfterShift()));
+    }
+    return out.isEmpty() ? "-" : String.join(" -> ", out) + " after the shift";
   }
 
   private static void row(StringBuilder b, String k, String v) {

@@ -32,7 +32,8 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--images", description = "training images used (default 50000 for cnn, 20000 for resnet)")
   Integer images;
 
-  @Option(names = "--epochs", description = "epochs (default 3 for cnn, 2 for resnet)")
+  @Option(names = "--epochs", description = "the most epochs (default 8 for cnn, with early stopping on 5,000 held-out "
+      + "training images; 2 for resnet)")
   Integer epochs;
 
   @Option(names = "--force", description = "train a new version even when a base exists")
@@ -43,14 +44,15 @@ final class PretrainCommand implements Callable<Integer> {
     Pretrainer.Arch a = Pretrainer.Arch.parse(arch);
     Pretrainer.Options d = a == Pretrainer.Arch.RESNET ? Pretrainer.Options.resnetDefaults() : Pretrainer.Options.defaults();
     Pretrainer.Options o = new Pretrainer.Options(images != null ? images : d.trainImages(), epochs != null ? epochs : d.epochs(),
-        d.batchSize(), d.learningRate(), d.seed(), a);
+        d.batchSize(), d.learningRate(), d.seed(), a, d.patience(), d.augment(), d.decay());
     String name = model != null ? model : a.defaultModel();
     DirectoryModelStore s = new DirectoryModelStore(store);
     FashionMnist.Split train = FashionMnist.train(data.dir);
+    FashionMnist.Split test = FashionMnist.test(data.dir);
     if (force) {
-      Pretrainer.pretrain(s, name, train, o, System.out::println);
+      Pretrainer.pretrain(s, name, train, test, o, System.out::println);
     } else {
-      Pretrainer.ensureBase(s, name, train, o, System.out::println);
+      Pretrainer.ensureBase(s, name, train, test, o, System.out::println);
     }
     return 0;
   }

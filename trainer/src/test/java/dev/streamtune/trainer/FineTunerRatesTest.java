@@ -84,7 +84,7 @@ class FineTunerRatesTest {
       assertThat(features.rank()).isEqualTo(2);
       assertThat(got.equalsWithEps(expected, 1e-6)).as("head above %s answers like the full model", boundary).isTrue();
       if (boundary.equals("pool2")) {
-        assertThat(features.size(1)).isEqualTo(1600);
+        assertThat(features.size(1)).isEqualTo(3136);
       }
     }
   }

@@ -76,7 +76,7 @@ class HeadGrowthTest {
     INDArray pool2 = FineTuner.frozenActivations(grown, "pool2", x);
 
     assertThat(fc.shape()).containsExactly(5, 128);
-    assertThat(pool2.shape()).containsExactly(5, 1600);
+    assertThat(pool2.shape()).containsExactly(5, 3136);
   }
 
   @Test

@@ -32,13 +32,17 @@ public final class Networks {
   private Networks() {}
 
   /**
-   * conv1(32, 3x3) → pool1 → conv2(64, 3x3) → pool2 → fc(128) → head(labels), Adam, for grey {@code side x side} images.
+   * conv1(32, 3x3) → pool1 → conv2(64, 3x3) → pool2 → fc(128) → head(labels), Adam, for grey {@code side x side} images. The
+   * convolutions pad their input (same size out), so pool2 keeps 64×7×7 = 3,136 features of a 28×28 image: pretrained with
+   * mirrored images and a decaying rate it reaches 0.91 on the clean test split, where the unpadded net (64×5×5) stayed at
+   * 0.898 (docs/benchmarks.md, "Pretraining").
    */
   public static MultiLayerNetwork cnn(int side, int labels, double learningRate, long seed) {
     MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
         .seed(seed)
         .updater(new Adam(learningRate))
         .weightInit(WeightInit.XAVIER)
+        .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same)
         .list()
         .layer(new ConvolutionLayer.Builder(3, 3).name("conv1").nIn(1).nOut(32).activation(Activation.RELU).build())
         .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build())

@@ -107,7 +107,7 @@ public final class Demo {
     FashionMnist.Split test = FashionMnist.test(o.dataDir());
     DirectoryModelStore baseStore = new DirectoryModelStore(o.workDir().resolve("base"));
     say("backbone " + o.pretrain().arch().id() + " (model " + model + ")");
-    Manifest base = Pretrainer.ensureBase(baseStore, model, train, o.pretrain(), this::say);
+    Manifest base = Pretrainer.ensureBase(baseStore, model, train, test, o.pretrain(), this::say);
 
     Path runDir = o.workDir().resolve("runs").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Path storeDir = runDir.resolve("store");

@@ -36,9 +36,9 @@ public record DemoSummary(boolean loopClosed, String reason, String corruption, 
 
   /** The trained candidate. */
   public record Candidate(int version, int samples, int epochs, double seconds, List<String> layersTrained,
-      String freezeBoundary, java.util.Map<String, Integer> samplesByDomain) {}
+      String freezeBoundary, java.util.Map<String, Integer> samplesByDomain, Double secondsAfterShift) {}
 
   /** The gate's verdict on it. */
   public record Gate(String verdict, double candidateRecent, double championRecent, double candidateGuard, double championGuard,
-      int recentSamples, int guardSamples, String reason) {}
+      int recentSamples, int guardSamples, String reason, Double secondsAfterShift) {}
 }

@@ -127,7 +127,7 @@ final class LoopWatcher implements AutoCloseable {
       }
       var t = c.training();
       candidate = new DemoSummary.Candidate(c.version(), t.samples(), t.epochs(), t.durationMs() / 1000.0, t.layersTrained(),
-          t.freezeBoundary(), t.samplesByDomain());
+          t.freezeBoundary(), t.samplesByDomain(), afterShift());
       say.accept(String.format("CANDIDATE v%d trained from v%d: %d samples %s, %d epochs, %.1f s, layers trained %s (frozen up to "
           + "%s), loss %.3f", c.version(), c.parentVersion(), t.samples(), t.samplesByDomain(), t.epochs(),
           t.durationMs() / 1000.0, t.layersTrained(), t.freezeBoundary(), t.loss()));
@@ -140,7 +140,8 @@ final class LoopWatcher implements AutoCloseable {
           d.guardSamples(), d.reason()));
       if (d.verdict() != Decision.Verdict.NOT_ENOUGH_DATA || decision == null) {
         decision = new DemoSummary.Gate(d.verdict().name(), d.candidate().recentAccuracy(), d.champion().recentAccuracy(),
-            d.candidate().guardAccuracy(), d.champion().guardAccuracy(), d.recentSamples(), d.guardSamples(), d.reason());
+            d.candidate().guardAccuracy(), d.champion().guardAccuracy(), d.recentSamples(), d.guardSamples(), d.reason(),
+            afterShift());
       }
     } else if (r.value() != null) {
       Promotion p = Json.fromBytes(r.value(), Promotion.class);
@@ -148,6 +149,12 @@ final class LoopWatcher implements AutoCloseable {
       promoted = p.version();
       say.accept("PROMOTED v" + p.version() + " (" + p.reason() + ")");
     }
+  }
+
+  /** Seconds since the shift, null before it. */
+  private Double afterShift() {
+    long s = shiftAt;
+    return s < 0 ? null : (System.nanoTime() - s) / 1e9;
   }
 
   private <T> Seen<T> seen(T record) {

@@ -31,7 +31,7 @@ class FeatureCacheDiskBoundTest {
     images = f.images();
     ids = f.ids();
     truth = f.truth();
-    fileBytes = FeatureCache.encode(KEY, "sample-0", new float[1600]).length;
+    fileBytes = FeatureCache.encode(KEY, "sample-0", new float[3136]).length;
   }
 
   private static long filesOnDisk(Path dir) throws Exception {

@@ -42,17 +42,17 @@ class FeatureCacheTest {
     assertThat(second.computed()).isZero();
     assertThat(first.features().equalsWithEps(truth, 1e-6)).isTrue();
     assertThat(second.features().equalsWithEps(truth, 1e-6)).isTrue();
-    assertThat(first.features().shape()).containsExactly(10, 1600);
+    assertThat(first.features().shape()).containsExactly(10, 3136);
   }
 
   @Test
   void shouldStayWithinItsMemoryBoundAndReadSpilledEntriesBack() {
-    FeatureCache cache = new FeatureCache(dir, 3 * (1600 * 4 + 64));
+    FeatureCache cache = new FeatureCache(dir, 3 * (3136 * 4 + 64));
 
     cache.features("m-v1-pool2", net, "pool2", ids, images, 28, 4);
 
     assertThat(cache.memoryEntries()).isEqualTo(3);
-    assertThat(cache.memoryBytes()).isLessThanOrEqualTo(3 * (1600 * 4 + 64));
+    assertThat(cache.memoryBytes()).isLessThanOrEqualTo(3 * (3136 * 4 + 64));
     assertThat(cache.spilled()).isEqualTo(7);
     FeatureCache.Lookup again = cache.features("m-v1-pool2", net, "pool2", ids, images, 28, 4);
     assertThat(again.computed()).isZero();

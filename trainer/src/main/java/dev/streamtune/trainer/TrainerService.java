@@ -349,17 +349,21 @@ public final class TrainerService implements AutoCloseable {
   /**
    * A label-free signal is a suspicion until labels confirm it: once {@link #CONFIRM_SAMPLES} labelled samples arrived since its
    * onset, the champion's accuracy on them is compared with its accuracy on earlier samples, and a drop (one-sided z-test,
-   * p &lt; 0.01) arms the trigger with that signal and onset. Without a drop after {@code 2 × max-wait}, it is dismissed.
+   * p &lt; 0.01) arms the trigger with that signal and onset. Without a drop in labelled samples up to {@code 2 × max-wait} after
+   * the alarm (event time), it is dismissed.
    */
   private void checkSuspected(DriftSignal s) {
     List<ReplayBuffer.Item> fresh = buffer.since(s.onset());
+    // in event time: labelled samples from 2 x max-wait after the alarm and still no drop, or a signal replayed from long ago
+    Instant latest = fresh.stream().map(ReplayBuffer.Item::at).max(Instant::compareTo).orElse(s.detectedAt());
+    if (Duration.between(s.detectedAt(), latest).compareTo(cfg.maxWait().multipliedBy(2)) > 0) {
+      log.info("suspected drift model={} v{} ({} at {}) not confirmed by labels within {}: dismissed", s.model(), s.version(),
+          s.detector(), s.detectedAt(), cfg.maxWait().multipliedBy(2));
+      policy.dismiss();
+      suspicionChecked = 0;
+      return;
+    }
     if (fresh.size() < CONFIRM_SAMPLES || fresh.size() < suspicionChecked + CONFIRM_SAMPLES) {
-      if (Duration.between(s.detectedAt(), clock.instant()).compareTo(cfg.maxWait().multipliedBy(2)) > 0) {
-        log.info("suspected drift model={} v{} ({} at {}) not confirmed by labels within {}: dismissed", s.model(), s.version(),
-            s.detector(), s.detectedAt(), cfg.maxWait().multipliedBy(2));
-        policy.dismiss();
-        suspicionChecked = 0;
-      }
       return;
     }
     suspicionChecked = fresh.size();

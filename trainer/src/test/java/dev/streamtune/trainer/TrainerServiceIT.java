@@ -6,6 +6,7 @@ import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.broker.EmbeddedKafkaBroker;
 import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Images;
 import dev.streamtune.core.json.Json;
@@ -259,6 +260,43 @@ class TrainerServiceIT {
       assertThat(sneakers).as("an old, similar class is still known").isGreaterThan(0.5);
       assertThat(trainer.registry().counter(TrainerMeters.HEAD_GROWTHS, "model", model, "version",
           Integer.toString(base.version())).count()).isEqualTo(1.0);
+    }
+  }
+
+  /**
+   * A label-free signal is a suspicion: labelled samples since its onset on which the champion does as well as before do not
+   * arm it; once they show a drop (inverted images), the trainer retrains, and the candidate says which signal and onset.
+   */
+  @Test
+  void shouldTrainOnALabelFreeSignalOnlyOnceLabelsConfirmADrop() throws Exception {
+    String model = "suspect";
+    Topics topics = new Topics("it-suspect.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    Manifest base = TestModels.storeBase(store, model, 2_000);
+    try (TrainerService trainer = trainer(topics, store, model, TestData.tempDir("cache"));
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-sus-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-sus-d", topics.drift);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      sendTrain(samples, topics, "before-", 20_000, 0, 300);
+      awaitRunning(trainer);
+      Instant onset = T0.plusMillis(1_000);
+      DriftSignal labelFree = new DriftSignal(Versioned.CURRENT, model, base.version(), DriftSignal.Kind.DATA, "confidence-ks",
+          0.3, 0.2, 900, onset, onset.plusSeconds(5), Double.NaN, Double.NaN);
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, labelFree)).get();
+      // clean labelled samples after the onset: the champion does as well as before, nothing to confirm
+      sendTrain(samples, topics, "after-", 20_000, 1_000, 1_250);
+      assertThat(awaitCandidatesFor(reader, Duration.ofSeconds(6))).as("no retrain on an unconfirmed suspicion").isEmpty();
+
+      FashionMnist.Split train = TestData.train();
+      for (int i = 1_250; i < 1_550; i++) {
+        send(samples, topics, "inverted-" + i, FashionMnist.LABELS.get(train.labels()[20_000 + i]),
+            Corruption.INVERT.apply(train.images()[20_000 + i], 28, i), i);
+      }
+      Candidate c = awaitCandidates(reader, 1).get(0);
+      assertThat(c.failure()).isNull();
+      assertThat(c.signal()).as("the candidate says which alarm it answers").isEqualTo(labelFree);
+      assertThat(c.signal().onset()).isEqualTo(onset);
+      assertThat(c.training().samplesByDomain()).isNotEmpty();
     }
   }
 

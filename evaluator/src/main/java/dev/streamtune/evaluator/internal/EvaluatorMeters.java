@@ -45,6 +45,15 @@ public final class EvaluatorMeters implements MeterBinder {
   public static final String GATE_MCNEMAR_P = "streamtune.evaluator.gate.mcnemar.pvalue";
   /** The version of the last candidate judged, tagged {@code model}. */
   public static final String GATE_CANDIDATE = "streamtune.evaluator.gate.candidate.version";
+  /** Gauge: windowed accuracy per {@code model} and {@code version}. */
+  public static final String ACCURACY = "streamtune.evaluator.accuracy";
+  /** Gauges {@code .statistic}, {@code .threshold}, {@code .window}, {@code .pvalue} per model, version and detector. */
+  public static final String DETECTOR = "streamtune.evaluator.detector";
+  /** Gauge: held-out samples the gate can score on. */
+  public static final String HOLDOUT_SAMPLES = "streamtune.evaluator.holdout.samples";
+  /** Served inputs sampled for the feature check, and batches it had to skip, tagged {@code model}. */
+  public static final String FEATURES_SAMPLED = "streamtune.evaluator.features.sampled";
+  public static final String FEATURES_ERRORS = "streamtune.evaluator.features.errors";
   /** Labelled outcomes, tagged {@code model}, {@code version} and {@code correct}. */
   public static final String OUTCOMES = "streamtune.evaluator.outcomes";
 

@@ -89,7 +89,7 @@ public final class FeatureDriftWorker implements Runnable {
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
     this.drift = KafkaSupport.producer(kafka, cfg.applicationId() + "-features-drift", topics.drift);
     this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", topics, registry);
-    this.sampled = Counter.builder("streamtune.evaluator.features.sampled").tag("model", cfg.common().model())
+    this.sampled = Counter.builder(EvaluatorMeters.FEATURES_SAMPLED).tag("model", cfg.common().model())
         .description("served inputs run through the champion for the label-free feature-drift check").register(registry);
   }
 
@@ -228,7 +228,7 @@ public final class FeatureDriftWorker implements Runnable {
       predicted = Networks.argMax(pass.output());
     } catch (RuntimeException e) {
       // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
-      registry.counter("streamtune.evaluator.features.errors", "model", cfg.common().model()).increment();
+      registry.counter(EvaluatorMeters.FEATURES_ERRORS, "model", cfg.common().model()).increment();
       log.error("feature-drift check skipped a batch of {} inputs for model={} v{}: {}", batch.size(), cfg.common().model(),
           champion.version(), e.toString());
       batch.clear();

@@ -124,7 +124,7 @@ public final class GateWorker implements Runnable {
         .register(registry);
     Gauge.builder(EvaluatorMeters.GATE_CANDIDATE, lastVerdict, r -> r.get() == null ? Double.NaN : r.get().candidate().version())
         .tag("model", model).description("the version of the last candidate judged").register(registry);
-    Gauge.builder("streamtune.evaluator.holdout.samples", holdout, HoldoutSet::size)
+    Gauge.builder(EvaluatorMeters.HOLDOUT_SAMPLES, holdout, HoldoutSet::size)
         .description("held-out samples the gate can score on").register(registry);
   }
 

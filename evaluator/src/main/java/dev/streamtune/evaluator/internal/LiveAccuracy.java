@@ -41,7 +41,7 @@ public final class LiveAccuracy {
     seen(model, version);
     values.computeIfAbsent(model + "/" + version, k -> {
       AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
-      Gauge.builder("streamtune.evaluator.accuracy", ref, AtomicReference::get)
+      Gauge.builder(EvaluatorMeters.ACCURACY, ref, AtomicReference::get)
           .description("accuracy over the last outcomes of a model version (window: streamtune.evaluator.accuracy.window)")
           .tags("model", model, "version", Integer.toString(version)).register(registry);
       return ref;
@@ -67,7 +67,7 @@ public final class LiveAccuracy {
   private AtomicReference<Double> gauge(String what, String model, int version, String detector) {
     return values.computeIfAbsent(what + "/" + model + "/" + version + "/" + detector, k -> {
       AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
-      Gauge.builder("streamtune.evaluator.detector." + what, ref, AtomicReference::get)
+      Gauge.builder(EvaluatorMeters.DETECTOR + "." + what, ref, AtomicReference::get)
           .description(switch (what) {
             case "statistic" -> "a drift detector's statistic on a model version's stream";
             case "threshold" -> "the value of the statistic at which the detector signals drift";

@@ -4,6 +4,7 @@ import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
@@ -25,39 +26,54 @@ import java.util.Set;
  * </ul>
  * Counters are registered up front so that dashboards see zeros. Thread-safe.
  */
-public final class IngestMetrics {
+public final class IngestMetrics implements MeterBinder {
   /** Sources that get their own tag value; any other {@code st-source} counts as {@code other}. */
   public static final Set<String> KNOWN_SOURCES = Set.of("http", "loader", "labelling", "feedback", "demo", "unknown");
   public static final String OTHER_SOURCE = "other";
   /** Feedback records that repeat a prediction's first label. */
   public static final String FEEDBACK_REPEATED = "streamtune.ingest.feedback.repeated";
+  public static final String SAMPLES_ACCEPTED = "streamtune.ingest.samples.accepted";
+  public static final String SAMPLES_REJECTED = "streamtune.ingest.samples.rejected";
+  public static final String FEEDBACK_REJECTED = "streamtune.ingest.feedback.rejected";
+  public static final String INPUTS_REJECTED = "streamtune.ingest.inputs.rejected";
+  public static final String HTTP_ACCEPTED = "streamtune.ingest.http.accepted";
+  public static final String HTTP_REJECTED = "streamtune.ingest.http.rejected";
+  /** Core's count of records sent to {@code records.rejected}, by origin topic. */
+  public static final String RECORDS_REJECTED = "streamtune.records.rejected";
 
   private final MeterRegistry registry;
   private final Topics topics;
 
+  /** Binds every ingest meter to {@code registry} at 0 ({@link #bindTo}). */
   public IngestMetrics(MeterRegistry registry, Topics topics) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.topics = Objects.requireNonNull(topics, "topics");
+    bindTo(registry);
+  }
+
+  /** Registers every counter at 0 for each known label value; idempotent (a meter is registered once per name and tags). */
+  @Override
+  public void bindTo(MeterRegistry registry) {
     KNOWN_SOURCES.forEach(s -> accepted(s));
     accepted(OTHER_SOURCE);
     for (SampleValidator.Reason r : SampleValidator.Reason.values()) {
-      rejected("streamtune.ingest.samples.rejected", r);
-      registry.counter("streamtune.ingest.http.rejected", "kind", "sample", "reason", r.tag());
+      rejected(SAMPLES_REJECTED, r);
+      registry.counter(HTTP_REJECTED, "kind", "sample", "reason", r.tag());
     }
     for (FeedbackValidator.Reason r : FeedbackValidator.Reason.values()) {
-      rejected("streamtune.ingest.feedback.rejected", r);
+      rejected(FEEDBACK_REJECTED, r);
       if (r != FeedbackValidator.Reason.RELABELLED) {
-        registry.counter("streamtune.ingest.http.rejected", "kind", "feedback", "reason", r.tag());
+        registry.counter(HTTP_REJECTED, "kind", "feedback", "reason", r.tag());
       }
     }
     registry.counter(FEEDBACK_REPEATED);
     for (InputsProcessor.Reason r : InputsProcessor.Reason.values()) {
-      rejected("streamtune.ingest.inputs.rejected", r);
+      rejected(INPUTS_REJECTED, r);
     }
-    registry.counter("streamtune.records.rejected", "topic", topics.feedback.name());
-    registry.counter("streamtune.records.rejected", "topic", topics.inputs.name());
-    registry.counter("streamtune.ingest.http.accepted", "kind", "sample");
-    registry.counter("streamtune.ingest.http.accepted", "kind", "feedback");
+    registry.counter(RECORDS_REJECTED, "topic", topics.feedback.name());
+    registry.counter(RECORDS_REJECTED, "topic", topics.inputs.name());
+    registry.counter(HTTP_ACCEPTED, "kind", "sample");
+    registry.counter(HTTP_ACCEPTED, "kind", "feedback");
     for (String kind : StreamsErrorHandlers.KINDS) {
       // once, under core's name: streamtune.stream.errors{service=ingest,kind} (an ingest-named copy was exported twice)
       registry.counter(StreamsErrorHandlers.ERRORS_METER, "service", IngestStreamsConfig.SERVICE, "kind", kind);
@@ -75,12 +91,12 @@ public final class IngestMetrics {
   }
 
   public void sampleRejected(RejectReason reason) {
-    rejected("streamtune.ingest.samples.rejected", reason).increment();
+    rejected(SAMPLES_REJECTED, reason).increment();
   }
 
   public void feedbackRejected(RejectReason reason) {
-    rejected("streamtune.ingest.feedback.rejected", reason).increment();
-    registry.counter("streamtune.records.rejected", "topic", topics.feedback.name()).increment();
+    rejected(FEEDBACK_REJECTED, reason).increment();
+    registry.counter(RECORDS_REJECTED, "topic", topics.feedback.name()).increment();
   }
 
   public void feedbackRepeated() {
@@ -88,17 +104,17 @@ public final class IngestMetrics {
   }
 
   public void inputRejected(RejectReason reason) {
-    rejected("streamtune.ingest.inputs.rejected", reason).increment();
-    registry.counter("streamtune.records.rejected", "topic", topics.inputs.name()).increment();
+    rejected(INPUTS_REJECTED, reason).increment();
+    registry.counter(RECORDS_REJECTED, "topic", topics.inputs.name()).increment();
   }
 
   /** An accepted HTTP request; {@code kind} is {@code sample} or {@code feedback}. */
   public void httpAccepted(String kind) {
-    registry.counter("streamtune.ingest.http.accepted", "kind", kind).increment();
+    registry.counter(HTTP_ACCEPTED, "kind", kind).increment();
   }
 
   public void httpRejected(String kind, RejectReason reason) {
-    registry.counter("streamtune.ingest.http.rejected", "kind", kind, "reason", reason.tag()).increment();
+    registry.counter(HTTP_REJECTED, "kind", kind, "reason", reason.tag()).increment();
   }
 
   /** The registry the counters are on; core's Streams error handlers count there too. */
@@ -107,7 +123,7 @@ public final class IngestMetrics {
   }
 
   private Counter accepted(String sourceTag) {
-    return registry.counter("streamtune.ingest.samples.accepted", "source", sourceTag);
+    return registry.counter(SAMPLES_ACCEPTED, "source", sourceTag);
   }
 
   private Counter rejected(String name, RejectReason reason) {

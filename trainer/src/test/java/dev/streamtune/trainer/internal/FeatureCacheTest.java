@@ -89,7 +89,7 @@ class FeatureCacheTest {
     FeatureCache.Lookup other = cache.features("m-v2-pool1", net, "pool1", ids, images, 28, 4);
 
     assertThat(other.computed()).isEqualTo(10);
-    assertThat(other.features().size(1)).isEqualTo(32 * 13 * 13);
+    assertThat(other.features().size(1)).isEqualTo(32 * 14 * 14);
   }
 
   @Test

@@ -18,6 +18,7 @@ import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.internal.ConfidenceMonitor;
 import dev.streamtune.evaluator.internal.FeatureDriftMonitor;
 import dev.streamtune.evaluator.internal.ModelMonitor;
+import dev.streamtune.standalone.DataOption;
 import dev.streamtune.trainer.Pretrainer;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -31,6 +32,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -46,9 +48,8 @@ import picocli.CommandLine.Option;
     description = "False alarms per 100,000 stationary served inputs and detection delays of every detector, on the base "
         + "model's real answers to streams in class runs.")
 public final class BenchDriftCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--store", paramLabel = "DIR", defaultValue = "streamtune-work/base",
       description = "model store holding the base (pretrained there when missing; default ${DEFAULT-VALUE})")
@@ -81,8 +82,8 @@ public final class BenchDriftCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    FashionMnist.Split train = FashionMnist.train(data);
-    FashionMnist.Split test = FashionMnist.test(data);
+    FashionMnist.Split train = FashionMnist.train(data.dir);
+    FashionMnist.Split test = FashionMnist.test(data.dir);
     DirectoryModelStore models = new DirectoryModelStore(store);
     Manifest base = Pretrainer.ensureBase(models, model, train, Pretrainer.Options.defaults(), System.out::println);
     LoadedModel m = models.load(model, base.version(), base.sha256());

@@ -10,6 +10,7 @@ import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.ingest.IngestConfig;
 import dev.streamtune.ingest.IngestService;
+import dev.streamtune.standalone.DataOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,9 +37,8 @@ import picocli.CommandLine.Option;
 @Command(name = "ingest", mixinStandardHelpOptions = true,
     description = "Ingest's validated samples per second (exactly once on and off) against a raw producer -> consumer.")
 public final class BenchIngestCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--samples", defaultValue = "20000", description = "samples per round (default ${DEFAULT-VALUE})")
   int samples;
@@ -57,7 +58,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    FashionMnist.Split train = FashionMnist.train(data);
+    FashionMnist.Split train = FashionMnist.train(data.dir);
     List<byte[]> pngs = new ArrayList<>();
     long bytes = 0;
     for (int i = 0; i < samples; i++) {

@@ -21,6 +21,7 @@ import dev.streamtune.core.records.Promotion;
 import dev.streamtune.serving.ServingConfig;
 import dev.streamtune.serving.ServingService;
 import dev.streamtune.serving.ServingStats;
+import dev.streamtune.standalone.DataOption;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Pretrainer;
@@ -45,6 +46,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -72,9 +74,8 @@ public final class BenchServingCommand implements Callable<Integer> {
   private static final int VERSIONS = 3;
   private static final Topics TOPICS = Topics.withDefaultPrefix();
 
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--store", paramLabel = "DIR", description = "a model store whose base version is benchmarked; when absent, a "
       + "model is pretrained on --pretrain-images clean images (1 epoch)")
@@ -144,7 +145,7 @@ public final class BenchServingCommand implements Callable<Integer> {
     validate();
     System.out.printf(Locale.ROOT, "nproc %d, load average at start %s; %s; Java %s%n", Runtime.getRuntime().availableProcessors(),
         load(), Networks.device(), System.getProperty("java.version"));
-    FashionMnist.Split test = FashionMnist.test(data);
+    FashionMnist.Split test = FashionMnist.test(data.dir);
     if (images > test.images().length) {
       throw new IllegalArgumentException("--images must be at most " + test.images().length + ", was " + images);
     }
@@ -261,7 +262,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       DirectoryModelStore from = new DirectoryModelStore(store != null ? store : dir.resolve("pretrained"));
       if (store == null) {
         System.out.printf(Locale.ROOT, "pretraining a resnet on %d colour images (1 epoch) ...%n", pretrainImages);
-        Pretrainer.pretrain(from, name, FashionMnist.train(data), new Pretrainer.Options(pretrainImages, 1, 64, 2e-3, 42, Pretrainer.Arch.RESNET),
+        Pretrainer.pretrain(from, name, FashionMnist.train(data.dir), new Pretrainer.Options(pretrainImages, 1, 64, 2e-3, 42, Pretrainer.Arch.RESNET),
             System.out::println);
       }
       Manifest base = from.base(name).orElseThrow(() -> new IllegalArgumentException("no version of model '" + name + "' in "
@@ -272,7 +273,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       spec = m.spec();
     } else {
       System.out.printf(Locale.ROOT, "pretraining a model on %d clean images (1 epoch) ...%n", pretrainImages);
-      FashionMnist.Split train = FashionMnist.train(data);
+      FashionMnist.Split train = FashionMnist.train(data.dir);
       int n = Math.min(pretrainImages, train.images().length);
       List<float[]> px = new ArrayList<>(Arrays.asList(train.images()).subList(0, n));
       int[] y = Arrays.copyOf(train.labels(), n);

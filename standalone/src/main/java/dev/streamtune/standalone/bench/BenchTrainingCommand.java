@@ -5,6 +5,7 @@ import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.standalone.DataOption;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Pretrainer;
@@ -20,6 +21,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -31,9 +33,8 @@ import picocli.CommandLine.Option;
 @Command(name = "training", mixinStandardHelpOptions = true,
     description = "Time a head retrain from cached frozen activations against recomputing the backbone each epoch.")
 public final class BenchTrainingCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--store", paramLabel = "DIR", description = "a model store whose base version is the champion; when absent, "
       + "a champion is pretrained on --pretrain-images clean images")
@@ -89,8 +90,8 @@ public final class BenchTrainingCommand implements Callable<Integer> {
           + ", was '" + boundary + "'");
     }
     Corruption shift = Corruption.parse(corruption);
-    FashionMnist.Split train = FashionMnist.train(data);
-    FashionMnist.Split test = FashionMnist.test(data);
+    FashionMnist.Split train = FashionMnist.train(data.dir);
+    FashionMnist.Split test = FashionMnist.test(data.dir);
     if (newSamples + replaySamples > 30_000) {
       throw new IllegalArgumentException("--new + --replay must be <= 30000");
     }

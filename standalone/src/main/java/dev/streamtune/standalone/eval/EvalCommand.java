@@ -12,6 +12,7 @@ import dev.streamtune.core.records.TrainingSummary;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.GateRule;
+import dev.streamtune.standalone.DataOption;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.FreezePolicy;
@@ -34,6 +35,7 @@ import java.util.stream.Stream;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -52,9 +54,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "Fashion-MNIST IDX files (default ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin
+  DataOption data;
 
   @Option(names = "--store", paramLabel = "DIR", defaultValue = "streamtune-work/base",
       description = "model store with the pretrained base (default ${DEFAULT-VALUE}); pretrained into it when absent")
@@ -127,8 +128,8 @@ public final class EvalCommand implements Callable<Integer> {
     List<String> notes = new ArrayList<>();
     say("eval: " + (quick ? "QUICK (smoke sizes) " : "") + "backbone " + backbone.id() + ", scenarios " + chosen + ", seed "
         + seed);
-    FashionMnist.Split train = FashionMnist.train(data);
-    FashionMnist.Split test = FashionMnist.test(data);
+    FashionMnist.Split train = FashionMnist.train(data.dir);
+    FashionMnist.Split test = FashionMnist.test(data.dir);
     say("loaded Fashion-MNIST: " + train.size() + " train, " + test.size() + " test images");
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");

@@ -253,7 +253,11 @@ public final class TrainerService implements AutoCloseable {
         if (!live && champion != null && d.detectedAt().isBefore(champion.timestamp())) {
           return;
         }
+        boolean newSuspicion = policy.suspected().isEmpty();
         TriggerPolicy.Reaction reaction = policy.onDrift(d, servingVersion(), clock.instant());
+        if (live && reaction == TriggerPolicy.Reaction.SUSPECTED && newSuspicion) {
+          TrainerMeters.suspicions(registry, d.model(), d.version(), "suspected").increment();
+        }
         log.info("drift signal model={} version={} detector={} onset={}: {}", d.model(), d.version(), d.detector(), d.onset(),
             reaction);
       }
@@ -360,6 +364,7 @@ public final class TrainerService implements AutoCloseable {
       log.info("suspected drift model={} v{} ({} at {}) not confirmed by labels within {}: dismissed", s.model(), s.version(),
           s.detector(), s.detectedAt(), cfg.maxWait().multipliedBy(2));
       policy.dismiss();
+      TrainerMeters.suspicions(registry, s.model(), s.version(), "dismissed").increment();
       suspicionChecked = 0;
       return;
     }
@@ -384,6 +389,7 @@ public final class TrainerService implements AutoCloseable {
       double z = (earlier - now) / se;
       if (z > CONFIRM_Z) {
         TriggerPolicy.Reaction r = policy.confirm(clock.instant());
+        TrainerMeters.suspicions(registry, s.model(), s.version(), "confirmed").increment();
         suspicionChecked = 0;
         log.info("labels confirm suspected drift model={} v{} ({} at {}): accuracy {} on {} labelled samples since its onset {} "
             + "against {} on {} before (z {}): {}", s.model(), s.version(), s.detector(), s.detectedAt(),

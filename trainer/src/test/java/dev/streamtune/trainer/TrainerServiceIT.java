@@ -297,6 +297,11 @@ class TrainerServiceIT {
       assertThat(c.signal()).as("the candidate says which alarm it answers").isEqualTo(labelFree);
       assertThat(c.signal().onset()).isEqualTo(onset);
       assertThat(c.training().samplesByDomain()).isNotEmpty();
+      String v = Integer.toString(base.version());
+      for (String[] expected : new String[][] {{"suspected", "1"}, {"confirmed", "1"}, {"dismissed", "0"}}) {
+        assertThat(trainer.registry().counter(TrainerMeters.SUSPICIONS, "model", model, "version", v, "outcome", expected[0])
+            .count()).as(expected[0]).isEqualTo(Double.parseDouble(expected[1]));
+      }
     }
   }
 

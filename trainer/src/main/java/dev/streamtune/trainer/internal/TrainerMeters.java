@@ -31,6 +31,13 @@ public final class TrainerMeters implements MeterBinder {
   public static final String RETRAIN_SAMPLES = "streamtune.trainer.retrain.samples";
   /** Layers each retrain trained (those above the freeze boundary), tagged {@code model} and {@code version}. */
   public static final String RETRAIN_LAYERS = "streamtune.trainer.retrain.layers";
+  /**
+   * Label-free drift signals on a served version, tagged {@code model}, {@code version} and {@code outcome}: {@code suspected}
+   * (a new suspicion), {@code confirmed} (labels showed the drop: armed), {@code dismissed} (they did not, in time).
+   */
+  public static final String SUSPICIONS = "streamtune.trainer.suspicions";
+  /** The outcomes of a suspicion. */
+  public static final List<String> SUSPICION_OUTCOMES = List.of("suspected", "confirmed", "dismissed");
   /** Samples read into the replay buffer. */
   public static final String SAMPLES_BUFFERED = "streamtune.trainer.samples.buffered";
   /** Frozen activations of retrains by {@code result}: hit, miss, corrupt. */
@@ -79,6 +86,13 @@ public final class TrainerMeters implements MeterBinder {
     headGrowths(registry, model, version);
     retrainSamples(registry, model, version);
     retrainLayers(registry, model, version);
+    for (String outcome : SUSPICION_OUTCOMES) {
+      suspicions(registry, model, version, outcome);
+    }
+  }
+
+  public static Counter suspicions(MeterRegistry registry, String model, int version, String outcome) {
+    return registry.counter(SUSPICIONS, "model", model, "version", Integer.toString(version), "outcome", outcome);
   }
 
   public static DistributionSummary retrainSamples(MeterRegistry registry, String model, int version) {

@@ -346,17 +346,25 @@ public final class TrainerService implements AutoCloseable {
   static final int CONFIRM_BEFORE = 300;
   /** A one-sided z-test: accuracy since the onset lower than before at p &lt; 0.01. */
   static final double CONFIRM_Z = 2.326;
-  /** The fresh samples the suspicion was last checked on (checks every {@link #CONFIRM_SAMPLES} more). */
-  private int suspicionChecked;
+  /**
+   * What is known of the suspicion being checked: the fresh samples it was last checked on (checks every
+   * {@link #CONFIRM_SAMPLES} more), and the champion's accuracy on the earlier samples (measured once: they do not change).
+   */
+  private record Suspicion(DriftSignal signal, int checkedAt, double before, int beforeCount) {}
+
+  private Suspicion suspicion;
   private LoadedModel confirmModel;
 
   /**
    * A label-free signal is a suspicion until labels confirm it: once {@link #CONFIRM_SAMPLES} labelled samples arrived since its
-   * onset, the champion's accuracy on them is compared with its accuracy on earlier samples, and a drop (one-sided z-test,
-   * p &lt; 0.01) arms the trigger with that signal and onset. Without a drop in labelled samples up to {@code 2 × max-wait} after
-   * the alarm (event time), it is dismissed.
+   * onset, the champion's accuracy on the latest {@link #CONFIRM_BEFORE} of them is compared with its accuracy on up to as many
+   * earlier samples, and a drop (one-sided z-test, p &lt; 0.01) arms the trigger with that signal and onset. Without a drop in
+   * labelled samples up to {@code 2 × max-wait} after the alarm (event time), it is dismissed.
    */
   private void checkSuspected(DriftSignal s) {
+    if (suspicion == null || suspicion.signal() != s) {
+      suspicion = new Suspicion(s, 0, Double.NaN, 0);
+    }
     List<ReplayBuffer.Item> fresh = buffer.since(s.onset());
     // in event time: labelled samples from 2 x max-wait after the alarm and still no drop, or a signal replayed from long ago
     Instant latest = fresh.stream().map(ReplayBuffer.Item::at).max(Instant::compareTo).orElse(s.detectedAt());
@@ -365,40 +373,40 @@ public final class TrainerService implements AutoCloseable {
           s.detector(), s.detectedAt(), cfg.maxWait().multipliedBy(2));
       policy.dismiss();
       TrainerMeters.suspicions(registry, s.model(), s.version(), "dismissed").increment();
-      suspicionChecked = 0;
       return;
     }
-    if (fresh.size() < CONFIRM_SAMPLES || fresh.size() < suspicionChecked + CONFIRM_SAMPLES) {
+    if (fresh.size() < suspicion.checkedAt() + CONFIRM_SAMPLES) {
       return;
     }
-    suspicionChecked = fresh.size();
-    List<ReplayBuffer.Item> before = buffer.replay(s.onset(), CONFIRM_BEFORE, cfg.seed());
-    if (before.size() < CONFIRM_SAMPLES) {
-      return;
-    }
+    suspicion = new Suspicion(s, fresh.size(), suspicion.before(), suspicion.beforeCount());
     try {
       int serving = servingVersion();
-      String sha = champion != null ? champion.sha256() : null;
       if (confirmModel == null || confirmModel.version() != serving) {
-        confirmModel = store.load(cfg.common().model(), serving, sha);
+        confirmModel = store.load(cfg.common().model(), serving, champion != null ? champion.sha256() : null);
       }
-      double now = accuracy(confirmModel, fresh);
-      double earlier = accuracy(confirmModel, before);
-      double pooled = (now * fresh.size() + earlier * before.size()) / (fresh.size() + before.size());
-      double se = Math.sqrt(Math.max(1e-12, pooled * (1 - pooled) * (1.0 / fresh.size() + 1.0 / before.size())));
-      double z = (earlier - now) / se;
+      if (Double.isNaN(suspicion.before())) {
+        List<ReplayBuffer.Item> before = buffer.replay(s.onset(), CONFIRM_BEFORE, cfg.seed());
+        if (before.size() < CONFIRM_SAMPLES) {
+          return;
+        }
+        suspicion = new Suspicion(s, fresh.size(), accuracy(confirmModel, before), before.size());
+      }
+      List<ReplayBuffer.Item> recent = fresh.subList(Math.max(0, fresh.size() - CONFIRM_BEFORE), fresh.size());
+      double now = accuracy(confirmModel, recent);
+      double earlier = suspicion.before();
+      int n = recent.size();
+      int m = suspicion.beforeCount();
+      double pooled = (now * n + earlier * m) / (n + m);
+      double z = (earlier - now) / Math.sqrt(Math.max(1e-12, pooled * (1 - pooled) * (1.0 / n + 1.0 / m)));
       if (z > CONFIRM_Z) {
         TriggerPolicy.Reaction r = policy.confirm(clock.instant());
         TrainerMeters.suspicions(registry, s.model(), s.version(), "confirmed").increment();
-        suspicionChecked = 0;
-        log.info("labels confirm suspected drift model={} v{} ({} at {}): accuracy {} on {} labelled samples since its onset {} "
-            + "against {} on {} before (z {}): {}", s.model(), s.version(), s.detector(), s.detectedAt(),
-            String.format("%.3f", now), fresh.size(), s.onset(), String.format("%.3f", earlier), before.size(),
-            String.format("%.1f", z), r);
+        log.info("labels confirm suspected drift model={} v{} ({} at {}): accuracy {} on the latest {} labelled samples since its "
+            + "onset {} against {} on {} before (z {}): {}", s.model(), s.version(), s.detector(), s.detectedAt(),
+            String.format("%.3f", now), n, s.onset(), String.format("%.3f", earlier), m, String.format("%.1f", z), r);
       } else {
         log.debug("suspected drift model={} v{}: accuracy {} on {} since the onset against {} before (z {}): not confirmed yet",
-            s.model(), s.version(), String.format("%.3f", now), fresh.size(), String.format("%.3f", earlier),
-            String.format("%.1f", z));
+            s.model(), s.version(), String.format("%.3f", now), n, String.format("%.3f", earlier), String.format("%.1f", z));
       }
     } catch (RuntimeException e) {
       log.warn("cannot check suspected drift model={} v{}: {}", s.model(), s.version(), e.toString());

@@ -131,7 +131,11 @@ public final class Network {
    * embedding, whatever the layer's own shape.
    */
   public INDArray features(String layer, INDArray input) {
-    INDArray a = activations(layer, input);
+    return flat(activations(layer, input));
+  }
+
+  /** Activations as one float row per image ('c' order). */
+  private static INDArray flat(INDArray a) {
     INDArray f = a.rank() == 2 ? a : a.dup('c').reshape('c', a.size(0), a.length() / a.size(0));
     return f.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
   }
@@ -154,8 +158,7 @@ public final class Network {
       a = all.get(i + 1).detach();
       out = all.get(all.size() - 1).detach();
     }
-    INDArray f = a.rank() == 2 ? a : a.dup('c').reshape('c', a.size(0), a.length() / a.size(0));
-    return new Pass(f.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), out);
+    return new Pass(flat(a), out);
   }
 
   /** Layer (or non-input vertex) names, bottom to top (a graph's topological order). */

@@ -71,9 +71,10 @@ import org.slf4j.LoggerFactory;
  * and the candidate's spec lists the grown label set. A retrain that fails (NaN or infinite loss or weights, out of memory, a
  * corrupt cached activation, any other error) stores nothing: it is counted in {@value TrainerMeters#FAILURES} by {@code reason}, logged in
  * one line and announced on {@code candidates} as a failed candidate ({@link Candidate#failure()}); the champion keeps
- * serving and the next drift signal can retrain again. A candidate the gate rejects while its parent still serves is retried on
- * {@code min-new-samples} more new-domain samples, up to {@code max-attempts} candidates per drift signal ({@value TrainerMeters#REJECTIONS}
- * counts the rejections by what followed).
+ * serving and the next drift signal can retrain again. A candidate the gate rejects while its parent still serves is retried,
+ * up to {@code max-attempts} candidates per drift signal ({@value TrainerMeters#REJECTIONS} counts the rejections by what
+ * followed): at once with one block less unfrozen when it forgot, else on {@code min-new-samples} more new-domain samples
+ * ({@link #onDecision}).
  */
 public final class TrainerService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TrainerService.class);
@@ -95,6 +96,8 @@ public final class TrainerService implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Promotion champion;
   private Future<?> job;
+  /** The boundary the next retrain freezes up to after the gate rejected a candidate for forgetting; null otherwise. */
+  private String retryBoundary;
   /** The version of the last candidate this process announced (-1 before any): its rejection triggers a retry. */
   private volatile int lastCandidate = -1;
   /** 1 from a retrain's start until the loop has seen it end (and a new drift signal can arm the trigger again), else 0. */
@@ -283,16 +286,36 @@ public final class TrainerService implements AutoCloseable {
     lastCandidate = c.version();
   }
 
-  /** A live REJECT of the last candidate this trainer made: the drift is still unanswered, so retry on more samples. */
+  /**
+   * A live REJECT of the last candidate this trainer made: the drift is still unanswered, so retry. A candidate that gained on
+   * the new domain but lost on the earlier ones forgot: the retry freezes one block more ({@link #shallower}) on the samples at
+   * hand, at once; any other rejection waits for {@code min-new-samples} more new-domain samples.
+   */
   private void onDecision(Decision d, boolean live) {
     if (!live || d.verdict() != Decision.Verdict.REJECT || !d.model().equals(cfg.common().model())
         || d.candidate().version() != lastCandidate) {
       return;
     }
     int attempts = policy.attempts();
-    TriggerPolicy.Reaction reaction = policy.onRejected(servingVersion(), clock.instant());
-    TrainerMeters.rejections(registry, d.model(), d.champion().version(), reaction).increment();
-    if (reaction == TriggerPolicy.Reaction.RETRY) {
+    String shallower = null;
+    // a boundary pinned by config is the user's choice: its retries wait for more samples as any other
+    if (cfg.freezePolicy().pinned() == null && d.champion() != null
+        && d.candidate().recentAccuracy() > d.champion().recentAccuracy()
+        && d.candidate().guardAccuracy() < d.champion().guardAccuracy()) {
+      shallower = store.manifest(d.model(), d.candidate().version())
+          .map(m -> shallower(m.spec().boundaries(), m.training().freezeBoundary())).orElse(null);
+    }
+    TriggerPolicy.Reaction reaction = policy.onRejected(servingVersion(), clock.instant(), shallower != null);
+    TrainerMeters.rejections(registry, d.model(), d.champion() == null ? servingVersion() : d.champion().version(), reaction)
+        .increment();
+    if (reaction == TriggerPolicy.Reaction.RETRY && shallower != null) {
+      retryBoundary = shallower;
+      log.info("gate rejected candidate model={} version={} ({}): it forgot (guard {} -> {}), retrying on the same samples "
+          + "frozen up to {} (attempt {} of {})", d.model(), d.candidate().version(), d.reason(),
+          String.format("%.4f", d.champion().guardAccuracy()), String.format("%.4f", d.candidate().guardAccuracy()), shallower,
+          attempts + 1, cfg.maxAttempts());
+    } else if (reaction == TriggerPolicy.Reaction.RETRY) {
+      retryBoundary = null;
       log.info("gate rejected candidate model={} version={} ({}): retrying on {} more new-domain samples (attempt {} of {})",
           d.model(), d.candidate().version(), d.reason(), cfg.minNewSamples(), attempts + 1, cfg.maxAttempts());
     } else {
@@ -300,6 +323,15 @@ public final class TrainerService implements AutoCloseable {
           reaction == TriggerPolicy.Reaction.GIVEN_UP ? "no retry, " + attempts + " candidates for this drift signal"
               : "no retry (" + reaction + ")");
     }
+  }
+
+  /**
+   * The boundary one block above {@code boundary} in {@code boundaries} (top first: head only, dense top, deeper), i.e. one
+   * block less to train; null when {@code boundary} is already the top one or not declared.
+   */
+  static String shallower(List<String> boundaries, String boundary) {
+    int i = FreezePlan.freezesNothing(boundary) ? boundaries.size() : boundaries.indexOf(boundary);
+    return i <= 0 ? null : boundaries.get(i - 1);
   }
 
   private int servingVersion() {
@@ -336,7 +368,9 @@ public final class TrainerService implements AutoCloseable {
       String sha = champion != null ? champion.sha256() : null;
       List<String> labelOrder = buffer.labelsInArrivalOrder();
       retraining.set(1);
-      job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder));
+      String pinned = retryBoundary;
+      retryBoundary = null;
+      job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder, pinned));
     });
   }
 
@@ -421,8 +455,12 @@ public final class TrainerService implements AutoCloseable {
     return Networks.accuracy(m.network(), Preprocessor.of(m.spec()), images, idx);
   }
 
+  /**
+   * One retrain off the loop thread. {@code retryBoundary}: the boundary the gate's forgetting rejection asked for (null: the
+   * freeze policy chooses).
+   */
   private void retrain(DriftSignal d, int championVersion, String championSha, List<ReplayBuffer.Item> fresh,
-      List<ReplayBuffer.Item> replay, List<String> labelOrder) {
+      List<ReplayBuffer.Item> replay, List<String> labelOrder, String retryBoundary) {
     String model = cfg.common().model();
     Timer.Sample timer = Timer.start(registry);
     long trainStart = System.nanoTime();
@@ -444,7 +482,11 @@ public final class TrainerService implements AutoCloseable {
       }
       List<float[]> images = set.images();
       int[] labelArray = set.labels(labelSet);
-      plan = plan(champ, d, images, labelArray, fresh.size());
+      plan = retryBoundary != null && spec.boundaries().contains(retryBoundary)
+          ? new FreezePlan(retryBoundary, cfg.freezePolicy().headRate(), cfg.freezePolicy().lowerRateFactor(),
+              "retry after the gate found the last candidate forgot earlier domains: one block less unfrozen, up to "
+                  + retryBoundary)
+          : plan(champ, d, images, labelArray, fresh.size());
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);

@@ -168,6 +168,51 @@ class TrainerServiceIT {
   }
 
   @Test
+  void shouldRetryACandidateThatForgotAtOnceWithOneBlockLessUnfrozen() throws Exception {
+    String model = "forgets";
+    Topics topics = new Topics("it-forgot.");
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("store"));
+    Manifest base = TestModels.storeBase(store, model, 2_000);
+    // the freeze policy chooses (not pinned); "much data" from 1 new sample on makes its choice the deepest boundary
+    Map<String, String> policy = Map.of("streamtune.trainer.freeze-boundary", "auto", "streamtune.trainer.freeze.small-data",
+        "0", "streamtune.trainer.freeze.large-data", "1");
+    try (TrainerService trainer = trainer(topics, store, model, TestData.tempDir("cache"), policy);
+        KafkaProducer<String, Sample> samples = KafkaSupport.producer(broker.bootstrapServers(), "it-forgot-s", topics.samples);
+        KafkaProducer<String, DriftSignal> drift = KafkaSupport.producer(broker.bootstrapServers(), "it-forgot-d", topics.drift);
+        KafkaProducer<String, Decision> decisions = KafkaSupport.producer(broker.bootstrapServers(), "it-forgot-g",
+            topics.decisions);
+        KafkaConsumer<String, byte[]> reader = reader(topics)) {
+      sendTrain(samples, topics, "forgot-", 40_000, 0, 300);
+      awaitRunning(trainer);
+      drift.send(new ProducerRecord<>(topics.drift.name(), model, signal(model, base.version()))).get();
+      Candidate first = awaitCandidates(reader, 1).get(0);
+      assertThat(first.failure()).isNull();
+      assertThat(first.training().freezeBoundary()).isEqualTo("pool1");
+      awaitIdle(trainer);
+
+      // better on the new domain, worse on the earlier ones: it forgot; the retry needs no new sample
+      decisions.send(new ProducerRecord<>(topics.decisions.name(), model, new Decision(Versioned.CURRENT, model,
+          Decision.Verdict.REJECT, new ModelScore(first.version(), 0.80, 0.74), new ModelScore(base.version(), 0.50, 0.80), 300,
+          300, "test", "forgets: guard accuracy drops 0.0600, more than twice the allowed 0.0200", T0))).get();
+      Candidate retry = awaitCandidates(reader, 2).get(1);
+      assertThat(retry.failure()).isNull();
+      assertThat(retry.training().freezeBoundary()).as("one block less unfrozen").isEqualTo("pool2");
+      assertThat(retry.training().freezeReason()).contains("forgot");
+      assertThat(retry.training().samplesByDomain()).isEqualTo(first.training().samplesByDomain());
+      awaitIdle(trainer);
+
+      // forgetting again at pool2: head only next
+      decisions.send(new ProducerRecord<>(topics.decisions.name(), model, new Decision(Versioned.CURRENT, model,
+          Decision.Verdict.REJECT, new ModelScore(retry.version(), 0.78, 0.75), new ModelScore(base.version(), 0.50, 0.80), 300,
+          300, "test", "forgets", T0))).get();
+      Candidate third = awaitCandidates(reader, 3).get(2);
+      assertThat(third.training().freezeBoundary()).isEqualTo("fc");
+      assertThat(trainer.registry().counter(TrainerMeters.REJECTIONS, "model", model, "version",
+          Integer.toString(base.version()), "reaction", "retry").count()).isEqualTo(2.0);
+    }
+  }
+
+  @Test
   void shouldLetAStandbyTakeOverAdoptingTheCandidateOfTheActiveTrainer() throws Exception {
     String model = "standby";
     Topics topics = new Topics("it-standby.");
@@ -306,6 +351,11 @@ class TrainerServiceIT {
   }
 
   private static TrainerService trainer(Topics topics, DirectoryModelStore store, String model, Path cacheDir) {
+    return trainer(topics, store, model, cacheDir, Map.of());
+  }
+
+  private static TrainerService trainer(Topics topics, DirectoryModelStore store, String model, Path cacheDir,
+      Map<String, String> overrides) {
     Map<String, String> s = new HashMap<>();
     s.put(CommonConfig.BOOTSTRAP, broker.bootstrapServers());
     s.put(CommonConfig.STORE_DIR, store.root().toString());
@@ -319,6 +369,7 @@ class TrainerServiceIT {
     s.put("streamtune.trainer.epochs", "3");
     s.put("streamtune.trainer.cache.dir", cacheDir.toString());
     s.put("streamtune.trainer.cache.max-mb", "1");
+    s.putAll(overrides);
     TrainerService t = new TrainerService(TrainerConfig.from(Settings.of(s)));
     t.start();
     return t;

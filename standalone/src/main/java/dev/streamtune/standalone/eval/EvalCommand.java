@@ -237,7 +237,9 @@ public final class EvalCommand implements Callable<Integer> {
   private Network base(EvalOptions o, Backbone backbone, FashionMnist.Split train, List<String> notes) {
     DirectoryModelStore s = new DirectoryModelStore(store);
     Pretrainer.Options r = Pretrainer.Options.resnetDefaults();
-    Pretrainer.Options options = backbone == Backbone.CNN ? new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42)
+    // the CNN's base as `streamtune pretrain` makes it (early stopping on a held-out split); one epoch in a quick run
+    Pretrainer.Options options = backbone == Backbone.CNN ? (quick ? new Pretrainer.Options(o.baseImages(), 1, 64, 1e-3, 42)
+        : Pretrainer.Options.defaults())
         : new Pretrainer.Options(Math.min(o.baseImages(), r.trainImages()), quick ? 1 : r.epochs(), r.batchSize(),
             r.learningRate(), r.seed(), Pretrainer.Arch.RESNET);
     Manifest m = Pretrainer.ensureBase(s, model, train, options, this::say);
@@ -333,7 +335,8 @@ public final class EvalCommand implements Callable<Integer> {
     return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay); %d clean samples buffered before the "
         + "shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' stream before "
         + "the onset; %d TEST images per domain for reported accuracies; gate sets %d recent + %d guard TEST images; oracle: "
-        + "%d clean source images + the new-domain labels, <= %d epochs, early stop (patience %d) on %d held-out TEST images; "
+        + "%d clean source images + the new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop "
+        + "(patience %d) on %d held-out TEST images (half clean, half the new domain); "
         + "fine-tunes %d epochs; %d stationary outcomes for false alarms; 8-class base %d images", o.labelRows(),
         o.replayRatio(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.gatePerSet(), o.gatePerSet(), o.oracleClean(),
         o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE, o.validation(), o.epochs(), o.falseAlarmOutcomes(), o.base8Images());

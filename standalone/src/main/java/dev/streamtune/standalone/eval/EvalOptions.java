@@ -13,7 +13,8 @@ import java.util.List;
  * @param testPerDomain held-out TEST images per domain for the reported accuracies
  * @param gatePerSet held-out TEST images in each of the gate's recent and guard sets (disjoint from the reported ones)
  * @param validation held-out TEST images for the oracle's early stopping (disjoint from both)
- * @param oracleClean clean source images in the oracle's training set
+ * @param oracleClean clean source images in the oracle's training set (by default the whole source split, train[0, 50000): the
+ *     base's own training images; train[50000, 60000) is the pool the new domains' images come from)
  * @param oracleMaxEpochs the oracle's epoch cap; it stops earlier when its held-out accuracy has not improved for
  *     {@link Learner#ORACLE_PATIENCE} epochs
  * @param epochs fine-tune epochs (the trainer's default) and the scratch baseline's epochs
@@ -42,7 +43,7 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
   }
 
   static EvalOptions defaults() {
-    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 600, 8_000, 4, 3, 2.0, 100_000, 8_000, 50_000);
+    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 2.0, 100_000, 8_000, 50_000);
   }
 
   static EvalOptions quick() {

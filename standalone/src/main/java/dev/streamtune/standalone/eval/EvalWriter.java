@@ -15,7 +15,7 @@ import java.util.Map;
 /** Writes the evaluation: the markdown table file and the HTML report. */
 final class EvalWriter {
   static final List<String> HEADER = List.of("scenario", "labels", "method", "boundary", "replay", "new before", "new after",
-      "oracle", "ratio", "clean before", "clean after", "forgetting (pts)", "adapt (s)", "gate");
+      "oracle", "ratio", "clean before", "clean after", "forgetting (pts)", "adapt (s)", "epochs", "from shift", "gate");
 
   /** Everything the outputs say besides the scenario results. */
   record Context(String backbone, String command, String machine, String sizes, double wallSeconds, List<Goals.Goal> goals,
@@ -41,8 +41,12 @@ final class EvalWriter {
     b.append("\n## Results\n\n");
     b.append("Accuracies on held-out Fashion-MNIST TEST images (corrupted like the domain they stand for); `new` = the new "
         + "domain, `clean` = the earlier domain; `ratio` = new after / oracle; forgetting = clean before - clean after, in "
-        + "points; `adapt` = seconds of training (frozen activations included); `gate` = the evaluator's gate on this model as "
-        + "a candidate against the serving model (held-out sets disjoint from the reported ones).\n\n");
+        + "points; `adapt` = seconds of training (frozen activations included); `epochs` = epochs trained (the oracle's: until "
+        + "its held-out accuracy stopped improving, best kept); `from shift` = time to adapt from the shift: the labelled "
+        + "new-domain samples that must arrive before the trainer starts this retrain (a detector's alarm and the row's labels "
+        + "after the onset) + the seconds of training and of the gate's verdict (at a labelling rate of r labels/s, the time "
+        + "to adapt is labels / r + seconds); `gate` = the evaluator's gate on this model as a candidate against the serving "
+        + "model (held-out sets disjoint from the reported ones).\n\n");
     for (ScenarioRunner.Result r : results) {
       b.append("### ").append(r.setup().name()).append("\n\n").append(r.setup().shift()).append("\n\n");
       b.append("Detection on the serving model's 0/1 error stream (").append(r.setup().streamBefore().size())
@@ -94,7 +98,8 @@ final class EvalWriter {
     for (Row x : rows) {
       List<String> r = new ArrayList<>(List.of(x.scenario(), Integer.toString(x.labels()), x.method(), x.boundary(),
           Integer.toString(x.replay()), f(x.accNewBefore()), f(x.accNewAfter()), f(x.oracle()), f(x.ratio()), f(x.cleanBefore()),
-          f(x.cleanAfter()), pts(x.forgettingPoints()), String.format(Locale.ROOT, "%.1f", x.seconds()), x.verdict()));
+          f(x.cleanAfter()), pts(x.forgettingPoints()), String.format(Locale.ROOT, "%.1f", x.seconds()),
+          Integer.toString(x.epochs()), fromShift(x), x.verdict()));
       for (String e : extraNames) {
         r.add(f(x.extras().getOrDefault(e, Double.NaN)));
       }
@@ -110,6 +115,17 @@ final class EvalWriter {
     for (List<String> r : rows) {
       b.append("| ").append(String.join(" | ", r)).append(" |\n");
     }
+  }
+
+  /** The labels and seconds from the shift to the gate's verdict on this candidate: "-" for no candidate. */
+  static String fromShift(Row x) {
+    if (x.verdict().equals("-")) {
+      return "-";
+    }
+    if (x.fromShift() < 0) {
+      return "not detected";
+    }
+    return String.format(Locale.ROOT, "%d labels + %.1f s", x.fromShift(), x.seconds() + x.gateSeconds());
   }
 
   static String f(double v) {

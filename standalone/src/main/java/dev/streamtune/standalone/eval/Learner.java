@@ -30,6 +30,8 @@ final class Learner {
   static final double RATE = 1e-3;
   /** Epochs the oracle goes on without a better held-out accuracy before it stops (one noisy epoch does not stop it). */
   static final int ORACLE_PATIENCE = 2;
+  /** The oracle's rate is multiplied by this after each epoch (the grey CNN; as pretraining's decay). */
+  static final double ORACLE_DECAY = 0.7;
   /** Images that re-estimate a graph's batch-norm statistics after an epoch from scratch. */
   private static final int RECALIBRATION_IMAGES = 1024;
 
@@ -120,20 +122,29 @@ final class Learner {
   }
 
   /**
-   * The oracle: the same architecture from a fresh initialisation on all labelled data, one epoch at a time until its accuracy
-   * on {@code validation} has not improved for {@link #ORACLE_PATIENCE} epochs (or {@code maxEpochs}); the best epoch's weights
-   * are kept.
+   * The oracle: what all the data at hand can reach when trained to convergence. The same architecture starts from the serving
+   * model's weights ({@code from}: converged on the source domain, trained on nothing the oracle does not see) with a fresh
+   * optimiser at the backbone's rate, and every layer trains on all labelled data of every domain, one epoch at a time, until
+   * its accuracy on {@code validation} has not improved for {@link #ORACLE_PATIENCE} epochs (or {@code maxEpochs}); the best
+   * epoch's weights are kept. {@code epochs} of the result counts the epochs run.
    */
-  Trained oracle(int classes, List<Labelled> train, List<Labelled> validation, int maxEpochs,
+  Trained oracle(Network from, int classes, List<Labelled> train, List<Labelled> validation, int maxEpochs,
       java.util.function.Consumer<String> log) {
     long start = System.nanoTime();
     Network net = backbone.fresh(classes, seed);
+    net.setParams(from.params().dup());
+    double startAcc = accuracy(correct(net, validation));
+    log.accept(String.format("    oracle start (the serving model's weights): held-out accuracy %.4f", startAcc));
     Random rnd = new Random(seed);
     double best = -1;
     INDArray bestParams = null;
     int bestEpoch = 0;
     int e = 0;
     while (e < maxEpochs) {
+      if (e >= 1 && net.type() == ModelSpec.NetworkType.MULTI_LAYER) {
+        // the pretraining schedule: the rate decays per epoch after the first, so the last epochs settle
+        net.multiLayer().setLearningRate(backbone.rate() * Math.pow(ORACLE_DECAY, e));
+      }
       epoch(net, train, classes, rnd);
       e++;
       double acc = accuracy(correct(net, validation));
@@ -150,9 +161,10 @@ final class Learner {
     if (net.type() == ModelSpec.NetworkType.GRAPH) {
       recalibrate(net, train);
     }
-    return new Trained(net, FreezePlan.NOTHING, Map.of("all", backbone.rate()), seconds(start), bestEpoch,
-        "from scratch on " + train.size() + " images, " + e + " epochs run, best epoch " + bestEpoch + " kept (held-out "
-            + String.format("%.4f", best) + ")");
+    return new Trained(net, FreezePlan.NOTHING, Map.of("all", backbone.rate()), seconds(start), e,
+        "from the serving model's weights (held-out " + String.format("%.4f", startAcc) + "), every layer on " + train.size()
+            + " images, " + e + " epochs run" + (e == maxEpochs && bestEpoch == e ? " (the cap: it was still improving)" : "")
+            + ", best epoch " + bestEpoch + " kept (held-out " + String.format("%.4f", best) + ")");
   }
 
   private void epoch(Network net, List<Labelled> train, int classes, Random rnd) {

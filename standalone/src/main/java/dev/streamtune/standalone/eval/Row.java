@@ -12,12 +12,17 @@ import java.util.Map;
  * @param oracle the oracle's accuracy on the new domain
  * @param cleanBefore the serving model's accuracy on the earlier (clean) domain
  * @param seconds time to adapt: seconds of training, frozen activations included
+ * @param epochs epochs trained (the oracle's until its held-out accuracy stopped improving; 0 without training)
+ * @param fromShift labelled new-domain samples from the shift until this retrain could start (the trainer starts once a
+ *     detector has alarmed and {@code labels} have arrived after the onset), -1 when no detector caught the shift, 0 where no
+ *     retrain applies
+ * @param gateSeconds seconds the gate took to answer on this candidate (its inference on both gate sets and the rule)
  * @param verdict the gate's verdict on this model as a candidate against the serving model, or "-" without a candidate
  * @param extras further test sets' accuracies (name to accuracy)
  */
 record Row(String scenario, int labels, String method, String boundary, int replay, double accNewBefore, double accNewAfter,
-    double oracle, double cleanBefore, double cleanAfter, double seconds, String verdict, String gateReason,
-    Map<String, Double> extras) {
+    double oracle, double cleanBefore, double cleanAfter, double seconds, int epochs, int fromShift, double gateSeconds,
+    String verdict, String gateReason, Map<String, Double> extras) {
   static final String NONE = "no adaptation";
   static final String HEAD = "head only";
   static final String STREAMTUNE = "StreamTune (freeze policy)";

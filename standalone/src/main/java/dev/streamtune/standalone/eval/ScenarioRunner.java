@@ -35,7 +35,7 @@ final class ScenarioRunner {
       double seconds) {}
 
   private record Measured(double accNew, double accClean, boolean[] testNewOk, boolean[] gateRecent, boolean[] gateGuard,
-      Map<String, Double> extras) {}
+      double gateSeconds, Map<String, Double> extras) {}
 
   private final Learner learner;
   private final EvalOptions o;
@@ -77,14 +77,17 @@ final class ScenarioRunner {
     Measured oracleM = null;
     if (!s.oracleSource().isEmpty()) {
       List<Labelled> all = concat(s.oracleSource(), maxFresh);
-      log.accept("  " + s.name() + ": oracle from scratch on " + s.oracleSource().size() + " source + " + maxFresh.size()
-          + " new-domain labelled images");
-      oracle = learner.oracle(s.classes(), all, s.validation(), o.oracleMaxEpochs(), log);
+      log.accept("  " + s.name() + ": oracle from the serving model's weights on " + s.oracleSource().size() + " source + "
+          + maxFresh.size() + " new-domain labelled images, every layer, until its held-out accuracy stops improving");
+      oracle = learner.oracle(s.champion(), s.classes(), all, s.validation(), o.oracleMaxEpochs(), log);
       oracleM = measure(oracle.net(), s);
       notes.add(String.format(Locale.ROOT, "oracle: %s; %.0f s; %.4f on the new domain, %.4f clean", oracle.note(),
           oracle.seconds(), oracleM.accNew(), oracleM.accClean()));
     }
     double oracleAcc = oracleM == null ? Double.NaN : oracleM.accNew();
+    // the trainer retrains once a detector has alarmed and the row's labels have arrived after the onset
+    int caught = detection.values().stream().filter(Detection.Outcome::detected).mapToInt(Detection.Outcome::delay).min()
+        .orElse(-1);
     List<Row> rows = new ArrayList<>();
     Network adapted = null;
     Row adaptedRow = null;
@@ -95,11 +98,11 @@ final class ScenarioRunner {
       List<Labelled> replay = replay(s.earlier(), fresh, s.classes(), n);
       List<Labelled> train = concat(fresh, replay);
       if (n == o.labelRows().get(0)) {
-        rows.add(row(s, n, Row.NONE, "-", 0, served, served, oracleAcc, 0, "-", "no candidate"));
+        rows.add(row(s, n, Row.NONE, "-", 0, served, served, oracleAcc, 0, 0, 0, "-", "no candidate"));
       }
       if (oracleM != null) {
-        rows.add(row(s, n, Row.ORACLE, FreezePlan.NOTHING, s.oracleSource().size(), served, oracleM, oracleAcc, oracle.seconds(), "-",
-            "reference, not a candidate"));
+        rows.add(row(s, n, Row.ORACLE, FreezePlan.NOTHING, s.oracleSource().size(), served, oracleM, oracleAcc, oracle.seconds(),
+            oracle.epochs(), 0, "-", "reference, not a candidate"));
       }
       Map<String, Learner.Trained> byBoundary = new HashMap<>();
       List<String> boundaries = learner.boundaries();
@@ -125,8 +128,8 @@ final class ScenarioRunner {
         }
         Measured after = measure(t.net(), s);
         GateRule.Result g = gate.decide(after.gateRecent(), served.gateRecent(), after.gateGuard(), served.gateGuard());
-        Row r = row(s, n, (String) m[0], plan.boundary(), replay.size(), served, after, oracleAcc, t.seconds(),
-            g.verdict().name(), g.reason());
+        Row r = row(s, n, (String) m[0], plan.boundary(), replay.size(), served, after, oracleAcc, t.seconds(), t.epochs(),
+            fromShift(caught, n), g.verdict().name(), g.reason());
         rows.add(r);
         log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s%s, gate %s",
             m[0], plan.boundary(), r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(),
@@ -143,8 +146,8 @@ final class ScenarioRunner {
       Learner.Trained scratch = learner.scratch(s.classes(), train, o.epochs());
       Measured sm = measure(scratch.net(), s);
       GateRule.Result g = gate.decide(sm.gateRecent(), served.gateRecent(), sm.gateGuard(), served.gateGuard());
-      Row r = row(s, n, Row.SCRATCH, FreezePlan.NOTHING, replay.size(), served, sm, oracleAcc, scratch.seconds(), g.verdict().name(),
-          g.reason());
+      Row r = row(s, n, Row.SCRATCH, FreezePlan.NOTHING, replay.size(), served, sm, oracleAcc, scratch.seconds(), scratch.epochs(),
+          fromShift(caught, n), g.verdict().name(), g.reason());
       rows.add(r);
       log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s, gate %s", Row.SCRATCH,
           FreezePlan.NOTHING, r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(), r.verdict()));
@@ -199,17 +202,26 @@ final class ScenarioRunner {
     boolean[] newOk = learner.correct(net, s.testNew());
     double accNew = Learner.accuracy(newOk);
     double accClean = Learner.accuracy(learner.correct(net, s.testClean()));
+    long gateStart = System.nanoTime();
     boolean[] gr = learner.correct(net, s.gateRecent());
     boolean[] gg = learner.correct(net, s.gateGuard());
+    double gateSeconds = (System.nanoTime() - gateStart) / 1e9;
     Map<String, Double> extras = new LinkedHashMap<>();
     s.extraTests().forEach((name, xs) -> extras.put(name, Learner.accuracy(learner.correct(net, xs))));
-    return new Measured(accNew, accClean, newOk, gr, gg, extras);
+    return new Measured(accNew, accClean, newOk, gr, gg, gateSeconds, extras);
   }
 
   private static Row row(Scenarios.Setup s, int n, String method, String boundary, int replay, Measured before, Measured after,
-      double oracle, double seconds, String verdict, String reason) {
+      double oracle, double seconds, int epochs, int fromShift, String verdict, String reason) {
+    boolean candidate = !verdict.equals("-");
     return new Row(s.name(), method.equals(Row.NONE) ? 0 : n, method, boundary, replay, before.accNew(), after.accNew(), oracle,
-        before.accClean(), after.accClean(), seconds, verdict, reason, after.extras());
+        before.accClean(), after.accClean(), seconds, epochs, fromShift, candidate ? after.gateSeconds() : 0, verdict, reason,
+        after.extras());
+  }
+
+  /** Labelled new-domain samples from the shift until a retrain on {@code n} of them could start, -1 when none was caught. */
+  static int fromShift(int caught, int n) {
+    return caught < 0 ? -1 : Math.max(caught, n);
   }
 
   /** Accuracy over the stream (windows of 100 labelled samples), then on the new domain's test images after the retrain. */

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class GoalsTest {
   private static Row row(String scenario, int labels, String method, double after, double oracle, double cleanAfter,
       String verdict) {
-    return new Row(scenario, labels, method, "pool2", 2 * labels, 0.5, after, oracle, 0.86, cleanAfter, 1.0, verdict, "", Map.of());
+    return new Row(scenario, labels, method, "pool2", 2 * labels, 0.5, after, oracle, 0.86, cleanAfter, 1.0, 3, labels, 0.5, verdict, "", Map.of());
   }
 
   private static Map<String, Detection.Outcome> detected(int delay) {

@@ -107,6 +107,15 @@ public final class TriggerPolicy {
    * retry on more samples, unless it had {@code maxAttempts} candidates already (or serving moved on, or a signal is armed).
    */
   public Reaction onRejected(int servingVersion, Instant now) {
+    return onRejected(servingVersion, now, false);
+  }
+
+  /**
+   * {@link #onRejected(int, Instant)}; with {@code sameSamples} the retry needs no more samples than the rejected candidate had
+   * (the retrain will differ in its recipe, e.g. fewer layers unfrozen after the candidate forgot), so it runs once the
+   * cooldown allows.
+   */
+  public Reaction onRejected(int servingVersion, Instant now, boolean sameSamples) {
     if (last == null || last.version() != servingVersion) {
       return Reaction.STALE_VERSION;
     }
@@ -118,7 +127,7 @@ public final class TriggerPolicy {
     }
     armed = last;
     armedAt = now;
-    required = lastNewSamples + minNewSamples;
+    required = sameSamples ? lastNewSamples : lastNewSamples + minNewSamples;
     return Reaction.RETRY;
   }
 

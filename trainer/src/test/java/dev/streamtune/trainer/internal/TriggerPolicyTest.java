@@ -102,6 +102,16 @@ class TriggerPolicyTest {
   }
 
   @Test
+  void shouldRetryOnTheSameSamplesWhenTheRecipeChanges() {
+    policy.onDrift(drift(1), 1, t0);
+    assertThat(policy.due(120, t0)).isPresent();
+    policy.finished(t0.plusSeconds(10));
+    assertThat(policy.onRejected(1, t0.plusSeconds(12), true)).isEqualTo(TriggerPolicy.Reaction.RETRY);
+    assertThat(policy.due(120, t0.plusSeconds(100))).as("the 120 samples it had are enough").isPresent();
+    assertThat(policy.attempts()).isEqualTo(2);
+  }
+
+  @Test
   void shouldNotRetryWhenAnotherVersionServesOrAFreshSignalIsArmed() {
     policy.onDrift(drift(1), 1, t0);
     policy.due(100, t0);

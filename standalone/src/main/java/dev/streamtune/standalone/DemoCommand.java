@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
 
 /** The main job: the whole loop in one process on an embedded broker. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Start an embedded broker and all four services, stream clean then shifted images with delayed labels, and "
-        + "report drift, retraining, the gate's verdict, the hot swap and the accuracies. Exit 0 when the loop closed.")
+    description = "Start an embedded broker and all four services (or drive a running deployment: --bootstrap, --serving, "
+        + "--ingest), stream clean then shifted images with delayed labels, and report drift, retraining, the gate's verdict, "
+        + "the hot swap and the accuracies. Exit 0 when the loop closed.")
 final class DemoCommand implements Callable<Integer> {
   @Mixin
   DataOption data;
@@ -89,6 +90,19 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a service setting, e.g. -s streamtune.trainer.epochs=5")
   Map<String, String> set = new LinkedHashMap<>();
 
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "drive a running deployment instead of starting one: "
+      + "its Kafka bootstrap servers (with --serving and --ingest; its model store must hold the base)")
+  String bootstrap;
+
+  @Option(names = "--serving", paramLabel = "URL", description = "with --bootstrap: a serving node, e.g. http://localhost:8080")
+  java.net.URI servingUrl;
+
+  @Option(names = "--ingest", paramLabel = "URL", description = "with --bootstrap: an ingest node, e.g. http://localhost:8081")
+  java.net.URI ingestUrl;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws IOException {
     var parse = dev.streamtune.core.config.Settings.of(Map.of("--feedback-delay", feedbackDelay, "--timeout", timeout));
@@ -98,9 +112,17 @@ final class DemoCommand implements Callable<Integer> {
         pretrainEpochs != null ? pretrainEpochs : d.epochs(), d.batchSize(), d.learningRate(), d.seed(), arch, d.patience(),
         d.augment(), d.decay());
     String shift = corruption != null ? corruption : arch == Pretrainer.Arch.RESNET ? "cast-blur" : "contrast";
+    DemoOptions.Against against = null;
+    if (bootstrap != null || servingUrl != null || ingestUrl != null) {
+      if (bootstrap == null || servingUrl == null || ingestUrl == null) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--bootstrap, --serving and --ingest go together (a running deployment to drive)");
+      }
+      against = new DemoOptions.Against(bootstrap, servingUrl, ingestUrl);
+    }
     DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(shift), guardSamples, sourceRequests, maxShiftedRequests,
         afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency, pretrain,
-        set, parse.duration("--timeout", Duration.ofMinutes(15)), seed, System.out::println, !noReport);
+        set, parse.duration("--timeout", Duration.ofMinutes(15)), seed, System.out::println, !noReport, against);
     DemoSummary s = Demo.run(o);
     System.out.println();
     System.out.println(table(s));

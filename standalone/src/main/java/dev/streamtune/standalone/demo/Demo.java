@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
  * The domain-shift story, end to end in one process: an embedded KRaft broker, the four services, clients that send clean
  * images, then images of a shifted domain, and labellers who answer a share of the predictions after a delay. It reports what
  * the loop did — drift, candidate, gate verdict, swap — and the accuracies measured against the demo's own ground truth.
+ * With {@link DemoOptions#against()} the same story drives a running deployment (separate processes) over its HTTP endpoints
+ * and Kafka instead.
  */
 public final class Demo {
   private static final Logger log = LoggerFactory.getLogger(Demo.class);
@@ -73,6 +75,8 @@ public final class Demo {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final AtomicInteger failed = new AtomicInteger();
   private final AtomicInteger shiftedFeedbackSent = new AtomicInteger();
+  /** The model version of the latest answer: what serving serves, as its clients see it. */
+  private final AtomicInteger answeredVersion = new AtomicInteger(-1);
 
   private Demo(DemoOptions o) {
     this.o = o;
@@ -105,6 +109,9 @@ public final class Demo {
     say("loading Fashion-MNIST from " + o.dataDir());
     FashionMnist.Split train = FashionMnist.train(o.dataDir());
     FashionMnist.Split test = FashionMnist.test(o.dataDir());
+    if (o.against() != null) {
+      return runAgainst(train, test, o.against());
+    }
     DirectoryModelStore baseStore = new DirectoryModelStore(o.workDir().resolve("base"));
     say("backbone " + o.pretrain().arch().id() + " (model " + model + ")");
     Manifest base = Pretrainer.ensureBase(baseStore, model, train, test, o.pretrain(), this::say);
@@ -148,8 +155,8 @@ public final class Demo {
             && serving.state() == ServiceState.RUNNING);
         say(String.format("services ready: serving :%d (v%s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
             serving.servingVersion().orElse(-1), ingest.port(), evaluator.port(), trainer.port()));
-        DemoSummary summary = story(train, test, base, topics, broker.bootstrapServers(), ingest, serving, evaluator, watcher,
-            runDir);
+        DemoSummary summary = story(train, test, topics, broker.bootstrapServers(),
+            URI.create("http://localhost:" + serving.port()), URI.create("http://localhost:" + ingest.port()), watcher, runDir);
         saveMetrics(runDir.resolve("metrics"), Map.of("serving", serving.port(), "ingest", ingest.port(), "evaluator",
             evaluator.port(), "trainer", trainer.port()));
         return o.report() ? writeReport(summary, watcher, runDir.resolve("report")) : summary;
@@ -157,11 +164,42 @@ public final class Demo {
     }
   }
 
-  private DemoSummary story(FashionMnist.Split train, FashionMnist.Split test, Manifest base, Topics topics, String bootstrap,
-      IngestService ingest, ServingService serving, EvaluatorService evaluator, LoopWatcher watcher, Path runDir) {
+  /**
+   * The story against a deployment that runs already: the services are separate processes (`streamtune broker`, `ingest`,
+   * `evaluator`, `trainer`, `serving`), their model store holds the base. The watcher starts at the topics' ends, so an earlier
+   * run's events do not count; the report is written, the services' metrics are theirs to scrape.
+   */
+  private DemoSummary runAgainst(FashionMnist.Split train, FashionMnist.Split test, DemoOptions.Against a) {
+    Path runDir = o.workDir().resolve("runs").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Settings settings = Settings.of(o.settings());
+    Topics topics = new Topics(settings.string("streamtune.topic.prefix", Topics.DEFAULT_PREFIX));
+    say("driving the deployment at " + a.bootstrap() + " (serving " + a.serving() + ", ingest " + a.ingest() + ")");
+    waitFor("serving and ingest ready (GET /health/ready)", Duration.ofSeconds(120),
+        () -> ready(a.serving()) && ready(a.ingest()));
+    try (LoopWatcher watcher = new LoopWatcher(a.bootstrap(), topics, this::say, shiftedFeedbackSent::get, t0, true)) {
+      watcher.start();
+      DemoSummary summary = story(train, test, topics, a.bootstrap(), a.serving(), a.ingest(), watcher, runDir);
+      return o.report() ? writeReport(summary, watcher, runDir.resolve("report")) : summary;
+    }
+  }
+
+  private boolean ready(URI base) {
+    try {
+      return http.send(HttpRequest.newBuilder(base.resolve("/health/ready")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private DemoSummary story(FashionMnist.Split train, FashionMnist.Split test, Topics topics, String bootstrap, URI serving,
+      URI ingest, LoopWatcher watcher, Path runDir) {
     ImagePool pool = new ImagePool(train, test, o.pretrain().trainImages());
-    URI predict = URI.create("http://localhost:" + serving.port() + "/predict");
-    URI feedback = URI.create("http://localhost:" + ingest.port() + "/feedback");
+    URI predict = serving.resolve("/predict");
+    URI feedback = ingest.resolve("/feedback");
     ScheduledExecutorService labellers = Executors.newScheduledThreadPool(2);
     SplittableRandom rnd = new SplittableRandom(o.seed());
     try {
@@ -185,7 +223,10 @@ public final class Demo {
       List<Served> source = serve("source", Corruption.NONE, pool, o.sourceRequests(), predict, feedback, labellers, rnd,
           () -> false);
       double sourceAcc = accuracy(source, s -> true);
-      say(String.format("phase 1 done: served accuracy on the source domain %.3f (n=%d)", sourceAcc, source.size()));
+      // the version that served the source domain: the one the shift finds
+      int baseVersion = answeredVersion.get();
+      say(String.format("phase 1 done: served accuracy on the source domain %.3f (n=%d) by v%d", sourceAcc, source.size(),
+          baseVersion));
       sleep(o.feedbackDelay().plusSeconds(2));
 
       long shiftAt = System.nanoTime();
@@ -193,16 +234,16 @@ public final class Demo {
       shiftSeconds = (shiftAt - t0) / 1e9;
       say("phase 2: the domain shifts to '" + o.corruption().id() + "' (a new camera); streaming until the loop closes");
       List<Served> shifted = serve("shifted", o.corruption(), pool, o.maxShiftedRequests(), predict, feedback, labellers, rnd,
-          () -> watcher.promotedVersion() != null && serving.servingVersion().orElse(-1) == watcher.promotedVersion());
-      double before = accuracy(shifted, s -> s.version() == base.version());
-      long beforeN = shifted.stream().filter(s -> s.version() == base.version()).count();
+          () -> watcher.promotedVersion() != null && answeredVersion.get() == watcher.promotedVersion());
+      double before = accuracy(shifted, s -> s.version() == baseVersion);
+      long beforeN = shifted.stream().filter(s -> s.version() == baseVersion).count();
       say(String.format("phase 2 done: %d shifted requests; served accuracy of v%d on the shifted domain %.3f (n=%d)",
-          shifted.size(), base.version(), before, beforeN));
+          shifted.size(), baseVersion, before, beforeN));
 
       Integer promoted = watcher.promotedVersion();
       List<Served> after = List.of();
       Double swapAfterShift = null;
-      if (promoted != null && serving.servingVersion().orElse(-1) == promoted) {
+      if (promoted != null && answeredVersion.get() == promoted) {
         swapAfterShift = shifted.stream().filter(s -> s.version() == promoted).mapToLong(Served::atNanos).min()
             .stream().mapToDouble(t -> (t - shiftAt) / 1e9).boxed().findFirst().orElse(null);
         say("phase 3: " + o.afterRequests() + " fresh shifted requests to measure v" + promoted);
@@ -215,14 +256,14 @@ public final class Demo {
         say(String.format("phase 3 done: served accuracy of v%d on the shifted domain %.3f (n=%d), was %.3f: z = %.1f", promoted,
             afterAcc, afterByPromoted.size(), before, z));
       }
-      return summarize(base, sourceAcc, source.size(), before, (int) beforeN, watcher, promoted, swapAfterShift, afterAcc,
+      return summarize(baseVersion, sourceAcc, source.size(), before, (int) beforeN, watcher, promoted, swapAfterShift, afterAcc,
           afterByPromoted.size(), z, runDir);
     } finally {
       labellers.shutdownNow();
     }
   }
 
-  private DemoSummary summarize(Manifest base, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
+  private DemoSummary summarize(int baseVersion, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
       Integer promoted, Double swapAfterShift, double afterAcc, int afterN, double z, Path runDir) {
     String reason;
     if (w.firstDriftAfterShift() == null) {
@@ -242,7 +283,7 @@ public final class Demo {
     LoopWatcher.Drift d = w.firstDriftAfterShift();
     LoopWatcher.Drift sd = w.firstSupervisedDriftAfterShift();
     DemoSummary.Candidate c = w.candidate();
-    return new DemoSummary(closed, reason, o.corruption().id(), seconds(), Networks.device(), base.version(), sourceAcc, sourceN,
+    return new DemoSummary(closed, reason, o.corruption().id(), seconds(), Networks.device(), baseVersion, sourceAcc, sourceN,
         before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
         d == null ? null : d.detector(), sd == null ? null : sd.secondsAfterShift(), sd == null ? null : sd.labelledSamples(),
         sd == null ? null : sd.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
@@ -299,6 +340,7 @@ public final class Demo {
             body.get("topK").get(0).get("label").asText(), img.label(), System.nanoTime());
         out.add(s);
         allServed.add(s);
+        answeredVersion.set(s.version());
         if (label) {
           labellers.schedule(() -> sendFeedback(feedback, s, !phase.equals("source")), o.feedbackDelay().toMillis(),
               TimeUnit.MILLISECONDS);

@@ -2,6 +2,7 @@ package dev.streamtune.standalone.demo;
 
 import dev.streamtune.core.image.Corruption;
 import dev.streamtune.trainer.Pretrainer;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -19,11 +20,33 @@ import java.util.function.Consumer;
  * @param ratePerSecond requests per second the clients send
  * @param settings extra {@code streamtune.*} settings for the services
  * @param report whether to write the HTML report ({@code <run>/report/report.html}) at the end
+ * @param against a running deployment to drive instead of the embedded broker and services; null for the one-process demo
  */
 public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
     int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond, int concurrency,
     Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed, Consumer<String> out,
-    boolean report) {
+    boolean report, Against against) {
+  /**
+   * A running split deployment: its Kafka bootstrap servers (the watcher reads drift, candidates, decisions and promotions
+   * there, and the clean labelled images are loaded into samples.raw), a serving node's and an ingest node's HTTP base URLs.
+   */
+  public record Against(String bootstrap, URI serving, URI ingest) {
+    public Against {
+      if (bootstrap == null || bootstrap.isBlank() || serving == null || ingest == null) {
+        throw new IllegalArgumentException("a deployment needs --bootstrap, --serving and --ingest together");
+      }
+    }
+  }
+
+  /** Options of a one-process run. */
+  public DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
+      int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond,
+      int concurrency, Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed,
+      Consumer<String> out, boolean report) {
+    this(dataDir, workDir, corruption, guardSamples, sourceRequests, maxShiftedRequests, afterRequests, feedbackShare,
+        feedbackDelay, ratePerSecond, concurrency, pretrain, settings, timeout, seed, out, report, null);
+  }
+
   /** Options of a run that writes its report. */
   public DemoOptions(Path dataDir, Path workDir, Corruption corruption, int guardSamples, int sourceRequests,
       int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond,

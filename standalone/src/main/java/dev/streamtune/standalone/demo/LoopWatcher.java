@@ -50,8 +50,16 @@ final class LoopWatcher implements AutoCloseable {
   private final List<Seen<Decision>> decisions = new CopyOnWriteArrayList<>();
   private final List<Seen<Promotion>> promotions = new CopyOnWriteArrayList<>();
 
+  private final boolean fromEnd;
+
   /** @param t0 {@link System#nanoTime()} when the demo started: the origin of the {@link Seen} times */
   LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0) {
+    this(bootstrap, topics, say, shiftedLabels, t0, false);
+  }
+
+  /** {@code fromEnd}: read only what is published from now on (a deployment that ran before has history on its topics). */
+  LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0, boolean fromEnd) {
+    this.fromEnd = fromEnd;
     this.t0 = t0;
     this.consumer = KafkaSupport.rawConsumer(bootstrap, "demo-watcher", null);
     this.topics = topics;
@@ -67,7 +75,12 @@ final class LoopWatcher implements AutoCloseable {
       consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(t, p.partition())));
     }
     consumer.assign(parts);
-    consumer.seekToBeginning(parts);
+    if (fromEnd) {
+      consumer.seekToEnd(parts);
+      parts.forEach(consumer::position); // resolve the end now, before the story publishes anything
+    } else {
+      consumer.seekToBeginning(parts);
+    }
     thread.start();
   }
 

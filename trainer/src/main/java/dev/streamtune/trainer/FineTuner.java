@@ -77,17 +77,22 @@ public final class FineTuner {
    */
   public static Result fineTune(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize, List<float[]> images,
       int[] labels, int side, long seed) {
-    if (images.size() != labels.length || images.isEmpty()) {
-      throw new IllegalArgumentException("need as many labels as images and at least one: " + images.size() + " images, "
-          + labels.length + " labels");
+    return fineTune(champion, plan, epochs, batchSize, images, Targets.oneHot(labels, classes(champion)), side, seed);
+  }
+
+  /** {@link #fineTune(MultiLayerNetwork, FreezePlan, int, int, List, int[], int, long)} fitting {@code targets}' rows. */
+  public static Result fineTune(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize, List<float[]> images,
+      Targets targets, int side, long seed) {
+    if (images.size() != targets.size() || images.isEmpty() || targets.classes() != classes(champion)) {
+      throw new IllegalArgumentException("need one target row of " + classes(champion) + " classes per image and at least one: "
+          + images.size() + " images, " + targets.size() + " rows of " + targets.classes());
     }
     long start = System.nanoTime();
     int boundary = boundaryIndex(champion, plan.boundary());
     Map<String, Double> rates = layerRates(champion, plan);
     MultiLayerNetwork tuned = trainable(champion, plan);
-    int classes = classes(champion);
-    double loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
-      tuned.fit(imageBatch(images, labels, order, from, to, side, classes));
+    double loss = train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
+      tuned.fit(imageBatch(images, targets, order, from, to, side));
       return tuned.score();
     });
     requireFiniteParams(tuned);
@@ -134,9 +139,23 @@ public final class FineTuner {
    */
   static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
       INDArray features, int[] labels, int side, long seed, boolean allowDenseTop) {
-    if (features.rank() != 2 || features.size(0) != labels.length || labels.length == 0) {
-      throw new IllegalArgumentException("need a [N, F] feature matrix with one label per row and N >= 1: features "
-          + Arrays.toString(features.shape()) + ", " + labels.length + " labels");
+    return fineTuneFromFeatures(champion, plan, epochs, batchSize, features, Targets.oneHot(labels, classes(champion)), side,
+        seed, allowDenseTop);
+  }
+
+  /** {@link #fineTuneFromFeatures(MultiLayerNetwork, FreezePlan, int, int, INDArray, int[], int, long)} fitting {@code targets}. */
+  public static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
+      INDArray features, Targets targets, int side, long seed) {
+    return fineTuneFromFeatures(champion, plan, epochs, batchSize, features, targets, side, seed, true);
+  }
+
+  static Result fineTuneFromFeatures(MultiLayerNetwork champion, FreezePlan plan, int epochs, int batchSize,
+      INDArray features, Targets targets, int side, long seed, boolean allowDenseTop) {
+    if (features.rank() != 2 || features.size(0) != targets.size() || targets.size() == 0
+        || targets.classes() != classes(champion)) {
+      throw new IllegalArgumentException("need a [N, F] feature matrix with one target row of " + classes(champion)
+          + " classes per row and N >= 1: features " + Arrays.toString(features.shape()) + ", " + targets.size() + " rows of "
+          + targets.classes());
     }
     long start = System.nanoTime();
     int boundary = boundaryIndex(champion, plan.boundary());
@@ -145,17 +164,13 @@ public final class FineTuner {
     }
     Map<String, Double> rates = layerRates(champion, plan);
     MultiLayerNetwork head = headNetwork(champion, plan.boundary(), rates, side, seed);
-    int classes = classes(champion);
     double loss;
     if (allowDenseTop && DenseTopTrainer.supports(head)) {
-      // one off-heap copy of the features and one-hot labels; each batch is a native gather of its rows
+      // one off-heap copy of the features and the target rows; each batch is a native gather of its rows
       INDArray x = features.castTo(DataType.FLOAT).dup('c');
-      INDArray y = Nd4j.zeros(DataType.FLOAT, labels.length, classes);
-      for (int i = 0; i < labels.length; i++) {
-        y.putScalar(i, labels[i], 1f);
-      }
+      INDArray y = targets.all();
       DenseTopTrainer trainer = new DenseTopTrainer(head);
-      loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+      loss = train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
         int[] rows = Arrays.copyOfRange(order, from, to);
         return trainer.step(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows));
       });
@@ -163,14 +178,13 @@ public final class FineTuner {
       // batches are gathered on the Java side: one copy of the rows, then System.arraycopy per batch
       float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
       int width = (int) features.size(1);
-      loss = train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+      loss = train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
         int m = to - from;
         float[] rows = new float[m * width];
-        INDArray y = Nd4j.zeros(DataType.FLOAT, m, classes);
         for (int i = 0; i < m; i++) {
           System.arraycopy(x, order[from + i] * width, rows, i * width, width);
-          y.putScalar(i, labels[order[from + i]], 1f);
         }
+        INDArray y = targets.rows(Arrays.copyOfRange(order, from, to));
         head.fit(new DataSet(Nd4j.create(rows, new long[] {m, width}, 'c'), y));
         return head.score();
       });
@@ -350,7 +364,7 @@ public final class FineTuner {
     return trained;
   }
 
-  private static int classes(MultiLayerNetwork net) {
+  static int classes(MultiLayerNetwork net) {
     return (int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1);
   }
 
@@ -365,17 +379,14 @@ public final class FineTuner {
     return (System.nanoTime() - start) / 1_000_000;
   }
 
-  private static DataSet imageBatch(List<float[]> images, int[] labels, int[] order, int from, int to, int side, int classes) {
+  private static DataSet imageBatch(List<float[]> images, Targets targets, int[] order, int from, int to, int side) {
     int m = to - from;
     int px = side * side;
     float[] flat = new float[m * px];
-    INDArray y = Nd4j.zeros(m, classes);
     for (int i = 0; i < m; i++) {
-      int k = order[from + i];
-      System.arraycopy(images.get(k), 0, flat, i * px, px);
-      y.putScalar(i, labels[k], 1f);
+      System.arraycopy(images.get(order[from + i]), 0, flat, i * px, px);
     }
-    return new DataSet(Nd4j.create(flat, new long[] {m, 1, side, side}, 'c'), y);
+    return new DataSet(Nd4j.create(flat, new long[] {m, 1, side, side}, 'c'), targets.rows(Arrays.copyOfRange(order, from, to)));
   }
 
   private static void shuffle(int[] a, Random rnd) {

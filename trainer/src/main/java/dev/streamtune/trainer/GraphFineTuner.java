@@ -43,22 +43,25 @@ public final class GraphFineTuner {
   /** Fine-tunes on images decoded for the champion's spec ({@link Preprocessor#decode}); {@link FreezePlan#NOTHING} trains everything. */
   public static FineTuner.Result fineTune(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
       List<float[]> images, int[] labels, Preprocessor input, long seed) {
-    if (images.size() != labels.length || images.isEmpty()) {
-      throw new IllegalArgumentException("need as many labels as images and at least one: " + images.size() + " images, "
-          + labels.length + " labels");
+    return fineTune(champion, plan, epochs, batchSize, images, Targets.oneHot(labels, classes(champion)), input, seed);
+  }
+
+  /** {@link #fineTune(ComputationGraph, FreezePlan, int, int, List, int[], Preprocessor, long)} fitting {@code targets}. */
+  public static FineTuner.Result fineTune(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
+      List<float[]> images, Targets targets, Preprocessor input, long seed) {
+    if (images.size() != targets.size() || images.isEmpty() || targets.classes() != classes(champion)) {
+      throw new IllegalArgumentException("need one target row of " + classes(champion) + " classes per image and at least one: "
+          + images.size() + " images, " + targets.size() + " rows of " + targets.classes());
     }
     long start = System.nanoTime();
     Map<String, Double> rates = layerRates(champion, plan);
     ComputationGraph tuned = trainable(champion, plan, rates);
-    int classes = classes(champion);
-    double loss = FineTuner.train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+    double loss = FineTuner.train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
       List<float[]> part = new ArrayList<>(to - from);
-      int[] y = new int[to - from];
       for (int i = from; i < to; i++) {
         part.add(images.get(order[i]));
-        y[i - from] = labels[order[i]];
       }
-      tuned.fit(new DataSet(input.batch(part), oneHot(y, classes)));
+      tuned.fit(new DataSet(input.batch(part), targets.rows(Arrays.copyOfRange(order, from, to))));
       return tuned.score();
     });
     ComputationGraph plain = plainCopy(champion);
@@ -74,29 +77,33 @@ public final class GraphFineTuner {
    */
   public static FineTuner.Result fineTuneFromFeatures(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
       INDArray features, long[] shape, int[] labels, long seed) {
+    return fineTuneFromFeatures(champion, plan, epochs, batchSize, features, shape, Targets.oneHot(labels, classes(champion)),
+        seed);
+  }
+
+  /** {@link #fineTuneFromFeatures(ComputationGraph, FreezePlan, int, int, INDArray, long[], int[], long)} fitting {@code targets}. */
+  public static FineTuner.Result fineTuneFromFeatures(ComputationGraph champion, FreezePlan plan, int epochs, int batchSize,
+      INDArray features, long[] shape, Targets targets, long seed) {
     if (plan.freezesNothing()) {
       throw new IllegalArgumentException("training from cached features needs a freeze boundary, was none");
     }
-    if (features.rank() != 2 || features.size(0) != labels.length || labels.length == 0) {
-      throw new IllegalArgumentException("need a [N, F] feature matrix with one label per row: features "
-          + Arrays.toString(features.shape()) + ", " + labels.length + " labels");
+    if (features.rank() != 2 || features.size(0) != targets.size() || targets.size() == 0
+        || targets.classes() != classes(champion)) {
+      throw new IllegalArgumentException("need a [N, F] feature matrix with one target row of " + classes(champion)
+          + " classes per row: features " + Arrays.toString(features.shape()) + ", " + targets.size() + " rows of "
+          + targets.classes());
     }
     long start = System.nanoTime();
     Map<String, Double> rates = layerRates(champion, plan);
     ComputationGraph tuned = trainable(champion, plan, rates);
     TransferLearningHelper helper = new TransferLearningHelper(tuned, plan.boundary());
-    int classes = classes(champion);
     INDArray x = features.castTo(DataType.FLOAT).dup('c');
     long[] batchShape = new long[shape.length + 1];
     System.arraycopy(shape, 0, batchShape, 1, shape.length);
-    double loss = FineTuner.train(epochs, batchSize, labels.length, seed, (order, from, to) -> {
+    double loss = FineTuner.train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
       int[] rows = Arrays.copyOfRange(order, from, to);
-      int[] y = new int[rows.length];
-      for (int i = 0; i < rows.length; i++) {
-        y[i] = labels[rows[i]];
-      }
       batchShape[0] = rows.length;
-      helper.fitFeaturized(new DataSet(Nd4j.pullRows(x, 1, rows).reshape('c', batchShape), oneHot(y, classes)));
+      helper.fitFeaturized(new DataSet(Nd4j.pullRows(x, 1, rows).reshape('c', batchShape), targets.rows(rows)));
       return helper.unfrozenGraph().score();
     });
     ComputationGraph plain = plainCopy(champion);
@@ -208,14 +215,6 @@ public final class GraphFineTuner {
 
   static int classes(ComputationGraph net) {
     return (int) net.getLayer(net.getConfiguration().getNetworkOutputs().get(0)).getParam("W").size(1);
-  }
-
-  private static INDArray oneHot(int[] labels, int classes) {
-    INDArray y = Nd4j.zeros(DataType.FLOAT, labels.length, classes);
-    for (int i = 0; i < labels.length; i++) {
-      y.putScalar(i, labels[i], 1f);
-    }
-    return y;
   }
 
   private static ComputationGraph plainCopy(ComputationGraph champion) {

@@ -5,8 +5,10 @@ import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.trainer.internal.FeatureCache;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The retrain recipe, one for the trainer service and the evaluation: fine-tune a network above the plan's freeze boundary on
@@ -33,23 +35,38 @@ public final class Retrainer {
   private final int epochs;
   private final int batchSize;
   private final long seed;
+  private final double distill;
 
   /**
    * A retrainer with its frozen-activation cache: {@code cacheMaxBytes} in memory, spilled to files under {@code cacheDir}
    * bounded by {@code cacheDiskMaxBytes} (least recently used deleted first). One process per cache directory.
    */
   public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed) {
-    this(new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes), epochs, batchSize, seed);
+    this(cacheDir, cacheMaxBytes, cacheDiskMaxBytes, epochs, batchSize, seed, 0);
   }
 
-  private Retrainer(FeatureCache cache, int epochs, int batchSize, long seed) {
-    this.cache = Objects.requireNonNull(cache, "cache");
+  /**
+   * {@link #Retrainer(Path, long, long, int, int, long)} with distillation toward the parent on replayed samples: their targets
+   * mix the label with the champion's answer at weight {@code distill} in [0, 1) ({@link Targets#distilled}; 0: plain labels).
+   */
+  public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed,
+      double distill) {
+    this.cache = new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes);
     if (epochs < 1 || batchSize < 1) {
       throw new IllegalArgumentException("epochs and batch size must be >= 1, were " + epochs + ", " + batchSize);
+    }
+    if (!(distill >= 0 && distill < 1)) {
+      throw new IllegalArgumentException("distillation weight must be in [0, 1), was " + distill);
     }
     this.epochs = epochs;
     this.batchSize = batchSize;
     this.seed = seed;
+    this.distill = distill;
+  }
+
+  /** The parent's share in a replayed sample's target (0: none). */
+  public double distill() {
+    return distill;
   }
 
   /**
@@ -61,18 +78,21 @@ public final class Retrainer {
    * @param ids one unique id per image (the cache's key)
    * @param images decoded for {@code spec} ({@link Preprocessor#decode})
    * @param labels label indices, one per image
+   * @param replayFrom the index of the first replayed (earlier-domain) sample: samples {@code replayFrom..} follow the new-domain
+   *     ones, and are distilled toward the champion's answers when {@link #distill()} is above 0
    * @param listener told of the cache lookup when the frozen part's activations are used
    * @throws CorruptFeatureCacheException when cached activations failed their checksum (deleted, recomputed next time)
    * @throws TrainingDivergedException when the loss or the weights become NaN or infinite
    */
   public FineTuner.Result retrain(Network champion, String backboneKey, Network toTrain, ModelSpec spec, FreezePlan plan,
-      List<String> ids, List<float[]> images, int[] labels, FeatureListener listener) {
+      List<String> ids, List<float[]> images, int[] labels, int replayFrom, FeatureListener listener) {
     Preprocessor pre = Preprocessor.of(spec);
     boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
+    Targets targets = targets(champion, toTrain, pre, images, labels, replayFrom);
     if (plan.freezesNothing()) {
       FineTuner.Result r = graph
-          ? GraphFineTuner.fineTune(toTrain.graph(), plan, epochs, batchSize, images, labels, pre, seed)
-          : FineTuner.fineTune(toTrain.multiLayer(), plan, epochs, batchSize, images, labels, spec.height(), seed);
+          ? GraphFineTuner.fineTune(toTrain.graph(), plan, epochs, batchSize, images, targets, pre, seed)
+          : FineTuner.fineTune(toTrain.multiLayer(), plan, epochs, batchSize, images, targets, spec.height(), seed);
       if (graph) {
         GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
       }
@@ -92,14 +112,32 @@ public final class Retrainer {
     }
     FineTuner.Result r = graph
         ? GraphFineTuner.fineTuneFromFeatures(toTrain.graph(), plan, epochs, batchSize, features.features(),
-            GraphFineTuner.activationShape(champion.graph(), plan.boundary(), spec.batchShape(1)), labels, seed)
-        : FineTuner.fineTuneFromFeatures(toTrain.multiLayer(), plan, epochs, batchSize, features.features(), labels,
+            GraphFineTuner.activationShape(champion.graph(), plan.boundary(), spec.batchShape(1)), targets, seed)
+        : FineTuner.fineTuneFromFeatures(toTrain.multiLayer(), plan, epochs, batchSize, features.features(), targets,
             spec.height(), seed);
     r = r.withCachedFeatureHits(features.hits());
     if (graph) {
       GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
     }
     return r;
+  }
+
+  /** One-hot targets, or with {@link #distill} the replayed samples' labels mixed with the champion's answers on them. */
+  private Targets targets(Network champion, Network toTrain, Preprocessor pre, List<float[]> images, int[] labels,
+      int replayFrom) {
+    if (replayFrom < 0 || replayFrom > labels.length) {
+      throw new IllegalArgumentException("replayFrom " + replayFrom + " outside 0.." + labels.length);
+    }
+    int classes = toTrain.type() == ModelSpec.NetworkType.GRAPH ? GraphFineTuner.classes(toTrain.graph())
+        : FineTuner.classes(toTrain.multiLayer());
+    if (distill == 0 || replayFrom == labels.length) {
+      return Targets.oneHot(labels, classes);
+    }
+    List<INDArray> parts = new ArrayList<>();
+    for (int from = replayFrom; from < images.size(); from += 256) {
+      parts.add(champion.output(pre.batch(images.subList(from, Math.min(images.size(), from + 256)))));
+    }
+    return Targets.distilled(labels, classes, Nd4j.vstack(parts.toArray(INDArray[]::new)), replayFrom, distill);
   }
 
   /**

@@ -27,16 +27,23 @@ import java.time.Duration;
  * @param cacheMaxBytes the in-memory bound of the frozen-activation cache
  * @param cacheDiskMaxBytes the bound of the frozen-activation cache's files on disk ({@value #CACHE_DISK_MAX}); the least
  *     recently used files are deleted beyond it
+ * @param distill distillation toward the parent on replayed samples ({@value #DISTILL}): a replayed sample's target is its label
+ *     mixed with the champion's answer at this weight (0: plain labels; {@link Targets#distilled})
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
-    double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes) {
+    double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
+    double distill) {
   /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
   public static final String AUTO = "auto";
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
   public static final String CACHE_DISK_MAX = "streamtune.trainer.cache.disk-max";
   public static final String FREEZE_BOUNDARY = "streamtune.trainer.freeze-boundary";
+  /** The parent's share in a replayed sample's target, in [0, 0.99]. */
+  public static final String DISTILL = "streamtune.trainer.distill";
+  /** {@value #DISTILL}'s default. */
+  public static final double DEFAULT_DISTILL = 0.0;
   private static final long MIN_DISK = 1_000_000L;
 
   public static TrainerConfig from(Settings s) {
@@ -71,7 +78,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
             Integer.MAX_VALUE),
         s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
         s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),
-        cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE));
+        cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE),
+        s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99));
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

@@ -141,7 +141,7 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().kafka(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     retrainer = new Retrainer(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes(), cfg.epochs(), cfg.batchSize(),
-        cfg.seed());
+        cfg.seed(), cfg.distill());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
@@ -490,7 +490,7 @@ public final class TrainerService implements AutoCloseable {
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
-      FineTuner.Result r = fineTune(champ, toTrain, plan, set.ids(), images, labelArray);
+      FineTuner.Result r = fineTune(champ, toTrain, plan, set.ids(), images, labelArray, fresh.size());
       if (!Double.isFinite(r.loss())) {
         throw new TrainingDivergedException("fine-tune ended with loss " + r.loss());
       }
@@ -499,7 +499,7 @@ public final class TrainerService implements AutoCloseable {
       TrainingSummary summary = new TrainingSummary(trigger, images.size(), set.byClass(), set.byDomain(), set.from(), set.to(),
           r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
-          r.layerRates(), reason, r.cachedFeatureHits());
+          r.layerRates(), reason, r.cachedFeatureHits(), replay.isEmpty() ? 0.0 : cfg.distill());
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
@@ -600,15 +600,14 @@ public final class TrainerService implements AutoCloseable {
   }
 
   /**
-   * The freeze plan for a retrain. The champion's accuracy on the new domain is measured on the fresh training samples (the
-   * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
-   * from the signal, else from the replayed earlier samples.
+   * {@link Retrainer#retrain} for the champion, counting and logging the feature cache's part; samples {@code replayFrom..} are
+   * the replayed ones.
    */
-  /** {@link Retrainer#retrain} for the champion, counting and logging the feature cache's part. */
   private FineTuner.Result fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids, List<float[]> images,
-      int[] labels) {
+      int[] labels, int replayFrom) {
     String backbone = Retrainer.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
-    return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, (features, ms) -> {
+    return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, replayFrom,
+        (features, ms) -> {
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "hit").increment(features.hits());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "miss").increment(features.computed());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "corrupt").increment(features.corrupt());
@@ -618,6 +617,11 @@ public final class TrainerService implements AutoCloseable {
     });
   }
 
+  /**
+   * The freeze plan for a retrain. The champion's accuracy on the new domain is measured on the fresh training samples (the
+   * first {@code freshCount} images) when there are any, else taken from the drift signal; its accuracy before the shift comes
+   * from the signal, else from the replayed earlier samples.
+   */
   private FreezePlan plan(LoadedModel champion, DriftSignal d, List<float[]> images, int[] labels, int freshCount) {
     Preprocessor pre = Preprocessor.of(champion.spec());
     FreezePolicy policy = cfg.freezePolicy();

@@ -25,11 +25,13 @@ import java.util.Map;
  *     null when not recorded
  * @param cachedFeatureHits how many samples' frozen activations came from the feature cache instead of the backbone; null when
  *     the fine-tune did not use the cache
+ * @param distillation the parent model's share in the replayed samples' targets (0: plain labels); null when not recorded
+ *     (pretraining, records written before the field)
  */
 public record TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
     Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
     double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
-    String freezeReason, Integer cachedFeatureHits) {
+    String freezeReason, Integer cachedFeatureHits, Double distillation) {
   public TrainingSummary {
     samplesByClass = Map.copyOf(samplesByClass);
     samplesByDomain = Map.copyOf(samplesByDomain);
@@ -37,11 +39,20 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
     layerLearningRates = layerLearningRates == null ? null : Map.copyOf(layerLearningRates);
   }
 
+  /** A summary without the distillation weight. */
+  public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
+      Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
+      double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
+      String freezeReason, Integer cachedFeatureHits) {
+    this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null);
+  }
+
   /** A summary without per-layer rates, freeze reason or cache figures (pretraining, tests). */
   public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
       Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
       double learningRate, double loss, String device, long durationMs) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, null, null, null);
+        learningRate, loss, device, durationMs, null, null, null, null);
   }
 }

@@ -92,6 +92,10 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--quick", description = "tiny sizes (about a minute): a smoke run, not a measurement")
   boolean quick;
 
+  @Option(names = "--distill", paramLabel = "W", description = "the fine-tunes' distillation toward the parent on replayed "
+      + "samples, in [0, 0.99] (default: the trainer's, streamtune.trainer.distill)")
+  Double distill;
+
   @Override
   public Integer call() {
     Backbone backbone;
@@ -134,8 +138,11 @@ public final class EvalCommand implements Callable<Integer> {
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
-    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone);
-    FreezePolicy policy = TrainerConfig.from(Settings.empty()).freezePolicy();
+    TrainerConfig trainer = TrainerConfig.from(Settings.of(distill == null ? java.util.Map.of()
+        : java.util.Map.of(TrainerConfig.DISTILL, Double.toString(distill))));
+    distill = trainer.distill(); // the weight in effect, as the notes state it
+    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, distill);
+    FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
     ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say);
@@ -217,7 +224,7 @@ public final class EvalCommand implements Callable<Integer> {
     boolean stationaryDone = results.stream().anyMatch(r -> r.setup().name().equals("stationary"));
     List<Goals.Goal> goals = Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null, falseAlarms, outcomes);
     List<String> notes = new ArrayList<>(runNotes);
-    notes.addAll(standingNotes(o, policy, gate, detectors, rows));
+    notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill));
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
@@ -295,7 +302,8 @@ public final class EvalCommand implements Callable<Integer> {
     return storeDir.resolve(name).resolve(Integer.toString(version)).toString();
   }
 
-  private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows) {
+  private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows,
+      double distill) {
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + ScenarioRunner.TRAINER.recentCapacity()
         + ", reservoir " + ScenarioRunner.TRAINER.reservoirCapacity() + ", class-balanced replay at ratio " + o.replayRatio()
@@ -303,7 +311,8 @@ public final class EvalCommand implements Callable<Integer> {
         + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
-        + o.epochs() + " epochs, batch " + Learner.BATCH + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
+        + o.epochs() + " epochs, batch " + Learner.BATCH + ", distillation toward the parent on replayed samples at weight "
+        + distill + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
         + "same new + replay samples for " + o.epochs() + " epochs");
     n.add("the costly baselines (deeper: conv2 unfrozen; scratch on buffer) run at the largest label row of the abrupt "
         + "shifts only; the other scenarios run no adaptation, head only, StreamTune and the oracle, and the stationary control "

@@ -46,8 +46,8 @@ final class Learner {
   private final Preprocessor pre;
 
   /** A learner whose fine-tunes run {@code epochs} epochs, caching frozen activations under {@code cacheDir}. */
-  Learner(Path cacheDir, int epochs, long seed, Backbone backbone) {
-    this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed);
+  Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill) {
+    this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed, distill);
     this.seed = seed;
     this.backbone = backbone;
     this.spec = backbone.spec(FashionMnist.LABELS);
@@ -97,13 +97,14 @@ final class Learner {
 
   /**
    * Fine-tunes the champion as the trainer does: frozen activations from the feature cache (keyed by the champion's backbone and
-   * the boundary) and {@link Retrainer}; the whole network on images when nothing is frozen.
+   * the boundary) and {@link Retrainer}; the whole network on images when nothing is frozen. Samples {@code replayFrom..} of
+   * {@code train} are the replayed ones (distilled toward the champion when the learner distils).
    */
-  Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train) {
+  Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train, int replayFrom) {
     long start = System.nanoTime();
     String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
     FineTuner.Result r = retrainer.retrain(champion, key, champion, spec, plan,
-        Labelled.ids(train), Labelled.images(train), Labelled.labels(train), (lookup, ms) -> { });
+        Labelled.ids(train), Labelled.images(train), Labelled.labels(train), replayFrom, (lookup, ms) -> { });
     String note = r.cachedFeatureHits() == null ? "trained on images"
         : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
     return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), r.epochs(), note);

@@ -123,7 +123,7 @@ final class ScenarioRunner {
         Learner.Trained t = byBoundary.get(plan.boundary());
         boolean reused = t != null;
         if (t == null) {
-          t = learner.fineTune(s.champion(), s.championKey(), plan, train);
+          t = learner.fineTune(s.champion(), s.championKey(), plan, train, fresh.size());
           byBoundary.put(plan.boundary(), t);
         }
         Measured after = measure(t.net(), s);
@@ -169,8 +169,8 @@ final class ScenarioRunner {
     double before = Learner.accuracy(learner.correct(s.served(), s.streamBefore()));
     double now = Learner.accuracy(learner.correct(s.served(), fresh));
     FreezePlan plan = policy.choose(learner.boundaries(), n, before, now);
-    return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)))
-        .net();
+    return learner.fineTune(s.champion(), s.championKey(), plan, concat(fresh, replay(s.earlier(), fresh, s.classes(), n)),
+        fresh.size()).net();
   }
 
   /**

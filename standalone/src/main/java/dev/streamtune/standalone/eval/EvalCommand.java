@@ -92,6 +92,10 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--quick", description = "tiny sizes (about a minute): a smoke run, not a measurement")
   boolean quick;
 
+  @Option(names = "--no-oracle", description = "skip the oracles (ratios n/a): a faster comparison of recipes, e.g. with "
+      + "--distill")
+  boolean noOracle;
+
   @Option(names = "--distill", paramLabel = "W", description = "the fine-tunes' distillation toward the parent on replayed "
       + "samples, in [0, 0.99] (default: the trainer's, streamtune.trainer.distill)")
   Double distill;
@@ -145,7 +149,7 @@ public final class EvalCommand implements Callable<Integer> {
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
-    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say);
+    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say, !noOracle);
     Scenarios sc = new Scenarios(train, test, o, backbone, seed);
 
     // false alarms: the base's errors on clean test images, resampled into a long stationary stream

@@ -44,9 +44,17 @@ final class ScenarioRunner {
   private final GateRule gate;
   private final DriftDetectors detectors;
   private final Consumer<String> log;
+  private final boolean oracles;
 
   ScenarioRunner(Learner learner, EvalOptions o, long seed, FreezePolicy policy, GateRule gate, DriftDetectors detectors,
       Consumer<String> log) {
+    this(learner, o, seed, policy, gate, detectors, log, true);
+  }
+
+  /** {@code oracles}: false skips the oracles (a comparison of recipes that needs no reference: ratios are n/a). */
+  ScenarioRunner(Learner learner, EvalOptions o, long seed, FreezePolicy policy, GateRule gate, DriftDetectors detectors,
+      Consumer<String> log, boolean oracles) {
+    this.oracles = oracles;
     this.learner = learner;
     this.o = o;
     this.seed = seed;
@@ -75,7 +83,7 @@ final class ScenarioRunner {
     List<String> notes = new ArrayList<>();
     Learner.Trained oracle = null;
     Measured oracleM = null;
-    if (!s.oracleSource().isEmpty()) {
+    if (oracles && !s.oracleSource().isEmpty()) {
       List<Labelled> all = concat(s.oracleSource(), maxFresh);
       log.accept("  " + s.name() + ": oracle from the serving model's weights on " + s.oracleSource().size() + " source + "
           + maxFresh.size() + " new-domain labelled images, every layer, until its held-out accuracy stops improving");

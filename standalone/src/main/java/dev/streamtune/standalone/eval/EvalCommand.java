@@ -273,7 +273,9 @@ public final class EvalCommand implements Callable<Integer> {
   /** The 8-class base of the new-classes scenario (classes 0..7), pretrained once and kept under the work directory. */
   private MultiLayerNetwork base8(EvalOptions o, Scenarios sc, List<String> notes) {
     DirectoryModelStore s = new DirectoryModelStore(work.resolve("base8"));
-    String name = "fashion8-n" + o.base8Images() + "-s" + seed;
+    // the architecture's parameter count in the name: a base of an earlier CNN is not reused by a later one
+    long params = Networks.cnn(FashionMnist.SIDE, Scenarios.OLD_CLASSES, Learner.RATE, seed).numParams();
+    String name = "fashion8-n" + o.base8Images() + "-s" + seed + "-p" + params;
     var existing = s.base(name);
     if (existing.isPresent()) {
       say("  reusing the 8-class base " + s.uri(name, existing.get().version()));

@@ -132,8 +132,7 @@ final class Learner {
   Trained oracle(Network from, int classes, List<Labelled> train, List<Labelled> validation, int maxEpochs,
       java.util.function.Consumer<String> log) {
     long start = System.nanoTime();
-    Network net = backbone.fresh(classes, seed);
-    net.setParams(from.params().dup());
+    Network net = warmCopy(from);
     double startAcc = accuracy(correct(net, validation));
     log.accept(String.format("    oracle start (the serving model's weights): held-out accuracy %.4f", startAcc));
     Random rnd = new Random(seed);
@@ -166,6 +165,24 @@ final class Learner {
         "from the serving model's weights (held-out " + String.format("%.4f", startAcc) + "), every layer on " + train.size()
             + " images, " + e + " epochs run" + (e == maxEpochs && bestEpoch == e ? " (the cap: it was still improving)" : "")
             + ", best epoch " + bestEpoch + " kept (held-out " + String.format("%.4f", best) + ")");
+  }
+
+  /** A network of {@code from}'s own architecture with its weights, a fresh optimiser and every layer at the backbone's rate. */
+  private Network warmCopy(Network from) {
+    if (from.type() == ModelSpec.NetworkType.GRAPH) {
+      org.deeplearning4j.nn.graph.ComputationGraph g =
+          new org.deeplearning4j.nn.graph.ComputationGraph(from.graph().getConfiguration().clone());
+      g.init();
+      g.setParams(from.params().dup());
+      g.setLearningRate(backbone.rate());
+      return Network.of(g);
+    }
+    org.deeplearning4j.nn.multilayer.MultiLayerNetwork m =
+        new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(from.multiLayer().getLayerWiseConfigurations().clone());
+    m.init();
+    m.setParams(from.params().dup());
+    m.setLearningRate(backbone.rate());
+    return Network.of(m);
   }
 
   private void epoch(Network net, List<Labelled> train, int classes, Random rnd) {

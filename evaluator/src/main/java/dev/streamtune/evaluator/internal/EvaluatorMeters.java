@@ -47,6 +47,11 @@ public final class EvaluatorMeters implements MeterBinder {
   public static final String GATE_CANDIDATE = "streamtune.evaluator.gate.candidate.version";
   /** Gauge: windowed accuracy per {@code model} and {@code version}. */
   public static final String ACCURACY = "streamtune.evaluator.accuracy";
+  /**
+   * Gauge per {@code model} and {@code version}: the champion's accuracy estimated from its calibrated confidence on served
+   * inputs, before labels ({@link AccuracyEstimate}).
+   */
+  public static final String ACCURACY_ESTIMATE = "streamtune.evaluator.accuracy.estimate";
   /** Gauges {@code .statistic}, {@code .threshold}, {@code .window}, {@code .pvalue} per model, version and detector. */
   public static final String DETECTOR = "streamtune.evaluator.detector";
   /** Gauge: held-out samples the gate can score on. */

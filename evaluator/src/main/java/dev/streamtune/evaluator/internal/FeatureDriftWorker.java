@@ -3,6 +3,7 @@ package dev.streamtune.evaluator.internal;
 import dev.streamtune.core.image.ImageFormatException;
 import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
+import dev.streamtune.core.learn.Holdout;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.kafka.KafkaClients;
@@ -18,6 +19,7 @@ import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Promotion;
+import dev.streamtune.core.records.Sample;
 import dev.streamtune.evaluator.EvaluatorConfig;
 import dev.streamtune.evaluator.FeatureDrift;
 import io.micrometer.core.instrument.Counter;
@@ -60,6 +62,9 @@ public final class FeatureDriftWorker implements Runnable {
   private final Topics topics;
   private final KafkaConsumer<String, byte[]> promotions;
   private final KafkaConsumer<String, byte[]> inputs;
+  private final KafkaConsumer<String, byte[]> samples;
+  private final AccuracyEstimate estimate = new AccuracyEstimate();
+  private final java.util.Set<Integer> estimated = new java.util.HashSet<>();
   private final KafkaProducer<String, DriftSignal> drift;
   private final RejectedRecords rejected;
   private final Counter sampled;
@@ -87,6 +92,7 @@ public final class FeatureDriftWorker implements Runnable {
     this.promotions = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-features-state", null);
     this.inputs = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-features", cfg.applicationId() + "-features",
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
+    this.samples = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-estimate-state", null);
     this.drift = KafkaSupport.producer(kafka, cfg.applicationId() + "-features-drift", topics.drift);
     this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", topics, registry);
     this.sampled = Counter.builder(EvaluatorMeters.FEATURES_SAMPLED).tag("model", cfg.common().model())
@@ -110,10 +116,15 @@ public final class FeatureDriftWorker implements Runnable {
         caughtUp = KafkaSupport.reached(promotions, ends);
       }
       inputs.subscribe(List.of(topics.inputs.name()));
+      KafkaSupport.assignFromBeginning(samples, List.of(topics.samples.name()), Duration.ofSeconds(30));
       while (running) {
         for (ConsumerRecord<String, byte[]> r : promotions.poll(Duration.ZERO)) {
           onPromotion(r);
         }
+        for (ConsumerRecord<String, byte[]> r : samples.poll(Duration.ZERO)) {
+          onSample(r);
+        }
+        calibrate();
         ensureChampion();
         var records = inputs.poll(Duration.ofMillis(200));
         for (ConsumerRecord<String, byte[]> r : records) {
@@ -135,6 +146,7 @@ public final class FeatureDriftWorker implements Runnable {
       throw e;
     } finally {
       inputs.close(Duration.ofSeconds(5));
+      samples.close(Duration.ofSeconds(5));
       promotions.close(Duration.ofSeconds(5));
       drift.close(Duration.ofSeconds(5));
       rejected.close();
@@ -152,6 +164,36 @@ public final class FeatureDriftWorker implements Runnable {
       }
     } catch (RecordFormatException e) {
       rejected.reject(r, e.getMessage());
+    }
+  }
+
+  /** A held-out labelled sample: a candidate for the champion's calibration (the gate dead-letters unreadable ones). */
+  private void onSample(ConsumerRecord<String, byte[]> r) {
+    if (r.key() == null || r.value() == null || !Holdout.isHeldOut(r.key(), cfg.common().holdoutShare())) {
+      return;
+    }
+    try {
+      Sample s = Json.fromBytes(r.value(), Sample.class);
+      estimate.addHeldOut(s.image(), s.label());
+    } catch (RecordFormatException e) {
+      log.debug("accuracy estimate skips an unreadable sample {}: {}", r.key(), e.getMessage());
+    }
+  }
+
+  /** Fits the champion's calibration for the accuracy estimate once enough held-out samples are at hand. */
+  private void calibrate() {
+    if (champion == null || estimate.calibration() != null || estimate.version() != champion.version()) {
+      return;
+    }
+    try {
+      if (estimate.calibrate(champion)) {
+        log.info("accuracy estimate for model={} v{}: {}", cfg.common().model(), champion.version(), estimate.calibration());
+      }
+    } catch (RuntimeException e) {
+      registry.counter(EvaluatorMeters.FEATURES_ERRORS, "model", cfg.common().model()).increment();
+      log.error("cannot calibrate the accuracy estimate of model={} v{}: {}", cfg.common().model(), champion.version(),
+          e.toString());
+      estimate.reset(champion.version());
     }
   }
 
@@ -187,12 +229,23 @@ public final class FeatureDriftWorker implements Runnable {
       int dims = (int) champion.network().features(embedding(spec), pre.batch(List.of(new float[spec.imageSize()]))).size(1);
       monitor = new FeatureDriftMonitor(params, dims, cfg.common().model().hashCode());
       monitor.reset(version);
+      estimate.reset(version);
+      if (estimated.add(version)) {
+        int v = version;
+        io.micrometer.core.instrument.Gauge.builder(EvaluatorMeters.ACCURACY_ESTIMATE, estimate,
+                e -> e.version() == v ? e.estimate() : Double.NaN)
+            .tags("model", model, "version", Integer.toString(v))
+            .description("the champion's accuracy on served inputs estimated from its calibrated confidence, before labels "
+                + "(NaN when the version does not serve or is not calibrated yet)")
+            .register(registry);
+      }
       log.info("feature-drift check follows model={} v{} ({} features, reference of {} sampled inputs)", model, version, dims,
           params.reference());
     } catch (RuntimeException e) {
       champion = null;
       monitor = new FeatureDriftMonitor(params, 1, 0);
       monitor.reset(version);
+      estimate.reset(version);
       log.error("feature-drift check cannot load model={} v{}: {}; paused until the next promotion", model, version,
           e.getMessage());
     }
@@ -226,6 +279,10 @@ public final class FeatureDriftWorker implements Runnable {
       Network.Pass pass = champion.network().featuresAndOutput(embedding(champion.spec()), x);
       features = pass.features();
       predicted = Networks.argMax(pass.output());
+      for (int i = 0; i < predicted.length; i++) {
+        estimate.addConfidence(pass.output().getDouble(i, predicted[i]));
+      }
+      calibrate();
     } catch (RuntimeException e) {
       // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
       registry.counter(EvaluatorMeters.FEATURES_ERRORS, "model", cfg.common().model()).increment();

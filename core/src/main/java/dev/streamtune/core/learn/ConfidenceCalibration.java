@@ -14,6 +14,8 @@ import java.util.Locale;
  * and thread-safe.
  */
 public final class ConfidenceCalibration {
+  /** The calibration error up to which the raw confidence is kept, in the evaluator and in {@code eval}. */
+  public static final double DEFAULT_MAX_ECE = 0.02;
   /** ECE bins: equal-width over [0, 1]. */
   static final int BINS = 10;
 

@@ -30,7 +30,7 @@ final class AccuracyEstimate {
   /** Fewest sampled inputs before an estimate is given. */
   static final int MIN_WINDOW = 50;
   /** The raw confidence is kept when its calibration error on the reference is at most this. */
-  static final double MAX_ECE = 0.02;
+  static final double MAX_ECE = ConfidenceCalibration.DEFAULT_MAX_ECE;
 
   /** A held-out labelled sample as it arrived. */
   record HeldOut(byte[] image, String label) {}

@@ -226,7 +226,12 @@ public final class EvalCommand implements Callable<Integer> {
     results.forEach(r -> detection.put(r.setup().name(), r.detection()));
     List<String> abrupt = results.stream().filter(r -> r.setup().abrupt()).map(r -> r.setup().name()).toList();
     boolean stationaryDone = results.stream().anyMatch(r -> r.setup().name().equals("stationary"));
-    List<Goals.Goal> goals = Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null, falseAlarms, outcomes);
+    // covariate shifts: the images change, the labelling rule and the classes do not
+    Map<String, ScenarioRunner.Estimate> covariate = new LinkedHashMap<>();
+    results.stream().filter(r -> r.setup().abrupt() || r.setup().name().equals("gradual"))
+        .forEach(r -> covariate.put(r.setup().name(), r.estimate()));
+    List<Goals.Goal> goals = Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null, falseAlarms, outcomes,
+        covariate);
     List<String> notes = new ArrayList<>(runNotes);
     notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill));
     double wall = (System.nanoTime() - start) / 1e9;

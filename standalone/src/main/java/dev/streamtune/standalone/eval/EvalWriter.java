@@ -62,6 +62,17 @@ final class EvalWriter {
       }
       b.append(String.format(Locale.ROOT, "- scenario wall time %.0f s%n%n", r.seconds()));
     }
+    b.append("## Accuracy estimated before labels\n\n");
+    b.append("The serving model's accuracy on each scenario's new-domain test images estimated from its top-class confidence "
+        + "alone, calibrated on its answers to the held-out guard images of the earlier domain (CBPE, as the evaluator's "
+        + "`streamtune_evaluator_accuracy_estimate`), against the true accuracy.\n\n");
+    b.append("| scenario | estimate | true | error (pts) | calibration |\n|---|---|---|---|---|\n");
+    for (ScenarioRunner.Result r : results) {
+      ScenarioRunner.Estimate e = r.estimate();
+      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", r.setup().name(), f(e.estimate()), f(e.truth()),
+          pts(e.errorPoints()), e.calibration()));
+    }
+    b.append('\n');
     b.append("## False alarms on a stationary stream\n\n");
     b.append(String.format(Locale.ROOT, "%d outcomes: the base model's 0/1 errors on clean test images (error rate %.4f), "
         + "resampled with a fixed seed; the evaluator's detectors with its default parameters, reset after each alarm.%n%n",

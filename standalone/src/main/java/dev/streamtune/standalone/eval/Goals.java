@@ -14,6 +14,8 @@ final class Goals {
   static final double MAX_FORGETTING_POINTS = 1.0;
   static final int MAX_DELAY = 100;
   static final int GOAL_LABELS = 2000;
+  /** The accuracy estimate before labels may miss the true accuracy by this many points under a covariate shift. */
+  static final double MAX_ESTIMATE_ERROR_POINTS = 3.0;
 
   private Goals() {}
 
@@ -23,9 +25,11 @@ final class Goals {
    * @param abrupt the names of the abrupt-shift scenarios
    * @param stationary the name of the stationary control, or null when not run
    * @param falseAlarms per detector, alarms over the stationary outcome stream of {@code stationaryOutcomes}
+   * @param covariateEstimates per covariate-shift scenario, the serving model's accuracy estimated before labels
    */
   static List<Goal> check(List<Row> rows, Map<String, Map<String, Detection.Outcome>> detection, List<String> abrupt,
-      String stationary, Map<String, Integer> falseAlarms, int stationaryOutcomes) {
+      String stationary, Map<String, Integer> falseAlarms, int stationaryOutcomes,
+      Map<String, ScenarioRunner.Estimate> covariateEstimates) {
     List<Goal> out = new ArrayList<>();
     int labels = rows.stream().mapToInt(Row::labels).filter(n -> n == GOAL_LABELS).findAny().orElse(
         rows.stream().mapToInt(Row::labels).max().orElse(0));
@@ -75,6 +79,18 @@ final class Goals {
       out.add(new Goal("0 false alarms over " + stationaryOutcomes + " stationary outcomes (" + e.getKey() + ")",
           e.getValue() + " alarms", e.getValue() == 0 && stationaryOutcomes >= 100_000));
     }
+    List<String> estimates = new ArrayList<>();
+    bad.clear();
+    for (Map.Entry<String, ScenarioRunner.Estimate> e : covariateEstimates.entrySet()) {
+      double err = e.getValue().errorPoints();
+      estimates.add(String.format(Locale.ROOT, "%s %+.1f", e.getKey(), err));
+      if (!(Math.abs(err) <= MAX_ESTIMATE_ERROR_POINTS)) {
+        bad.add(e.getKey());
+      }
+    }
+    out.add(new Goal(String.format(Locale.ROOT, "accuracy estimated before labels within %.0f points under covariate shifts "
+        + "(serving model, new domain)", MAX_ESTIMATE_ERROR_POINTS), estimates.isEmpty() ? "no covariate shift run"
+            : String.join(", ", estimates) + " pts", !estimates.isEmpty() && bad.isEmpty()));
     if (stationary != null) {
       Map<String, Detection.Outcome> d = detection.getOrDefault(stationary, Map.of());
       int alarms = d.values().stream().mapToInt(x -> x.alarms().size()).sum();

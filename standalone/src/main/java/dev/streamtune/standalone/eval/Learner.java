@@ -74,6 +74,19 @@ final class Learner {
     return out;
   }
 
+  /** The network's top-class probability on each image. */
+  double[] confidence(Network net, List<Labelled> xs) {
+    double[] out = new double[xs.size()];
+    for (int s = 0; s < xs.size(); s += 500) {
+      List<Labelled> part = xs.subList(s, Math.min(xs.size(), s + 500));
+      INDArray p = net.output(pre.batch(Labelled.images(part)));
+      for (int i = 0; i < part.size(); i++) {
+        out[s + i] = Math.min(1, Math.max(0, p.getRow(i).maxNumber().doubleValue()));
+      }
+    }
+    return out;
+  }
+
   /** Which of {@code xs} the network answers right. */
   boolean[] correct(Network net, List<Labelled> xs) {
     return correct(predict(net, xs), xs);

@@ -1,6 +1,7 @@
 package dev.streamtune.standalone.eval;
 
 import dev.streamtune.core.config.Settings;
+import dev.streamtune.core.learn.ConfidenceCalibration;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.GateRule;
@@ -32,7 +33,18 @@ final class ScenarioRunner {
   /** What a scenario produced. {@code adapted} is StreamTune's model at the largest label row. */
   record Result(Scenarios.Setup setup, Map<String, Detection.Outcome> detection, boolean[] errors, List<Row> rows,
       List<String> notes, Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, Network adapted,
-      double seconds) {}
+      double seconds, Estimate estimate) {}
+
+  /**
+   * The serving model's accuracy on the new domain estimated before any label of it (CBPE, as the evaluator does): its
+   * top-class confidence on the new domain's test images, calibrated on its answers to the held-out guard images (the earlier
+   * domain, never trained on).
+   */
+  record Estimate(double estimate, double truth, String calibration) {
+    double errorPoints() {
+      return (estimate - truth) * 100;
+    }
+  }
 
   private record Measured(double accNew, double accClean, boolean[] testNewOk, boolean[] gateRecent, boolean[] gateGuard,
       double gateSeconds, Map<String, Double> extras) {}
@@ -81,6 +93,10 @@ final class ScenarioRunner {
         s.name(), accBefore, mean(streamOk, sb, streamOk.length), describe(detection)));
     Measured served = measure(s.served(), s);
     List<String> notes = new ArrayList<>();
+    ConfidenceCalibration calibration = ConfidenceCalibration.fit(learner.confidence(s.served(), s.gateGuard()),
+        served.gateGuard(), ConfidenceCalibration.DEFAULT_MAX_ECE);
+    Estimate estimate = new Estimate(calibration.estimate(learner.confidence(s.served(), s.testNew())), served.accNew(),
+        calibration.toString());
     Learner.Trained oracle = null;
     Measured oracleM = null;
     if (oracles && !s.oracleSource().isEmpty()) {
@@ -168,7 +184,7 @@ final class ScenarioRunner {
     Map<String, List<HtmlReport.Point>> curve = new LinkedHashMap<>();
     List<HtmlReport.Marker> markers = new ArrayList<>();
     curve(s, streamOk, served, adaptedM, adaptedRow, curve, markers, detection);
-    return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9);
+    return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9, estimate);
   }
 
   /** The StreamTune model for a scenario at {@code n} labels, without the baselines or any measurement. */

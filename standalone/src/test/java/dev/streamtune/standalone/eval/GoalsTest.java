@@ -26,8 +26,8 @@ class GoalsTest {
         row("blur", 2000, Row.STREAMTUNE, 0.85, 0.86, 0.86, "PROMOTE"), row("blur", 2000, Row.HEAD, 0.5, 0.86, 0.86, "REJECT"));
     List<Row> bad = List.of(good.get(0), row("blur", 2000, Row.STREAMTUNE, 0.70, 0.86, 0.86, "PROMOTE"));
 
-    assertThat(goal(Goals.check(good, Map.of(), List.of(), null, Map.of(), 100_000), ">= 0.95").met()).isTrue();
-    Goals.Goal failed = goal(Goals.check(bad, Map.of(), List.of(), null, Map.of(), 100_000), ">= 0.95");
+    assertThat(goal(Goals.check(good, Map.of(), List.of(), null, Map.of(), 100_000, Map.of()), ">= 0.95").met()).isTrue();
+    Goals.Goal failed = goal(Goals.check(bad, Map.of(), List.of(), null, Map.of(), 100_000, Map.of()), ">= 0.95");
     assertThat(failed.met()).isFalse();
     assertThat(failed.measured()).contains("blur 0.814");
   }
@@ -36,18 +36,32 @@ class GoalsTest {
   void shouldFailForgettingAboveOnePoint() {
     List<Row> rows = List.of(row("night", 2000, Row.STREAMTUNE, 0.8, 0.82, 0.845, "PROMOTE"));
 
-    Goals.Goal g = goal(Goals.check(rows, Map.of(), List.of(), null, Map.of(), 100_000), "forgetting");
+    Goals.Goal g = goal(Goals.check(rows, Map.of(), List.of(), null, Map.of(), 100_000, Map.of()), "forgetting");
 
     assertThat(g.met()).isFalse();
     assertThat(g.measured()).contains("night/2000 1.50 pts");
   }
 
   @Test
+  void shouldNeedEveryCovariateShiftsEstimateWithinThreePoints() {
+    Map<String, ScenarioRunner.Estimate> close = Map.of("night", new ScenarioRunner.Estimate(0.62, 0.60, "raw"), "blur",
+        new ScenarioRunner.Estimate(0.80, 0.81, "raw"));
+    Map<String, ScenarioRunner.Estimate> far = Map.of("night", new ScenarioRunner.Estimate(0.62, 0.60, "raw"), "invert",
+        new ScenarioRunner.Estimate(0.68, 0.19, "raw"));
+
+    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of(), 100_000, close), "accuracy estimated before labels")
+        .met()).isTrue();
+    Goals.Goal g = goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of(), 100_000, far), "accuracy estimated before labels");
+    assertThat(g.met()).isFalse();
+    assertThat(g.measured()).contains("invert +49.0");
+  }
+
+  @Test
   void shouldNeedEveryAbruptShiftDetectedWithin100Samples() {
     List<Goals.Goal> fast = Goals.check(List.of(), Map.of("night", detected(40), "invert", detected(12)),
-        List.of("night", "invert"), null, Map.of(), 100_000);
+        List.of("night", "invert"), null, Map.of(), 100_000, Map.of());
     List<Goals.Goal> slow = Goals.check(List.of(), Map.of("night", detected(140), "invert", detected(12)),
-        List.of("night", "invert"), null, Map.of(), 100_000);
+        List.of("night", "invert"), null, Map.of(), 100_000, Map.of());
 
     assertThat(goal(fast, "detection within 100 labelled samples of an abrupt shift (page-hinkley)").met()).isTrue();
     assertThat(goal(slow, "detection within 100 labelled samples of an abrupt shift (page-hinkley)").met()).isFalse();
@@ -55,11 +69,11 @@ class GoalsTest {
 
   @Test
   void shouldNotCountAShortStationaryStreamAsMeetingTheFalseAlarmGoal() {
-    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 0), 100_000), "0 false alarms").met())
+    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 0), 100_000, Map.of()), "0 false alarms").met())
         .isTrue();
-    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 0), 5_000), "0 false alarms").met())
+    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 0), 5_000, Map.of()), "0 false alarms").met())
         .isFalse();
-    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 2), 100_000), "0 false alarms").met())
+    assertThat(goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of("ddm", 2), 100_000, Map.of()), "0 false alarms").met())
         .isFalse();
   }
 
@@ -67,7 +81,7 @@ class GoalsTest {
   void shouldFailTheStationaryControlWhenACandidateIsPromoted() {
     List<Row> rows = List.of(row("stationary", 2000, Row.STREAMTUNE, 0.86, Double.NaN, 0.86, "PROMOTE"));
 
-    Goals.Goal g = goal(Goals.check(rows, Map.of("stationary", Map.of()), List.of(), "stationary", Map.of(), 100_000),
+    Goals.Goal g = goal(Goals.check(rows, Map.of("stationary", Map.of()), List.of(), "stationary", Map.of(), 100_000, Map.of()),
         "stationary control");
 
     assertThat(g.met()).isFalse();

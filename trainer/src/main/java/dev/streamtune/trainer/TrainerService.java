@@ -242,6 +242,7 @@ public final class TrainerService implements AutoCloseable {
             champion = p;
             meters.bindVersion(registry, p.version());
             policy.onPromotion(p.version());
+            retryBoundary = null; // a forgetting retry answered the old champion's drift
           }
         }
       } else if (r.topic().equals(t.candidates.name())) {

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param common shared settings (bootstrap, topics, model name, store directory)
  * @param host the address HTTP listens on ({@value #HOST}, default {@code 0.0.0.0}: every interface)
  * @param port the HTTP port ({@value #PORT}, default 8081; 0 picks a free port)
+ * @param grpcPort the port of the Open Inference Protocol over gRPC ({@value #GRPC_PORT}, default 8085; 0 picks a free port,
+ *     {@value #GRPC_OFF} turns gRPC off)
  * @param batchMax the most requests answered by one {@code output()} call ({@value #BATCH_MAX}, default 32)
  * @param batchWait how long a batch waits for more requests after its first ({@value #BATCH_WAIT}, default 2ms)
  * @param queueMax the most requests waiting for inference; beyond it a request is refused with 429 at once
@@ -24,10 +26,11 @@ import java.util.Objects;
  * @param versionsKeep how many previously served versions stay loaded beside the serving one, so a request may pin them
  *     ({@value #VERSIONS_KEEP}, default 2; 0 keeps only the serving version)
  */
-public record ServingConfig(CommonConfig common, String host, int port, int batchMax, Duration batchWait, int queueMax, int topK,
+public record ServingConfig(CommonConfig common, String host, int port, int grpcPort, int batchMax, Duration batchWait, int queueMax, int topK,
     int bodyMaxBytes, int httpThreads, int versionsKeep) {
   public static final String HOST = "streamtune.serving.host";
   public static final String PORT = "streamtune.serving.port";
+  public static final String GRPC_PORT = "streamtune.serving.grpc-port";
   public static final String BATCH_MAX = "streamtune.serving.batch.max";
   public static final String BATCH_WAIT = "streamtune.serving.batch.wait";
   public static final String QUEUE_MAX = "streamtune.serving.queue.max";
@@ -36,8 +39,16 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
   public static final String HTTP_THREADS = "streamtune.serving.http.threads";
   public static final String VERSIONS_KEEP = "streamtune.serving.versions.keep";
 
+  /** The {@link #GRPC_PORT} that turns gRPC off. */
+  public static final int GRPC_OFF = -1;
+
   /** The longest batch wait accepted: a batch that waits longer only adds latency. */
   public static final Duration MAX_BATCH_WAIT = Duration.ofSeconds(1);
+
+  /** True unless {@link #grpcPort} turns gRPC off. */
+  public boolean grpcEnabled() {
+    return grpcPort != GRPC_OFF;
+  }
 
   /** Checks the fields; {@link #from(Settings)} reports the same problems with the key that holds them. */
   public ServingConfig {
@@ -47,6 +58,8 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
       throw new IllegalArgumentException("host must not be blank");
     }
     check(port >= 0 && port <= 65535, "port", port);
+    check(grpcPort >= GRPC_OFF && grpcPort <= 65535, "grpcPort", grpcPort);
+    check(grpcPort <= 0 || grpcPort != port, "grpcPort (the HTTP port too)", grpcPort);
     check(batchMax >= 1, "batchMax", batchMax);
     check(!batchWait.isNegative() && batchWait.compareTo(MAX_BATCH_WAIT) <= 0, "batchWait", batchWait);
     check(queueMax >= 1, "queueMax", queueMax);
@@ -73,8 +86,12 @@ public record ServingConfig(CommonConfig common, String host, int port, int batc
     if (wait.compareTo(MAX_BATCH_WAIT) > 0) {
       throw new ConfigException(BATCH_WAIT, s.string(BATCH_WAIT, null), "must be at most " + MAX_BATCH_WAIT.toMillis() + "ms");
     }
-    return new ServingConfig(common, host,
-        s.integer(PORT, 8081, 0, 65535),
+    int port = s.integer(PORT, 8081, 0, 65535);
+    int grpcPort = s.integer(GRPC_PORT, 8085, GRPC_OFF, 65535);
+    if (grpcPort > 0 && grpcPort == port) {
+      throw new ConfigException(GRPC_PORT, Integer.toString(grpcPort), "must differ from " + PORT);
+    }
+    return new ServingConfig(common, host, port, grpcPort,
         s.integer(BATCH_MAX, 32, 1, 4096),
         wait,
         s.integer(QUEUE_MAX, 1024, 1, 1_000_000),

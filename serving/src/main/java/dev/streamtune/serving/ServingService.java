@@ -13,9 +13,12 @@ import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.serving.internal.EventPublisher;
+import dev.streamtune.serving.internal.GrpcEndpoint;
+import dev.streamtune.serving.internal.GrpcInferenceService;
 import dev.streamtune.serving.internal.InferenceBatcher;
 import dev.streamtune.serving.internal.ModelHolder;
 import dev.streamtune.serving.internal.ModelSwapper;
+import dev.streamtune.serving.internal.OpenInference;
 import dev.streamtune.serving.internal.OpenInferenceHandler;
 import dev.streamtune.serving.internal.PredictHandler;
 import dev.streamtune.serving.internal.PromotionFollower;
@@ -37,9 +40,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inference service: answers {@code POST /predict} and the Open Inference Protocol (KServe V2, under {@code /v2}) with the
- * model currently promoted for {@code streamtune.model} (or, on {@code /v2}, a pinned version still loaded), through
- * micro-batches on one inference thread, follows the {@code promotions} topic to hot-swap verified and warmed-up versions, and
+ * The inference service: answers {@code POST /predict} and the Open Inference Protocol (KServe V2) over REST (under
+ * {@code /v2}) and over gRPC ({@code inference.GRPCInferenceService} on {@link ServingConfig#grpcPort()}, unless turned off) with
+ * the model currently promoted for {@code streamtune.model} (or, on {@code /v2} and gRPC, a pinned version still loaded), through
+ * micro-batches on one inference thread shared by every protocol, follows the {@code promotions} topic to hot-swap verified and warmed-up versions, and
  * publishes a prediction and an input event for every answer. Also serves {@code /metrics}, {@code /health/live} and
  * {@code /health/ready}.
  *
@@ -60,6 +64,7 @@ public final class ServingService implements AutoCloseable {
   private final Lifecycle lifecycle = new Lifecycle("serving");
   private final String clientId;
   private volatile ServiceHttp http;
+  private volatile GrpcEndpoint grpc;
   private RejectedRecords rejected;
   private EventPublisher events;
   private volatile InferenceBatcher batcher;
@@ -114,15 +119,23 @@ public final class ServingService implements AutoCloseable {
           rejected, new PromotionCheck(store, registry, "serving", model), RETRY);
       http.route(PredictHandler.PATH,
           new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
-      http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(model, models, batcher, events, metrics, config.topK(),
-          config.bodyMaxBytes(), this::state, Clock.systemUTC()));
+      OpenInference openInference = new OpenInference(model, models, batcher, events, metrics, config.topK(),
+          config.bodyMaxBytes(), this::state, Clock.systemUTC());
+      http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(openInference, models, metrics, config.bodyMaxBytes()));
+      if (config.grpcEnabled()) {
+        // the same limits as HTTP: as many threads, messages no larger than a request body, the same token and TLS
+        grpc = new GrpcEndpoint(new GrpcInferenceService(openInference, models, metrics), config.host(), config.grpcPort(),
+            config.httpThreads(), config.bodyMaxBytes(), common.httpToken(), common.httpTls());
+        grpc.start();
+      }
 
       batcher.start();
       follower.start();
       http.start();
       lifecycle.to(ServiceState.RUNNING);
-      log.info("serving {} on http://{}:{}{} and {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions); following {}"
-          + " from {}; store {}", model, config.host(), http.port(), PredictHandler.PATH, OpenInferenceHandler.PATH + "/models/" + model,
+      log.info("serving {} on http://{}:{}{} and {}, gRPC {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions);"
+          + " following {} from {}; store {}", model, config.host(), http.port(), PredictHandler.PATH,
+          OpenInferenceHandler.PATH + "/models/" + model, grpc == null ? "off" : config.host() + ":" + grpc.port(),
           config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.versionsKeep(),
           common.topics().promotions.name(), common.bootstrap(), store.root());
     } catch (RuntimeException e) {
@@ -157,6 +170,20 @@ public final class ServingService implements AutoCloseable {
       throw new IllegalStateException("serving is not started");
     }
     return http.port();
+  }
+
+  /**
+   * The port the Open Inference Protocol's gRPC service listens on (the free one picked when configured as 0).
+   *
+   * @throws IllegalStateException before {@link #start()}, or when gRPC is off ({@value ServingConfig#GRPC_PORT} = -1)
+   */
+  public int grpcPort() {
+    GrpcEndpoint grpc = this.grpc;
+    if (grpc == null) {
+      throw new IllegalStateException(config.grpcEnabled() ? "serving is not started" : "gRPC is off (" + ServingConfig.GRPC_PORT
+          + "=" + ServingConfig.GRPC_OFF + ")");
+    }
+    return grpc.port();
   }
 
   /** The version answering new requests, empty before the first model is loaded. */
@@ -222,8 +249,8 @@ public final class ServingService implements AutoCloseable {
   }
 
   /**
-   * Stops following promotions, refuses new requests (503) while answering those already queued, then stops HTTP and flushes
-   * the events. Idempotent.
+   * Stops following promotions, refuses new requests (503, gRPC {@code UNAVAILABLE}) while answering those already queued, then
+   * stops gRPC and HTTP and flushes the events. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -244,7 +271,7 @@ public final class ServingService implements AutoCloseable {
 
   private void closeParts() {
     // order matters: no swap during the drain, queued requests answered while HTTP can still write them, events last
-    for (AutoCloseable c : new AutoCloseable[] {follower, batcher, http, events, rejected}) {
+    for (AutoCloseable c : new AutoCloseable[] {follower, batcher, grpc, http, events, rejected}) {
       if (c == null) {
         continue;
       }

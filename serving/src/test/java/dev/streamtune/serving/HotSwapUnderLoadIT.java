@@ -92,7 +92,7 @@ class HotSwapUnderLoadIT {
 
     ServingConfig config = ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap,
         "streamtune.store.dir", store.root().toString(), "streamtune.model", "fashion",
-        "streamtune.serving.port", "0", "streamtune.serving.host", "localhost", "streamtune.serving.versions.keep", "1")));
+        "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "0", "streamtune.serving.host", "localhost", "streamtune.serving.versions.keep", "1")));
     try (ServingService serving = new ServingService(config)) {
       serving.start();
       Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);

@@ -17,6 +17,8 @@ class ServingConfigTest {
 
     assertThat(c.host()).isEqualTo("0.0.0.0");
     assertThat(c.port()).isEqualTo(8081);
+    assertThat(c.grpcPort()).isEqualTo(8085);
+    assertThat(c.grpcEnabled()).isTrue();
     assertThat(c.batchMax()).isEqualTo(32);
     assertThat(c.batchWait()).isEqualTo(Duration.ofMillis(2));
     assertThat(c.queueMax()).isEqualTo(1024);
@@ -38,6 +40,9 @@ class ServingConfigTest {
         ServingConfig::queueMax, ServingConfig::topK, ServingConfig::bodyMaxBytes, ServingConfig::httpThreads)
         .containsExactly("localhost", 0, 8, Duration.ofMillis(5), 16, 5, 4096, 4);
     assertThat(ServingConfig.from(Settings.of(Map.of("streamtune.serving.versions.keep", "0"))).versionsKeep()).isZero();
+    assertThat(ServingConfig.from(Settings.of(Map.of("streamtune.serving.grpc-port", "0"))).grpcPort()).isZero();
+    ServingConfig off = ServingConfig.from(Settings.of(Map.of("streamtune.serving.grpc-port", "-1")));
+    assertThat(off.grpcEnabled()).isFalse();
     assertThat(c.common().bootstrap()).isEqualTo("broker:9093");
     assertThat(c.common().storeDir()).isEqualTo(Path.of("/tmp/s"));
   }
@@ -46,6 +51,13 @@ class ServingConfigTest {
   void shouldRejectBadValuesNamingTheKeyAndTheValue() {
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.port", "70000"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.port").hasMessageContaining("70000");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.grpc-port", "-2"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.grpc-port").hasMessageContaining("-2");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.grpc-port", "grpc"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.grpc-port").hasMessageContaining("grpc");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.grpc-port", "9000",
+        "streamtune.serving.port", "9000")))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("streamtune.serving.grpc-port").hasMessageContaining("9000");
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.batch.max", "0"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.batch.max").hasMessageContaining("'0'");
     assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.batch.wait", "soon"))))

@@ -3,6 +3,7 @@ package dev.streamtune.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.ByteString;
 import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.broker.EmbeddedKafkaBroker;
 import dev.streamtune.core.config.Settings;
@@ -18,6 +19,15 @@ import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.testing.TestData;
 import dev.streamtune.core.testing.TestKafka;
 import dev.streamtune.core.testing.TestModels;
+import inference.GRPCInferenceServiceGrpc;
+import inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
+import inference.OpenInferenceGrpc.InferTensorContents;
+import inference.OpenInferenceGrpc.ModelInferRequest;
+import inference.OpenInferenceGrpc.ModelInferRequest.InferInputTensor;
+import inference.OpenInferenceGrpc.ModelInferResponse;
+import inference.OpenInferenceGrpc.ServerReadyRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -70,7 +80,8 @@ class ServingServiceIT {
 
   private static ServingConfig config(Path store, String model) {
     return ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap, "streamtune.store.dir", store.toString(),
-        "streamtune.model", model, "streamtune.serving.port", "0", "streamtune.serving.host", "localhost")));
+        "streamtune.model", model, "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "0",
+        "streamtune.serving.host", "localhost")));
   }
 
   @Test
@@ -216,6 +227,61 @@ class ServingServiceIT {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(Json.MAPPER.readTree(r.body()).get("model").asText()).isEqualTo("late");
       assertThat(Json.MAPPER.readTree(r.body()).get("version").asInt()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldAnswerTheOpenInferenceProtocolOverGrpcAsOverRestAndPublishEveryPredictionTheSameWay() throws Exception {
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("serving-it-grpc"));
+    TestModels.storeBase(store, "grpc", 256);
+    ManagedChannel channel = null;
+    try (ServingService serving = new ServingService(config(store.root(), "grpc"))) {
+      serving.start();
+      Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);
+      assertThat(serving.grpcPort()).isPositive().isNotEqualTo(serving.port());
+      channel = NettyChannelBuilder.forAddress("localhost", serving.grpcPort()).usePlaintext().build();
+      GRPCInferenceServiceBlockingStub stub = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(60, TimeUnit.SECONDS);
+      assertThat(stub.serverReady(ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
+
+      // the same two PNGs over gRPC (raw bytes) and over REST (base64): the same version, the same probabilities
+      InferTensorContents.Builder pngs = InferTensorContents.newBuilder();
+      List<String> base64 = new ArrayList<>();
+      for (int i : new int[] {5, 6}) {
+        pngs.addBytesContents(ByteString.copyFrom(Fixtures.png(i)));
+        base64.add(java.util.Base64.getEncoder().encodeToString(Fixtures.png(i)));
+      }
+      ModelInferResponse grpc = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("grpc").addInputs(
+          InferInputTensor.newBuilder().setName("image").setDatatype("BYTES").addShape(2).setContents(pngs)).build());
+      HttpResponse<String> rest = post(serving, "/v2/models/grpc/infer", Json.toBytes(Map.of("inputs", List.of(Map.of(
+          "name", "image", "datatype", "BYTES", "shape", List.of(2), "data", base64)))), "application/json");
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(200);
+      JsonNode restBody = Json.MAPPER.readTree(rest.body());
+      assertThat(grpc.getModelVersion()).isEqualTo(restBody.get("model_version").asText()).isEqualTo("1");
+      assertThat(grpc.getOutputs(0).getName()).isEqualTo("probabilities");
+      JsonNode restProbabilities = restBody.get("outputs").get(0).get("data");
+      assertThat(grpc.getOutputs(0).getContents().getFp32ContentsList()).hasSize(restProbabilities.size());
+      for (int i = 0; i < restProbabilities.size(); i++) {
+        assertThat((double) grpc.getOutputs(0).getContents().getFp32Contents(i)).isCloseTo(restProbabilities.get(i).asDouble(),
+            org.assertj.core.api.Assertions.within(1e-6));
+      }
+
+      // each image answered over gRPC is a prediction and an input event, keyed by the id the answer gives, as over REST
+      String[] ids = grpc.getParametersMap().get("prediction_ids").getStringParam().split(",");
+      assertThat(ids).hasSize(2);
+      for (int i = 0; i < 2; i++) {
+        Prediction p = Json.fromBytes(read(TOPICS.predictions.name(), ids[i]), Prediction.class);
+        assertThat(p.model()).isEqualTo("grpc");
+        assertThat(p.version()).isEqualTo(1);
+        assertThat(p.predictedLabel()).isEqualTo(grpc.getOutputs(1).getContents().getBytesContents(i * 3).toStringUtf8());
+        assertThat(read(TOPICS.inputs.name(), ids[i])).isEqualTo(Fixtures.png(5 + i));
+      }
+      assertThat(metric(serving, "streamtune_serving_requests_total", "protocol", "grpc")).isEqualTo(2.0);
+      assertThat(metric(serving, "streamtune_serving_requests_total", "protocol", "http")).isEqualTo(2.0);
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+      }
     }
   }
 

@@ -1,29 +1,18 @@
 package dev.streamtune.serving.internal;
 
 import com.sun.net.httpserver.HttpExchange;
-import dev.streamtune.core.ServiceState;
 import dev.streamtune.core.http.HttpError;
 import dev.streamtune.core.http.Route;
 import dev.streamtune.core.http.ServiceHttp;
-import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.LoadedModel;
-import dev.streamtune.core.model.ModelSpec;
-import dev.streamtune.core.records.Prediction;
+import dev.streamtune.serving.internal.ServingMetrics.Protocol;
 import java.io.IOException;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
 
 /**
  * The Open Inference Protocol (KServe V2) over REST, under {@code /v2}:
@@ -39,55 +28,28 @@ import java.util.function.Supplier;
  *       most probable first; {@code k} from the output parameter {@code classification}, else the default top-k)
  * </ul>
  *
- * <p>The request is validated whole at the boundary before anything is queued, so a refused request costs no inference. It is
- * answered by the version it names (404 naming the loaded ones when that is not loaded) or, without one, by the version serving
- * when it arrives, through the same {@link InferenceBatcher} as {@code /predict}; each image is one prediction, published as a
+ * <p>The transport-independent part (resolving the version, metadata, answering through the batcher, events) is
+ * {@link OpenInference}, which the gRPC binding ({@link GrpcInferenceService}) shares. The request is validated whole at the
+ * boundary before anything is queued, so a refused request costs no inference. It is answered by the version it names (404
+ * naming the loaded ones when that is not loaded) or, without one, by the version serving when it arrives, through the same {@link InferenceBatcher} as {@code /predict}; each image is one prediction, published as a
  * prediction and an input event like {@code /predict}'s, and its id is returned in the response parameter
  * {@code prediction_ids}. Errors are {@code {"error": "..."}}: 400 bad JSON, shape or datatype, 404 unknown model or version,
  * 405 wrong method, 413 too large, 415 not JSON, 429 queue full, 503 not ready.
  */
 public final class OpenInferenceHandler implements Route {
   public static final String PATH = "/v2";
-  public static final String PLATFORM = "deeplearning4j";
-  public static final String INPUT_TENSOR = "input";
-  public static final String IMAGE_TENSOR = "image";
-  public static final String PROBABILITIES = "probabilities";
-  public static final String LABELS = "labels";
-  private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
 
-  private final String modelName;
+  private final OpenInference protocol;
   private final ModelHolder models;
-  private final InferenceBatcher batcher;
-  private final EventPublisher events;
   private final ServingMetrics metrics;
-  private final int defaultTopK;
   private final int bodyMaxBytes;
-  private final Supplier<ServiceState> state;
-  private final Clock clock;
 
-  public OpenInferenceHandler(String modelName, ModelHolder models, InferenceBatcher batcher, EventPublisher events,
-      ServingMetrics metrics, int defaultTopK, int bodyMaxBytes, Supplier<ServiceState> state, Clock clock) {
-    this.modelName = Objects.requireNonNull(modelName, "modelName");
+  public OpenInferenceHandler(OpenInference protocol, ModelHolder models, ServingMetrics metrics, int bodyMaxBytes) {
+    this.protocol = Objects.requireNonNull(protocol, "protocol");
     this.models = Objects.requireNonNull(models, "models");
-    this.batcher = Objects.requireNonNull(batcher, "batcher");
-    this.events = Objects.requireNonNull(events, "events");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
-    this.defaultTopK = defaultTopK;
     this.bodyMaxBytes = bodyMaxBytes;
-    this.state = Objects.requireNonNull(state, "state");
-    this.clock = Objects.requireNonNull(clock, "clock");
   }
-
-  /** One tensor of metadata: name, datatype and shape, -1 for a variable dimension. */
-  public record TensorMetadata(String name, String datatype, List<Long> shape) {}
-
-  /**
-   * The model metadata response. {@code parameters} describes the version the metadata is of (the one named in the path, else
-   * the one serving): {@code version}, {@code labels} (its label set, in the order of the {@code probabilities} columns) and
-   * {@code sha256}; a version with a grown head announces its own, longer, label set and output shape.
-   */
-  public record ModelMetadata(String name, List<String> versions, String platform, List<TensorMetadata> inputs,
-      List<TensorMetadata> outputs, Map<String, Object> parameters) {}
 
   /** One output tensor of an inference response. */
   public record OutputTensor(String name, String datatype, List<Long> shape, Object data) {}
@@ -95,7 +57,6 @@ public final class OpenInferenceHandler implements Route {
   /** The inference response; {@code parameters} carries {@code prediction_ids}, one per image, for feedback. */
   public record InferResponse(String model_name, String model_version, String id, Map<String, Object> parameters,
       List<OutputTensor> outputs) {}
-
 
   @Override
   public void handle(HttpExchange ex) throws IOException {
@@ -113,6 +74,8 @@ public final class OpenInferenceHandler implements Route {
       route(ex, seg);
     } catch (ServingRejection e) {
       throw e.toHttpError(ex, models, metrics);
+    } catch (OpenInference.InferenceFailure e) {
+      throw new HttpError(e.timedOut() ? 503 : 500, e.getMessage());
     }
   }
 
@@ -120,7 +83,7 @@ public final class OpenInferenceHandler implements Route {
     int n = seg.size();
     if (n == 0) {
       get(ex);
-      ServiceHttp.json(ex, 200, Map.of("name", "streamtune", "version", version(), "extensions", List.of()));
+      ServiceHttp.json(ex, 200, protocol.server());
       return;
     }
     if (n == 2 && seg.get(0).equals("health")) {
@@ -130,12 +93,12 @@ public final class OpenInferenceHandler implements Route {
         return;
       }
       if (seg.get(1).equals("ready")) {
-        boolean ready = state.get() == ServiceState.RUNNING;
+        boolean ready = protocol.ready();
         if (!ready) {
           ex.getResponseHeaders().set("Retry-After", "1");
         }
         ServiceHttp.json(ex, ready ? 200 : 503, ready ? Map.of("ready", true)
-            : Map.of("ready", false, "error", "not ready: " + state.get()));
+            : Map.of("ready", false, "error", "not ready: " + protocol.state()));
         return;
       }
     }
@@ -155,22 +118,17 @@ public final class OpenInferenceHandler implements Route {
           return;
         }
         get(ex);
-        LoadedModel m = resolve(name, version);
+        LoadedModel m = protocol.resolve(name, version);
         if (action.equals("ready")) {
           ServiceHttp.json(ex, 200, Map.of("name", name, "ready", true));
         } else {
-          ServiceHttp.json(ex, 200, metadata(m));
+          ServiceHttp.json(ex, 200, protocol.metadata(m));
         }
         return;
       }
     }
     throw HttpError.notFound("no such path " + ex.getRequestURI().getPath() + "; the Open Inference Protocol is served at "
-        + PATH + "/health/{live,ready} and " + PATH + "/models/" + modelName + "[/versions/{v}][/ready|/infer]");
-  }
-
-  private static String version() {
-    String v = OpenInferenceHandler.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
+        + PATH + "/health/{live,ready} and " + PATH + "/models/" + protocol.modelName() + "[/versions/{v}][/ready|/infer]");
   }
 
   private static void get(HttpExchange ex) {
@@ -189,108 +147,25 @@ public final class OpenInferenceHandler implements Route {
     }
   }
 
-  /** The model a request addresses: the version it names, or the one serving now. */
-  private LoadedModel resolve(String name, String version) {
-    if (!name.equals(modelName)) {
-      throw new ServingRejection(RejectReason.UNKNOWN_MODEL, "unknown model '" + name + "'; this server serves '" + modelName
-          + "'");
-    }
-    if (version == null) {
-      LoadedModel m = models.current();
-      if (m == null) {
-        throw new ServingRejection(RejectReason.NO_MODEL, "model '" + name + "' is not ready: no version loaded yet; retry later");
-      }
-      return m;
-    }
-    List<Integer> loaded = models.loadedVersions();
-    try {
-      int v = Integer.parseInt(version);
-      LoadedModel m = models.get(v).orElse(null);
-      if (m != null) {
-        return m;
-      }
-    } catch (NumberFormatException e) {
-      // answered below: a version that is not a number is not loaded either
-    }
-    throw new ServingRejection(RejectReason.UNKNOWN_VERSION, "version '" + version + "' of model '" + name
-        + "' is not loaded; loaded versions: " + (loaded.isEmpty() ? "none yet" : loaded));
-  }
-
-  private ModelMetadata metadata(LoadedModel m) {
-    ModelSpec spec = m.spec();
-    List<String> versions = models.loadedVersions().stream().map(String::valueOf).toList();
-    List<Long> inputShape = java.util.Arrays.stream(spec.batchShape(-1)).boxed().toList();
-    Map<String, Object> parameters = new LinkedHashMap<>();
-    parameters.put("version", Integer.toString(m.version()));
-    parameters.put("labels", spec.labels());
-    parameters.put("sha256", m.manifest().sha256());
-    return new ModelMetadata(modelName, versions, PLATFORM,
-        List.of(new TensorMetadata(INPUT_TENSOR, "FP32", inputShape),
-            new TensorMetadata(IMAGE_TENSOR, "BYTES", List.of(-1L))),
-        List.of(new TensorMetadata(PROBABILITIES, "FP32", List.of(-1L, (long) spec.labels().size())),
-            new TensorMetadata(LABELS, "BYTES", List.of(-1L, -1L))), parameters);
-  }
-
   private void infer(HttpExchange ex, String name, String version) throws IOException {
     long t0 = System.nanoTime();
-    LoadedModel model = resolve(name, version);
+    LoadedModel model = protocol.resolve(name, version);
     byte[] body = read(ex);
-    OpenInferenceRequest req = OpenInferenceRequest.parse(body, model.spec(), defaultTopK, batcher.capacity(),
-        bodyMaxBytes);
-    List<CompletableFuture<Inference>> futures = batcher.submit(req.inputs(), model, req.topK());
-    List<Inference> answers = new ArrayList<>(futures.size());
-    try {
-      long deadline = System.nanoTime() + ANSWER_TIMEOUT.toNanos();
-      for (CompletableFuture<Inference> f : futures) {
-        answers.add(f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
-      }
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof ServingRejection r) {
-        throw r;
-      }
-      metrics.failed(model.version());
-      throw new HttpError(500, "inference failed: " + e.getCause());
-    } catch (TimeoutException e) {
-      futures.forEach(f -> f.cancel(false));
-      metrics.failed(model.version());
-      throw new HttpError(503, "no answer from inference within " + ANSWER_TIMEOUT.toSeconds() + " s; retry later");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down");
-    }
-    Duration latency = Duration.ofNanos(System.nanoTime() - t0);
-    double latencyMs = latency.toNanos() / 1e6;
-    int rows = answers.size();
-    int classes = model.spec().labels().size();
-    int k = Math.min(req.topK(), classes);
-    float[] probabilities = new float[rows * classes];
-    List<String> labels = new ArrayList<>(rows * k);
-    List<String> ids = new ArrayList<>(rows);
-    for (int i = 0; i < rows; i++) {
-      Inference a = answers.get(i);
-      System.arraycopy(a.probabilities(), 0, probabilities, i * classes, classes);
-      a.topK().forEach(lp -> labels.add(lp.label()));
-      ids.add(UUID.randomUUID().toString());
-      metrics.answered(a.version(), latency);
-    }
+    OpenInferenceRequest req = OpenInferenceRequest.parse(body, model.spec(), protocol.defaultTopK(), protocol.capacity(),
+        protocol.maxValues());
+    OpenInference.Answered a = protocol.infer(model, req, t0, Protocol.HTTP);
     List<OutputTensor> outputs = new ArrayList<>(2);
-    for (String o : req.outputs()) {
-      outputs.add(o.equals(PROBABILITIES)
-          ? new OutputTensor(PROBABILITIES, "FP32", List.of((long) rows, (long) classes), probabilities)
-          : new OutputTensor(LABELS, "BYTES", List.of((long) rows, (long) k), labels));
+    for (String o : a.outputs()) {
+      outputs.add(o.equals(OpenInference.PROBABILITIES)
+          ? new OutputTensor(o, "FP32", List.of((long) a.rows(), (long) a.classes()), a.probabilities())
+          : new OutputTensor(o, "BYTES", List.of((long) a.rows(), (long) a.k()), a.labels()));
     }
     Map<String, Object> parameters = new LinkedHashMap<>();
-    parameters.put("prediction_ids", ids);
-    parameters.put("latency_ms", latencyMs);
-    String id = req.id() != null ? req.id() : UUID.randomUUID().toString();
-    ServiceHttp.json(ex, 200, new InferResponse(model.model(), Integer.toString(model.version()), id, parameters, outputs));
-    Preprocessor pre = Preprocessor.of(model.spec());
-    for (int i = 0; i < rows; i++) {
-      Inference a = answers.get(i);
-      InferenceBatcher.Input in = req.inputs().get(i);
-      byte[] image = in.encoded() != null ? in.encoded() : pre.toPng(in.pixels());
-      events.publish(Prediction.of(ids.get(i), a.model(), a.version(), a.topK(), latencyMs, clock.instant()), image);
-    }
+    parameters.put("prediction_ids", a.predictionIds());
+    parameters.put("latency_ms", a.latencyMs());
+    ServiceHttp.json(ex, 200, new InferResponse(a.model().model(), Integer.toString(a.model().version()), a.id(), parameters,
+        outputs));
+    protocol.publish(a);
   }
 
   private byte[] read(HttpExchange ex) throws IOException {
@@ -312,5 +187,4 @@ public final class OpenInferenceHandler implements Route {
       throw new ServingRejection(RejectReason.TOO_LARGE, "request body over the limit of " + bodyMaxBytes + " bytes");
     }
   }
-
 }

@@ -1,9 +1,9 @@
 package dev.streamtune.serving.internal;
 
-import static dev.streamtune.serving.internal.OpenInferenceHandler.IMAGE_TENSOR;
-import static dev.streamtune.serving.internal.OpenInferenceHandler.INPUT_TENSOR;
-import static dev.streamtune.serving.internal.OpenInferenceHandler.LABELS;
-import static dev.streamtune.serving.internal.OpenInferenceHandler.PROBABILITIES;
+import static dev.streamtune.serving.internal.OpenInference.IMAGE_TENSOR;
+import static dev.streamtune.serving.internal.OpenInference.INPUT_TENSOR;
+import static dev.streamtune.serving.internal.OpenInference.LABELS;
+import static dev.streamtune.serving.internal.OpenInference.PROBABILITIES;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,6 +13,7 @@ import dev.streamtune.core.json.Json;
 import dev.streamtune.core.model.ModelSpec;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -20,8 +21,12 @@ import java.util.Locale;
 /**
  * An Open Inference Protocol (KServe V2) inference request, parsed and validated against the model it addresses: its id, the
  * images decoded for the model (FP32 tensors in the network's declared shape and layout, or BYTES of encoded images through
- * the model's {@link Preprocessor}), the outputs asked for and the labels per image. Pure: no HTTP, no model call; every
+ * the model's {@link Preprocessor}), the outputs asked for and the labels per image. Pure: no transport, no model call; every
  * problem is a {@link ServingRejection} naming it.
+ *
+ * <p>{@link #parse} reads the REST binding's JSON. The checks that do not depend on the encoding ({@link #id}, {@link #output},
+ * {@link #classification}, {@link #header}, {@link #fp32}, {@link #bytes}) are shared with the gRPC binding's reader
+ * ({@link GrpcInferRequests}), so both refuse the same requests with the same messages.
  *
  * @param id the request's id, or null
  * @param inputs one entry per image, channel-major values as the network takes them
@@ -30,14 +35,179 @@ import java.util.Locale;
  */
 record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List<String> outputs, int topK) {
   /** Nested data deeper than the deepest accepted shape is refused before walking it. */
-  private static final int MAX_RANK = 4;
+  static final int MAX_RANK = 4;
+  /** Both outputs, in this order, when a request asks for none. */
+  static final List<String> ALL_OUTPUTS = List.of(PROBABILITIES, LABELS);
 
-  private static ServingRejection bad(String message) {
+  static ServingRejection bad(String message) {
     return new ServingRejection(RejectReason.BAD_TENSOR, message);
   }
 
   /**
-   * Validates the whole request and decodes its images for {@code spec}.
+   * An input tensor's name, datatype and shape, checked against the model before its data is read.
+   *
+   * @param count values (FP32) or elements (BYTES) the shape holds
+   * @param rows images: the first dimension
+   */
+  record Header(String name, String datatype, long[] shape, int count, int rows) {
+    /** The shape as a request writes it, for messages: {@code [2,784]}. */
+    String shown() {
+      return Arrays.toString(shape).replace(" ", "");
+    }
+  }
+
+  /** The refusal of a request without exactly one input tensor; {@code what} names where the tensors are. */
+  static ServingRejection notOneInput(String what, ModelSpec spec) {
+    return bad(what + " must be exactly one tensor: '" + INPUT_TENSOR + "' (FP32 "
+        + Arrays.toString(spec.batchShape(-1)).replace("-1", "N").replace(" ", "") + " or [N," + spec.imageSize()
+        + "]) or '" + IMAGE_TENSOR + "' (BYTES [N], PNG/JPEG)");
+  }
+
+  /** The request id as given (null or empty: none), checked. */
+  static String id(String id) {
+    if (id != null && id.length() > 256) {
+      throw bad("\"id\" is longer than 256 characters");
+    }
+    return id == null || id.isEmpty() ? null : id;
+  }
+
+  /** Adds a requested output's name to {@code names}: one of the two outputs, not asked twice; {@code shown} is what was sent. */
+  static void output(String name, String shown, List<String> names) {
+    if (name == null || !(name.equals(PROBABILITIES) || name.equals(LABELS))) {
+      throw bad("unknown output " + (name == null ? shown : "'" + name + "'") + "; the outputs are '" + PROBABILITIES + "' and '"
+          + LABELS + "'");
+    }
+    if (names.contains(name)) {
+      throw bad("output '" + name + "' requested twice");
+    }
+    names.add(name);
+  }
+
+  /** The labels per image an output's {@code classification} parameter asks for; {@code k} is null when not an integer. */
+  static int classification(Long k, String shown) {
+    if (k == null || k < 1 || k > Integer.MAX_VALUE) {
+      throw bad("output parameter \"classification\" must be a positive integer, was " + shown);
+    }
+    return k.intValue();
+  }
+
+  /**
+   * Checks an input tensor's header against the model: a name and a datatype, 1 to {@link #MAX_RANK} non-negative dimensions
+   * holding at least one and at most {@code capacity} images and no more than {@code maxValues} values, and a shape that fits
+   * the datatype: FP32 {@code [N,C,H,W]} (or NHWC, as the model's layout says) or {@code [N,C*H*W]}, BYTES {@code [N]} or
+   * {@code [N,1]}.
+   */
+  static Header header(String name, String datatype, long[] shape, ModelSpec spec, int capacity, int maxValues) {
+    if (name == null || name.isEmpty()) {
+      throw bad("input tensor without a \"name\"");
+    }
+    if (datatype == null || datatype.isEmpty()) {
+      throw bad("input '" + name + "' has no \"datatype\"");
+    }
+    if (shape.length == 0 || shape.length > MAX_RANK) {
+      throw bad("input '" + name + "' needs a \"shape\" of 1 to " + MAX_RANK + " dimensions");
+    }
+    String shown = Arrays.toString(shape).replace(" ", "");
+    long count = 1;
+    for (int i = 0; i < shape.length; i++) {
+      if (shape[i] < 0) {
+        throw bad("input '" + name + "' shape " + shown + ": dimension " + i + " is not a non-negative integer");
+      }
+      try {
+        count = Math.multiplyExact(count, shape[i]);
+      } catch (ArithmeticException e) {
+        throw bad("input '" + name + "' shape " + shown + " is too large");
+      }
+    }
+    if (count > maxValues) {
+      throw bad("input '" + name + "' shape " + shown + " needs more values than a request body of at most " + maxValues
+          + " bytes can hold");
+    }
+    long rows = shape[0];
+    if (rows < 1) {
+      throw bad("input '" + name + "' shape " + shown + " holds no image");
+    }
+    if (rows > capacity) {
+      throw bad("input '" + name + "' holds " + rows + " images; one request may hold at most " + capacity);
+    }
+    int h = spec.height();
+    int w = spec.width();
+    int c = spec.channels();
+    String declared = declared(spec);
+    switch (datatype) {
+      case "FP32" -> {
+        long[] one = spec.batchShape(1);
+        boolean image = shape.length == 4 && shape[1] == one[1] && shape[2] == one[2] && shape[3] == one[3];
+        boolean flat = shape.length == 2 && shape[1] == (long) c * h * w;
+        if (!image && !flat) {
+          throw bad("input '" + name + "' FP32 shape " + shown + " does not fit the model: expected " + declared
+              + " (its layout is " + spec.layout() + ") or [N," + (c * h * w) + "]");
+        }
+      }
+      case "BYTES" -> {
+        if (!(shape.length == 1 || (shape.length == 2 && shape[1] == 1))) {
+          throw bad("input '" + name + "' BYTES shape " + shown + " does not fit: expected [N] (or [N,1]) encoded images");
+        }
+      }
+      default -> throw bad("input '" + name + "' datatype '" + datatype + "' is not supported: send FP32 network input ("
+          + spec.normalization().describe() + ") of shape " + declared + " or [N," + (c * h * w)
+          + "], or BYTES [N] of PNG/JPEG images");
+    }
+    return new Header(name, datatype, shape.clone(), (int) count, (int) rows);
+  }
+
+  private static String declared(ModelSpec spec) {
+    return spec.layout() == ModelSpec.Layout.NHWC
+        ? "[N," + spec.height() + "," + spec.width() + "," + spec.channels() + "]"
+        : "[N," + spec.channels() + "," + spec.height() + "," + spec.width() + "]";
+  }
+
+  /**
+   * The images of an FP32 tensor: {@code filled} values read, each in [0,1], as many as the header's shape holds; each image
+   * channel-major (an NHWC model's values are reordered).
+   */
+  static List<InferenceBatcher.Input> fp32(Header h, float[] values, int filled, ModelSpec spec) {
+    if (filled != h.count()) {
+      throw bad("input '" + h.name() + "' data holds " + filled + " values but shape " + h.shown() + " needs " + h.count());
+    }
+    for (int i = 0; i < filled; i++) {
+      float v = values[i];
+      if (!(v >= 0 && v <= 1)) {
+        throw bad("input '" + h.name() + "' value " + i + " is " + v + "; pixels are grey levels in [0,1] (value/255)");
+      }
+    }
+    int c = spec.channels();
+    int height = spec.height();
+    int w = spec.width();
+    boolean nhwc = spec.layout() == ModelSpec.Layout.NHWC;
+    int size = c * height * w;
+    List<InferenceBatcher.Input> out = new ArrayList<>(h.rows());
+    for (int r = 0; r < h.rows(); r++) {
+      float[] px = Arrays.copyOfRange(values, r * size, (r + 1) * size);
+      out.add(new InferenceBatcher.Input(null, nhwc ? hwcToChw(px, c, height, w) : px));
+    }
+    return out;
+  }
+
+  /** The images of a BYTES tensor: as many encoded images as the header's shape holds, each decoded for the model. */
+  static List<InferenceBatcher.Input> bytes(Header h, List<byte[]> encoded, ModelSpec spec) {
+    if (encoded.size() != h.count()) {
+      throw bad("input '" + h.name() + "' data holds " + encoded.size() + " values but shape " + h.shown() + " needs " + h.count());
+    }
+    Preprocessor pre = Preprocessor.of(spec);
+    List<InferenceBatcher.Input> out = new ArrayList<>(h.rows());
+    for (int i = 0; i < encoded.size(); i++) {
+      try {
+        out.add(new InferenceBatcher.Input(encoded.get(i), pre.decode(encoded.get(i))));
+      } catch (ImageFormatException e) {
+        throw new ServingRejection(RejectReason.of(e.kind()), "input '" + h.name() + "' element " + i + ": " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Validates the whole JSON request and decodes its images for {@code spec}.
    *
    * @param defaultTopK labels per image when the request does not ask ({@code classification})
    * @param capacity the most images one request may hold (the inference queue's size)
@@ -63,18 +233,13 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
     if (idNode != null && !idNode.isNull() && !idNode.isTextual()) {
       throw bad("\"id\" must be a string");
     }
-    String id = idNode == null || idNode.isNull() ? null : idNode.asText();
-    if (id != null && id.length() > 256) {
-      throw bad("\"id\" is longer than 256 characters");
-    }
+    String id = id(idNode == null || idNode.isNull() ? null : idNode.asText());
     JsonNode inputs = root.get("inputs");
     if (inputs == null || !inputs.isArray() || inputs.size() != 1) {
-      throw bad("\"inputs\" must be an array of exactly one tensor: '" + INPUT_TENSOR + "' (FP32 "
-          + java.util.Arrays.toString(spec.batchShape(-1)).replace("-1", "N").replace(" ", "") + " or [N," + spec.imageSize()
-          + "]) or '" + IMAGE_TENSOR + "' (BYTES [N], base64 PNG/JPEG)");
+      throw notOneInput("\"inputs\"", spec);
     }
     int topK = defaultTopK;
-    List<String> outputs = List.of(PROBABILITIES, LABELS);
+    List<String> outputs = ALL_OUTPUTS;
     JsonNode requested = root.get("outputs");
     if (requested != null && !requested.isNull()) {
       if (!requested.isArray()) {
@@ -82,22 +247,11 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
       }
       List<String> names = new ArrayList<>();
       for (JsonNode o : requested) {
-        String name = o.isObject() && o.path("name").isTextual() ? o.get("name").asText() : null;
-        if (name == null || !(name.equals(PROBABILITIES) || name.equals(LABELS))) {
-          throw bad("unknown output " + (name == null ? o.toString() : "'" + name + "'") + "; the outputs are '" + PROBABILITIES
-              + "' and '" + LABELS + "'");
-        }
-        if (names.contains(name)) {
-          throw bad("output '" + name + "' requested twice");
-        }
+        output(o.isObject() && o.path("name").isTextual() ? o.get("name").asText() : null, o.toString(), names);
         JsonNode k = o.path("parameters").path("classification");
         if (!k.isMissingNode() && !k.isNull()) {
-          if (!k.canConvertToInt() || !k.isIntegralNumber() || k.asInt() < 1) {
-            throw bad("output parameter \"classification\" must be a positive integer, was " + k);
-          }
-          topK = k.asInt();
+          topK = classification(k.isIntegralNumber() && k.canConvertToLong() ? k.asLong() : null, k.toString());
         }
-        names.add(name);
       }
       if (!names.isEmpty()) {
         outputs = List.copyOf(names);
@@ -123,84 +277,29 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
       throw bad("input '" + name + "' needs a \"shape\" array of 1 to " + MAX_RANK + " dimensions");
     }
     long[] shape = new long[shapeNode.size()];
-    long count = 1;
     for (int i = 0; i < shape.length; i++) {
       JsonNode d = shapeNode.get(i);
-      if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
+      if (!d.isIntegralNumber() || !d.canConvertToLong()) {
         throw bad("input '" + name + "' shape " + shapeNode + ": dimension " + i + " is not a non-negative integer");
       }
       shape[i] = d.asLong();
-      try {
-        count = Math.multiplyExact(count, shape[i]);
-      } catch (ArithmeticException e) {
-        throw bad("input '" + name + "' shape " + shapeNode + " is too large");
-      }
     }
-    if (count > bodyMaxBytes) {
-      throw bad("input '" + name + "' shape " + shapeNode + " needs more values than a request body of at most " + bodyMaxBytes
-          + " bytes can hold");
-    }
-    long rows = shape[0];
-    if (rows < 1) {
-      throw bad("input '" + name + "' shape " + shapeNode + " holds no image");
-    }
-    if (rows > capacity) {
-      throw bad("input '" + name + "' holds " + rows + " images; one request may hold at most " + capacity);
-    }
+    Header h = header(name, datatype, shape, spec, capacity, bodyMaxBytes);
     JsonNode data = t.get("data");
     if (data == null || !data.isArray()) {
       throw bad("input '" + name + "' needs a \"data\" array");
     }
-    int h = spec.height();
-    int w = spec.width();
-    int c = spec.channels();
-    boolean nhwc = spec.layout() == ModelSpec.Layout.NHWC;
-    Preprocessor pre = Preprocessor.of(spec);
-    String declared = nhwc ? "[N," + h + "," + w + "," + c + "]" : "[N," + c + "," + h + "," + w + "]";
-    List<InferenceBatcher.Input> out = new ArrayList<>((int) rows);
-    switch (datatype) {
-      case "FP32" -> {
-        long[] one = spec.batchShape(1);
-        boolean image = shape.length == 4 && shape[1] == one[1] && shape[2] == one[2] && shape[3] == one[3];
-        boolean flat = shape.length == 2 && shape[1] == (long) c * h * w;
-        if (!image && !flat) {
-          throw bad("input '" + name + "' FP32 shape " + shapeNode + " does not fit the model: expected " + declared
-              + " (its layout is " + spec.layout() + ") or [N," + (c * h * w) + "]");
-        }
-        float[] values = new float[(int) count];
-        int filled = flatten(data, 0, shape.length, values, 0, name, count);
-        if (filled != count) {
-          throw bad("input '" + name + "' data holds " + filled + " values but shape " + shapeNode + " needs " + count);
-        }
-        int size = c * h * w;
-        for (int r = 0; r < rows; r++) {
-          float[] px = java.util.Arrays.copyOfRange(values, r * size, (r + 1) * size);
-          out.add(new InferenceBatcher.Input(null, nhwc ? hwcToChw(px, c, h, w) : px));
-        }
-      }
-      case "BYTES" -> {
-        if (!(shape.length == 1 || (shape.length == 2 && shape[1] == 1))) {
-          throw bad("input '" + name + "' BYTES shape " + shapeNode + " does not fit: expected [N] (or [N,1]) encoded images");
-        }
-        List<String> strings = new ArrayList<>();
-        strings(data, 0, shape.length, strings, name, count);
-        if (strings.size() != count) {
-          throw bad("input '" + name + "' data holds " + strings.size() + " values but shape " + shapeNode + " needs " + count);
-        }
-        for (int i = 0; i < strings.size(); i++) {
-          byte[] encoded = base64(strings.get(i), name, i);
-          try {
-            out.add(new InferenceBatcher.Input(encoded, pre.decode(encoded)));
-          } catch (ImageFormatException e) {
-            throw new ServingRejection(RejectReason.of(e.kind()), "input '" + name + "' element " + i + ": " + e.getMessage());
-          }
-        }
-      }
-      default -> throw bad("input '" + name + "' datatype '" + datatype + "' is not supported: send FP32 network input ("
-          + spec.normalization().describe() + ") of shape " + declared + " or [N," + (c * h * w)
-          + "], or BYTES [N] of base64 PNG/JPEG images");
+    if (h.datatype().equals("FP32")) {
+      float[] values = new float[h.count()];
+      return fp32(h, values, flatten(data, 0, shape.length, values, 0, name, h.count()), spec);
     }
-    return out;
+    List<String> strings = new ArrayList<>();
+    strings(data, 0, shape.length, strings, name, h.count());
+    List<byte[]> encoded = new ArrayList<>(strings.size());
+    for (int i = 0; i < strings.size(); i++) {
+      encoded.add(base64(strings.get(i), name, i));
+    }
+    return bytes(h, encoded, spec);
   }
 
   /** One image's values from {@code [H,W,C]} order to channel-major {@code [C,H,W]}. */
@@ -244,14 +343,10 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
         throw bad("input '" + name + "' is FP32 but its data holds " + (e.isTextual() ? "a string" : e.getNodeType()
             .toString().toLowerCase(Locale.ROOT)) + " at value " + at);
       }
-      double v = e.asDouble();
-      if (!(v >= 0 && v <= 1)) {
-        throw bad("input '" + name + "' value " + at + " is " + e + "; pixels are grey levels in [0,1] (value/255)");
-      }
       if (at >= max) {
         throw bad("input '" + name + "' data holds more values than its shape's " + max);
       }
-      into[at++] = (float) v;
+      into[at++] = (float) e.asDouble();
     }
     return at;
   }

@@ -77,7 +77,7 @@ public final class PredictHandler implements Route {
     Duration latency = Duration.ofNanos(System.nanoTime() - t0);
     double latencyMs = latency.toNanos() / 1e6;
     String id = UUID.randomUUID().toString();
-    metrics.answered(answer.version(), latency);
+    metrics.answered(ServingMetrics.Protocol.HTTP, answer.version(), latency);
     ServiceHttp.json(ex, 200, new PredictResponse(id, answer.model(), answer.version(), answer.topK(), latencyMs));
     events.publish(Prediction.of(id, answer.model(), answer.version(), answer.topK(), latencyMs, clock.instant()), body);
   }
@@ -181,11 +181,11 @@ public final class PredictHandler implements Route {
       if (e.getCause() instanceof ServingRejection r) {
         throw r;
       }
-      metrics.failed(model.version());
+      metrics.failed(ServingMetrics.Protocol.HTTP, model.version());
       throw new HttpError(500, "inference failed: " + e.getCause());
     } catch (TimeoutException e) {
       future.cancel(false);
-      metrics.failed(model.version());
+      metrics.failed(ServingMetrics.Protocol.HTTP, model.version());
       throw new HttpError(503, "no answer from inference within " + ANSWER_TIMEOUT.toSeconds() + " s; retry later");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -18,9 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the request path. Thread-safe.
  *
  * <ul>
- *   <li>{@code streamtune.serving.requests{model,version,outcome}}: answered ({@code ok}), refused ({@code rejected}) or failed
- *       ({@code error}) prediction requests
- *   <li>{@code streamtune.serving.latency{model,version}}: request arrival to answer, with a percentile histogram
+ *   <li>{@code streamtune.serving.requests{model,version,outcome,protocol}}: answered ({@code ok}), refused ({@code rejected}) or
+ *       failed ({@code error}) prediction requests, by the {@link Protocol} they came over ({@code http}: {@code /predict} and
+ *       {@code /v2}; {@code grpc}: the Open Inference Protocol's {@code GRPCInferenceService})
+ *   <li>{@code streamtune.serving.latency{model,version,protocol}}: request arrival to answer, with a percentile histogram
  *   <li>{@code streamtune.serving.batch.size}: requests per {@code output()} call
  *   <li>{@code streamtune.serving.queue.depth}: requests waiting for inference
  *   <li>{@code streamtune.serving.model.version{model}}: the version serving now, 0 before the first
@@ -47,6 +48,23 @@ public final class ServingMetrics implements MeterBinder {
   public static final String REJECTED = "streamtune.serving.rejected";
   public static final String EVENTS_SENT = "streamtune.serving.events.sent";
   public static final String EVENTS_FAILED = "streamtune.serving.events.failed";
+
+  /** The transport a request came over: the bounded {@code protocol} tag of the request meters. */
+  public enum Protocol {
+    HTTP("http"),
+    GRPC("grpc");
+
+    private final String tag;
+
+    Protocol(String tag) {
+      this.tag = tag;
+    }
+
+    /** The metric tag value. */
+    public String tag() {
+      return tag;
+    }
+  }
 
   private final String model;
   private final AtomicInteger queueDepth = new AtomicInteger();
@@ -91,25 +109,25 @@ public final class ServingMetrics implements MeterBinder {
     return r;
   }
 
-  /** An answered request of a version, and its latency. */
-  public void answered(int version, Duration latency) {
+  /** An answered request of a version that came over {@code protocol}, and its latency. */
+  public void answered(Protocol protocol, int version, Duration latency) {
     String v = Integer.toString(version);
-    registry().counter(REQUESTS, "model", model, "version", v, "outcome", "ok").increment();
-    Timer.builder(LATENCY).tags("model", model, "version", v).publishPercentileHistogram().register(registry())
-        .record(latency.toNanos(), TimeUnit.NANOSECONDS);
+    registry().counter(REQUESTS, "model", model, "version", v, "outcome", "ok", "protocol", protocol.tag()).increment();
+    Timer.builder(LATENCY).tags("model", model, "version", v, "protocol", protocol.tag()).publishPercentileHistogram()
+        .register(registry()).record(latency.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** A refused request; {@code version} is the one serving, or null when none. */
-  public void rejected(RejectReason reason, Integer version) {
+  public void rejected(Protocol protocol, RejectReason reason, Integer version) {
     rejected.get(reason).increment();
-    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "rejected")
-        .increment();
+    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "rejected",
+        "protocol", protocol.tag()).increment();
   }
 
   /** A request that failed inside serving. */
-  public void failed(Integer version) {
-    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "error")
-        .increment();
+  public void failed(Protocol protocol, Integer version) {
+    registry().counter(REQUESTS, "model", model, "version", version == null ? "none" : version.toString(), "outcome", "error",
+        "protocol", protocol.tag()).increment();
   }
 
   public void batch(int size) {

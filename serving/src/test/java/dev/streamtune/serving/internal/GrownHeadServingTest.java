@@ -67,8 +67,8 @@ class GrownHeadServingTest {
         Duration.ZERO);
     http = new ServiceHttp("serving", "localhost", 0, 4, registry, () -> ServiceState.RUNNING);
     http.route(PredictHandler.PATH, new PredictHandler(holder, batcher, events, metrics, 3, 1 << 20, Clock.systemUTC()));
-    http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler("fashion", holder, batcher, events, metrics, 3, 1 << 20,
-        () -> ServiceState.RUNNING, Clock.systemUTC()));
+    http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(new OpenInference("fashion", holder, batcher, events, metrics, 3,
+        1 << 20, () -> ServiceState.RUNNING, Clock.systemUTC()), holder, metrics, 1 << 20));
     http.start();
     batcher.start();
   }
@@ -151,10 +151,10 @@ class GrownHeadServingTest {
     // answers of the serving version: 11 probabilities per image, the new label first
     JsonNode answer = infer("/v2/models/fashion/infer", 3);
     assertThat(answer.get("model_version").asText()).isEqualTo("2");
-    JsonNode probs = output(answer, OpenInferenceHandler.PROBABILITIES);
+    JsonNode probs = output(answer, OpenInference.PROBABILITIES);
     assertThat(probs.get("shape")).extracting(JsonNode::asInt).containsExactly(3, 11);
     assertThat(probs.get("data")).hasSize(33);
-    JsonNode labels = output(answer, OpenInferenceHandler.LABELS);
+    JsonNode labels = output(answer, OpenInference.LABELS);
     for (int i = 0; i < 3; i++) {
       assertThat(labels.get("data").get(i * 3).asText()).isEqualTo(NEW_LABEL);
     }
@@ -166,9 +166,9 @@ class GrownHeadServingTest {
 
     // the pinned previous version still answers with its own 10 labels, none of them the new one
     JsonNode pinned = infer("/v2/models/fashion/versions/1/infer", 2);
-    assertThat(output(pinned, OpenInferenceHandler.PROBABILITIES).get("shape")).extracting(JsonNode::asInt)
+    assertThat(output(pinned, OpenInference.PROBABILITIES).get("shape")).extracting(JsonNode::asInt)
         .containsExactly(2, 10);
-    assertThat(texts(output(pinned, OpenInferenceHandler.LABELS).get("data"))).isSubsetOf(FashionMnist.LABELS);
+    assertThat(texts(output(pinned, OpenInference.LABELS).get("data"))).isSubsetOf(FashionMnist.LABELS);
     assertThat(metrics.loads()).isEqualTo(2);
   }
 }

@@ -57,8 +57,8 @@ class OpenInferenceHandlerTest {
         Duration.ZERO);
     http = new ServiceHttp("serving", "localhost", 0, 4, registry, state::get);
     http.route(PredictHandler.PATH, new PredictHandler(holder, batcher, events, metrics, 3, BODY_MAX, Clock.systemUTC()));
-    http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler("fashion", holder, batcher, events, metrics, 3, BODY_MAX,
-        state::get, Clock.systemUTC()));
+    http.route(OpenInferenceHandler.PATH, new OpenInferenceHandler(new OpenInference("fashion", holder, batcher, events, metrics, 3,
+        BODY_MAX, state::get, Clock.systemUTC()), holder, metrics, BODY_MAX));
     http.start();
     if (startWorker) {
       batcher.start();
@@ -161,12 +161,12 @@ class OpenInferenceHandlerTest {
 
   /** Asserts the V2 answer for images {@code from..} equals the direct outputs, and its top label is the arg max. */
   private static void assertAnswers(JsonNode body, List<Map<String, Double>> expected, int k) {
-    JsonNode probs = output(body, OpenInferenceHandler.PROBABILITIES);
+    JsonNode probs = output(body, OpenInference.PROBABILITIES);
     int classes = FashionMnist.LABELS.size();
     assertThat(probs.get("datatype").asText()).isEqualTo("FP32");
     assertThat(probs.get("shape")).extracting(JsonNode::asInt).containsExactly(expected.size(), classes);
     assertThat(probs.get("data")).hasSize(expected.size() * classes);
-    JsonNode labels = output(body, OpenInferenceHandler.LABELS);
+    JsonNode labels = output(body, OpenInference.LABELS);
     assertThat(labels.get("datatype").asText()).isEqualTo("BYTES");
     assertThat(labels.get("shape")).extracting(JsonNode::asInt).containsExactly(expected.size(), k);
     for (int i = 0; i < expected.size(); i++) {
@@ -207,7 +207,7 @@ class OpenInferenceHandlerTest {
       JsonNode m = json(r);
       assertThat(m.get("name").asText()).isEqualTo("fashion");
       assertThat(m.get("versions")).extracting(JsonNode::asText).containsExactly("3");
-      assertThat(m.get("platform").asText()).isEqualTo(OpenInferenceHandler.PLATFORM);
+      assertThat(m.get("platform").asText()).isEqualTo(OpenInference.PLATFORM);
       JsonNode in = m.get("inputs").get(0);
       assertThat(in.get("name").asText()).isEqualTo("input");
       assertThat(in.get("datatype").asText()).isEqualTo("FP32");

@@ -115,7 +115,8 @@ final class ServiceCommands {
   }
 
   @Command(name = "serving", mixinStandardHelpOptions = true,
-      description = "Run a serving node: POST /predict, micro-batching, hot swap of promoted versions.")
+      description = "Run a serving node: POST /predict, the Open Inference Protocol over REST (/v2) and gRPC "
+          + "(streamtune.serving.grpc-port, default 8085), micro-batching, hot swap of promoted versions.")
   static final class Serving implements Callable<Integer> {
     @Mixin
     Common common;

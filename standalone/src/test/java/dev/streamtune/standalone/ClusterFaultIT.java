@@ -116,6 +116,8 @@ class ClusterFaultIT {
     env.put("STREAMTUNE_STORE_DIR", store.toString());
     env.put("STREAMTUNE_TOPIC_PARTITIONS", "3");
     env.put("STREAMTUNE_TOPIC_REPLICATION", "3");
+    // the two serving replicas run on this one host: each gRPC server on a free port, not both on the default
+    env.put("STREAMTUNE_SERVING_GRPC_PORT", "0");
     // -Dstreamtune.fault.guarantee=at_least_once shows what the test catches when exactly once is off
     env.put("STREAMTUNE_PROCESSING_GUARANTEE", System.getProperty("streamtune.fault.guarantee", "exactly_once_v2"));
     // the compose file's services and the second instances of its "ha" profile

@@ -106,7 +106,7 @@ class ModelImportIT {
 
       try (ServingService serving = new ServingService(ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap",
           broker.bootstrapServers(), "streamtune.store.dir", store.toString(), "streamtune.model", model,
-          "streamtune.serving.port", "0"))))) {
+          "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "0"))))) {
         serving.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (serving.state() != ServiceState.RUNNING && System.nanoTime() < deadline) {

@@ -54,6 +54,7 @@ class RgbGraphLoopIT {
       for (String service : new String[] {"serving", "ingest", "evaluator", "trainer"}) {
         m.put("streamtune." + service + ".port", "0");
       }
+      m.put("streamtune.serving.grpc-port", "0");
       m.put("streamtune.ingest.state.dir", TestData.tempDir("rgb-ingest-state").toString());
       m.put("streamtune.evaluator.state.dir", TestData.tempDir("rgb-evaluator-state").toString());
       // a rejected first candidate is retried (5 s cool-down here); the shifted stream lasts long enough

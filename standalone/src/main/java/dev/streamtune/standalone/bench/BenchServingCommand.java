@@ -188,6 +188,7 @@ public final class BenchServingCommand implements Callable<Integer> {
         s.put("streamtune.model", MODEL);
         s.put("streamtune.serving.host", "127.0.0.1");
         s.put("streamtune.serving.port", "0");
+        s.put(ServingConfig.GRPC_PORT, "0");
         s.put(ServingConfig.VERSIONS_KEEP, "1");
         s.putAll(set);
         ServingConfig config = ServingConfig.from(Settings.of(s));

@@ -128,6 +128,7 @@ public final class Demo {
       m.put("streamtune.store.dir", storeDir.toString());
       m.put("streamtune.model", model);
       m.put("streamtune.serving.port", "0");
+      m.put("streamtune.serving.grpc-port", "0");
       m.put("streamtune.ingest.port", "0");
       m.put("streamtune.evaluator.port", "0");
       m.put("streamtune.trainer.port", "0");
@@ -153,8 +154,9 @@ public final class Demo {
         waitFor("services ready", Duration.ofSeconds(120), () -> ingest.state() == ServiceState.RUNNING
             && evaluator.state() == ServiceState.RUNNING && trainer.state() == ServiceState.RUNNING
             && serving.state() == ServiceState.RUNNING);
-        say(String.format("services ready: serving :%d (v%s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
-            serving.servingVersion().orElse(-1), ingest.port(), evaluator.port(), trainer.port()));
+        say(String.format("services ready: serving :%d (v%s; gRPC %s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
+            serving.servingVersion().orElse(-1), serving.config().grpcEnabled() ? ":" + serving.grpcPort() : "off", ingest.port(),
+            evaluator.port(), trainer.port()));
         DemoSummary summary = story(train, test, topics, broker.bootstrapServers(),
             URI.create("http://localhost:" + serving.port()), URI.create("http://localhost:" + ingest.port()), watcher, runDir);
         saveMetrics(runDir.resolve("metrics"), Map.of("serving", serving.port(), "ingest", ingest.port(), "evaluator",

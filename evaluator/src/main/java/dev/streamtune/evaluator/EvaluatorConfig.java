@@ -25,10 +25,11 @@ import java.util.Locale;
  * @param holdoutRecentMax held-out samples kept for the recent set, holdoutGuardMax for the guard set
  * @param features the label-free check on the champion's penultimate-layer features of served inputs
  *     ({@code streamtune.evaluator.features.*})
+ * @param labelling the labelling queue on the inputs the feature check samples ({@code streamtune.evaluator.labelling.*})
  */
 public record EvaluatorConfig(CommonConfig common, String host, int port, String applicationId, Path stateDir, Duration joinWindow,
     int accuracyWindow, DriftDetectors drift, ConfidenceDrift confidence, GateRule gate, int holdoutRecentMax, int holdoutGuardMax,
-    Duration gatePendingTimeout, FeatureDrift features) {
+    Duration gatePendingTimeout, FeatureDrift features, Labelling labelling) {
   public static EvaluatorConfig from(Settings s) {
     CommonConfig common = CommonConfig.from(s);
     // delta 0.05 / lambda 15: on the evaluation's recorded error streams (docs/evaluation.md, Page-Hinkley settings) the one
@@ -46,7 +47,21 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
         s.integer("streamtune.evaluator.accuracy.window", 200, 10, 1_000_000), detectors(s, ph), confidence(s),
         gate, s.integer("streamtune.evaluator.holdout.recent-max", 2000, 10, 1_000_000),
         s.integer("streamtune.evaluator.holdout.guard-max", 2000, 10, 1_000_000),
-        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)), features(s));
+        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)), features(s), labelling(s));
+  }
+
+  private static Labelling labelling(Settings s) {
+    Duration interval = positive(s, "streamtune.evaluator.labelling.interval", Duration.ofSeconds(10));
+    Duration maxAge = positive(s, "streamtune.evaluator.labelling.max-age", Duration.ofMinutes(10));
+    Labelling l = new Labelling(s.integer(Labelling.BUDGET_KEY, 60, 0, 1_000_000), interval,
+        s.integer("streamtune.evaluator.labelling.pending-max", 1000, 1, 1_000_000), maxAge,
+        s.integer("streamtune.evaluator.labelling.reference", 300, 10, 100_000));
+    if (l.enabled() && !s.bool("streamtune.evaluator.features.enabled", true)) {
+      throw new ConfigException(Labelling.BUDGET_KEY, Integer.toString(l.budgetPerMinute()),
+          "the labelling queue scores the inputs the feature check samples: set streamtune.evaluator.features.enabled=true or "
+              + "the budget to 0");
+    }
+    return l;
   }
 
   static final String DETECTORS_KEY = "streamtune.evaluator.drift.detectors";
@@ -82,6 +97,14 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
     Adwin adwin = new Adwin(s.decimal("streamtune.evaluator.adwin.delta", Adwin.defaults().delta(), 1e-12, 0.5), maxWindow,
         minSub);
     return new DriftDetectors(names, ph, ddm, adwin);
+  }
+
+  private static Duration positive(Settings s, String key, Duration def) {
+    Duration d = s.duration(key, def);
+    if (d.isZero() || d.isNegative()) {
+      throw new ConfigException(key, d.toString(), "must be positive");
+    }
+    return d;
   }
 
   private static FeatureDrift features(Settings s) {

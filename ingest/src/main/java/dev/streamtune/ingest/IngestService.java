@@ -20,6 +20,8 @@ import dev.streamtune.ingest.internal.FeedbackValidator;
 import dev.streamtune.ingest.internal.IngestMetrics;
 import dev.streamtune.ingest.internal.IngestStreamsConfig;
 import dev.streamtune.ingest.internal.LabelSet;
+import dev.streamtune.ingest.internal.LabellingInbox;
+import dev.streamtune.ingest.internal.LabellingRoute;
 import dev.streamtune.ingest.internal.SampleValidator;
 import dev.streamtune.ingest.internal.SamplesRoute;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -39,7 +41,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The ingest service: one Kafka Streams app running {@link IngestTopology} and an HTTP server with {@code POST /samples},
- * {@code POST /feedback}, {@code /metrics}, {@code /health/live} and {@code /health/ready}.
+ * {@code POST /feedback}, the labelling queue ({@code /labelling/...}, {@link LabellingRoute}, fed by a {@link LabellingInbox}
+ * thread on {@code labelling.requests}), {@code /metrics}, {@code /health/live} and {@code /health/ready}.
  *
  * <p>Life: {@link ServiceState#STARTING} until the Streams app first reaches RUNNING, then {@link ServiceState#RUNNING} (also
  * through later rebalances, while HTTP keeps taking requests); {@link ServiceState#FAILED} when the Streams app dies of an
@@ -67,6 +70,10 @@ public final class IngestService implements AutoCloseable {
   private ConsumerGroupLag lag;
   private KafkaProducer<String, byte[]> producer;
   private ServiceHttp http;
+  private LabellingInbox inbox;
+  private Thread inboxThread;
+  /** The most labelling requests one instance keeps waiting (the lowest dropped beyond). */
+  static final int LABELLING_MAX = 10_000;
 
   /** Creates the service; nothing is opened until {@link #start()}. */
   public IngestService(IngestConfig cfg) {
@@ -128,6 +135,14 @@ public final class IngestService implements AutoCloseable {
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
       http.route(FeedbackRoute.PATH, new FeedbackRoute(new FeedbackValidator(labelSet), producer, common.topics(),
           cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
+      // a request older than the join window could no longer join its input: that is how long one waits here
+      inbox = new LabellingInbox(common.kafka(), cfg.applicationId(), common.topics(), cfg.joinWindow(), LABELLING_MAX, clock,
+          registry);
+      http.route(LabellingRoute.PATH, new LabellingRoute(inbox, labelSet::labels, new FeedbackValidator(labelSet), producer,
+          common.topics(), cfg.bodyMaxBytes(), metrics, clock, SEND_TIMEOUT));
+      inboxThread = new Thread(inbox, "ingest-labelling");
+      inboxThread.setDaemon(true);
+      inboxThread.start();
 
       streams.start();
       http.start();
@@ -180,6 +195,15 @@ public final class IngestService implements AutoCloseable {
     if (http != null) {
       http.close();
       http = null;
+    }
+    if (inbox != null) {
+      inbox.close();
+      try {
+        inboxThread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      inbox = null;
     }
     if (streams != null) {
       if (!streams.close(KafkaSupport.closeAndLeave(CLOSE_TIMEOUT))) {

@@ -43,7 +43,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /** The parent's share in a replayed sample's target, in [0, 0.99]. */
   public static final String DISTILL = "streamtune.trainer.distill";
   /** {@value #DISTILL}'s default. */
-  public static final double DEFAULT_DISTILL = 0.0;
+  public static final double DEFAULT_DISTILL = 0.5;
   private static final long MIN_DISK = 1_000_000L;
 
   public static TrainerConfig from(Settings s) {

@@ -225,6 +225,12 @@ public final class ServiceHttp implements AutoCloseable {
     send(ex, status, Json.toBytes(body));
   }
 
+  /** Answers a body of another media type (e.g. an XML document), UTF-8. */
+  public static void text(HttpExchange ex, int status, String contentType, String body) throws IOException {
+    ex.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
+    send(ex, status, body.getBytes(StandardCharsets.UTF_8));
+  }
+
   private static void send(HttpExchange ex, int status, byte[] body) throws IOException {
     ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
     try (OutputStream out = ex.getResponseBody()) {

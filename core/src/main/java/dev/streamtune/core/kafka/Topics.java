@@ -5,6 +5,7 @@ import dev.streamtune.core.records.Candidate;
 import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Feedback;
+import dev.streamtune.core.records.LabellingRequest;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
@@ -34,6 +35,8 @@ public final class Topics {
   public final Topic<String, Candidate> candidates;
   public final Topic<String, Decision> decisions;
   public final Topic<String, Promotion> promotions;
+  /** Served inputs the labelling teams are asked to label, ranked (evaluator → ingest's labelling routes). */
+  public final Topic<String, LabellingRequest> labellingRequests;
   /** Records of any JSON topic that could not be read, with the reason and source topic in headers. */
   public final Topic<String, byte[]> recordsRejected;
 
@@ -53,6 +56,7 @@ public final class Topics {
     decisions = new Topic<>(prefix + "decisions", Serdes.String(), new JsonSerde<>(Decision.class), false);
     promotions = new Topic<>(prefix + "promotions", Serdes.String(), new JsonSerde<>(Promotion.class), true);
     recordsRejected = bytes("records.rejected");
+    labellingRequests = new Topic<>(prefix + "labelling.requests", Serdes.String(), new JsonSerde<>(LabellingRequest.class), false);
   }
 
   public static Topics withDefaultPrefix() {
@@ -70,6 +74,6 @@ public final class Topics {
   /** Every topic, for creation at start-up. */
   public List<Topic<?, ?>> all() {
     return List.of(samplesRaw, samples, samplesRejected, inputs, predictions, feedback, drift, candidates, decisions, promotions,
-        recordsRejected);
+        recordsRejected, labellingRequests);
   }
 }

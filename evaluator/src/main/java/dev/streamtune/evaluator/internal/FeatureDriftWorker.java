@@ -18,6 +18,7 @@ import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.model.PromotionCheck;
 import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.LabellingRequest;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.evaluator.EvaluatorConfig;
@@ -63,6 +64,9 @@ public final class FeatureDriftWorker implements Runnable {
   private final KafkaConsumer<String, byte[]> promotions;
   private final KafkaConsumer<String, byte[]> inputs;
   private final KafkaConsumer<String, byte[]> samples;
+  private final KafkaConsumer<String, byte[]> drifts;
+  private final KafkaProducer<String, LabellingRequest> requests;
+  private final LabellingQueue labelling;
   private final AccuracyEstimate estimate = new AccuracyEstimate();
   private final java.util.Set<Integer> estimated = new java.util.HashSet<>();
   private final KafkaProducer<String, DriftSignal> drift;
@@ -77,6 +81,8 @@ public final class FeatureDriftWorker implements Runnable {
   private long inputCount;
   private final List<float[]> batch = new ArrayList<>();
   private final List<Instant> batchTimes = new ArrayList<>();
+  private final List<String> batchIds = new ArrayList<>();
+  private final List<byte[]> batchImages = new ArrayList<>();
 
   /** @param live where each completed test's statistic, threshold, p-value and window are exported */
   public FeatureDriftWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, LiveAccuracy live, Clock clock) {
@@ -94,6 +100,15 @@ public final class FeatureDriftWorker implements Runnable {
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
     this.samples = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-estimate-state", null);
     this.drift = KafkaSupport.producer(kafka, cfg.applicationId() + "-features-drift", topics.drift);
+    if (cfg.labelling().enabled()) {
+      this.drifts = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-labelling-drift", null);
+      this.requests = KafkaSupport.producer(kafka, cfg.applicationId() + "-labelling", topics.labellingRequests);
+      this.labelling = new LabellingQueue(cfg.labelling(), cfg.common().model(), registry, this::request);
+    } else {
+      this.drifts = null;
+      this.requests = null;
+      this.labelling = null;
+    }
     this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", topics, registry);
     this.sampled = Counter.builder(EvaluatorMeters.FEATURES_SAMPLED).tag("model", cfg.common().model())
         .description("served inputs run through the champion for the label-free feature-drift check").register(registry);
@@ -117,6 +132,9 @@ public final class FeatureDriftWorker implements Runnable {
       }
       inputs.subscribe(List.of(topics.inputs.name()));
       KafkaSupport.assignFromBeginning(samples, List.of(topics.samples.name()), Duration.ofSeconds(30));
+      if (drifts != null) {
+        KafkaSupport.assignFromBeginning(drifts, List.of(topics.drift.name()), Duration.ofSeconds(30));
+      }
       while (running) {
         for (ConsumerRecord<String, byte[]> r : promotions.poll(Duration.ZERO)) {
           onPromotion(r);
@@ -136,6 +154,12 @@ public final class FeatureDriftWorker implements Runnable {
         if (!records.isEmpty()) {
           inputs.commitAsync();
         }
+        if (labelling != null) {
+          for (ConsumerRecord<String, byte[]> r : drifts.poll(Duration.ZERO)) {
+            onDrift(r);
+          }
+          labelling.round(clock.instant());
+        }
       }
     } catch (WakeupException e) {
       if (running) {
@@ -149,6 +173,10 @@ public final class FeatureDriftWorker implements Runnable {
       samples.close(Duration.ofSeconds(5));
       promotions.close(Duration.ofSeconds(5));
       drift.close(Duration.ofSeconds(5));
+      if (labelling != null) {
+        drifts.close(Duration.ofSeconds(5));
+        requests.close(Duration.ofSeconds(5));
+      }
       rejected.close();
     }
   }
@@ -178,6 +206,26 @@ public final class FeatureDriftWorker implements Runnable {
     } catch (RecordFormatException e) {
       log.debug("accuracy estimate skips an unreadable sample {}: {}", r.key(), e.getMessage());
     }
+  }
+
+  /** A drift alarm: the labelling queue's drift region starts at its onset (the evaluator wrote it; unreadable ones skipped). */
+  private void onDrift(ConsumerRecord<String, byte[]> r) {
+    if (r.value() == null) {
+      return;
+    }
+    try {
+      labelling.onDrift(Json.fromBytes(r.value(), DriftSignal.class));
+    } catch (RecordFormatException e) {
+      log.debug("labelling queue skips an unreadable drift signal {}: {}", r.key(), e.getMessage());
+    }
+  }
+
+  private void request(LabellingRequest r) {
+    requests.send(new ProducerRecord<>(topics.labellingRequests.name(), r.predictionId(), r), (m, e) -> {
+      if (e != null) {
+        log.error("cannot publish a labelling request for prediction {}: {}", r.predictionId(), e.getMessage());
+      }
+    });
   }
 
   /** Fits the champion's calibration for the accuracy estimate once enough held-out samples are at hand. */
@@ -219,8 +267,7 @@ public final class FeatureDriftWorker implements Runnable {
     if (monitor != null && monitor.version() == version) {
       return; // this version failed to load before; wait for the next promotion
     }
-    batch.clear();
-    batchTimes.clear();
+    clearBatch();
     try {
       champion = store.load(model, version, sha);
       ModelSpec spec = champion.spec();
@@ -230,6 +277,9 @@ public final class FeatureDriftWorker implements Runnable {
       monitor = new FeatureDriftMonitor(params, dims, cfg.common().model().hashCode());
       monitor.reset(version);
       estimate.reset(version);
+      if (labelling != null) {
+        labelling.reset(version);
+      }
       if (estimated.add(version)) {
         int v = version;
         io.micrometer.core.instrument.Gauge.builder(EvaluatorMeters.ACCURACY_ESTIMATE, estimate,
@@ -265,6 +315,8 @@ public final class FeatureDriftWorker implements Runnable {
     try {
       batch.add(Preprocessor.of(champion.spec()).decode(r.value()));
       batchTimes.add(Instant.ofEpochMilli(r.timestamp()));
+      batchIds.add(r.key());
+      batchImages.add(r.value());
     } catch (ImageFormatException e) {
       rejected.reject(r, "input image: " + e.getMessage());
     }
@@ -272,13 +324,15 @@ public final class FeatureDriftWorker implements Runnable {
 
   private void flush() {
     INDArray features;
+    INDArray output;
     int[] predicted;
     try {
       INDArray x = Preprocessor.of(champion.spec()).batch(batch);
       // the features and the answer in one pass: the check compares features within the class the model predicted
       Network.Pass pass = champion.network().featuresAndOutput(embedding(champion.spec()), x);
       features = pass.features();
-      predicted = Networks.argMax(pass.output());
+      output = pass.output();
+      predicted = Networks.argMax(output);
       for (int i = 0; i < predicted.length; i++) {
         estimate.addConfidence(pass.output().getDouble(i, predicted[i]));
       }
@@ -288,8 +342,7 @@ public final class FeatureDriftWorker implements Runnable {
       registry.counter(EvaluatorMeters.FEATURES_ERRORS, "model", cfg.common().model()).increment();
       log.error("feature-drift check skipped a batch of {} inputs for model={} v{}: {}", batch.size(), cfg.common().model(),
           champion.version(), e.toString());
-      batch.clear();
-      batchTimes.clear();
+      clearBatch();
       return;
     }
     for (int i = 0; i < batch.size(); i++) {
@@ -300,9 +353,19 @@ public final class FeatureDriftWorker implements Runnable {
         live.test(cfg.common().model(), champion.version(), FeatureDrift.NAME, monitor.lastTest());
       }
       alarm.ifPresent(this::publish);
+      if (labelling != null && batchIds.get(i) != null) {
+        labelling.offer(batchIds.get(i), batchImages.get(i), batchTimes.get(i), output.getRow(i).dup().toFloatVector(), f,
+            champion.spec().labels(), clock.instant());
+      }
     }
+    clearBatch();
+  }
+
+  private void clearBatch() {
     batch.clear();
     batchTimes.clear();
+    batchIds.clear();
+    batchImages.clear();
   }
 
   /** The layer whose output is compared: the spec's embedding layer. */

@@ -15,6 +15,7 @@ import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.learn.Holdout;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.LabellingRequest;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.testing.TestData;
 import dev.streamtune.core.testing.TestKafka;
@@ -40,7 +41,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The label-free feature check end to end on a real broker: served images on {@code inputs}, clean then shifted, give exactly
  * one {@code feature-ks} DATA signal on {@code drift} for the base model, after the shift; an input that is not an image goes
- * to {@code records.rejected} and the check goes on.
+ * to {@code records.rejected} and the check goes on. The labelling queue rides on the same thread: it asks for labels of clean
+ * inputs while nothing drifts, and once the alarm's onset is known, for the shifted ones first.
  */
 class FeatureDriftWorkerIT {
   private static final Topics TOPICS = Topics.withDefaultPrefix();
@@ -65,7 +67,9 @@ class FeatureDriftWorkerIT {
     TestModels.storeBase(new DirectoryModelStore(store), "fashion", 1000);
     EvaluatorConfig cfg = EvaluatorConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap, "streamtune.store.dir",
         store.toString(), "streamtune.evaluator.application-id", "features-it", "streamtune.evaluator.features.sample-every", "1",
-        "streamtune.evaluator.features.reference", "200", "streamtune.evaluator.features.recent", "100")));
+        "streamtune.evaluator.features.reference", "200", "streamtune.evaluator.features.recent", "100",
+        "streamtune.evaluator.labelling.budget-per-minute", "600", "streamtune.evaluator.labelling.interval", "1s",
+        "streamtune.evaluator.labelling.reference", "200")));
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     FeatureDriftWorker worker = new FeatureDriftWorker(cfg, new DirectoryModelStore(store), registry, new LiveAccuracy(registry),
         Clock.systemUTC());
@@ -125,10 +129,48 @@ class FeatureDriftWorkerIT {
           .value()).isBetween(50.0, 100.0);
       assertThat(registry.get("streamtune.evaluator.detector.pvalue").tags("version", "1", "detector", FeatureDrift.NAME).gauge()
           .value()).isBetween(0.0, 1.0);
+      assertLabellingQueue(registry, d);
     } finally {
       worker.stop();
       t.join(10_000);
     }
+  }
+
+  /**
+   * The queue asked for clean inputs while nothing drifted, and after the alarm for shifted ones, in the drift region; shifted
+   * inputs are more novel than clean ones; every request carries the image as served and the champion's answer.
+   */
+  private static void assertLabellingQueue(SimpleMeterRegistry registry, DriftSignal alarm) throws Exception {
+    Thread.sleep(3_000); // a few more rounds after the alarm
+    List<LabellingRequest> requests = new ArrayList<>();
+    for (ConsumerRecord<String, byte[]> r : readAll(TOPICS.labellingRequests.name(), PATIENCE)) {
+      LabellingRequest q = Json.fromBytes(r.value(), LabellingRequest.class);
+      assertThat(q.predictionId()).isEqualTo(r.key());
+      requests.add(q);
+    }
+    assertThat(requests).isNotEmpty();
+    assertThat(registry.get(LabellingQueue.REQUESTS).tags("version", "1").counter().count()).as("published, some after the read").isGreaterThanOrEqualTo(requests.size());
+    for (LabellingRequest q : requests) {
+      assertThat(q.version()).isEqualTo(1);
+      assertThat(q.topK()).hasSize(3);
+      assertThat(q.priority()).isBetween(0.0, 3.0);
+      assertThat(FashionMnist.LABELS).contains(q.predictedLabel());
+      assertThat(Images.decode(q.image(), 28, 28)).hasSize(28 * 28);
+    }
+    List<LabellingRequest> clean = requests.stream().filter(q -> q.predictionId().startsWith("clean-")).toList();
+    List<LabellingRequest> inDrift = requests.stream().filter(LabellingRequest::driftRegion).toList();
+    assertThat(clean).as("requests while the traffic was clean").hasSizeGreaterThanOrEqualTo(20);
+    assertThat(clean).noneMatch(LabellingRequest::driftRegion);
+    assertThat(inDrift).as("requests after the alarm's onset " + alarm.onset()).isNotEmpty()
+        .allMatch(q -> q.predictionId().startsWith("shifted-") && q.priority() >= 2);
+    List<LabellingRequest> shifted = requests.stream().filter(q -> q.predictionId().startsWith("shifted-")
+        && !Double.isNaN(q.novelty())).toList();
+    double cleanNovelty = clean.stream().filter(q -> !Double.isNaN(q.novelty())).mapToDouble(LabellingRequest::novelty)
+        .average().orElseThrow();
+    double shiftedNovelty = shifted.stream().mapToDouble(LabellingRequest::novelty).average().orElseThrow();
+    System.out.printf("labelling queue: %d requests (%d clean, %d shifted, %d in the drift region); mean novelty clean %.3f, "
+        + "shifted %.3f%n", requests.size(), clean.size(), shifted.size(), inDrift.size(), cleanNovelty, shiftedNovelty);
+    assertThat(shiftedNovelty).isGreaterThan(cleanNovelty + 0.1);
   }
 
   private static double accuracyOnInverted(Path store, int from, int to) {

@@ -89,6 +89,11 @@ public final class FeedbackValidator {
     return withKnownLabel(Feedback.of(r.predictionId(), r.label(), r.annotator(), now));
   }
 
+  /** Validates feedback built from another tool's payload (e.g. a Label Studio annotation): its label must be known. */
+  public Verdict<Feedback> validate(Feedback f) {
+    return withKnownLabel(f);
+  }
+
   private Verdict<Feedback> withKnownLabel(Feedback f) {
     Optional<String> name = labels.resolve(f.label());
     if (name.isEmpty()) {

@@ -64,6 +64,7 @@ public final class IngestMetrics implements MeterBinder {
       rejected(FEEDBACK_REJECTED, r);
       if (r != FeedbackValidator.Reason.RELABELLED) {
         registry.counter(HTTP_REJECTED, "kind", "feedback", "reason", r.tag());
+        registry.counter(HTTP_REJECTED, "kind", "label-studio", "reason", r.tag());
       }
     }
     registry.counter(FEEDBACK_REPEATED);
@@ -74,6 +75,7 @@ public final class IngestMetrics implements MeterBinder {
     registry.counter(RECORDS_REJECTED, "topic", topics.inputs.name());
     registry.counter(HTTP_ACCEPTED, "kind", "sample");
     registry.counter(HTTP_ACCEPTED, "kind", "feedback");
+    registry.counter(HTTP_ACCEPTED, "kind", "label-studio");
     for (String kind : StreamsErrorHandlers.KINDS) {
       // once, under core's name: streamtune.stream.errors{service=ingest,kind} (an ingest-named copy was exported twice)
       registry.counter(StreamsErrorHandlers.ERRORS_METER, "service", IngestStreamsConfig.SERVICE, "kind", kind);

@@ -9,6 +9,7 @@ import dev.streamtune.core.records.LabellingRequest;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
+import dev.streamtune.core.records.ShadowScore;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
 
@@ -37,6 +38,11 @@ public final class Topics {
   public final Topic<String, Promotion> promotions;
   /** Served inputs the labelling teams are asked to label, ranked (evaluator → ingest's labelling routes). */
   public final Topic<String, LabellingRequest> labellingRequests;
+  /**
+   * Shadow scoring evidence (serving → anyone who weighs a candidate, e.g. the gate): windows of a candidate scored beside the
+   * champion on live requests, keyed by model name.
+   */
+  public final Topic<String, ShadowScore> shadow;
   /** Records of any JSON topic that could not be read, with the reason and source topic in headers. */
   public final Topic<String, byte[]> recordsRejected;
 
@@ -57,6 +63,7 @@ public final class Topics {
     promotions = new Topic<>(prefix + "promotions", Serdes.String(), new JsonSerde<>(Promotion.class), true);
     recordsRejected = bytes("records.rejected");
     labellingRequests = new Topic<>(prefix + "labelling.requests", Serdes.String(), new JsonSerde<>(LabellingRequest.class), false);
+    shadow = new Topic<>(prefix + "shadow", Serdes.String(), new JsonSerde<>(ShadowScore.class), false);
   }
 
   public static Topics withDefaultPrefix() {
@@ -74,6 +81,6 @@ public final class Topics {
   /** Every topic, for creation at start-up. */
   public List<Topic<?, ?>> all() {
     return List.of(samplesRaw, samples, samplesRejected, inputs, predictions, feedback, drift, candidates, decisions, promotions,
-        recordsRejected, labellingRequests);
+        recordsRejected, labellingRequests, shadow);
   }
 }

@@ -52,18 +52,26 @@ public final class PromotionCheck {
 
   /** Why {@code p} cannot be believed, or empty when its version is in the store with the promoted sha256. */
   public static Optional<Refusal> refusal(ModelStore store, Promotion p) {
+    return refusal(store, p.model(), p.version(), p.sha256());
+  }
+
+  /**
+   * Why a version announced by a record ({@code promotions}, {@code candidates}) cannot be believed: the model name is invalid,
+   * the store has no such version, or {@code sha256} is not the stored one; empty when it can.
+   */
+  public static Optional<Refusal> refusal(ModelStore store, String model, int version, String sha256) {
     try {
-      ModelStore.checkName(p.model());
+      ModelStore.checkName(model);
     } catch (IllegalArgumentException e) {
       return Optional.of(new Refusal(Reason.BAD_NAME, e.getMessage()));
     }
-    Optional<Manifest> m = store.manifest(p.model(), p.version());
+    Optional<Manifest> m = store.manifest(model, version);
     if (m.isEmpty()) {
-      return Optional.of(new Refusal(Reason.NO_SUCH_VERSION, "the store has no version " + p.version() + " of " + p.model()));
+      return Optional.of(new Refusal(Reason.NO_SUCH_VERSION, "the store has no version " + version + " of " + model));
     }
-    if (!m.get().sha256().equalsIgnoreCase(p.sha256())) {
-      return Optional.of(new Refusal(Reason.SHA256_MISMATCH, "sha256 " + p.sha256() + " is not that of the stored "
-          + p.model() + " v" + p.version() + " (" + m.get().sha256() + ")"));
+    if (!m.get().sha256().equalsIgnoreCase(sha256)) {
+      return Optional.of(new Refusal(Reason.SHA256_MISMATCH, "sha256 " + sha256 + " is not that of the stored "
+          + model + " v" + version + " (" + m.get().sha256() + ")"));
     }
     return Optional.empty();
   }

@@ -25,9 +25,10 @@ import java.util.Objects;
  * @param httpThreads threads serving HTTP requests ({@value #HTTP_THREADS}, default 32)
  * @param versionsKeep how many previously served versions stay loaded beside the serving one, so a request may pin them
  *     ({@value #VERSIONS_KEEP}, default 2; 0 keeps only the serving version)
+ * @param shadow shadow scoring of the newest candidate of the serving version ({@code streamtune.serving.shadow.*})
  */
 public record ServingConfig(CommonConfig common, String host, int port, int grpcPort, int batchMax, Duration batchWait, int queueMax, int topK,
-    int bodyMaxBytes, int httpThreads, int versionsKeep) {
+    int bodyMaxBytes, int httpThreads, int versionsKeep, Shadow shadow) {
   public static final String HOST = "streamtune.serving.host";
   public static final String PORT = "streamtune.serving.port";
   public static final String GRPC_PORT = "streamtune.serving.grpc-port";
@@ -38,6 +39,56 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
   public static final String BODY_MAX_BYTES = "streamtune.serving.body.max-bytes";
   public static final String HTTP_THREADS = "streamtune.serving.http.threads";
   public static final String VERSIONS_KEEP = "streamtune.serving.versions.keep";
+  public static final String SHADOW_SHARE = "streamtune.serving.shadow.share";
+  public static final String SHADOW_QUEUE_MAX = "streamtune.serving.shadow.queue.max";
+  public static final String SHADOW_SUMMARY_INPUTS = "streamtune.serving.shadow.summary.inputs";
+  public static final String SHADOW_SUMMARY_INTERVAL = "streamtune.serving.shadow.summary.interval";
+
+  /** The shortest and longest {@link #SHADOW_SUMMARY_INTERVAL}. */
+  public static final Duration MIN_SHADOW_INTERVAL = Duration.ofMillis(100);
+  public static final Duration MAX_SHADOW_INTERVAL = Duration.ofHours(1);
+
+  /**
+   * Shadow scoring: the newest candidate on {@code candidates} whose parent is the serving version runs beside it, off the
+   * request path, on a share of the images the serving version answered; the answers still come from the serving version.
+   *
+   * @param share the share of answered images scored by the shadow too ({@value #SHADOW_SHARE}, default 0.1; 0 turns shadow
+   *     scoring off: {@code candidates} is not even read)
+   * @param queueMax batches waiting for the shadow thread; a batch beyond it is dropped and counted, never waited for
+   *     ({@value #SHADOW_QUEUE_MAX}, default 16)
+   * @param summaryInputs a {@code ShadowScore} is published after this many scored images ({@value #SHADOW_SUMMARY_INPUTS},
+   *     default 500)
+   * @param summaryInterval or after this long, when at least one image was scored ({@value #SHADOW_SUMMARY_INTERVAL}, default
+   *     10s)
+   */
+  public record Shadow(double share, int queueMax, int summaryInputs, Duration summaryInterval) {
+    public Shadow {
+      Objects.requireNonNull(summaryInterval, "summaryInterval");
+      check(share >= 0 && share <= 1, "shadow share", share);
+      check(queueMax >= 1, "shadow queueMax", queueMax);
+      check(summaryInputs >= 1, "shadow summaryInputs", summaryInputs);
+      check(summaryInterval.compareTo(MIN_SHADOW_INTERVAL) >= 0 && summaryInterval.compareTo(MAX_SHADOW_INTERVAL) <= 0,
+          "shadow summaryInterval", summaryInterval);
+    }
+
+    /** True unless {@link #share} is 0. */
+    public boolean enabled() {
+      return share > 0;
+    }
+
+    /** Reads and validates the {@code streamtune.serving.shadow.*} keys. */
+    static Shadow from(Settings s) {
+      double share = s.decimal(SHADOW_SHARE, 0.1, 0.0, 1.0);
+      int queue = s.integer(SHADOW_QUEUE_MAX, 16, 1, 4096);
+      int inputs = s.integer(SHADOW_SUMMARY_INPUTS, 500, 1, 1_000_000);
+      Duration interval = s.duration(SHADOW_SUMMARY_INTERVAL, Duration.ofSeconds(10));
+      if (interval.compareTo(MIN_SHADOW_INTERVAL) < 0 || interval.compareTo(MAX_SHADOW_INTERVAL) > 0) {
+        throw new ConfigException(SHADOW_SUMMARY_INTERVAL, s.string(SHADOW_SUMMARY_INTERVAL, null), "must be between "
+            + MIN_SHADOW_INTERVAL.toMillis() + "ms and " + MAX_SHADOW_INTERVAL.toHours() + "h");
+      }
+      return new Shadow(share, queue, inputs, interval);
+    }
+  }
 
   /** The {@link #GRPC_PORT} that turns gRPC off. */
   public static final int GRPC_OFF = -1;
@@ -67,6 +118,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
     check(bodyMaxBytes >= 1, "bodyMaxBytes", bodyMaxBytes);
     check(httpThreads >= 1, "httpThreads", httpThreads);
     check(versionsKeep >= 0 && versionsKeep <= 16, "versionsKeep", versionsKeep);
+    Objects.requireNonNull(shadow, "shadow");
   }
 
   private static void check(boolean ok, String field, Object value) {
@@ -98,6 +150,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
         s.integer(TOPK, 3, 1, 1000),
         (int) s.size(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
         s.integer(HTTP_THREADS, 32, 1, 1024),
-        s.integer(VERSIONS_KEEP, 2, 0, 16));
+        s.integer(VERSIONS_KEEP, 2, 0, 16),
+        Shadow.from(s));
   }
 }

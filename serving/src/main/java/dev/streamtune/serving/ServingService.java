@@ -12,6 +12,7 @@ import dev.streamtune.core.model.Dl4jRuntime;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.PromotionCheck;
+import dev.streamtune.serving.internal.CandidateFollower;
 import dev.streamtune.serving.internal.EventPublisher;
 import dev.streamtune.serving.internal.GrpcEndpoint;
 import dev.streamtune.serving.internal.GrpcInferenceService;
@@ -24,6 +25,7 @@ import dev.streamtune.serving.internal.PredictHandler;
 import dev.streamtune.serving.internal.PromotionFollower;
 import dev.streamtune.serving.internal.ServingMetrics;
 import dev.streamtune.serving.internal.ServingRejection;
+import dev.streamtune.serving.internal.ShadowScorer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
@@ -44,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * {@code /v2}) and over gRPC ({@code inference.GRPCInferenceService} on {@link ServingConfig#grpcPort()}, unless turned off) with
  * the model currently promoted for {@code streamtune.model} (or, on {@code /v2} and gRPC, a pinned version still loaded), through
  * micro-batches on one inference thread shared by every protocol, follows the {@code promotions} topic to hot-swap verified and warmed-up versions, and
- * publishes a prediction and an input event for every answer. Also serves {@code /metrics}, {@code /health/live} and
+ * publishes a prediction and an input event for every answer. Unless {@code streamtune.serving.shadow.share} is 0, it also follows
+ * {@code candidates} and scores the newest candidate of the serving version in the shadow, on a share of the answered images,
+ * off the request path, publishing the comparison on {@code shadow} and as {@code streamtune_serving_shadow_*} meters. Also serves {@code /metrics}, {@code /health/live} and
  * {@code /health/ready}.
  *
  * <p>Lifecycle: {@link #start()} once, {@link #close()} once. The service reports {@link ServiceState#STARTING} until a model is
@@ -69,6 +73,9 @@ public final class ServingService implements AutoCloseable {
   private EventPublisher events;
   private volatile InferenceBatcher batcher;
   private PromotionFollower follower;
+  private CandidateFollower candidates;
+  private ShadowScorer shadow;
+  private org.apache.kafka.clients.producer.KafkaProducer<String, dev.streamtune.core.records.ShadowScore> shadowProducer;
   private volatile ServingMetrics metrics;
   private boolean started;
 
@@ -113,10 +120,19 @@ public final class ServingService implements AutoCloseable {
       clientMetrics.forEach(m -> m.bindTo(registry));
       events = new EventPublisher(predictionsProducer, inputsProducer, common.topics().predictions, common.topics().inputs,
           Math.max(1024, config.queueMax() * 4), metrics);
-      batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics);
+      ServingConfig.Shadow shadowConfig = config.shadow();
+      if (shadowConfig.enabled()) {
+        shadowProducer = EventPublisher.producer(common.kafka(), clientId + "-shadow", common.topics().shadow);
+        shadow = new ShadowScorer(model, clientId, shadowConfig.share(), shadowConfig.queueMax(), shadowConfig.summaryInputs(),
+            shadowConfig.summaryInterval(), metrics, ShadowScorer.toKafka(shadowProducer, common.topics().shadow, metrics),
+            Clock.systemUTC());
+        candidates = new CandidateFollower(rawConsumer(common, "-candidates"), common.topics().candidates.name(), model, store,
+            models, shadow, rejected, metrics, config.batchMax(), RETRY);
+      }
+      batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics, shadow);
       ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
-      follower = new PromotionFollower(promotionConsumer(common), common.topics().promotions.name(), model, swapper, models,
-          rejected, new PromotionCheck(store, registry, "serving", model), RETRY);
+      follower = new PromotionFollower(rawConsumer(common, "-promotions"), common.topics().promotions.name(), model, swapper,
+          models, rejected, new PromotionCheck(store, registry, "serving", model), RETRY);
       http.route(PredictHandler.PATH,
           new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
       OpenInference openInference = new OpenInference(model, models, batcher, events, metrics, config.topK(),
@@ -131,13 +147,19 @@ public final class ServingService implements AutoCloseable {
 
       batcher.start();
       follower.start();
+      if (shadow != null) {
+        shadow.start();
+        candidates.start();
+      }
       http.start();
       lifecycle.to(ServiceState.RUNNING);
       log.info("serving {} on http://{}:{}{} and {}, gRPC {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions);"
-          + " following {} from {}; store {}", model, config.host(), http.port(), PredictHandler.PATH,
+          + " following {} from {}; shadow scoring {}; store {}", model, config.host(), http.port(), PredictHandler.PATH,
           OpenInferenceHandler.PATH + "/models/" + model, grpc == null ? "off" : config.host() + ":" + grpc.port(),
           config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.versionsKeep(),
-          common.topics().promotions.name(), common.bootstrap(), store.root());
+          common.topics().promotions.name(), common.bootstrap(), shadowConfig.enabled() ? "of " + shadowConfig.share()
+              + " of the answered images by the newest candidate on " + common.topics().candidates.name() + ", published on "
+              + common.topics().shadow.name() : "off", store.root());
     } catch (RuntimeException e) {
       lifecycle.fail("start-up failed", e);
       log.error("serving {} failed to start: {}", model, e.getMessage());
@@ -147,11 +169,12 @@ public final class ServingService implements AutoCloseable {
   }
 
   /**
-   * The promotions consumer: raw bytes (parsed by the follower, so one bad record is rejected, not retried forever), no group,
-   * and no topic auto-creation, which would make {@code promotions} without compaction if serving started before it existed.
+   * A consumer of {@code promotions} or {@code candidates}: raw bytes (parsed by the follower, so one bad record is rejected,
+   * not retried forever), no group (every node reads the whole topic), and no topic auto-creation, which would make
+   * {@code promotions} without compaction if serving started before it existed.
    */
-  private KafkaConsumer<String, byte[]> promotionConsumer(CommonConfig common) {
-    return KafkaSupport.rawConsumer(common.kafka(), clientId + "-promotions", null,
+  private KafkaConsumer<String, byte[]> rawConsumer(CommonConfig common, String suffix) {
+    return KafkaSupport.rawConsumer(common.kafka(), clientId + suffix, null,
         Map.of(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false));
   }
 
@@ -270,8 +293,12 @@ public final class ServingService implements AutoCloseable {
   }
 
   private void closeParts() {
-    // order matters: no swap during the drain, queued requests answered while HTTP can still write them, events last
-    for (AutoCloseable c : new AutoCloseable[] {follower, batcher, grpc, http, events, rejected}) {
+    // order matters: no swap during the drain, queued requests answered while HTTP can still write them, the shadow's last
+    // window after the last batch, events last
+    var shadowProducer = this.shadowProducer;
+    AutoCloseable shadowEvents = shadowProducer == null ? null : () -> shadowProducer.close(Duration.ofSeconds(5));
+    for (AutoCloseable c : new AutoCloseable[] {candidates, follower, batcher, shadow, shadowEvents, grpc, http, events,
+        rejected}) {
       if (c == null) {
         continue;
       }

@@ -27,6 +27,34 @@ class ServingConfigTest {
     assertThat(c.httpThreads()).isEqualTo(32);
     assertThat(c.versionsKeep()).isEqualTo(2);
     assertThat(c.common().model()).isEqualTo("fashion");
+    assertThat(c.shadow()).isEqualTo(new ServingConfig.Shadow(0.1, 16, 500, Duration.ofSeconds(10)));
+    assertThat(c.shadow().enabled()).isTrue();
+  }
+
+  @Test
+  void shouldReadTheShadowSettingsAndTurnShadowScoringOffAtShareZero() {
+    ServingConfig c = ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.share", "0.5",
+        "streamtune.serving.shadow.queue.max", "2", "streamtune.serving.shadow.summary.inputs", "20",
+        "streamtune.serving.shadow.summary.interval", "250ms")));
+
+    assertThat(c.shadow()).isEqualTo(new ServingConfig.Shadow(0.5, 2, 20, Duration.ofMillis(250)));
+    assertThat(ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.share", "0"))).shadow().enabled()).isFalse();
+  }
+
+  @Test
+  void shouldRejectABadShadowSettingNamingTheKeyAndTheValue() {
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.share", "1.5"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.shadow.share").hasMessageContaining("1.5");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.share", "some"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.shadow.share").hasMessageContaining("some");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.queue.max", "0"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.shadow.queue.max");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.summary.inputs", "-3"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.shadow.summary.inputs")
+        .hasMessageContaining("-3");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.shadow.summary.interval", "10ms"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.shadow.summary.interval")
+        .hasMessageContaining("10ms");
   }
 
   @Test

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * worker is the only thread that runs a served network, so DL4J networks are never shared across threads; a model swapped in
  * meanwhile answers the next batch.
  *
- * <p>{@link #submit} never blocks: a full queue is refused at once. Thread-safe.
+ * <p>{@link #submit} never blocks: a full queue is refused at once. With a {@link ShadowScorer}, each answered batch is offered
+ * to it after its answers were completed (it picks its share and queues them for its own thread). Thread-safe.
  */
 public final class InferenceBatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InferenceBatcher.class);
@@ -40,6 +41,7 @@ public final class InferenceBatcher implements AutoCloseable {
   private final long maxWaitNanos;
   private final BlockingQueue<Pending> queue;
   private final ServingMetrics metrics;
+  private final ShadowScorer shadow;
   private final Thread worker;
   private volatile boolean accepting = true;
 
@@ -58,6 +60,14 @@ public final class InferenceBatcher implements AutoCloseable {
   }
 
   public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, ServingMetrics metrics) {
+    this(models, maxBatch, maxWait, queueMax, metrics, null);
+  }
+
+  /**
+   * @param shadow offered every answered batch after its answers were completed (shadow scoring), or null for none
+   */
+  public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, ServingMetrics metrics,
+      ShadowScorer shadow) {
     if (maxBatch < 1 || queueMax < 1 || maxWait.isNegative()) {
       throw new IllegalArgumentException("maxBatch " + maxBatch + ", queueMax " + queueMax + " must be >= 1 and maxWait "
           + maxWait + " >= 0");
@@ -67,6 +77,7 @@ public final class InferenceBatcher implements AutoCloseable {
     this.maxWaitNanos = maxWait.toNanos();
     this.queue = new ArrayBlockingQueue<>(queueMax);
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.shadow = shadow;
     this.worker = new Thread(this::run, "serving-inference");
     this.worker.setDaemon(true);
   }
@@ -269,6 +280,10 @@ public final class InferenceBatcher implements AutoCloseable {
       List<LabelProbability> labels = top.get(i);
       p.answer.complete(new Inference(model.model(), model.version(), labels.subList(0, Math.min(p.topK, labels.size())),
           ready.size(), Arrays.copyOfRange(flat, i * classes, (i + 1) * classes)));
+    }
+    if (shadow != null) {
+      // only now: every answer of the batch is handed back before the shadow sees it; offer neither blocks nor throws
+      shadow.offer(model, images, flat, classes);
     }
   }
 

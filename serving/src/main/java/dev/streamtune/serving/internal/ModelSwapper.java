@@ -177,6 +177,16 @@ public final class ModelSwapper {
 
   /** One output() on a dummy batch: allocates the workspaces before the first request, and proves the network runs. */
   private void warmUp(LoadedModel m) {
+    warmUp(m, model, warmBatch);
+  }
+
+  /**
+   * Proves a loaded version runs as its spec says and warms it up: its manifest names {@code model}, and one {@code output()} on
+   * a dummy batch of {@code warmBatch} rows answers one column per label. Run on the thread that owns {@code m}.
+   *
+   * @throws ModelVerificationException when it does not
+   */
+  static void warmUp(LoadedModel m, String model, int warmBatch) {
     ModelSpec spec = m.spec();
     if (!m.model().equals(model)) {
       throw new ModelVerificationException("manifest names model '" + m.model() + "'");

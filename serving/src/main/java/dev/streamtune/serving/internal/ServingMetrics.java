@@ -34,7 +34,27 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code streamtune.serving.model.load{model}} (timer): versions read from the store, verified and warmed up off the request path
  *       (to serve or to be kept for pinned requests), with how long each took; a swap back to a version still loaded is not one
  *   <li>{@code streamtune.serving.rejected{reason}}: refused requests by {@link RejectReason}
- *   <li>{@code streamtune.serving.events.sent{topic}}, {@code streamtune.serving.events.failed{topic}}: prediction and input events
+ *   <li>{@code streamtune.serving.events.sent{topic}}, {@code streamtune.serving.events.failed{topic}}: prediction and input events,
+ *       and the {@code ShadowScore} windows on {@code shadow}
+ * </ul>
+ *
+ * <p>Shadow scoring ({@link ShadowScorer}): {@code version} is the shadow's (the candidate's), {@code champion} the version that
+ * answered the requests (its parent). The series of a pair exist from the moment the shadow is loaded.
+ *
+ * <ul>
+ *   <li>{@code streamtune.serving.shadow.version{model}}: the candidate scored in the shadow now, 0 when none
+ *   <li>{@code streamtune.serving.shadow.scored{model,version,champion}}: answered images the shadow scored too
+ *   <li>{@code streamtune.serving.shadow.agreed{model,version,champion}}: of those, images both gave the same top-1 label
+ *   <li>{@code streamtune.serving.shadow.agreement{model,version,champion}}: agreed ÷ scored since the shadow was loaded (NaN
+ *       before the first)
+ *   <li>{@code streamtune.serving.shadow.confidence{model,version,champion,role}}: mean top-1 probability on the scored images
+ *       of the {@code shadow} and of the {@code champion} (the same images)
+ *   <li>{@code streamtune.serving.shadow.dropped{model,version,champion,reason}}: images picked for the shadow but not scored:
+ *       {@code queue-full} (the shadow thread was behind), {@code error} (the shadow failed on them) or {@code superseded} (the
+ *       shadow was dropped or replaced while they waited)
+ *   <li>{@code streamtune.serving.shadow.refused{model,reason}}: candidates not taken as shadow: {@code bad-name},
+ *       {@code no-such-version}, {@code sha256-mismatch} (the announced sha256 is not the stored one), {@code cannot-load} (the
+ *       files do not load, verify or run), {@code other-input} (it takes another input than the champion)
  * </ul>
  */
 public final class ServingMetrics implements MeterBinder {
@@ -48,6 +68,49 @@ public final class ServingMetrics implements MeterBinder {
   public static final String REJECTED = "streamtune.serving.rejected";
   public static final String EVENTS_SENT = "streamtune.serving.events.sent";
   public static final String EVENTS_FAILED = "streamtune.serving.events.failed";
+  public static final String SHADOW_VERSION = "streamtune.serving.shadow.version";
+  public static final String SHADOW_SCORED = "streamtune.serving.shadow.scored";
+  public static final String SHADOW_AGREED = "streamtune.serving.shadow.agreed";
+  public static final String SHADOW_AGREEMENT = "streamtune.serving.shadow.agreement";
+  public static final String SHADOW_CONFIDENCE = "streamtune.serving.shadow.confidence";
+  public static final String SHADOW_DROPPED = "streamtune.serving.shadow.dropped";
+  public static final String SHADOW_REFUSED = "streamtune.serving.shadow.refused";
+
+  /** Why a candidate was not taken as the shadow: the bounded {@code reason} tag of {@value #SHADOW_REFUSED}. */
+  public enum ShadowRefusal {
+    BAD_NAME("bad-name"),
+    NO_SUCH_VERSION("no-such-version"),
+    SHA256_MISMATCH("sha256-mismatch"),
+    CANNOT_LOAD("cannot-load"),
+    OTHER_INPUT("other-input");
+
+    private final String tag;
+
+    ShadowRefusal(String tag) {
+      this.tag = tag;
+    }
+
+    public String tag() {
+      return tag;
+    }
+  }
+
+  /** Why images picked for the shadow were not scored: the bounded {@code reason} tag of {@value #SHADOW_DROPPED}. */
+  public enum ShadowDrop {
+    QUEUE_FULL("queue-full"),
+    ERROR("error"),
+    SUPERSEDED("superseded");
+
+    private final String tag;
+
+    ShadowDrop(String tag) {
+      this.tag = tag;
+    }
+
+    public String tag() {
+      return tag;
+    }
+  }
 
   /** The transport a request came over: the bounded {@code protocol} tag of the request meters. */
   public enum Protocol {
@@ -69,6 +132,7 @@ public final class ServingMetrics implements MeterBinder {
   private final String model;
   private final AtomicInteger queueDepth = new AtomicInteger();
   private final AtomicInteger servingVersion = new AtomicInteger();
+  private final AtomicInteger shadowVersion = new AtomicInteger();
   private final Map<RejectReason, Counter> rejected = new EnumMap<>(RejectReason.class);
   private MeterRegistry registry;
   private DistributionSummary batchSize;
@@ -94,6 +158,72 @@ public final class ServingMetrics implements MeterBinder {
     }
     bindSwaps(0);
     modelLoad(registry);
+    Gauge.builder(SHADOW_VERSION, shadowVersion, AtomicInteger::get).tag("model", model)
+        .description("the candidate version scored in the shadow now, 0 when none").strongReference(true).register(registry);
+    for (ShadowRefusal r : ShadowRefusal.values()) {
+      shadowRefusedCounter(registry, r);
+    }
+  }
+
+  private Counter shadowRefusedCounter(MeterRegistry registry, ShadowRefusal reason) {
+    return Counter.builder(SHADOW_REFUSED).tags("model", model, "reason", reason.tag())
+        .description("candidates not taken as the shadow").register(registry);
+  }
+
+  /**
+   * A candidate is scored in the shadow beside {@code champion} from now on: its series exist at 0, its gauges read
+   * {@code tally}.
+   */
+  public synchronized void shadowStarted(int version, int champion, ShadowScorer.Tally tally) {
+    MeterRegistry r = registry();
+    String v = Integer.toString(version);
+    String c = Integer.toString(champion);
+    Counter.builder(SHADOW_SCORED).tags("model", model, "version", v, "champion", c)
+        .description("answered images the shadow scored too").register(r);
+    Counter.builder(SHADOW_AGREED).tags("model", model, "version", v, "champion", c)
+        .description("scored images whose top-1 label the shadow and the champion agreed on").register(r);
+    for (ShadowDrop d : ShadowDrop.values()) {
+      shadowDroppedCounter(version, champion, d);
+    }
+    Gauge.builder(SHADOW_AGREEMENT, tally, ShadowScorer.Tally::agreement).tags("model", model, "version", v, "champion", c)
+        .description("share of scored images on which the shadow's top-1 label is the champion's").strongReference(true)
+        .register(r);
+    Gauge.builder(SHADOW_CONFIDENCE, tally, ShadowScorer.Tally::shadowMeanConfidence)
+        .tags("model", model, "version", v, "champion", c, "role", "shadow")
+        .description("mean top-1 probability on the scored images").strongReference(true).register(r);
+    Gauge.builder(SHADOW_CONFIDENCE, tally, ShadowScorer.Tally::championMeanConfidence)
+        .tags("model", model, "version", v, "champion", c, "role", "champion")
+        .description("mean top-1 probability on the scored images").strongReference(true).register(r);
+    shadowVersion.set(version);
+  }
+
+  /** No candidate is scored in the shadow now. */
+  public void shadowStopped() {
+    shadowVersion.set(0);
+  }
+
+  /** {@code inputs} images scored by the shadow, {@code agreed} of them with the champion's top-1 label. */
+  public void shadowScored(int version, int champion, int inputs, int agreed) {
+    String v = Integer.toString(version);
+    String c = Integer.toString(champion);
+    registry().counter(SHADOW_SCORED, "model", model, "version", v, "champion", c).increment(inputs);
+    registry().counter(SHADOW_AGREED, "model", model, "version", v, "champion", c).increment(agreed);
+  }
+
+  /** {@code inputs} images picked for the shadow that it did not score. */
+  public void shadowDropped(int version, int champion, ShadowDrop reason, int inputs) {
+    shadowDroppedCounter(version, champion, reason).increment(inputs);
+  }
+
+  private Counter shadowDroppedCounter(int version, int champion, ShadowDrop reason) {
+    return Counter.builder(SHADOW_DROPPED).tags("model", model, "version", Integer.toString(version), "champion",
+        Integer.toString(champion), "reason", reason.tag()).description("images picked for the shadow but not scored")
+        .register(registry());
+  }
+
+  /** A candidate not taken as the shadow. */
+  public void shadowRefused(ShadowRefusal reason) {
+    shadowRefusedCounter(registry(), reason).increment();
   }
 
   private Timer modelLoad(MeterRegistry registry) {
@@ -204,7 +334,7 @@ public final class ServingMetrics implements MeterBinder {
     return Math.round(batchSize.totalAmount());
   }
 
-  /** Events that could not be sent so far, both topics together. */
+  /** Events that could not be sent so far, every topic together (predictions, inputs, shadow). */
   public long eventsFailed() {
     return Math.round(registry().find(EVENTS_FAILED).counters().stream().mapToDouble(Counter::count).sum());
   }

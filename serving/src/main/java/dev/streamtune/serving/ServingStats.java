@@ -11,7 +11,7 @@ package dev.streamtune.serving;
  * @param modelLoadSeconds the time those loads took, together
  * @param swaps versions swapped in to serve, loaded or served again from memory
  * @param failedSwaps promoted versions refused (did not load, verify or run)
- * @param eventsFailed prediction and input events that could not be sent
+ * @param eventsFailed prediction and input events (and shadow score windows) that could not be sent
  */
 public record ServingStats(long batches, long batchedRequests, long modelLoads, double modelLoadSeconds, long swaps, long failedSwaps,
     long eventsFailed) {

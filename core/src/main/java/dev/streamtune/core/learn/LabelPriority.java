@@ -3,9 +3,7 @@ package dev.streamtune.core.learn;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 /**
@@ -21,9 +19,9 @@ import java.util.Random;
  *   <li><b>drift</b>: inputs served after the onset of a drift alarm on the champion (the suspected drift region) get 2 added,
  *       so they come before every input from before the shift (priorities there are in [2, 3], elsewhere in [0, 1]).
  * </ul>
- * priority = (uncertainty + novelty) / 2 (+ 2 in the drift region). {@link #select} picks a batch from ranked candidates round
- * robin over the predicted classes, so one confusing class does not take the whole budget. Immutable parts; a {@link Reference}
- * is not thread-safe while it fills.
+ * priority = (uncertainty + novelty) / 2 (+ 2 in the drift region): the order the queue shows. {@link #selectBatch} picks what a
+ * round asks for: the drift region first, weighted by novelty, then uncertain and diverse inputs. Immutable parts; a
+ * {@link Reference} is not thread-safe while it fills.
  */
 public final class LabelPriority {
   private LabelPriority() {}
@@ -57,37 +55,140 @@ public final class LabelPriority {
   }
 
   /**
-   * Up to {@code n} of the candidates, best first within each predicted class, taken round robin over the classes in the order
-   * of their best candidate.
+   * The batch the labelling teams are asked for: up to {@code n} candidates.
+   * <ul>
+   *   <li><b>In the drift region first</b>, a random sample of the novel inputs: weight 1 above the reference's
+   *       {@link Reference#typical()} novelty, {@value #TYPICAL_WEIGHT} below it (drawn by Efraimidis–Spirakis keys). After a
+   *       shift the champion's answers say little: {@code eval} measured every choice made by them (margin uncertainty, BADGE,
+   *       typical cluster members) teaching less than random labels of the new domain at 500 labels. The weight steers the
+   *       budget to the inputs unlike anything the champion knew (a shifted camera among clean ones) and leaves the pick
+   *       uniform among them, which is what random feedback of the new domain is.
+   *   <li><b>Outside it</b> (no drift detected: slow change, rare cases), uncertain and diverse inputs by BADGE (Ash et al.
+   *       2020): each candidate's gradient embedding (p − onehot(predicted)) ⊗ h picked by k-means++ seeding (the longest first,
+   *       then each with probability proportional to its squared distance to those picked).
+   * </ul>
    *
-   * @param predicted each candidate's predicted class
-   * @param priority each candidate's priority
-   * @return indices into the candidates, in the order taken
+   * @param probabilities each candidate's answer over the classes
+   * @param embeddings each candidate's embedding (the head's input)
+   * @param novelty each candidate's novelty ({@link Reference#novelty}; NaN weighs as novel)
+   * @param typical the novelty up to which an input is typical ({@link Reference#typical()}; NaN: every input weighs the same)
+   * @param driftRegion whether each candidate was served after a drift alarm's onset
+   * @return indices into the candidates, in the order picked
    */
-  public static int[] select(int[] predicted, double[] priority, int n) {
-    if (predicted.length != priority.length) {
-      throw new IllegalArgumentException("one predicted class per priority: " + predicted.length + " and " + priority.length);
+  public static int[] selectBatch(float[][] probabilities, float[][] embeddings, double[] novelty, double typical,
+      boolean[] driftRegion, int n, long seed) {
+    int m = probabilities.length;
+    if (embeddings.length != m || novelty.length != m || driftRegion.length != m) {
+      throw new IllegalArgumentException("one answer, embedding, novelty and drift flag per candidate: " + m + ", "
+          + embeddings.length + ", " + novelty.length + ", " + driftRegion.length);
     }
-    Integer[] order = new Integer[priority.length];
-    for (int i = 0; i < order.length; i++) {
-      order[i] = i;
+    Random rnd = new Random(seed);
+    List<Integer> inDrift = new ArrayList<>();
+    List<Integer> others = new ArrayList<>();
+    for (int i = 0; i < m; i++) {
+      (driftRegion[i] ? inDrift : others).add(i);
     }
-    Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -priority[i]).thenComparingInt(i -> i));
-    Map<Integer, List<Integer>> byClass = new LinkedHashMap<>();
-    for (int i : order) {
-      byClass.computeIfAbsent(predicted[i], k -> new ArrayList<>()).add(i);
+    int want = Math.min(n, m);
+    // Efraimidis–Spirakis: key u^(1/w), the largest keys are a weighted sample without replacement
+    double[] key = new double[m];
+    for (int i : inDrift) {
+      boolean usual = !Double.isNaN(typical) && !Double.isNaN(novelty[i]) && novelty[i] <= typical;
+      key[i] = Math.log(rnd.nextDouble()) / (usual ? TYPICAL_WEIGHT : 1);
     }
-    List<List<Integer>> queues = new ArrayList<>(byClass.values());
-    int[] taken = new int[Math.min(n, priority.length)];
-    int count = 0;
-    for (int round = 0; count < taken.length; round++) {
-      for (List<Integer> q : queues) {
-        if (round < q.size() && count < taken.length) {
-          taken[count++] = q.get(round);
+    inDrift.sort(Comparator.comparingDouble((Integer i) -> -key[i]));
+    List<Integer> out = new ArrayList<>(inDrift.subList(0, Math.min(want, inDrift.size())));
+    out.addAll(kMeansPlusPlus(probabilities, embeddings, others, want - out.size(), rnd));
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** The weight of a typical input in the drift region, against 1 for a novel one. */
+  public static final double TYPICAL_WEIGHT = 0.05;
+
+  /** The gradient embedding of one answer: (p − onehot(argmax p)) ⊗ h, flattened class-major. */
+  static float[] gradientEmbedding(float[] p, float[] h) {
+    int top = 0;
+    for (int c = 1; c < p.length; c++) {
+      if (p[c] > p[top]) {
+        top = c;
+      }
+    }
+    float[] g = new float[p.length * h.length];
+    for (int c = 0; c < p.length; c++) {
+      float d = p[c] - (c == top ? 1 : 0);
+      for (int j = 0; j < h.length; j++) {
+        g[c * h.length + j] = d * h[j];
+      }
+    }
+    return g;
+  }
+
+  private static List<Integer> kMeansPlusPlus(float[][] p, float[][] h, List<Integer> pool, int k, Random rnd) {
+    List<Integer> picked = new ArrayList<>();
+    if (k <= 0 || pool.isEmpty()) {
+      return picked;
+    }
+    float[][] g = new float[pool.size()][];
+    double[] nearest = new double[pool.size()];
+    int first = 0;
+    for (int i = 0; i < g.length; i++) {
+      g[i] = gradientEmbedding(p[pool.get(i)], h[pool.get(i)]);
+      nearest[i] = squaredNorm(g[i]);
+      if (nearest[i] > nearest[first]) {
+        first = i;
+      }
+    }
+    boolean[] taken = new boolean[g.length];
+    int next = first;
+    while (true) {
+      taken[next] = true;
+      picked.add(pool.get(next));
+      if (picked.size() == k) {
+        return picked;
+      }
+      double total = 0;
+      for (int i = 0; i < g.length; i++) {
+        if (!taken[i]) {
+          nearest[i] = Math.min(nearest[i], squaredDistance(g[i], g[next]));
+          total += nearest[i];
+        }
+      }
+      next = -1;
+      if (total > 0) {
+        double r = rnd.nextDouble() * total;
+        for (int i = 0; i < g.length && next < 0; i++) {
+          if (!taken[i]) {
+            r -= nearest[i];
+            if (r <= 0) {
+              next = i;
+            }
+          }
+        }
+      }
+      if (next < 0) { // every distance 0 (identical answers) or rounding at the end: the first one not taken
+        for (int i = 0; i < g.length && next < 0; i++) {
+          if (!taken[i]) {
+            next = i;
+          }
         }
       }
     }
-    return taken;
+  }
+
+  private static double squaredNorm(float[] a) {
+    double s = 0;
+    for (float v : a) {
+      s += v * v;
+    }
+    return s;
+  }
+
+  private static double squaredDistance(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = a[i] - b[i];
+      s += d * d;
+    }
+    return s;
   }
 
   /**
@@ -101,6 +202,7 @@ public final class LabelPriority {
     private final Random random;
     private long seen;
     private double scale = Double.NaN;
+    private double typical = Double.NaN;
 
     public Reference(int capacity, int minimum, long seed) {
       if (minimum < 2 || capacity < minimum) {
@@ -145,13 +247,25 @@ public final class LabelPriority {
       return scale > 0 ? d / (d + scale) : d > 0 ? 1 : 0.5;
     }
 
+    /** The median nearest-neighbour distance within the reference; sets {@link #typical()} on the way. */
     private double medianNearest() {
       double[] ds = new double[kept.size()];
       for (int i = 0; i < ds.length; i++) {
         ds[i] = Math.sqrt(nearest(kept.get(i), i));
       }
       Arrays.sort(ds);
-      return ds[ds.length / 2];
+      double median = ds[ds.length / 2];
+      double d90 = ds[Math.min(ds.length - 1, (int) Math.ceil(0.9 * ds.length) - 1)];
+      typical = median > 0 ? d90 / (d90 + median) : 0.5;
+      return median;
+    }
+
+    /**
+     * The novelty that 90 % of the reference's own members stay under (each against the others): above it an input is unlike
+     * what the champion knew. NaN before {@link #ready()}.
+     */
+    public double typical() {
+      return typical;
     }
 
     /** The smallest squared distance to a kept embedding other than {@code skip}. */

@@ -18,7 +18,8 @@ import java.util.function.Consumer;
 
 /**
  * The labelling queue of one model (see {@link Labelling}): served inputs scored by {@link LabelPriority} wait here until a
- * round of the budget takes the best of them (round robin over the predicted classes) and hands them to {@code publish}. A new
+ * round of the budget picks its batch ({@link LabelPriority#selectBatch}: the drift region first, weighted by novelty; outside
+ * it, uncertain and diverse inputs) and hands them to {@code publish}. A new
  * champion starts a new reference and drops what waits (its scores were the old champion's). Driven by one thread, the
  * feature-drift worker's; not thread-safe.
  */
@@ -28,7 +29,7 @@ final class LabellingQueue {
   /** Gauge: inputs waiting for a round, tagged {@code model}. */
   static final String PENDING = "streamtune.evaluator.labelling.pending";
 
-  private record Waiting(LabellingRequest request, int predicted) {}
+  private record Waiting(LabellingRequest request, float[] probabilities, float[] embedding) {}
 
   private final Labelling params;
   private final String model;
@@ -41,6 +42,7 @@ final class LabellingQueue {
   private Instant onset;
   private Instant nextRound;
   private double carried;
+  private long rounds;
 
   LabellingQueue(Labelling params, String model, MeterRegistry registry, Consumer<LabellingRequest> publish) {
     this.params = params;
@@ -86,16 +88,10 @@ final class LabellingQueue {
       reference.add(embedding); // the champion's first inputs stand for what it knows
     }
     LabelPriority.Score s = LabelPriority.score(probabilities, novelty, drift);
-    int predicted = 0;
-    for (int i = 1; i < probabilities.length; i++) {
-      if (probabilities[i] > probabilities[predicted]) {
-        predicted = i;
-      }
-    }
     LabellingRequest r = new LabellingRequest(LabellingRequest.CURRENT, predictionId, model, version,
         topK(probabilities, labels, 3), s.priority(), s.uncertainty(), Double.isNaN(novelty) ? Double.NaN : s.novelty(), drift,
         servedAt, now, image);
-    waiting.add(new Waiting(r, predicted));
+    waiting.add(new Waiting(r, probabilities, embedding));
     if (waiting.size() > params.pendingMax()) {
       int lowest = 0;
       for (int i = 1; i < waiting.size(); i++) {
@@ -126,13 +122,19 @@ final class LabellingQueue {
       return 0;
     }
     carried -= n;
-    int[] predicted = new int[waiting.size()];
-    double[] priority = new double[waiting.size()];
-    for (int i = 0; i < waiting.size(); i++) {
-      predicted[i] = waiting.get(i).predicted();
-      priority[i] = waiting.get(i).request().priority();
+    int m = waiting.size();
+    float[][] p = new float[m][];
+    float[][] h = new float[m][];
+    double[] novelty = new double[m];
+    boolean[] drift = new boolean[m];
+    for (int i = 0; i < m; i++) {
+      Waiting w = waiting.get(i);
+      p[i] = w.probabilities();
+      h[i] = w.embedding();
+      novelty[i] = w.request().novelty();
+      drift[i] = w.request().driftRegion();
     }
-    int[] taken = LabelPriority.select(predicted, priority, n);
+    int[] taken = LabelPriority.selectBatch(p, h, novelty, reference.typical(), drift, n, ++rounds);
     List<Integer> sorted = new ArrayList<>();
     for (int i : taken) {
       LabellingRequest r = waiting.get(i).request();

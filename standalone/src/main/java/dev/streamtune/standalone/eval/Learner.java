@@ -6,6 +6,7 @@ import dev.streamtune.core.model.BatchNorms;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.core.learn.LabelPriority;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.Retrainer;
@@ -83,6 +84,42 @@ final class Learner {
       for (int i = 0; i < part.size(); i++) {
         out[s + i] = Math.min(1, Math.max(0, p.getRow(i).maxNumber().doubleValue()));
       }
+    }
+    return out;
+  }
+
+  /**
+   * The {@code n} images of {@code pool} the labelling queue would ask labels for, all served after the shift (the drift
+   * region), as the evaluator picks them ({@link LabelPriority#selectBatch}): a random sample of the images whose embedding is
+   * unlike those of {@code reference} (images the network was trained on).
+   */
+  List<Labelled> queue(Network net, List<Labelled> reference, List<Labelled> pool, int n, long drawSeed) {
+    String layer = spec.embeddingLayer();
+    LabelPriority.Reference ref = new LabelPriority.Reference(reference.size(), Math.min(50, reference.size()), seed);
+    for (int s = 0; s < reference.size(); s += 500) {
+      List<Labelled> part = reference.subList(s, Math.min(reference.size(), s + 500));
+      INDArray f = net.featuresAndOutput(layer, pre.batch(Labelled.images(part))).features();
+      for (int i = 0; i < part.size(); i++) {
+        ref.add(f.getRow(i).dup().toFloatVector());
+      }
+    }
+    float[][] p = new float[pool.size()][];
+    float[][] h = new float[pool.size()][];
+    double[] novelty = new double[pool.size()];
+    for (int s = 0; s < pool.size(); s += 500) {
+      List<Labelled> part = pool.subList(s, Math.min(pool.size(), s + 500));
+      Network.Pass pass = net.featuresAndOutput(layer, pre.batch(Labelled.images(part)));
+      for (int i = 0; i < part.size(); i++) {
+        p[s + i] = pass.output().getRow(i).dup().toFloatVector();
+        h[s + i] = pass.features().getRow(i).dup().toFloatVector();
+        novelty[s + i] = ref.novelty(h[s + i]);
+      }
+    }
+    boolean[] drift = new boolean[pool.size()];
+    java.util.Arrays.fill(drift, true);
+    List<Labelled> out = new ArrayList<>();
+    for (int i : LabelPriority.selectBatch(p, h, novelty, ref.typical(), drift, n, drawSeed)) {
+      out.add(pool.get(i));
     }
     return out;
   }

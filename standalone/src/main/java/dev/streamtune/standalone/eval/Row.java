@@ -28,9 +28,19 @@ record Row(String scenario, int labels, String method, String boundary, int repl
   static final String STREAMTUNE = "StreamTune (freeze policy)";
   /** Frozen up to the deepest boundary the spec declares: the CNN's conv2, the graph's last block, at 1/10 of the head's rate. */
   static final String DEEPER = "deeper (one more block at 1/10)";
+  /**
+   * StreamTune's recipe and freeze plan on labels of served new-domain inputs: random ones (random feedback), and those the
+   * labelling queue asks for (LabelPriority); then on traffic of which half shifted (one of two cameras). Each the mean of a few
+   * draws.
+   */
+  static final String QUEUE_RANDOM = "all shifted: random feedback (mean of 3)";
+  static final String QUEUE = "all shifted: labels asked by the queue (mean of 3)";
+  static final String MIXED_RANDOM = "half shifted: random feedback (mean of 3)";
+  static final String MIXED_QUEUE = "half shifted: labels asked by the queue (mean of 3)";
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
-  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, DEEPER, SCRATCH, ORACLE);
+  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, QUEUE_RANDOM, QUEUE, MIXED_RANDOM, MIXED_QUEUE,
+      DEEPER, SCRATCH, ORACLE);
 
   /** Accuracy after over the oracle's, NaN without an oracle. */
   double ratio() {

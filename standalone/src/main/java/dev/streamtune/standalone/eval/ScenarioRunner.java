@@ -164,6 +164,13 @@ final class ScenarioRunner {
           adaptedM = after;
         }
       }
+      // the labelling queue at the smallest budget of an abrupt shift, against random feedback with the same recipe and freeze
+      // plan: on the shifted stream, and on traffic of which only half shifted (one of two cameras), where random feedback
+      // spends half the budget on the domain the model knows. A few hundred labels make a noisy model: each arm is the mean of
+      // QUEUE_REPEATS draws (other random labels, other queue picks).
+      if (s.abrupt() && n == o.labelRows().stream().mapToInt(Integer::intValue).min().orElse(n) && maxFresh.size() > n) {
+        rows.addAll(queueRows(s, n, maxFresh, chosen, served, oracleAcc, caught, notes));
+      }
       if (!costly) {
         continue;
       }
@@ -185,6 +192,62 @@ final class ScenarioRunner {
     List<HtmlReport.Marker> markers = new ArrayList<>();
     curve(s, streamOk, served, adaptedM, adaptedRow, curve, markers, detection);
     return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9, estimate);
+  }
+
+  static final int QUEUE_REPEATS = 3;
+
+  /** The labelling queue's four arms (see {@link Row#QUEUE}), each the mean of {@link #QUEUE_REPEATS} draws. */
+  private List<Row> queueRows(Scenarios.Setup s, int n, List<Labelled> shifted, FreezePlan plan, Measured served, double oracleAcc,
+      int caught, List<String> notes) {
+    List<Labelled> reference = s.earlier().subList(0, Math.min(300, s.earlier().size()));
+    List<Labelled> mixed = new ArrayList<>(shifted.subList(0, Math.min(shifted.size(), s.streamBefore().size())));
+    mixed.addAll(s.streamBefore());
+    java.util.Set<String> clean = new java.util.HashSet<>(Labelled.ids(s.streamBefore()));
+    String[] arms = {Row.QUEUE_RANDOM, Row.QUEUE, Row.MIXED_RANDOM, Row.MIXED_QUEUE};
+    List<Row> out = new ArrayList<>();
+    for (String arm : arms) {
+      List<Labelled> pool = arm.equals(Row.QUEUE_RANDOM) || arm.equals(Row.QUEUE) ? shifted : mixed;
+      double accNew = 0;
+      double accClean = 0;
+      double seconds = 0;
+      double shiftedShare = 0;
+      Measured first = null;
+      List<String> each = new ArrayList<>();
+      for (int k = 0; k < QUEUE_REPEATS; k++) {
+        long drawSeed = seed + 1000L * (k + 1);
+        List<Labelled> asked;
+        if (arm.equals(Row.QUEUE) || arm.equals(Row.MIXED_QUEUE)) {
+          asked = learner.queue(s.served(), reference, pool, n, drawSeed);
+        } else {
+          List<Labelled> shuffled = new ArrayList<>(pool);
+          java.util.Collections.shuffle(shuffled, new java.util.Random(drawSeed));
+          asked = shuffled.subList(0, n);
+        }
+        List<Labelled> askedReplay = replay(s.earlier(), asked, s.classes(), n);
+        Learner.Trained t = learner.fineTune(s.champion(), s.championKey(), plan, concat(asked, askedReplay),
+            asked.size());
+        Measured m = measure(t.net(), s);
+        first = first == null ? m : first;
+        accNew += m.accNew() / QUEUE_REPEATS;
+        accClean += m.accClean() / QUEUE_REPEATS;
+        seconds += t.seconds() / QUEUE_REPEATS;
+        shiftedShare += asked.stream().filter(x -> !clean.contains(x.id())).count() / (double) n / QUEUE_REPEATS;
+        each.add(String.format(Locale.ROOT, "%.4f", m.accNew()));
+      }
+      Measured mean = new Measured(accNew, accClean, first.testNewOk(), first.gateRecent(), first.gateGuard(),
+          first.gateSeconds(), first.extras());
+      GateRule.Result g = gate.decide(first.gateRecent(), served.gateRecent(), first.gateGuard(), served.gateGuard());
+      Row r = row(s, n, arm, plan.boundary(), (int) Math.round(n * o.replayRatio()), served, mean, oracleAcc, seconds, o.epochs(),
+          fromShift(caught, n), g.verdict().name(), g.reason());
+      out.add(r);
+      log.accept(String.format(Locale.ROOT, "    %-52s %-6s new %.4f -> %.4f (%s), clean %.4f -> %.4f, %.0f%% of the labels "
+          + "shifted", arm, plan.boundary(), r.accNewBefore(), r.accNewAfter(), String.join(" ", each), r.cleanBefore(),
+          r.cleanAfter(), 100 * shiftedShare));
+      notes.add(String.format(Locale.ROOT, "%d labels, %s: new-domain accuracy %s over %d draws (mean %.4f); %.0f%% of the "
+          + "labels were shifted images (from %d served)", n, arm, String.join(", ", each), QUEUE_REPEATS, accNew,
+          100 * shiftedShare, pool.size()));
+    }
+    return out;
   }
 
   /** The StreamTune model for a scenario at {@code n} labels, without the baselines or any measurement. */

@@ -36,6 +36,7 @@ public final class Retrainer {
   private final int batchSize;
   private final long seed;
   private final double distill;
+  private final Augmentation augmentation;
 
   /**
    * A retrainer with its frozen-activation cache: {@code cacheMaxBytes} in memory, spilled to files under {@code cacheDir}
@@ -51,6 +52,16 @@ public final class Retrainer {
    */
   public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed,
       double distill) {
+    this(cacheDir, cacheMaxBytes, cacheDiskMaxBytes, epochs, batchSize, seed, distill, Augmentation.NONE);
+  }
+
+  /**
+   * {@link #Retrainer(Path, long, long, int, int, long, double)} adding {@code augmentation}'s copies of the new-domain samples
+   * to every fine-tune ({@link Augmentation#expand}).
+   */
+  public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed,
+      double distill, Augmentation augmentation) {
+    this.augmentation = java.util.Objects.requireNonNull(augmentation, "augmentation");
     this.cache = new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes);
     if (epochs < 1 || batchSize < 1) {
       throw new IllegalArgumentException("epochs and batch size must be >= 1, were " + epochs + ", " + batchSize);
@@ -62,6 +73,11 @@ public final class Retrainer {
     this.batchSize = batchSize;
     this.seed = seed;
     this.distill = distill;
+  }
+
+  /** The augmented copies each fine-tune adds to its new-domain samples. */
+  public Augmentation augmentation() {
+    return augmentation;
   }
 
   /** The parent's share in a replayed sample's target (0: none). */
@@ -86,6 +102,11 @@ public final class Retrainer {
    */
   public FineTuner.Result retrain(Network champion, String backboneKey, Network toTrain, ModelSpec spec, FreezePlan plan,
       List<String> ids, List<float[]> images, int[] labels, int replayFrom, FeatureListener listener) {
+    Augmentation.Expanded x = augmentation.expand(ids, images, labels, replayFrom, spec.channels(), spec.height(), spec.width());
+    ids = x.ids();
+    images = x.images();
+    labels = x.labels();
+    replayFrom = x.replayFrom();
     Preprocessor pre = Preprocessor.of(spec);
     boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
     Targets targets = targets(champion, toTrain, pre, images, labels, replayFrom);

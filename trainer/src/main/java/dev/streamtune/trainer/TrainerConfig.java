@@ -29,12 +29,13 @@ import java.time.Duration;
  *     recently used files are deleted beyond it
  * @param distill distillation toward the parent on replayed samples ({@value #DISTILL}): a replayed sample's target is its label
  *     mixed with the champion's answer at this weight (0: plain labels; {@link Targets#distilled})
+ * @param augment augmented copies of the new-domain samples of each fine-tune ({@value Augmentation#KEY}, default none)
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
-    double distill) {
+    double distill, Augmentation augment) {
   /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
   public static final String AUTO = "auto";
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
@@ -79,7 +80,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
         s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),
         cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE),
-        s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99));
+        s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99), Augmentation.parse(s.string(Augmentation.KEY, "none")));
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

@@ -57,12 +57,14 @@ public final class LabelPriority {
   /**
    * The batch the labelling teams are asked for: up to {@code n} candidates.
    * <ul>
-   *   <li><b>In the drift region first</b>, a random sample of the novel inputs: weight 1 above the reference's
-   *       {@link Reference#typical()} novelty, {@value #TYPICAL_WEIGHT} below it (drawn by Efraimidis–Spirakis keys). After a
-   *       shift the champion's answers say little: {@code eval} measured every choice made by them (margin uncertainty, BADGE,
-   *       typical cluster members) teaching less than random labels of the new domain at 500 labels. The weight steers the
-   *       budget to the inputs unlike anything the champion knew (a shifted camera among clean ones) and leaves the pick
-   *       uniform among them, which is what random feedback of the new domain is.
+   *   <li><b>In the drift region first</b>, a random sample of the inputs that shifted: each input weighs the chance that it is
+   *       one of them, given whether its novelty is above the reference's {@link Reference#typical()} (which 10 % of what the
+   *       champion knew exceeds, {@link #KNOWN_ABOVE}) and assuming 90 % of shifted inputs do ({@link #SHIFTED_ABOVE}): from the
+   *       share f of the region above it, the shifted share is π = (f − 0.1) / 0.8, and an input above weighs 0.9 π / f, one
+   *       below 0.1 π / (1 − f) (drawn by Efraimidis–Spirakis keys). When half the traffic shifted (one of two cameras), the
+   *       budget goes to the shifted half; when all of it did, the weights are equal and the pick is uniform, which is what
+   *       random feedback of the new domain is — {@code eval} measured every choice made by the champion's answers after a
+   *       shift (margin uncertainty, BADGE, typical cluster members) teaching less than that at 500 labels.
    *   <li><b>Outside it</b> (no drift detected: slow change, rare cases), uncertain and diverse inputs by BADGE (Ash et al.
    *       2020): each candidate's gradient embedding (p − onehot(predicted)) ⊗ h picked by k-means++ seeding (the longest first,
    *       then each with probability proportional to its squared distance to those picked).
@@ -91,9 +93,9 @@ public final class LabelPriority {
     int want = Math.min(n, m);
     // Efraimidis–Spirakis: key u^(1/w), the largest keys are a weighted sample without replacement
     double[] key = new double[m];
+    double[] weight = driftWeights(novelty, typical, inDrift);
     for (int i : inDrift) {
-      boolean usual = !Double.isNaN(typical) && !Double.isNaN(novelty[i]) && novelty[i] <= typical;
-      key[i] = Math.log(rnd.nextDouble()) / (usual ? TYPICAL_WEIGHT : 1);
+      key[i] = Math.log(rnd.nextDouble()) / weight[i];
     }
     inDrift.sort(Comparator.comparingDouble((Integer i) -> -key[i]));
     List<Integer> out = new ArrayList<>(inDrift.subList(0, Math.min(want, inDrift.size())));
@@ -101,8 +103,31 @@ public final class LabelPriority {
     return out.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** The weight of a typical input in the drift region, against 1 for a novel one. */
-  public static final double TYPICAL_WEIGHT = 0.05;
+  /** The share of what the champion knew above {@link Reference#typical()}, and the share of shifted inputs assumed above it. */
+  public static final double KNOWN_ABOVE = 0.1;
+  public static final double SHIFTED_ABOVE = 0.9;
+
+  /** Each drift-region candidate's weight: the chance that it shifted (see {@link #selectBatch}); equal when that is unknown. */
+  static double[] driftWeights(double[] novelty, double typical, List<Integer> inDrift) {
+    double[] w = new double[novelty.length];
+    int known = 0;
+    int above = 0;
+    for (int i : inDrift) {
+      if (!Double.isNaN(novelty[i]) && !Double.isNaN(typical)) {
+        known++;
+        above += novelty[i] > typical ? 1 : 0;
+      }
+    }
+    double f = known == 0 ? Double.NaN : above / (double) known;
+    double pi = Double.isNaN(f) ? 0 : Math.max(0, Math.min(1, (f - KNOWN_ABOVE) / (SHIFTED_ABOVE - KNOWN_ABOVE)));
+    double wAbove = pi > 0 ? SHIFTED_ABOVE * pi / f : 1;
+    double wBelow = pi > 0 && f < 1 ? (1 - SHIFTED_ABOVE) * pi / (1 - f) : 1;
+    for (int i : inDrift) {
+      boolean unknown = Double.isNaN(novelty[i]) || Double.isNaN(typical);
+      w[i] = Math.max(1e-3, unknown ? 1 : novelty[i] > typical ? wAbove : wBelow);
+    }
+    return w;
+  }
 
   /** The gradient embedding of one answer: (p − onehot(argmax p)) ⊗ h, flattened class-major. */
   static float[] gradientEmbedding(float[] p, float[] h) {

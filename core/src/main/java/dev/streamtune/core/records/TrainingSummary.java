@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Provenance of a trained version: from what data, how, on what device.
  *
- * <p>The last three fields were added in schema 1 without a major bump: they are null in records written before them (and in
+ * <p>The last fields were added in schema 1 without a major bump: they are null in records written before them (and in
  * summaries of pretraining, where they do not apply), and readers must tolerate their absence.
  *
  * @param trigger why it was trained (e.g. the drift signal, or "pretrain")
@@ -27,16 +27,27 @@ import java.util.Map;
  *     the fine-tune did not use the cache
  * @param distillation the parent model's share in the replayed samples' targets (0: plain labels); null when not recorded
  *     (pretraining, records written before the field)
+ * @param augmentation the augmented copies added to the new-domain samples ({@code mirror,shift}: one copy per operation); null
+ *     when none were (or in records written before the field)
  */
 public record TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
     Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
     double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
-    String freezeReason, Integer cachedFeatureHits, Double distillation) {
+    String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation) {
   public TrainingSummary {
     samplesByClass = Map.copyOf(samplesByClass);
     samplesByDomain = Map.copyOf(samplesByDomain);
     layersTrained = List.copyOf(layersTrained);
     layerLearningRates = layerLearningRates == null ? null : Map.copyOf(layerLearningRates);
+  }
+
+  /** A summary without augmentation. */
+  public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
+      Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
+      double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
+      String freezeReason, Integer cachedFeatureHits, Double distillation) {
+    this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, null);
   }
 
   /** A summary without the distillation weight. */
@@ -45,7 +56,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
       String freezeReason, Integer cachedFeatureHits) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null);
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null, null);
   }
 
   /** A summary without per-layer rates, freeze reason or cache figures (pretraining, tests). */
@@ -53,6 +64,6 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
       double learningRate, double loss, String device, long durationMs) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, null, null, null, null);
+        learningRate, loss, device, durationMs, null, null, null, null, null);
   }
 }

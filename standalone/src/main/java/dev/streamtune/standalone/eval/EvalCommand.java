@@ -100,6 +100,13 @@ public final class EvalCommand implements Callable<Integer> {
       + "samples, in [0, 0.99] (default: the trainer's, streamtune.trainer.distill)")
   Double distill;
 
+  @Option(names = "--augment", paramLabel = "OPS", description = "augmented copies of the new-domain samples in the fine-tunes: "
+      + "none or a comma list of mirror, shift, noise (default: the trainer's, streamtune.trainer.augment)")
+  String augment;
+
+  /** The augmentation in effect (the option's, or the trainer's default). */
+  private dev.streamtune.trainer.Augmentation augmentation = dev.streamtune.trainer.Augmentation.NONE;
+
   @Override
   public Integer call() {
     Backbone backbone;
@@ -142,10 +149,17 @@ public final class EvalCommand implements Callable<Integer> {
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
-    TrainerConfig trainer = TrainerConfig.from(Settings.of(distill == null ? java.util.Map.of()
-        : java.util.Map.of(TrainerConfig.DISTILL, Double.toString(distill))));
+    java.util.Map<String, String> overrides = new java.util.HashMap<>();
+    if (distill != null) {
+      overrides.put(TrainerConfig.DISTILL, Double.toString(distill));
+    }
+    if (augment != null) {
+      overrides.put(dev.streamtune.trainer.Augmentation.KEY, augment);
+    }
+    TrainerConfig trainer = TrainerConfig.from(Settings.of(overrides));
     distill = trainer.distill(); // the weight in effect, as the notes state it
-    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, distill);
+    augmentation = trainer.augment();
+    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, distill, augmentation);
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
@@ -233,7 +247,7 @@ public final class EvalCommand implements Callable<Integer> {
     List<Goals.Goal> goals = Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null, falseAlarms, outcomes,
         covariate);
     List<String> notes = new ArrayList<>(runNotes);
-    notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill));
+    notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill, augmentation));
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
@@ -314,7 +328,7 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows,
-      double distill) {
+      double distill, dev.streamtune.trainer.Augmentation augmentation) {
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + ScenarioRunner.TRAINER.recentCapacity()
         + ", reservoir " + ScenarioRunner.TRAINER.reservoirCapacity() + ", class-balanced replay at ratio " + o.replayRatio()
@@ -323,7 +337,8 @@ public final class EvalCommand implements Callable<Integer> {
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
         + o.epochs() + " epochs, batch " + Learner.BATCH + ", distillation toward the parent on replayed samples at weight "
-        + distill + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
+        + distill + ", augmented copies of the new-domain samples: " + (augmentation.none() ? "none" : augmentation.describe())
+        + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
         + "same new + replay samples for " + o.epochs() + " epochs");
     n.add("the costly baselines (deeper: conv2 unfrozen; scratch on buffer) run at the largest label row of the abrupt "
         + "shifts only; the other scenarios run no adaptation, head only, StreamTune and the oracle, and the stationary control "

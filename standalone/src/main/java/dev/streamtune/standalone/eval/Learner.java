@@ -48,7 +48,14 @@ final class Learner {
 
   /** A learner whose fine-tunes run {@code epochs} epochs, caching frozen activations under {@code cacheDir}. */
   Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill) {
-    this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed, distill);
+    this(cacheDir, epochs, seed, backbone, distill, dev.streamtune.trainer.Augmentation.NONE);
+  }
+
+  /** {@link #Learner(Path, int, long, Backbone, double)} adding augmented copies of the new-domain samples to each fine-tune. */
+  Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill,
+      dev.streamtune.trainer.Augmentation augmentation) {
+    this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed, distill,
+        augmentation);
     this.seed = seed;
     this.backbone = backbone;
     this.spec = backbone.spec(FashionMnist.LABELS);

@@ -154,6 +154,10 @@ final class DemoCommand implements Callable<Integer> {
         : String.format("%.1f s after the shift, after %d labelled shifted samples (%s)", s.supervisedDriftSecondsAfterShift(),
             s.supervisedDriftLabelledSamples(), s.supervisedDriftDetector()));
     row(b, "false alarms before the shift", Integer.toString(s.falseAlarms()));
+    row(b, "accuracy estimated before labels (v" + s.baseVersion() + ")", s.estimatesText());
+    row(b, "labelling queue", s.labelling() == null ? "-" : String.format("%d requests; %d after the shift, %d of them for "
+        + "shifted images; %d in the drift region", s.labelling().requests(), s.labelling().afterShift(),
+        s.labelling().shiftedImages(), s.labelling().inDriftRegion()));
     row(b, "candidate", s.candidate() == null ? "none" : String.format("v%d: %d samples, %d epochs, %.1f s, layers %s",
         s.candidate().version(), s.candidate().samples(), s.candidate().epochs(), s.candidate().seconds(),
         s.candidate().layersTrained()));

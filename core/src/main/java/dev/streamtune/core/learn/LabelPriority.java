@@ -20,7 +20,7 @@ import java.util.Random;
  *       so they come before every input from before the shift (priorities there are in [2, 3], elsewhere in [0, 1]).
  * </ul>
  * priority = (uncertainty + novelty) / 2 (+ 2 in the drift region): the order the queue shows. {@link #selectBatch} picks what a
- * round asks for: the drift region first, weighted by novelty, then uncertain and diverse inputs. Immutable parts; a
+ * round asks for: the drift region first, a uniform sample of it, then uncertain and diverse inputs. Immutable parts; a
  * {@link Reference} is not thread-safe while it fills.
  */
 public final class LabelPriority {
@@ -57,32 +57,23 @@ public final class LabelPriority {
   /**
    * The batch the labelling teams are asked for: up to {@code n} candidates.
    * <ul>
-   *   <li><b>In the drift region first</b>, a random sample of the inputs that shifted: each input weighs the chance that it is
-   *       one of them, given whether its novelty is above the reference's {@link Reference#typical()} (which 10 % of what the
-   *       champion knew exceeds, {@link #KNOWN_ABOVE}) and assuming 90 % of shifted inputs do ({@link #SHIFTED_ABOVE}): from the
-   *       share f of the region above it, the shifted share is π = (f − 0.1) / 0.8, and an input above weighs 0.9 π / f, one
-   *       below 0.1 π / (1 − f) (drawn by Efraimidis–Spirakis keys). When half the traffic shifted (one of two cameras), the
-   *       budget goes to the shifted half; when all of it did, the weights are equal and the pick is uniform, which is what
-   *       random feedback of the new domain is — {@code eval} measured every choice made by the champion's answers after a
-   *       shift (margin uncertainty, BADGE, typical cluster members) teaching less than that at 500 labels.
-   *   <li><b>Outside it</b> (no drift detected: slow change, rare cases), uncertain and diverse inputs by BADGE (Ash et al.
-   *       2020): each candidate's gradient embedding (p − onehot(predicted)) ⊗ h picked by k-means++ seeding (the longest first,
-   *       then each with probability proportional to its squared distance to those picked).
+   *   <li><b>In the drift region first</b>, a uniform random sample. After a shift the champion's answers and features say
+   *       little about which labels teach most: {@code eval} measured margin uncertainty, BADGE and novelty-weighted picks
+   *       each teaching less than random labels of the new domain on at least one abrupt shift at 500 labels
+   *       (docs/evaluation.md); a random sample of the shifted traffic is what the new model must learn.
+   *   <li><b>Outside it</b> (no drift detected: slow change, rare cases), uncertain and diverse inputs ({@link #badge}).
    * </ul>
    *
    * @param probabilities each candidate's answer over the classes
    * @param embeddings each candidate's embedding (the head's input)
-   * @param novelty each candidate's novelty ({@link Reference#novelty}; NaN weighs as novel)
-   * @param typical the novelty up to which an input is typical ({@link Reference#typical()}; NaN: every input weighs the same)
    * @param driftRegion whether each candidate was served after a drift alarm's onset
    * @return indices into the candidates, in the order picked
    */
-  public static int[] selectBatch(float[][] probabilities, float[][] embeddings, double[] novelty, double typical,
-      boolean[] driftRegion, int n, long seed) {
+  public static int[] selectBatch(float[][] probabilities, float[][] embeddings, boolean[] driftRegion, int n, long seed) {
     int m = probabilities.length;
-    if (embeddings.length != m || novelty.length != m || driftRegion.length != m) {
-      throw new IllegalArgumentException("one answer, embedding, novelty and drift flag per candidate: " + m + ", "
-          + embeddings.length + ", " + novelty.length + ", " + driftRegion.length);
+    if (embeddings.length != m || driftRegion.length != m) {
+      throw new IllegalArgumentException("one answer, embedding and drift flag per candidate: " + m + ", " + embeddings.length
+          + ", " + driftRegion.length);
     }
     Random rnd = new Random(seed);
     List<Integer> inDrift = new ArrayList<>();
@@ -91,42 +82,20 @@ public final class LabelPriority {
       (driftRegion[i] ? inDrift : others).add(i);
     }
     int want = Math.min(n, m);
-    // Efraimidis–Spirakis: key u^(1/w), the largest keys are a weighted sample without replacement
-    double[] key = new double[m];
-    double[] weight = driftWeights(novelty, typical, inDrift);
-    for (int i : inDrift) {
-      key[i] = Math.log(rnd.nextDouble()) / weight[i];
-    }
-    inDrift.sort(Comparator.comparingDouble((Integer i) -> -key[i]));
+    java.util.Collections.shuffle(inDrift, rnd);
     List<Integer> out = new ArrayList<>(inDrift.subList(0, Math.min(want, inDrift.size())));
-    out.addAll(kMeansPlusPlus(probabilities, embeddings, others, want - out.size(), rnd));
+    out.addAll(badge(probabilities, embeddings, others, want - out.size(), rnd));
     return out.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** The share of what the champion knew above {@link Reference#typical()}, and the share of shifted inputs assumed above it. */
-  public static final double KNOWN_ABOVE = 0.1;
-  public static final double SHIFTED_ABOVE = 0.9;
-
-  /** Each drift-region candidate's weight: the chance that it shifted (see {@link #selectBatch}); equal when that is unknown. */
-  static double[] driftWeights(double[] novelty, double typical, List<Integer> inDrift) {
-    double[] w = new double[novelty.length];
-    int known = 0;
-    int above = 0;
-    for (int i : inDrift) {
-      if (!Double.isNaN(novelty[i]) && !Double.isNaN(typical)) {
-        known++;
-        above += novelty[i] > typical ? 1 : 0;
-      }
-    }
-    double f = known == 0 ? Double.NaN : above / (double) known;
-    double pi = Double.isNaN(f) ? 0 : Math.max(0, Math.min(1, (f - KNOWN_ABOVE) / (SHIFTED_ABOVE - KNOWN_ABOVE)));
-    double wAbove = pi > 0 ? SHIFTED_ABOVE * pi / f : 1;
-    double wBelow = pi > 0 && f < 1 ? (1 - SHIFTED_ABOVE) * pi / (1 - f) : 1;
-    for (int i : inDrift) {
-      boolean unknown = Double.isNaN(novelty[i]) || Double.isNaN(typical);
-      w[i] = Math.max(1e-3, unknown ? 1 : novelty[i] > typical ? wAbove : wBelow);
-    }
-    return w;
+  /**
+   * Up to {@code k} of the {@code pool} candidates, uncertain and diverse (BADGE, Ash et al. 2020): each candidate's gradient
+   * embedding (p − onehot(predicted)) ⊗ h — the gradient of the loss on the head's weights if the predicted label were right,
+   * long where the model is unsure — picked by k-means++ seeding (the longest first, then each with probability proportional to
+   * its squared distance to those picked).
+   */
+  public static List<Integer> badge(float[][] p, float[][] h, List<Integer> pool, int k, Random rnd) {
+    return kMeansPlusPlus(p, h, pool, k, rnd);
   }
 
   /** The gradient embedding of one answer: (p − onehot(argmax p)) ⊗ h, flattened class-major. */

@@ -57,42 +57,35 @@ class LabelPriorityTest {
       p[i] = i < 4 ? new float[] {0.98f, 0.01f, 0.01f} : i < 8 ? new float[] {0.01f, 0.98f, 0.01f} : new float[] {0.4f, 0.2f, 0.4f};
       h[i] = i < 4 ? new float[] {1, 0, i * 1e-3f} : i < 8 ? new float[] {0, 1, i * 1e-3f} : new float[] {1, 1, 0};
     }
-    double[] novelty = new double[10];
     boolean[] drift = new boolean[10];
-    int[] one = LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 1, 1);
+    int[] one = LabelPriority.selectBatch(p, h, drift, 1, 1);
     assertThat(one[0]).as("the longest gradient embedding: an unsure answer").isIn(8, 9);
-    int[] three = LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 3, 2);
+    int[] three = LabelPriority.selectBatch(p, h, drift, 3, 2);
     assertThat(java.util.Arrays.stream(three).map(i -> i < 4 ? 0 : i < 8 ? 1 : 2).distinct().count())
         .as("one of each cluster before any repeats").isEqualTo(3);
-    assertThat(LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 20, 3)).hasSize(10).doesNotHaveDuplicates();
+    assertThat(LabelPriority.selectBatch(p, h, drift, 20, 3)).hasSize(10).doesNotHaveDuplicates();
     assertThat(LabelPriority.gradientEmbedding(new float[] {0.75f, 0.25f}, new float[] {2, 4}))
         .containsExactly(-0.5f, -1f, 0.5f, 1f);
   }
 
   @Test
-  void inTheDriftRegionTheBatchFavoursNovelInputsAndComesFirst() {
-    // 300 inputs after the onset: 100 novel (a shifted camera), 200 typical (the clean ones); 50 from before the onset
+  void inTheDriftRegionTheBatchIsAUniformSampleAndComesFirst() {
     int m = 350;
     float[][] p = new float[m][];
     float[][] h = new float[m][];
-    double[] novelty = new double[m];
     boolean[] drift = new boolean[m];
     for (int i = 0; i < m; i++) {
-      p[i] = new float[] {0.5f, 0.5f};
+      p[i] = i % 2 == 0 ? new float[] {0.5f, 0.5f} : new float[] {0.99f, 0.01f};
       h[i] = new float[] {i, 0};
-      novelty[i] = i < 100 ? 0.85 : 0.5;
       drift[i] = i < 300;
     }
-    int[] batch = LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 60, 7);
-    assertThat(batch).hasSize(60);
+    int[] batch = LabelPriority.selectBatch(p, h, drift, 60, 7);
+    assertThat(batch).hasSize(60).doesNotHaveDuplicates();
     assertThat(java.util.Arrays.stream(batch).allMatch(i -> i < 300)).as("only the drift region while it has enough").isTrue();
-    long novel = java.util.Arrays.stream(batch).filter(i -> i < 100).count();
-    assertThat(novel).as("novel picks of 60 (a third of the region is novel)").isGreaterThan(50);
-    // when everything shifted alike, the pick is a plain random sample: spread over the region
-    java.util.Arrays.fill(novelty, 0.8);
-    int[] uniform = LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 60, 7);
-    assertThat(java.util.Arrays.stream(uniform).filter(i -> i < 150).count()).isBetween(15L, 45L);
-    int[] more = LabelPriority.selectBatch(p, h, novelty, 0.6, drift, 320, 7);
+    assertThat(java.util.Arrays.stream(batch).filter(i -> i < 150).count()).as("spread over the region").isBetween(15L, 45L);
+    assertThat(java.util.Arrays.stream(batch).filter(i -> i % 2 == 0).count()).as("unsure and sure answers alike")
+        .isBetween(15L, 45L);
+    int[] more = LabelPriority.selectBatch(p, h, drift, 320, 7);
     assertThat(more).hasSize(320).doesNotHaveDuplicates();
     assertThat(java.util.Arrays.stream(more, 0, 300).allMatch(i -> i < 300)).as("the drift region first, then the others")
         .isTrue();

@@ -18,8 +18,8 @@ import java.util.function.Consumer;
 
 /**
  * The labelling queue of one model (see {@link Labelling}): served inputs scored by {@link LabelPriority} wait here until a
- * round of the budget picks its batch ({@link LabelPriority#selectBatch}: the drift region first, weighted by novelty; outside
- * it, uncertain and diverse inputs) and hands them to {@code publish}. A new
+ * round of the budget picks its batch ({@link LabelPriority#selectBatch}: the drift region first, a uniform sample; outside it,
+ * uncertain and diverse inputs) and hands them to {@code publish}. A new
  * champion starts a new reference and drops what waits (its scores were the old champion's). Driven by one thread, the
  * feature-drift worker's; not thread-safe.
  */
@@ -125,16 +125,14 @@ final class LabellingQueue {
     int m = waiting.size();
     float[][] p = new float[m][];
     float[][] h = new float[m][];
-    double[] novelty = new double[m];
     boolean[] drift = new boolean[m];
     for (int i = 0; i < m; i++) {
       Waiting w = waiting.get(i);
       p[i] = w.probabilities();
       h[i] = w.embedding();
-      novelty[i] = w.request().novelty();
       drift[i] = w.request().driftRegion();
     }
-    int[] taken = LabelPriority.selectBatch(p, h, novelty, reference.typical(), drift, n, ++rounds);
+    int[] taken = LabelPriority.selectBatch(p, h, drift, n, ++rounds);
     List<Integer> sorted = new ArrayList<>();
     for (int i : taken) {
       LabellingRequest r = waiting.get(i).request();

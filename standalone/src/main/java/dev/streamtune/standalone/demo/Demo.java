@@ -75,6 +75,13 @@ public final class Demo {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final AtomicInteger failed = new AtomicInteger();
   private final AtomicInteger shiftedFeedbackSent = new AtomicInteger();
+  /** Prediction ids of the shifted images served (the demo's ground truth for the labelling queue's figures). */
+  private final java.util.Set<String> shiftedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** The evaluator's {@code /metrics} when the demo runs it (the accuracy estimate is read there); null against a deployment. */
+  private volatile URI evaluatorMetrics;
+  private volatile Double sourceEstimate;
+  private volatile Double shiftedEstimate;
+  private volatile int baseVersionAtShift = -1;
   /** The model version of the latest answer: what serving serves, as its clients see it. */
   private final AtomicInteger answeredVersion = new AtomicInteger(-1);
 
@@ -145,7 +152,8 @@ public final class Demo {
           EvaluatorService evaluator = new EvaluatorService(EvaluatorConfig.from(settings));
           TrainerService trainer = new TrainerService(TrainerConfig.from(settings));
           ServingService serving = new ServingService(ServingConfig.from(settings));
-          LoopWatcher watcher = new LoopWatcher(broker.bootstrapServers(), topics, this::say, shiftedFeedbackSent::get, t0)) {
+          LoopWatcher watcher = new LoopWatcher(broker.bootstrapServers(), topics, this::say, shiftedFeedbackSent::get, t0,
+              false, shiftedIds::contains)) {
         ingest.start();
         evaluator.start();
         trainer.start();
@@ -157,6 +165,7 @@ public final class Demo {
         say(String.format("services ready: serving :%d (v%s; gRPC %s), ingest :%d, evaluator :%d, trainer :%d", serving.port(),
             serving.servingVersion().orElse(-1), serving.config().grpcEnabled() ? ":" + serving.grpcPort() : "off", ingest.port(),
             evaluator.port(), trainer.port()));
+        evaluatorMetrics = URI.create("http://localhost:" + evaluator.port() + "/metrics");
         DemoSummary summary = story(train, test, topics, broker.bootstrapServers(),
             URI.create("http://localhost:" + serving.port()), URI.create("http://localhost:" + ingest.port()), watcher, runDir);
         saveMetrics(runDir.resolve("metrics"), Map.of("serving", serving.port(), "ingest", ingest.port(), "evaluator",
@@ -178,7 +187,8 @@ public final class Demo {
     say("driving the deployment at " + a.bootstrap() + " (serving " + a.serving() + ", ingest " + a.ingest() + ")");
     waitFor("serving and ingest ready (GET /health/ready)", Duration.ofSeconds(120),
         () -> ready(a.serving()) && ready(a.ingest()));
-    try (LoopWatcher watcher = new LoopWatcher(a.bootstrap(), topics, this::say, shiftedFeedbackSent::get, t0, true)) {
+    try (LoopWatcher watcher = new LoopWatcher(a.bootstrap(), topics, this::say, shiftedFeedbackSent::get, t0, true,
+        shiftedIds::contains)) {
       watcher.start();
       DemoSummary summary = story(train, test, topics, a.bootstrap(), a.serving(), a.ingest(), watcher, runDir);
       return o.report() ? writeReport(summary, watcher, runDir.resolve("report")) : summary;
@@ -204,6 +214,8 @@ public final class Demo {
     URI feedback = ingest.resolve("/feedback");
     ScheduledExecutorService labellers = Executors.newScheduledThreadPool(2);
     SplittableRandom rnd = new SplittableRandom(o.seed());
+    // the evaluator's accuracy estimate of the serving version, before labels: kept for the source phase and for the shift
+    labellers.scheduleWithFixedDelay(this::sampleEstimate, 2, 2, TimeUnit.SECONDS);
     try {
       // a labelling tool bulk-loads clean labelled images: the guard set and the replay reservoir of the source domain
       try (KafkaProducer<String, byte[]> p = KafkaSupport.producer(bootstrap, "demo-loader", topics.samplesRaw)) {
@@ -232,6 +244,7 @@ public final class Demo {
       sleep(o.feedbackDelay().plusSeconds(2));
 
       long shiftAt = System.nanoTime();
+      baseVersionAtShift = baseVersion;
       watcher.markShift(shiftAt);
       shiftSeconds = (shiftAt - t0) / 1e9;
       say("phase 2: the domain shifts to '" + o.corruption().id() + "' (a new camera); streaming until the loop closes");
@@ -289,7 +302,8 @@ public final class Demo {
         before, beforeN, d == null ? null : d.secondsAfterShift(), d == null ? null : d.labelledSamples(),
         d == null ? null : d.detector(), sd == null ? null : sd.secondsAfterShift(), sd == null ? null : sd.labelledSamples(),
         sd == null ? null : sd.detector(), w.falseAlarms(), w.driftSignals(), c, w.decision(), promoted, swapAfterShift, afterAcc,
-        afterN, z, failed.get(), runDir.toAbsolutePath().toString(), List.copyOf(timeline), null);
+        afterN, z, failed.get(), sourceEstimate, shiftedEstimate, w.labelling(), runDir.toAbsolutePath().toString(),
+        List.copyOf(timeline), null);
   }
 
   /**
@@ -342,6 +356,9 @@ public final class Demo {
             body.get("topK").get(0).get("label").asText(), img.label(), System.nanoTime());
         out.add(s);
         allServed.add(s);
+        if (!phase.equals("source")) {
+          shiftedIds.add(s.predictionId());
+        }
         answeredVersion.set(s.version());
         if (label) {
           labellers.schedule(() -> sendFeedback(feedback, s, !phase.equals("source")), o.feedbackDelay().toMillis(),
@@ -379,6 +396,40 @@ public final class Demo {
       log.warn("could not write the report into {}", dir, e);
       say("could not write the report into " + dir + ": " + e);
       return summary;
+    }
+  }
+
+  /**
+   * Reads the evaluator's estimate of the answering version's accuracy ({@code streamtune_evaluator_accuracy_estimate}) and keeps
+   * the last value before the shift and the last during it while the same version answered.
+   */
+  private void sampleEstimate() {
+    URI uri = evaluatorMetrics;
+    int version = answeredVersion.get();
+    if (uri == null || version < 0) {
+      return;
+    }
+    try {
+      String body = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^streamtune_evaluator_accuracy_estimate\\{[^}]*version=\""
+          + version + "\"[^}]*} ([0-9.eE+-]+)$").matcher(body);
+      if (!m.find()) {
+        return;
+      }
+      double v = Double.parseDouble(m.group(1));
+      if (Double.isNaN(v)) {
+        return;
+      }
+      if (shiftSeconds == null) {
+        sourceEstimate = v;
+      } else if (version == baseVersionAtShift) {
+        shiftedEstimate = v;
+      }
+    } catch (IOException | RuntimeException e) {
+      log.debug("cannot read the accuracy estimate: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

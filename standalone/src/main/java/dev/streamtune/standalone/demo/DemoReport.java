@@ -239,6 +239,12 @@ final class DemoReport {
         : String.format(Locale.ROOT, "%.1f s after the shift, after %d labelled shifted samples (%s)",
             s.supervisedDriftSecondsAfterShift(), s.supervisedDriftLabelledSamples(), s.supervisedDriftDetector())));
     rows.add(List.of("false alarms before the shift", Integer.toString(s.falseAlarms())));
+    rows.add(List.of("accuracy estimated before labels", s.estimatesText()));
+    if (s.labelling() != null) {
+      rows.add(List.of("labelling queue", s.labelling().requests() + " requests; " + s.labelling().afterShift()
+          + " after the shift (" + s.labelling().shiftedImages() + " for shifted images), " + s.labelling().inDriftRegion()
+          + " in the drift region"));
+    }
     rows.add(List.of("drift signals in all", Integer.toString(s.driftSignals())));
     rows.add(List.of("candidate", s.candidate() == null ? "none" : String.format(Locale.ROOT,
         "v%d: %d samples, %d epochs, %.1f s, layers %s", s.candidate().version(), s.candidate().samples(),

@@ -7,6 +7,7 @@ import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Candidate;
 import dev.streamtune.core.records.Decision;
 import dev.streamtune.core.records.DriftSignal;
+import dev.streamtune.core.records.LabellingRequest;
 import dev.streamtune.core.records.Promotion;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,16 +50,28 @@ final class LoopWatcher implements AutoCloseable {
   private final List<Seen<Candidate>> candidates = new CopyOnWriteArrayList<>();
   private final List<Seen<Decision>> decisions = new CopyOnWriteArrayList<>();
   private final List<Seen<Promotion>> promotions = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger requestsAfterShift = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger requestsInDrift = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger requestsShifted = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.function.Predicate<String> shiftedInput;
 
   private final boolean fromEnd;
 
   /** @param t0 {@link System#nanoTime()} when the demo started: the origin of the {@link Seen} times */
   LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0) {
-    this(bootstrap, topics, say, shiftedLabels, t0, false);
+    this(bootstrap, topics, say, shiftedLabels, t0, false, id -> false);
   }
 
   /** {@code fromEnd}: read only what is published from now on (a deployment that ran before has history on its topics). */
   LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0, boolean fromEnd) {
+    this(bootstrap, topics, say, shiftedLabels, t0, fromEnd, id -> false);
+  }
+
+  /** {@code shiftedInput}: whether a prediction id was a shifted image (the demo's ground truth, for the queue's figures). */
+  LoopWatcher(String bootstrap, Topics topics, Consumer<String> say, IntSupplier shiftedLabels, long t0, boolean fromEnd,
+      java.util.function.Predicate<String> shiftedInput) {
+    this.shiftedInput = shiftedInput;
     this.fromEnd = fromEnd;
     this.t0 = t0;
     this.consumer = KafkaSupport.rawConsumer(bootstrap, "demo-watcher", null);
@@ -71,7 +84,8 @@ final class LoopWatcher implements AutoCloseable {
 
   void start() {
     List<TopicPartition> parts = new ArrayList<>();
-    for (String t : List.of(topics.drift.name(), topics.candidates.name(), topics.decisions.name(), topics.promotions.name())) {
+    for (String t : List.of(topics.drift.name(), topics.candidates.name(), topics.decisions.name(), topics.promotions.name(),
+        topics.labellingRequests.name())) {
       consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(t, p.partition())));
     }
     consumer.assign(parts);
@@ -105,6 +119,20 @@ final class LoopWatcher implements AutoCloseable {
   }
 
   private void on(ConsumerRecord<String, byte[]> r) {
+    if (r.topic().equals(topics.labellingRequests.name())) {
+      LabellingRequest q = Json.fromBytes(r.value(), LabellingRequest.class);
+      requests.incrementAndGet();
+      if (shiftAt >= 0) {
+        requestsAfterShift.incrementAndGet();
+        requestsShifted.addAndGet(shiftedInput.test(q.predictionId()) ? 1 : 0);
+      }
+      if (q.driftRegion() && requestsInDrift.getAndIncrement() == 0) {
+        say.accept(String.format("LABELLING QUEUE asks for shifted inputs first (the drift region of v%d): the best has priority "
+            + "%.2f, predicted %s at %.2f, uncertainty %.2f, novelty %.2f", q.version(), q.priority(), q.predictedLabel(),
+            q.topK().get(0).probability(), q.uncertainty(), q.novelty()));
+      }
+      return;
+    }
     if (r.topic().equals(topics.drift.name())) {
       DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
       drifts.add(seen(d));
@@ -216,6 +244,11 @@ final class LoopWatcher implements AutoCloseable {
 
   Integer promotedVersion() {
     return promoted;
+  }
+
+  /** What the labelling queue asked for during the run. */
+  DemoSummary.Labelling labelling() {
+    return new DemoSummary.Labelling(requests.get(), requestsAfterShift.get(), requestsShifted.get(), requestsInDrift.get());
   }
 
   @Override

@@ -79,28 +79,6 @@ final class Goals {
       out.add(new Goal("0 false alarms over " + stationaryOutcomes + " stationary outcomes (" + e.getKey() + ")",
           e.getValue() + " alarms", e.getValue() == 0 && stationaryOutcomes >= 100_000));
     }
-    List<String> queued = new ArrayList<>();
-    bad.clear();
-    for (Row q : rows) {
-      String against = q.method().equals(Row.QUEUE) ? Row.QUEUE_RANDOM : q.method().equals(Row.MIXED_QUEUE) ? Row.MIXED_RANDOM
-          : null;
-      if (against == null) {
-        continue;
-      }
-      rows.stream().filter(r -> r.method().equals(against) && r.scenario().equals(q.scenario()) && r.labels() == q.labels())
-          .findFirst().ifPresent(r -> {
-            double gain = (q.accNewAfter() - r.accNewAfter()) * 100;
-            String where = q.method().equals(Row.QUEUE) ? "all shifted" : "half shifted";
-            queued.add(String.format(Locale.ROOT, "%s/%d %s %+.1f", q.scenario(), q.labels(), where, gain));
-            // on a fully shifted stream the queue can only match random labels (within a point); on mixed traffic it must win
-            if (!(gain >= (q.method().equals(Row.QUEUE) ? -1.0 : 0.0))) {
-              bad.add(q.scenario());
-            }
-          });
-    }
-    out.add(new Goal("labels asked by the queue teach as much as random feedback at the same budget (new-domain accuracy, "
-        + "queue - random: >= 0 when half the traffic shifted, >= -1 point when all of it did)", queued.isEmpty()
-            ? "no queue row" : String.join(", ", queued) + " pts", !queued.isEmpty() && bad.isEmpty()));
     List<String> estimates = new ArrayList<>();
     bad.clear();
     for (Map.Entry<String, ScenarioRunner.Estimate> e : covariateEstimates.entrySet()) {

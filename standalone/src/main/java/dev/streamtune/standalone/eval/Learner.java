@@ -95,40 +95,84 @@ final class Learner {
     return out;
   }
 
-  /**
-   * The {@code n} images of {@code pool} the labelling queue would ask labels for, all served after the shift (the drift
-   * region), as the evaluator picks them ({@link LabelPriority#selectBatch}): a random sample of the images whose embedding is
-   * unlike those of {@code reference} (images the network was trained on).
-   */
-  List<Labelled> queue(Network net, List<Labelled> reference, List<Labelled> pool, int n, long drawSeed) {
+  /** How an arm of the labelling comparison chooses its labels among served images of the drift region. */
+  enum Choice {
+    /** what the labelling queue asks for there ({@link LabelPriority#selectBatch}: a uniform sample), i.e. random feedback */
+    QUEUE,
+    /** the n least sure answers (margin) */
+    MARGIN,
+    /** uncertain and diverse gradient embeddings ({@link LabelPriority#badge}) */
+    BADGE,
+    /**
+     * weighted by the chance of having shifted, from the embedding's novelty against the images trained on (above the
+     * reference's typical novelty: 0.9 π / f, below: 0.1 π / (1 − f), π = (f − 0.1) / 0.8 from the share f above)
+     */
+    NOVELTY
+  }
+
+  /** The {@code n} images of {@code pool} (all served after the shift) that {@code choice} asks labels for. */
+  List<Labelled> choose(Choice choice, Network net, List<Labelled> reference, List<Labelled> pool, int n, long drawSeed) {
     String layer = spec.embeddingLayer();
-    LabelPriority.Reference ref = new LabelPriority.Reference(reference.size(), Math.min(50, reference.size()), seed);
-    for (int s = 0; s < reference.size(); s += 500) {
-      List<Labelled> part = reference.subList(s, Math.min(reference.size(), s + 500));
-      INDArray f = net.featuresAndOutput(layer, pre.batch(Labelled.images(part))).features();
-      for (int i = 0; i < part.size(); i++) {
-        ref.add(f.getRow(i).dup().toFloatVector());
-      }
-    }
     float[][] p = new float[pool.size()][];
     float[][] h = new float[pool.size()][];
-    double[] novelty = new double[pool.size()];
     for (int s = 0; s < pool.size(); s += 500) {
       List<Labelled> part = pool.subList(s, Math.min(pool.size(), s + 500));
       Network.Pass pass = net.featuresAndOutput(layer, pre.batch(Labelled.images(part)));
       for (int i = 0; i < part.size(); i++) {
         p[s + i] = pass.output().getRow(i).dup().toFloatVector();
         h[s + i] = pass.features().getRow(i).dup().toFloatVector();
-        novelty[s + i] = ref.novelty(h[s + i]);
       }
     }
-    boolean[] drift = new boolean[pool.size()];
-    java.util.Arrays.fill(drift, true);
+    Random rnd = new Random(drawSeed);
+    List<Integer> all = new ArrayList<>();
+    for (int i = 0; i < pool.size(); i++) {
+      all.add(i);
+    }
+    List<Integer> picked = switch (choice) {
+      case QUEUE -> {
+        boolean[] drift = new boolean[pool.size()];
+        java.util.Arrays.fill(drift, true);
+        yield java.util.Arrays.stream(LabelPriority.selectBatch(p, h, drift, n, drawSeed)).boxed().toList();
+      }
+      case MARGIN -> {
+        all.sort(java.util.Comparator.comparingDouble((Integer i) -> -LabelPriority.uncertainty(p[i])));
+        yield all.subList(0, n);
+      }
+      case BADGE -> LabelPriority.badge(p, h, all, n, rnd);
+      case NOVELTY -> noveltyWeighted(net, reference, h, n, rnd);
+    };
     List<Labelled> out = new ArrayList<>();
-    for (int i : LabelPriority.selectBatch(p, h, novelty, ref.typical(), drift, n, drawSeed)) {
+    for (int i : picked) {
       out.add(pool.get(i));
     }
     return out;
+  }
+
+  private List<Integer> noveltyWeighted(Network net, List<Labelled> reference, float[][] h, int n, Random rnd) {
+    LabelPriority.Reference ref = new LabelPriority.Reference(reference.size(), Math.min(50, reference.size()), seed);
+    INDArray f = net.featuresAndOutput(spec.embeddingLayer(), pre.batch(Labelled.images(reference))).features();
+    for (int i = 0; i < reference.size(); i++) {
+      ref.add(f.getRow(i).dup().toFloatVector());
+    }
+    double typical = ref.typical();
+    int above = 0;
+    double[] novelty = new double[h.length];
+    for (int i = 0; i < h.length; i++) {
+      novelty[i] = ref.novelty(h[i]);
+      above += novelty[i] > typical ? 1 : 0;
+    }
+    double share = above / (double) h.length;
+    double pi = Math.max(0, Math.min(1, (share - 0.1) / 0.8));
+    double wAbove = pi > 0 ? 0.9 * pi / share : 1;
+    double wBelow = pi > 0 && share < 1 ? 0.1 * pi / (1 - share) : 1;
+    Integer[] order = new Integer[h.length];
+    double[] key = new double[h.length];
+    for (int i = 0; i < h.length; i++) {
+      order[i] = i;
+      key[i] = Math.log(rnd.nextDouble()) / Math.max(1e-3, novelty[i] > typical ? wAbove : wBelow);
+    }
+    java.util.Arrays.sort(order, java.util.Comparator.comparingDouble((Integer i) -> -key[i]));
+    return java.util.Arrays.asList(order).subList(0, n);
   }
 
   /** Which of {@code xs} the network answers right. */

@@ -29,18 +29,20 @@ record Row(String scenario, int labels, String method, String boundary, int repl
   /** Frozen up to the deepest boundary the spec declares: the CNN's conv2, the graph's last block, at 1/10 of the head's rate. */
   static final String DEEPER = "deeper (one more block at 1/10)";
   /**
-   * StreamTune's recipe and freeze plan on labels of served new-domain inputs: random ones (random feedback), and those the
-   * labelling queue asks for (LabelPriority); then on traffic of which half shifted (one of two cameras). Each the mean of a few
-   * draws.
+   * StreamTune's recipe and freeze plan on 500 labels of served images after an abrupt shift, chosen in different ways (each the
+   * mean of three draws): when all the traffic shifted, what the labelling queue asks for (a uniform sample of the drift region,
+   * i.e. random feedback), the least sure answers, BADGE; when half of it shifted (one of two cameras), the queue's uniform
+   * sample and a novelty-weighted one.
    */
-  static final String QUEUE_RANDOM = "all shifted: random feedback (mean of 3)";
-  static final String QUEUE = "all shifted: labels asked by the queue (mean of 3)";
-  static final String MIXED_RANDOM = "half shifted: random feedback (mean of 3)";
-  static final String MIXED_QUEUE = "half shifted: labels asked by the queue (mean of 3)";
+  static final String ALL_QUEUE = "labels: the queue's (uniform), all shifted";
+  static final String ALL_MARGIN = "labels: least sure (margin), all shifted";
+  static final String ALL_BADGE = "labels: BADGE, all shifted";
+  static final String HALF_QUEUE = "labels: the queue's (uniform), half shifted";
+  static final String HALF_NOVELTY = "labels: novelty-weighted, half shifted";
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
-  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, QUEUE_RANDOM, QUEUE, MIXED_RANDOM, MIXED_QUEUE,
-      DEEPER, SCRATCH, ORACLE);
+  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
+      HALF_NOVELTY, DEEPER, SCRATCH, ORACLE);
 
   /** Accuracy after over the oracle's, NaN without an oracle. */
   double ratio() {

@@ -164,10 +164,10 @@ final class ScenarioRunner {
           adaptedM = after;
         }
       }
-      // the labelling queue at the smallest budget of an abrupt shift, against random feedback with the same recipe and freeze
-      // plan: on the shifted stream, and on traffic of which only half shifted (one of two cameras), where random feedback
-      // spends half the budget on the domain the model knows. A few hundred labels make a noisy model: each arm is the mean of
-      // QUEUE_REPEATS draws (other random labels, other queue picks).
+      // which labels to ask for, at the smallest budget of an abrupt shift, with the same recipe and freeze plan: the queue's
+      // uniform sample of the drift region against choices made by the champion's answers or features, on the shifted stream
+      // and on traffic of which only half shifted (one of two cameras). A few hundred labels make a noisy model: each arm is
+      // the mean of QUEUE_REPEATS draws.
       if (s.abrupt() && n == o.labelRows().stream().mapToInt(Integer::intValue).min().orElse(n) && maxFresh.size() > n) {
         rows.addAll(queueRows(s, n, maxFresh, chosen, served, oracleAcc, caught, notes));
       }
@@ -196,17 +196,22 @@ final class ScenarioRunner {
 
   static final int QUEUE_REPEATS = 3;
 
-  /** The labelling queue's four arms (see {@link Row#QUEUE}), each the mean of {@link #QUEUE_REPEATS} draws. */
+  /** The ways of choosing labels (see {@link Row#ALL_QUEUE}), each the mean of {@link #QUEUE_REPEATS} draws. */
   private List<Row> queueRows(Scenarios.Setup s, int n, List<Labelled> shifted, FreezePlan plan, Measured served, double oracleAcc,
       int caught, List<String> notes) {
     List<Labelled> reference = s.earlier().subList(0, Math.min(300, s.earlier().size()));
     List<Labelled> mixed = new ArrayList<>(shifted.subList(0, Math.min(shifted.size(), s.streamBefore().size())));
     mixed.addAll(s.streamBefore());
     java.util.Set<String> clean = new java.util.HashSet<>(Labelled.ids(s.streamBefore()));
-    String[] arms = {Row.QUEUE_RANDOM, Row.QUEUE, Row.MIXED_RANDOM, Row.MIXED_QUEUE};
+    Object[][] arms = {{Row.ALL_QUEUE, Learner.Choice.QUEUE, shifted}, {Row.ALL_MARGIN, Learner.Choice.MARGIN, shifted},
+        {Row.ALL_BADGE, Learner.Choice.BADGE, shifted}, {Row.HALF_QUEUE, Learner.Choice.QUEUE, mixed},
+        {Row.HALF_NOVELTY, Learner.Choice.NOVELTY, mixed}};
     List<Row> out = new ArrayList<>();
-    for (String arm : arms) {
-      List<Labelled> pool = arm.equals(Row.QUEUE_RANDOM) || arm.equals(Row.QUEUE) ? shifted : mixed;
+    for (Object[] a : arms) {
+      String arm = (String) a[0];
+      Learner.Choice choice = (Learner.Choice) a[1];
+      @SuppressWarnings("unchecked")
+      List<Labelled> pool = (List<Labelled>) a[2];
       double accNew = 0;
       double accClean = 0;
       double seconds = 0;
@@ -215,14 +220,7 @@ final class ScenarioRunner {
       List<String> each = new ArrayList<>();
       for (int k = 0; k < QUEUE_REPEATS; k++) {
         long drawSeed = seed + 1000L * (k + 1);
-        List<Labelled> asked;
-        if (arm.equals(Row.QUEUE) || arm.equals(Row.MIXED_QUEUE)) {
-          asked = learner.queue(s.served(), reference, pool, n, drawSeed);
-        } else {
-          List<Labelled> shuffled = new ArrayList<>(pool);
-          java.util.Collections.shuffle(shuffled, new java.util.Random(drawSeed));
-          asked = shuffled.subList(0, n);
-        }
+        List<Labelled> asked = learner.choose(choice, s.served(), reference, pool, n, drawSeed);
         List<Labelled> askedReplay = replay(s.earlier(), asked, s.classes(), n);
         Learner.Trained t = learner.fineTune(s.champion(), s.championKey(), plan, concat(asked, askedReplay),
             asked.size());

@@ -1,7 +1,5 @@
 package dev.streamtune.serving.internal;
 
-import dev.streamtune.core.json.Json;
-import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelStore;
@@ -10,7 +8,6 @@ import dev.streamtune.core.records.Candidate;
 import dev.streamtune.serving.internal.ServingMetrics.ShadowRefusal;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
@@ -18,15 +15,9 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,31 +34,20 @@ import org.slf4j.LoggerFactory;
  * {@code streamtune.serving.shadow.refused{reason}} once, and not tried again; the node serves on either way. An unreadable record
  * goes to {@code records.rejected} and is skipped; a Kafka failure is logged and retried, never fatal.
  */
-public final class CandidateFollower implements AutoCloseable {
+public final class CandidateFollower extends TopicFollower<Candidate> {
   private static final Logger log = LoggerFactory.getLogger(CandidateFollower.class);
-  private static final Duration POLL = Duration.ofMillis(500);
-  private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(5);
   /** Parents whose newest candidate is remembered (a rollback may serve an earlier parent again); the lowest go first. */
   private static final int MAX_PARENTS = 32;
 
-  private final Consumer<String, byte[]> consumer;
-  private final String topic;
-  private final String model;
   private final ModelStore store;
   private final ModelHolder holder;
   private final ShadowScorer scorer;
-  private final RejectedRecords rejected;
   private final ServingMetrics metrics;
   private final int warmBatch;
-  private final Duration retry;
-  private final Thread thread;
-  private final CountDownLatch closing = new CountDownLatch(1);
   /** The newest trained candidate by parent version. Used by the follower thread only. */
   private final NavigableMap<Integer, Candidate> newestByParent = new TreeMap<>();
   /** Candidates (version and sha256) refused once: not loaded again. */
   private final Set<String> refused = new HashSet<>();
-  private volatile boolean closed;
-  private boolean caughtUp;
 
   /**
    * @param consumer a consumer without group id, owned (and closed) by this follower
@@ -76,80 +56,48 @@ public final class CandidateFollower implements AutoCloseable {
    */
   public CandidateFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelStore store, ModelHolder holder,
       ShadowScorer scorer, RejectedRecords rejected, ServingMetrics metrics, int warmBatch, Duration retry) {
-    this.consumer = Objects.requireNonNull(consumer, "consumer");
-    this.topic = Objects.requireNonNull(topic, "topic");
-    this.model = Objects.requireNonNull(model, "model");
+    super(log, consumer, topic, model, Candidate.class, rejected, retry, "serving-candidates");
     this.store = Objects.requireNonNull(store, "store");
     this.holder = Objects.requireNonNull(holder, "holder");
     this.scorer = Objects.requireNonNull(scorer, "scorer");
-    this.rejected = Objects.requireNonNull(rejected, "rejected");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.warmBatch = warmBatch;
-    this.retry = Objects.requireNonNull(retry, "retry");
-    this.thread = new Thread(this::run, "serving-candidates");
-    this.thread.setDaemon(true);
   }
 
-  public void start() {
-    thread.start();
+  @Override
+  void onReplay(int partitions, Map<TopicPartition, Long> endOffsets) {
+    newestByParent.clear();
+    log.info("reading {} from the beginning for shadow candidates of {}: {} partitions, end offsets {}", topic, model,
+        partitions, endOffsets.values());
   }
 
-  private void run() {
-    List<TopicPartition> partitions = null;
-    Map<TopicPartition, Long> endOffsets = null;
-    try {
-      while (!closed) {
-        try {
-          if (partitions == null) {
-            partitions = discover();
-            if (partitions == null) {
-              // no topic yet: no candidate was ever announced
-              sleep(retry);
-              continue;
-            }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            endOffsets = consumer.endOffsets(partitions);
-            caughtUp = false;
-            newestByParent.clear();
-            log.info("reading {} from the beginning for shadow candidates of {}: {} partitions, end offsets {}", topic, model,
-                partitions.size(), endOffsets.values());
-          }
-          for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-            Candidate c = read(r);
-            if (c != null) {
-              take(c, r);
-            }
-          }
-          if (!caughtUp && atEnd(endOffsets)) {
-            caughtUp = true;
-            log.info("caught up with {}: the newest candidates of {} by parent version: {}", topic, model,
-                newestByParent.entrySet().stream().map(e -> "v" + e.getKey() + " -> v" + e.getValue().version()).toList());
-          }
-          if (caughtUp) {
-            reconcile();
-          }
-        } catch (WakeupException e) {
-          // close() wakes the consumer; the loop condition ends the thread
-        } catch (KafkaException e) {
-          log.warn("cannot read {} ({}); retrying in {} ms", topic, e.toString(), retry.toMillis());
-          sleep(retry);
-        } catch (RuntimeException e) {
-          log.warn("following {} for shadow candidates of {} failed: {}; retrying in {} ms", topic, model, e.toString(),
-              retry.toMillis());
-          sleep(retry);
-        }
-      }
-    } catch (Error e) {
-      log.error("the candidate follower of {} stopped: {}; serving goes on without shadow scoring", model, e.toString(), e);
-      scorer.drop("the candidate follower stopped");
-    } finally {
-      consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+  @Override
+  void onCaughtUp() {
+    log.info("caught up with {}: the newest candidates of {} by parent version: {}", topic, model,
+        newestByParent.entrySet().stream().map(e -> "v" + e.getKey() + " -> v" + e.getValue().version()).toList());
+  }
+
+  @Override
+  void afterPoll(boolean caughtUpBefore) {
+    if (caughtUp) {
+      reconcile();
     }
   }
 
+  @Override
+  void onStopped(Error e) {
+    log.error("the candidate follower of {} stopped: {}; serving goes on without shadow scoring", model, e.toString(), e);
+    scorer.drop("the candidate follower stopped");
+  }
+
+  @Override
+  String what() {
+    return topic + " for shadow candidates of " + model;
+  }
+
   /** Remembers a candidate of this model if it is the newest of its parent. */
-  private void take(Candidate c, ConsumerRecord<String, byte[]> r) {
+  @Override
+  void onRecord(Candidate c, ConsumerRecord<String, byte[]> r) {
     if (!model.equals(c.model())) {
       return;
     }
@@ -236,62 +184,5 @@ public final class CandidateFollower implements AutoCloseable {
     metrics.shadowRefused(reason);
     log.warn("refused candidate {} v{} as the shadow of v{} ({}): {}; serving goes on without it", model, c.version(),
         c.parentVersion(), reason.tag(), why);
-  }
-
-  /** The topic's partitions, or null when the topic does not exist yet. */
-  private List<TopicPartition> discover() {
-    List<PartitionInfo> infos = consumer.partitionsFor(topic, METADATA_TIMEOUT);
-    if (infos == null || infos.isEmpty()) {
-      return null;
-    }
-    return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-  }
-
-  private boolean atEnd(Map<TopicPartition, Long> endOffsets) {
-    for (Map.Entry<TopicPartition, Long> e : endOffsets.entrySet()) {
-      if (consumer.position(e.getKey()) < e.getValue()) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Parses a record; an unreadable one is rejected with its reason and skipped. */
-  private Candidate read(ConsumerRecord<String, byte[]> r) {
-    if (r.value() == null) {
-      return null; // a tombstone on a delete topic announces nothing
-    }
-    try {
-      return Json.fromBytes(r.value(), Candidate.class);
-    } catch (RecordFormatException e) {
-      rejected.reject(r, e.getMessage());
-      return null;
-    }
-  }
-
-  private void sleep(Duration d) {
-    try {
-      closing.await(d.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      closed = true;
-    }
-  }
-
-  /** Stops following; a load in progress finishes first. */
-  @Override
-  public void close() {
-    closed = true;
-    closing.countDown();
-    if (thread.getState() == Thread.State.NEW) {
-      consumer.close(CloseOptions.timeout(Duration.ZERO));
-      return;
-    }
-    consumer.wakeup();
-    try {
-      thread.join(TimeUnit.SECONDS.toMillis(60));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -39,6 +39,9 @@ record Row(String scenario, int labels, String method, String boundary, int repl
   static final String ALL_BADGE = "labels: BADGE, all shifted";
   static final String HALF_QUEUE = "labels: the queue's (uniform), half shifted";
   static final String HALF_NOVELTY = "labels: novelty-weighted, half shifted";
+  /** The ways of choosing labels, compared on the abrupt shifts only. */
+  static final java.util.List<String> LABEL_CHOICES = java.util.List.of(ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
+      HALF_NOVELTY);
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
   static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,

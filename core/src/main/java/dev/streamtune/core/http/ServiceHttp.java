@@ -231,6 +231,12 @@ public final class ServiceHttp implements AutoCloseable {
     send(ex, status, body.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Answers a binary body of the given media type. */
+  public static void bytes(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
+    ex.getResponseHeaders().set("Content-Type", contentType);
+    send(ex, status, body);
+  }
+
   private static void send(HttpExchange ex, int status, byte[] body) throws IOException {
     ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
     try (OutputStream out = ex.getResponseBody()) {

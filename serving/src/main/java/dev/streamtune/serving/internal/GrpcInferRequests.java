@@ -7,8 +7,6 @@ import inference.OpenInferenceGrpc.InferTensorContents;
 import inference.OpenInferenceGrpc.ModelInferRequest;
 import inference.OpenInferenceGrpc.ModelInferRequest.InferInputTensor;
 import inference.OpenInferenceGrpc.ModelInferRequest.InferRequestedOutputTensor;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -60,7 +58,8 @@ final class GrpcInferRequests {
     InferTensorContents c = t.getContents();
     if (h.datatype().equals("FP32")) {
       if (raw) {
-        return new OpenInferenceRequest(id, rawFp32(h, r.getRawInputContents(0), spec), outputs, topK);
+        return new OpenInferenceRequest(id, OpenInferenceRequest.raw(h, r.getRawInputContents(0).asReadOnlyByteBuffer(), spec,
+            "raw_input_contents"), outputs, topK);
       }
       onlyTyped(h, c, c.getFp32ContentsCount(), "fp32_contents");
       float[] values = new float[h.count()];
@@ -70,13 +69,12 @@ final class GrpcInferRequests {
       }
       return new OpenInferenceRequest(id, OpenInferenceRequest.fp32(h, values, n, spec), outputs, topK);
     }
-    List<byte[]> encoded;
     if (raw) {
-      encoded = elements(h, r.getRawInputContents(0));
-    } else {
-      onlyTyped(h, c, c.getBytesContentsCount(), "bytes_contents");
-      encoded = c.getBytesContentsList().stream().map(ByteString::toByteArray).toList();
+      return new OpenInferenceRequest(id, OpenInferenceRequest.raw(h, r.getRawInputContents(0).asReadOnlyByteBuffer(), spec,
+          "raw_input_contents"), outputs, topK);
     }
+    onlyTyped(h, c, c.getBytesContentsCount(), "bytes_contents");
+    List<byte[]> encoded = c.getBytesContentsList().stream().map(ByteString::toByteArray).toList();
     return new OpenInferenceRequest(id, OpenInferenceRequest.bytes(h, encoded, spec), outputs, topK);
   }
 
@@ -97,40 +95,5 @@ final class GrpcInferRequests {
       throw OpenInferenceRequest.bad("input '" + h.name() + "' is " + h.datatype() + " but its contents hold other fields than "
           + field + "; send its data in " + field + " or in raw_input_contents");
     }
-  }
-
-  private static List<InferenceBatcher.Input> rawFp32(OpenInferenceRequest.Header h, ByteString raw, ModelSpec spec) {
-    long needed = 4L * h.count();
-    if (raw.size() != needed) {
-      throw OpenInferenceRequest.bad("input '" + h.name() + "' raw_input_contents holds " + raw.size() + " bytes but FP32 shape "
-          + h.shown() + " needs " + needed + " (4 bytes a value, little-endian)");
-    }
-    float[] values = new float[h.count()];
-    raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-    return OpenInferenceRequest.fp32(h, values, values.length, spec);
-  }
-
-  /** BYTES raw contents: each element a 4-byte little-endian length, then that many bytes. */
-  private static List<byte[]> elements(OpenInferenceRequest.Header h, ByteString raw) {
-    ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    List<byte[]> out = new ArrayList<>();
-    while (b.hasRemaining()) {
-      if (b.remaining() < 4 || out.size() >= h.count()) {
-        throw rawBytes(h, raw.size());
-      }
-      int n = b.getInt();
-      if (n < 0 || n > b.remaining()) {
-        throw rawBytes(h, raw.size());
-      }
-      byte[] e = new byte[n];
-      b.get(e);
-      out.add(e);
-    }
-    return out;
-  }
-
-  private static ServingRejection rawBytes(OpenInferenceRequest.Header h, int size) {
-    return OpenInferenceRequest.bad("input '" + h.name() + "' raw_input_contents (" + size + " bytes) is not " + h.count()
-        + " elements of a 4-byte little-endian length followed by that many bytes, as BYTES shape " + h.shown() + " needs");
   }
 }

@@ -39,7 +39,7 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>{@code ServerLive}: true; {@code ServerReady}: true once a warm model serves
- *   <li>{@code ServerMetadata}: name {@code streamtune}, the build's version, no extensions
+ *   <li>{@code ServerMetadata}: name {@code streamtune}, the build's version, the extensions (as REST's)
  *   <li>{@code ModelReady}: true for the serving version or a loaded one it names, false while none is loaded;
  *       {@code NOT_FOUND} for another model or a version not loaded
  *   <li>{@code ModelMetadata}: as REST's, its {@code parameters} in {@code properties} ({@code labels} as a JSON array)

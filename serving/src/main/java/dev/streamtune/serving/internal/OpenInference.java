@@ -65,7 +65,7 @@ public final class OpenInference {
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
-  /** The server metadata: name, version and the protocol extensions supported (none). */
+  /** The server metadata: name, version and the protocol extensions supported ({@code binary_tensor_data}, over REST). */
   public record ServerMetadata(String name, String version, List<String> extensions) {}
 
   /** One tensor of metadata: name, datatype and shape, -1 for a variable dimension. */
@@ -119,7 +119,7 @@ public final class OpenInference {
 
   public ServerMetadata server() {
     String v = OpenInference.class.getPackage().getImplementationVersion();
-    return new ServerMetadata(SERVER_NAME, v == null ? "dev" : v, List.of());
+    return new ServerMetadata(SERVER_NAME, v == null ? "dev" : v, List.of("binary_tensor_data"));
   }
 
   /** Ready when the service runs and a warm model serves. */

@@ -12,6 +12,8 @@ import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.model.ModelSpec;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -32,8 +34,19 @@ import java.util.Locale;
  * @param inputs one entry per image, channel-major values as the network takes them
  * @param outputs the output tensors asked for
  * @param topK labels per image
+ * @param binaryOutputs the outputs to answer as binary data after the JSON (the REST binary tensor data extension), a subset of
+ *     {@code outputs}
  */
-record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List<String> outputs, int topK) {
+record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List<String> outputs, int topK,
+    List<String> binaryOutputs) {
+  /** The request header that gives the length of the JSON part of a body followed by binary tensor data. */
+  static final String BINARY_HEADER = "Inference-Header-Content-Length";
+
+  /** A request answered all in JSON (the gRPC binding's, and REST's without the binary extension). */
+  OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List<String> outputs, int topK) {
+    this(id, inputs, outputs, topK, List.of());
+  }
+
   /** Nested data deeper than the deepest accepted shape is refused before walking it. */
   static final int MAX_RANK = 4;
   /** Both outputs, in this order, when a request asks for none. */
@@ -207,6 +220,37 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
   }
 
   /**
+   * The images of a tensor sent as raw bytes ({@code where}: gRPC's {@code raw_input_contents} or REST's binary data): FP32 as
+   * little-endian 4-byte floats, BYTES as elements of a 4-byte little-endian length followed by that many bytes.
+   */
+  static List<InferenceBatcher.Input> raw(Header h, ByteBuffer raw, ModelSpec spec, String where) {
+    ByteBuffer b = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
+    int size = b.remaining();
+    if (h.datatype().equals("FP32")) {
+      long needed = 4L * h.count();
+      if (size != needed) {
+        throw bad("input '" + h.name() + "' " + where + " holds " + size + " bytes but FP32 shape " + h.shown() + " needs " + needed
+            + " (4 bytes a value, little-endian)");
+      }
+      float[] values = new float[h.count()];
+      b.asFloatBuffer().get(values);
+      return fp32(h, values, values.length, spec);
+    }
+    List<byte[]> out = new ArrayList<>();
+    while (b.hasRemaining()) {
+      int n = b.remaining() < 4 || out.size() >= h.count() ? -1 : b.getInt();
+      if (n < 0 || n > b.remaining()) {
+        throw bad("input '" + h.name() + "' " + where + " (" + size + " bytes) is not " + h.count() + " elements of a 4-byte "
+            + "little-endian length followed by that many bytes, as BYTES shape " + h.shown() + " needs");
+      }
+      byte[] e = new byte[n];
+      b.get(e);
+      out.add(e);
+    }
+    return bytes(h, out, spec);
+  }
+
+  /**
    * Validates the whole JSON request and decodes its images for {@code spec}.
    *
    * @param defaultTopK labels per image when the request does not ask ({@code classification})
@@ -215,6 +259,17 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
    * @throws ServingRejection naming the problem
    */
   static OpenInferenceRequest parse(byte[] body, ModelSpec spec, int defaultTopK, int capacity, int bodyMaxBytes) {
+    return parse(body, null, spec, defaultTopK, capacity, bodyMaxBytes);
+  }
+
+  /**
+   * Validates a request of the binary tensor data extension: {@code body} is the JSON part, {@code binary} the bytes after it
+   * (null when the request has none), which an input with the parameter {@code binary_data_size} takes instead of
+   * {@code data}; outputs asked with the parameter {@code binary_data} (or all, with the request parameter
+   * {@code binary_data_output}) are answered as binary data.
+   */
+  static OpenInferenceRequest parse(byte[] body, ByteBuffer binary, ModelSpec spec, int defaultTopK, int capacity,
+      int bodyMaxBytes) {
     if (body.length == 0) {
       throw new ServingRejection(RejectReason.EMPTY, "empty body: send a JSON inference request with \"inputs\"");
     }
@@ -240,6 +295,8 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
     }
     int topK = defaultTopK;
     List<String> outputs = ALL_OUTPUTS;
+    boolean allBinary = flag(root.path("parameters").path("binary_data_output"), "request parameter \"binary_data_output\"");
+    List<String> binaryOutputs = new ArrayList<>();
     JsonNode requested = root.get("outputs");
     if (requested != null && !requested.isNull()) {
       if (!requested.isArray()) {
@@ -252,15 +309,36 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
         if (!k.isMissingNode() && !k.isNull()) {
           topK = classification(k.isIntegralNumber() && k.canConvertToLong() ? k.asLong() : null, k.toString());
         }
+        JsonNode b = o.path("parameters").path("binary_data");
+        boolean asBinary = b.isMissingNode() || b.isNull() ? allBinary : flag(b, "output parameter \"binary_data\"");
+        if (asBinary) {
+          binaryOutputs.add(names.get(names.size() - 1));
+        }
       }
       if (!names.isEmpty()) {
         outputs = List.copyOf(names);
       }
     }
-    return new OpenInferenceRequest(id, tensor(inputs.get(0), spec, capacity, bodyMaxBytes), outputs, topK);
+    if (requested == null || requested.isNull() || requested.isEmpty()) {
+      binaryOutputs = allBinary ? new ArrayList<>(outputs) : List.of();
+    }
+    return new OpenInferenceRequest(id, tensor(inputs.get(0), binary, spec, capacity, bodyMaxBytes), outputs, topK,
+        List.copyOf(binaryOutputs));
   }
 
-  private static List<InferenceBatcher.Input> tensor(JsonNode t, ModelSpec spec, int capacity, int bodyMaxBytes) {
+  /** A boolean parameter: absent is false. */
+  private static boolean flag(JsonNode v, String what) {
+    if (v.isMissingNode() || v.isNull()) {
+      return false;
+    }
+    if (!v.isBoolean()) {
+      throw bad(what + " must be true or false, was " + v);
+    }
+    return v.asBoolean();
+  }
+
+  private static List<InferenceBatcher.Input> tensor(JsonNode t, ByteBuffer binary, ModelSpec spec, int capacity,
+      int bodyMaxBytes) {
     if (!t.isObject()) {
       throw bad("an input tensor must be an object with name, datatype, shape and data");
     }
@@ -285,6 +363,27 @@ record OpenInferenceRequest(String id, List<InferenceBatcher.Input> inputs, List
       shape[i] = d.asLong();
     }
     Header h = header(name, datatype, shape, spec, capacity, bodyMaxBytes);
+    JsonNode size = t.path("parameters").path("binary_data_size");
+    if (!size.isMissingNode() && !size.isNull()) {
+      if (!size.isIntegralNumber() || !size.canConvertToLong() || size.asLong() < 0) {
+        throw bad("input '" + name + "' parameter \"binary_data_size\" must be a non-negative integer, was " + size);
+      }
+      if (binary == null) {
+        throw bad("input '" + name + "' has \"binary_data_size\" but the request has no binary data: send the JSON length in the "
+            + BINARY_HEADER + " header and the tensor's bytes after the JSON");
+      }
+      if (t.has("data")) {
+        throw bad("input '" + name + "' has both \"data\" and \"binary_data_size\"; send one");
+      }
+      if (size.asLong() != binary.remaining()) {
+        throw bad("input '" + name + "' \"binary_data_size\" is " + size.asLong() + " but " + binary.remaining()
+            + " bytes follow the JSON (" + BINARY_HEADER + ")");
+      }
+      return raw(h, binary, spec, "binary data");
+    }
+    if (binary != null && binary.hasRemaining()) {
+      throw bad(binary.remaining() + " bytes follow the JSON but no input has \"binary_data_size\"");
+    }
     JsonNode data = t.get("data");
     if (data == null || !data.isArray()) {
       throw bad("input '" + name + "' needs a \"data\" array");

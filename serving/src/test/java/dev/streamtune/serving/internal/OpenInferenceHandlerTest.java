@@ -278,6 +278,133 @@ class OpenInferenceHandlerTest {
     assertThat(registry.find(ServingMetrics.REQUESTS).tags("version", "1", "outcome", "ok").counter().count()).isEqualTo(24.0);
   }
 
+  /** A request of the binary tensor data extension: the JSON, then {@code binary}; its header gives the JSON's length. */
+  private HttpResponse<byte[]> binary(Map<String, Object> json, byte[] binary, String headerLength) throws Exception {
+    byte[] head = Json.toBytes(json);
+    byte[] body = java.util.Arrays.copyOf(head, head.length + binary.length);
+    System.arraycopy(binary, 0, body, head.length, binary.length);
+    HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + http.port() + "/v2/models/fashion/infer"))
+        .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+        .header("Content-Type", "application/octet-stream")
+        .header("Inference-Header-Content-Length", headerLength != null ? headerLength : Integer.toString(head.length)).build();
+    return client.send(r, HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  /** A binary-extension input tensor: no data, its size in bytes as a parameter. */
+  static Map<String, Object> binaryRequest(String name, String datatype, List<?> shape, int size, boolean binaryOutputs) {
+    Map<String, Object> r = request(name, datatype, shape, null);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> input = (Map<String, Object>) ((List<?>) r.get("inputs")).get(0);
+    input.remove("data");
+    input.put("parameters", Map.of("binary_data_size", size));
+    if (binaryOutputs) {
+      r.put("parameters", Map.of("binary_data_output", true));
+    }
+    return r;
+  }
+
+  static byte[] fp32Bytes(int from, int n) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * 784 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = from; i < from + n; i++) {
+      for (float v : Fixtures.image(i)) {
+        b.putFloat(v);
+      }
+    }
+    return b.array();
+  }
+
+  @Test
+  void shouldAnswerBinaryTensorDataAsTheJsonAnswerAndRefuseInconsistentOnesNamingTheProblem() throws Exception {
+    MultiLayerNetwork net = Fixtures.net(1);
+    List<Map<String, Double>> expected = direct(net, 0, 4);
+    holder.swap(Fixtures.loaded("fashion", 1, net));
+    serve();
+    assertThat(json(get("/v2")).get("extensions")).extracting(JsonNode::asText).containsExactly("binary_tensor_data");
+
+    // binary in, JSON out: the same answer as the JSON request's
+    byte[] fp32 = fp32Bytes(0, 4);
+    HttpResponse<byte[]> jsonOut = binary(binaryRequest("input", "FP32", List.of(4, 784), fp32.length, false), fp32, null);
+    assertThat(jsonOut.statusCode()).as(new String(jsonOut.body())).isEqualTo(200);
+    assertThat(jsonOut.headers().firstValue("Content-Type")).hasValue("application/json");
+    assertAnswers(Json.MAPPER.readTree(jsonOut.body()), expected, 3);
+
+    // binary in, binary out: little-endian floats and length-prefixed labels after the JSON header
+    HttpResponse<byte[]> binOut = binary(binaryRequest("input", "FP32", List.of(4, 1, 28, 28), fp32.length, true), fp32, null);
+    assertThat(binOut.statusCode()).isEqualTo(200);
+    assertThat(binOut.headers().firstValue("Content-Type")).hasValue("application/octet-stream");
+    int headerLength = Integer.parseInt(binOut.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+    JsonNode head = Json.MAPPER.readTree(java.util.Arrays.copyOf(binOut.body(), headerLength));
+    JsonNode probs = output(head, OpenInference.PROBABILITIES);
+    assertThat(probs.has("data")).isFalse();
+    assertThat(probs.get("parameters").get("binary_data_size").asInt()).isEqualTo(4 * 10 * 4);
+    JsonNode labels = output(head, OpenInference.LABELS);
+    java.nio.ByteBuffer data = java.nio.ByteBuffer.wrap(binOut.body(), headerLength, binOut.body().length - headerLength)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    assertThat(data.remaining()).isEqualTo(160 + labels.get("parameters").get("binary_data_size").asInt());
+    for (int i = 0; i < 4; i++) {
+      for (int c = 0; c < 10; c++) {
+        assertThat((double) data.getFloat()).as("image %d class %d", i, c)
+            .isCloseTo(expected.get(i).get(FashionMnist.LABELS.get(c)), within(1e-5));
+      }
+    }
+    for (int i = 0; i < 4; i++) {
+      for (int j = 0; j < 3; j++) {
+        byte[] label = new byte[data.getInt()];
+        data.get(label);
+        if (j == 0) {
+          String best = expected.get(i).entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+          assertThat(new String(label, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(best);
+        }
+      }
+    }
+    assertThat(data.hasRemaining()).isFalse();
+
+    // BYTES: encoded images, each after its 4-byte little-endian length; only the labels asked as binary
+    java.io.ByteArrayOutputStream pngs = new java.io.ByteArrayOutputStream();
+    for (int i = 0; i < 4; i++) {
+      byte[] png = Fixtures.png(i);
+      pngs.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(png.length).array());
+      pngs.writeBytes(png);
+    }
+    Map<String, Object> bytesReq = binaryRequest("image", "BYTES", List.of(4), pngs.size(), false);
+    bytesReq.put("outputs", List.of(Map.of("name", "probabilities"), Map.of("name", "labels", "parameters",
+        Map.of("binary_data", true))));
+    HttpResponse<byte[]> mixed = binary(bytesReq, pngs.toByteArray(), null);
+    assertThat(mixed.statusCode()).as(new String(mixed.body())).isEqualTo(200);
+    int mixedHeader = Integer.parseInt(mixed.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+    JsonNode mixedHead = Json.MAPPER.readTree(java.util.Arrays.copyOf(mixed.body(), mixedHeader));
+    assertThat(output(mixedHead, OpenInference.PROBABILITIES).get("data")).hasSize(40);
+    assertThat(output(mixedHead, OpenInference.LABELS).has("data")).isFalse();
+
+    double before = batches();
+    Map<String, Object> ok = binaryRequest("input", "FP32", List.of(4, 784), fp32.length, false);
+    List<Object[]> bad = List.of(
+        new Object[] {binaryRequest("input", "FP32", List.of(4, 784), fp32.length - 4, false), fp32, null, "binary_data_size"},
+        new Object[] {binaryRequest("input", "FP32", List.of(3, 784), fp32.length, false), fp32, null, "needs " + 4 * 784 * 3},
+        new Object[] {ok, fp32, "99999999", "Inference-Header-Content-Length"},
+        new Object[] {ok, fp32, "x", "Inference-Header-Content-Length"},
+        new Object[] {request("input", "FP32", List.of(4, 784), flat(0, 4)), fp32, null, "no input has \"binary_data_size\""},
+        new Object[] {binaryRequest("image", "BYTES", List.of(4), 12, false), new byte[] {9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8},
+            null, "4-byte little-endian length"});
+    for (Object[] b : bad) {
+      @SuppressWarnings("unchecked")
+      HttpResponse<byte[]> r = binary((Map<String, Object>) b[0], (byte[]) b[1], (String) b[2]);
+      assertThat(r.statusCode()).as("%s", b[3]).isEqualTo(400);
+      assertThat(Json.MAPPER.readTree(r.body()).get("error").asText()).contains((String) b[3]);
+    }
+    Map<String, Object> both = binaryRequest("input", "FP32", List.of(4, 784), fp32.length, false);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> in = (Map<String, Object>) ((List<?>) both.get("inputs")).get(0);
+    in.put("data", flat(0, 4));
+    HttpResponse<byte[]> twice = binary(both, fp32, null);
+    assertThat(twice.statusCode()).isEqualTo(400);
+    assertThat(new String(twice.body())).contains("both");
+    HttpResponse<String> noHeader = send("POST", "/v2/models/fashion/infer", fp32, "application/octet-stream");
+    assertThat(noHeader.statusCode()).isEqualTo(415);
+    assertThat(json(noHeader).get("error").asText()).contains("Inference-Header-Content-Length");
+    assertThat(batches()).as("no refused request reached inference").isEqualTo(before);
+  }
+
   @Test
   void shouldRefuseEachMalformedRequestWithA4xxNamingTheProblemAndNoInference() throws Exception {
     holder.swap(Fixtures.loaded("fashion", 1, Fixtures.net(1)));

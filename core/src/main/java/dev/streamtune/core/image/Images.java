@@ -1,10 +1,6 @@
 package dev.streamtune.core.image;
 
 import dev.streamtune.core.model.ModelSpec;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -42,23 +38,14 @@ public final class Images {
 
   /** Encodes grey pixels in [0,1] as an 8-bit grey PNG. */
   public static byte[] toPng(float[] pixels, int height, int width) {
-    BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
-    byte[] data = ((java.awt.image.DataBufferByte) img.getRaster().getDataBuffer()).getData();
+    if (pixels.length != height * width) {
+      throw new IllegalArgumentException("expected " + height + "x" + width + " grey values, got " + pixels.length);
+    }
+    byte[] data = new byte[height * width];
     for (int i = 0; i < data.length; i++) {
-      float v = Math.max(0f, Math.min(1f, pixels[i]));
-      data[i] = (byte) Math.round(v * 255f);
+      data[i] = (byte) byte255(pixels[i]);
     }
-    return png(img);
-  }
-
-  private static byte[] png(BufferedImage img) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-    try {
-      ImageIO.write(img, "png", out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return PngEncoder.encode(data, width, height, 1);
   }
 
   /**
@@ -74,14 +61,13 @@ public final class Images {
           + " values for " + channels + " channels");
     }
     int plane = height * width;
-    BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    for (int y = 0; y < height; y++) {
-      for (int x = 0; x < width; x++) {
-        int i = y * width + x;
-        img.setRGB(x, y, (byte255(chw[i]) << 16) | (byte255(chw[plane + i]) << 8) | byte255(chw[2 * plane + i]));
-      }
+    byte[] rgb = new byte[3 * plane];
+    for (int i = 0; i < plane; i++) {
+      rgb[3 * i] = (byte) byte255(chw[i]);
+      rgb[3 * i + 1] = (byte) byte255(chw[plane + i]);
+      rgb[3 * i + 2] = (byte) byte255(chw[2 * plane + i]);
     }
-    return png(img);
+    return PngEncoder.encode(rgb, width, height, 3);
   }
 
   private static int byte255(float v) {

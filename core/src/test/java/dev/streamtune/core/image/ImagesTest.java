@@ -34,6 +34,39 @@ class ImagesTest {
   }
 
   @Test
+  void shouldWritePngsThatImageIoReadsBackSampleForSampleGreyAndRgbOfAnySize() throws Exception {
+    java.util.Random rnd = new java.util.Random(7);
+    for (int[] size : new int[][] {{1, 1}, {17, 9}, {5, 64}, {28, 28}}) {
+      int h = size[0];
+      int w = size[1];
+      float[] grey = new float[h * w];
+      float[] rgb = new float[3 * h * w];
+      for (int i = 0; i < grey.length; i++) {
+        grey[i] = rnd.nextInt(256) / 255f;
+      }
+      for (int i = 0; i < rgb.length; i++) {
+        rgb[i] = rnd.nextInt(256) / 255f;
+      }
+      java.awt.image.BufferedImage g = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(grey, h, w)));
+      java.awt.image.BufferedImage c = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(rgb, 3, h, w)));
+      assertThat(g.getWidth()).isEqualTo(w);
+      assertThat(g.getHeight()).isEqualTo(h);
+      assertThat(g.getRaster().getNumBands()).isEqualTo(1);
+      assertThat(c.getRaster().getNumBands()).isEqualTo(3);
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int i = y * w + x;
+          assertThat(g.getRaster().getSample(x, y, 0)).as("grey %dx%d at %d,%d", h, w, x, y).isEqualTo(Math.round(grey[i] * 255));
+          for (int k = 0; k < 3; k++) {
+            assertThat(c.getRaster().getSample(x, y, k)).as("rgb %dx%d band %d", h, w, k)
+                .isEqualTo(Math.round(rgb[k * h * w + i] * 255));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void shouldDecodeInMemoryWithoutImageIoTempFiles() {
     Images.decode(Images.toPng(new float[28 * 28], 28, 28), 28, 28);
     assertThat(ImageIO.getUseCache()).isFalse();

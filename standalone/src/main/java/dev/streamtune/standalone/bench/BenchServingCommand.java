@@ -105,8 +105,13 @@ public final class BenchServingCommand implements Callable<Integer> {
   List<Integer> concurrency;
 
   @Option(names = "--paths", split = ",", defaultValue = "http,in-process",
-      description = "serving paths to drive: http, in-process (default ${DEFAULT-VALUE})")
+      description = "serving paths to drive: http (--endpoint), http-binary (Open Inference Protocol, FP32 as binary tensor "
+          + "data), grpc (ModelInfer, FP32 in raw_input_contents), in-process (default ${DEFAULT-VALUE})")
   List<String> paths;
+
+  @Option(names = "--images-per-request", defaultValue = "1", paramLabel = "N",
+      description = "images in each request of the http-binary and grpc paths (default ${DEFAULT-VALUE})")
+  int imagesPerRequest;
 
   @Option(names = "--endpoint", defaultValue = "predict",
       description = "HTTP endpoint: predict (PNG body) or v2 (Open Inference Protocol, FP32 [1,784]) (default ${DEFAULT-VALUE})")
@@ -129,10 +134,11 @@ public final class BenchServingCommand implements Callable<Integer> {
   Map<String, String> set = new LinkedHashMap<>();
 
   /** One measured phase of serving. */
-  private record Phase(String path, int clients, String phase, long requests, long errors, double seconds, long[] latencies,
-      ServingStats stats, int promotions, String firstError) {
+  private record Phase(String path, int clients, String phase, long requests, int perRequest, long errors, double seconds,
+      long[] latencies, ServingStats stats, int promotions, String firstError, Map<String, Double> cpu) {
+    /** Images a second. */
     double throughput() {
-      return requests / seconds;
+      return requests * perRequest / seconds;
     }
 
     double percentileMs(double p) {
@@ -201,11 +207,14 @@ public final class BenchServingCommand implements Callable<Integer> {
               + "version; endpoint %s%n", serving.port(), config.batchMax(), config.batchWait().toNanos() / 1000,
               config.httpThreads(), config.versionsKeep(), endpoint);
           Swapper swapper = new Swapper(promoter, bench, versions, serving);
-          List<byte[]> requests = httpRequests(serving.port(), encoded, pixels);
           for (String path : paths) {
+            Client client = switch (path) {
+              case "http" -> new HttpClientFactory(serving.port(), httpRequests(serving.port(), encoded, pixels), 1);
+              case "http-binary" -> new HttpClientFactory(serving.port(), binaryRequests(serving.port(), pixels), imagesPerRequest);
+              case "grpc" -> new GrpcClientFactory(serving.grpcPort(), grpcRequests(pixels), imagesPerRequest);
+              default -> new InProcessFactory(serving, pixels);
+            };
             for (int c : concurrency) {
-              Client client = path.equals("http") ? new HttpClientFactory(serving.port(), requests)
-                  : new InProcessFactory(serving, pixels);
               System.out.printf(Locale.ROOT, "%s, %d clients: steady ...%n", path, c);
               phases.add(run(path, c, "steady", client, serving, null));
               if (swapEveryMs > 0) {
@@ -230,9 +239,10 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   private void validate() {
-    if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || swapEveryMs < 0) {
+    if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || swapEveryMs < 0 || imagesPerRequest < 1
+        || imagesPerRequest > images) {
       throw new IllegalArgumentException("--images and --pretrain-images must be >= 1, --duration > 0, --warmup and "
-          + "--swap-every >= 0");
+          + "--swap-every >= 0, --images-per-request from 1 to --images");
     }
     if (batchSizes.isEmpty() || batchSizes.stream().anyMatch(b -> b < 1 || b > 4096)) {
       throw new IllegalArgumentException("--batch-sizes must be between 1 and 4096, were " + batchSizes);
@@ -241,8 +251,8 @@ public final class BenchServingCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--concurrency must be between 1 and 512, were " + concurrency);
     }
     for (String p : paths) {
-      if (!p.equals("http") && !p.equals("in-process")) {
-        throw new IllegalArgumentException("--paths takes http and in-process, was '" + p + "'");
+      if (!List.of("http", "http-binary", "grpc", "in-process").contains(p)) {
+        throw new IllegalArgumentException("--paths takes http, http-binary, grpc and in-process, was '" + p + "'");
       }
     }
     if (!endpoint.equals("predict") && !endpoint.equals("v2")) {
@@ -359,9 +369,69 @@ public final class BenchServingCommand implements Callable<Integer> {
     return out;
   }
 
+  /** The images in groups of {@code --images-per-request}, in turn. */
+  private List<List<float[]>> groups(List<float[]> pixels) {
+    List<List<float[]>> out = new ArrayList<>();
+    for (int i = 0; i + imagesPerRequest <= pixels.size(); i += imagesPerRequest) {
+      out.add(pixels.subList(i, i + imagesPerRequest));
+    }
+    return out;
+  }
+
+  /** The images as little-endian FP32, as the binary tensor data extension and gRPC's raw contents carry them. */
+  private static byte[] littleEndian(List<float[]> images) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * images.size() * images.get(0).length)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (float[] px : images) {
+      for (float v : px) {
+        b.putFloat(v);
+      }
+    }
+    return b.array();
+  }
+
+  /** Open Inference Protocol requests with the FP32 tensor as binary data after the JSON; the top label answered in JSON. */
+  private List<byte[]> binaryRequests(int port, List<float[]> pixels) {
+    List<byte[]> out = new ArrayList<>();
+    for (List<float[]> g : groups(pixels)) {
+      byte[] data = littleEndian(g);
+      Map<String, Object> input = new LinkedHashMap<>();
+      input.put("name", "input");
+      input.put("datatype", "FP32");
+      input.put("shape", List.of(g.size(), g.get(0).length));
+      input.put("parameters", Map.of("binary_data_size", data.length));
+      byte[] json = Json.toBytes(Map.of("inputs", List.of(input),
+          "outputs", List.of(Map.of("name", "labels", "parameters", Map.of("classification", 1)))));
+      byte[] body = Arrays.copyOf(json, json.length + data.length);
+      System.arraycopy(data, 0, body, json.length, data.length);
+      out.add(LoopbackHttpClient.post("127.0.0.1", port, "/v2/models/" + MODEL + "/infer", "application/octet-stream",
+          "Inference-Header-Content-Length: " + json.length + "\r\n", body));
+    }
+    return out;
+  }
+
+  /** gRPC ModelInfer requests with the FP32 tensor in raw_input_contents; the top label asked. */
+  private List<inference.OpenInferenceGrpc.ModelInferRequest> grpcRequests(List<float[]> pixels) {
+    List<inference.OpenInferenceGrpc.ModelInferRequest> out = new ArrayList<>();
+    for (List<float[]> g : groups(pixels)) {
+      out.add(inference.OpenInferenceGrpc.ModelInferRequest.newBuilder().setModelName(MODEL)
+          .addInputs(inference.OpenInferenceGrpc.ModelInferRequest.InferInputTensor.newBuilder().setName("input")
+              .setDatatype("FP32").addShape(g.size()).addShape(g.get(0).length))
+          .addOutputs(inference.OpenInferenceGrpc.ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("labels")
+              .putParameters("classification", inference.OpenInferenceGrpc.InferParameter.newBuilder().setInt64Param(1).build()))
+          .addRawInputContents(com.google.protobuf.ByteString.copyFrom(littleEndian(g))).build());
+    }
+    return out;
+  }
+
   /** Makes one closed-loop client: something that answers image {@code i} once per call. */
   private interface Client {
     Caller open(int client) throws IOException;
+
+    /** Images in each request. */
+    default int perRequest() {
+      return 1;
+    }
   }
 
   /** One client's connection; {@link #call} returns null on success, else what went wrong. */
@@ -372,7 +442,35 @@ public final class BenchServingCommand implements Callable<Integer> {
     void close();
   }
 
-  private record HttpClientFactory(int port, List<byte[]> requests) implements Client {
+  /** One gRPC channel per client, as separate callers would have; a blocking stub, one request in flight. */
+  private record GrpcClientFactory(int port, List<inference.OpenInferenceGrpc.ModelInferRequest> requests, int perRequest)
+      implements Client {
+    @Override
+    public Caller open(int client) {
+      io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", port)
+          .usePlaintext().build();
+      inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub =
+          inference.GRPCInferenceServiceGrpc.newBlockingStub(channel);
+      return new Caller() {
+        @Override
+        public String call(int image) {
+          try {
+            stub.withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(requests.get(image % requests.size()));
+            return null;
+          } catch (io.grpc.StatusRuntimeException e) {
+            return e.getStatus().toString();
+          }
+        }
+
+        @Override
+        public void close() {
+          channel.shutdownNow();
+        }
+      };
+    }
+  }
+
+  private record HttpClientFactory(int port, List<byte[]> requests, int perRequest) implements Client {
     @Override
     public Caller open(int client) {
       LoopbackHttpClient http = new LoopbackHttpClient("127.0.0.1", port);
@@ -501,6 +599,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       Thread.sleep(Math.round(warmup * 1000));
     }
     ServingStats before = serving.stats();
+    ThreadCpu cpuBefore = ThreadCpu.snapshot();
     recording.set(true);
     long t0 = System.nanoTime();
     int promotions = 0;
@@ -518,6 +617,7 @@ public final class BenchServingCommand implements Callable<Integer> {
     }
     recording.set(false);
     double seconds = (System.nanoTime() - t0) / 1e9;
+    Map<String, Double> cpu = ThreadCpu.snapshot().since(cpuBefore);
     ServingStats stats = serving.stats().minus(before);
     stop.set(true);
     if (!done.await(60, TimeUnit.SECONDS)) {
@@ -531,7 +631,8 @@ public final class BenchServingCommand implements Callable<Integer> {
       at += counts[c];
     }
     Arrays.sort(all);
-    return new Phase(path, clients, phase, total, Arrays.stream(errors).sum(), seconds, all, stats, promotions, firstError.get());
+    return new Phase(path, clients, phase, total, factory.perRequest(), Arrays.stream(errors).sum(), seconds, all, stats,
+        promotions, firstError.get(), cpu);
   }
 
   private void report(List<double[]> raw, List<Phase> phases) {
@@ -550,14 +651,14 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
     }
     System.out.println();
-    String httpLabel = endpoint.equals("predict") ? "http /predict png" : "http v2 infer fp32";
-    System.out.println("Serving, one image per request, closed-loop clients (HTTP: loopback, keep-alive, answers published as "
-        + "prediction and input events to the in-process broker; in-process: the same batcher, no HTTP, no events)");
-    System.out.printf(Locale.ROOT, "%-20s %7s %7s %10s %9s %9s %9s %10s %8s %12s%n", "path", "clients", "phase", "images/s",
+    System.out.println("Serving, closed-loop clients (one image per request; http-binary and grpc: --images-per-request; HTTP "
+        + "and gRPC: loopback, keep-alive, every image published as prediction and input events to the in-process broker; "
+        + "in-process: the same batcher, no transport, no events); p50/p99 per request");
+    System.out.printf(Locale.ROOT, "%-26s %7s %7s %10s %9s %9s %9s %10s %8s %12s%n", "path", "clients", "phase", "images/s",
         "x raw", "p50 ms", "p99 ms", "mean batch", "errors", "swaps/loads");
     for (Phase p : phases) {
-      System.out.printf(Locale.ROOT, "%-20s %7d %7s %10.0f %9.2f %9.2f %9.2f %10.1f %8d %12s%n",
-          p.path().equals("http") ? httpLabel : "in-process batcher", p.clients(), p.phase(), p.throughput(), p.throughput() / best,
+      System.out.printf(Locale.ROOT, "%-26s %7d %7s %10.0f %9.2f %9.2f %9.2f %10.1f %8d %12s%n",
+          label(p.path()), p.clients(), p.phase(), p.throughput(), p.throughput() / best,
           p.percentileMs(0.50), p.percentileMs(0.99), p.stats().meanBatch(), p.errors(),
           p.phase().equals("swaps") ? p.promotions() + "/" + p.stats().modelLoads() : "-");
       if (p.firstError() != null) {
@@ -573,7 +674,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       if (top != null) {
         double ratio = top.throughput() / best;
         System.out.printf(Locale.ROOT, "throughput ratio, %s at its best (%d clients) / raw best: %.2fx (goal >= 0.85x: %s)%n",
-            path.equals("http") ? httpLabel : "in-process batcher", top.clients(), ratio, ratio >= 0.85 ? "met" : "NOT met");
+            label(path), top.clients(), ratio, ratio >= 0.85 ? "met" : "NOT met");
         // a batch cannot hold more requests than clients have in flight: raw at the batch size the worker formed is the
         // ceiling of this concurrency, and the ratio to it is the cost of serving itself
         double[] near = raw.stream().min((a, b) -> Double.compare(Math.abs(a[0] - top.stats().meanBatch()),
@@ -592,13 +693,44 @@ public final class BenchServingCommand implements Callable<Integer> {
         double ratio = s.percentileMs(0.99) / steady.percentileMs(0.99);
         System.out.printf(Locale.ROOT, "p99 during swaps / steady p99, %s, %d clients: %.2f / %.2f ms = %.2fx (goal <= 1.5x: %s); "
             + "%d promotions, %d loads from disk (%.0f ms each on average), %d failed swaps, %d errors%n",
-            s.path().equals("http") ? httpLabel : "in-process batcher", s.clients(), s.percentileMs(0.99), steady.percentileMs(0.99),
+            label(s.path()), s.clients(), s.percentileMs(0.99), steady.percentileMs(0.99),
             ratio, ratio <= 1.5 ? "met" : "NOT met", s.promotions(), s.stats().modelLoads(), s.stats().meanLoadMs(), s.stats().failedSwaps(),
             s.errors());
       }
     }
+    System.out.println();
+    System.out.println("Where the CPU went: CPU ms per 1000 images by component (threads of this process, from /proc; "
+        + "inference = the worker and its native thread pools; swaps = the followers loading models; jit = the JIT compilers; gc = garbage collection and native memory release)");
+    System.out.printf(Locale.ROOT, "%-26s %7s %7s", "path", "clients", "phase");
+    ThreadCpu.COMPONENTS.forEach(c -> System.out.printf(Locale.ROOT, " %9s", c));
+    System.out.printf(Locale.ROOT, " %9s %9s%n", "total", "busy");
+    int cores = Runtime.getRuntime().availableProcessors();
+    for (Phase p : phases) {
+      double images = p.requests() * (double) p.perRequest();
+      if (images == 0) {
+        continue;
+      }
+      System.out.printf(Locale.ROOT, "%-26s %7d %7s", label(p.path()), p.clients(), p.phase());
+      double total = 0;
+      for (String c : ThreadCpu.COMPONENTS) {
+        double sec = p.cpu().getOrDefault(c, 0.0);
+        total += sec;
+        System.out.printf(Locale.ROOT, " %9.0f", 1e6 * sec / images);
+      }
+      // busy: the share of the machine's cores this process used during the phase
+      System.out.printf(Locale.ROOT, " %9.0f %8.0f%%%n", 1e6 * total / images, 100 * total / (p.seconds() * cores));
+    }
     long eventsFailed = phases.stream().mapToLong(p -> p.stats().eventsFailed()).sum();
     System.out.printf(Locale.ROOT, "prediction/input events that could not be sent during the phases: %d%n", eventsFailed);
+  }
+
+  private String label(String path) {
+    return switch (path) {
+      case "http" -> endpoint.equals("predict") ? "http /predict png" : "http v2 infer fp32";
+      case "http-binary" -> "http v2 binary fp32 x" + imagesPerRequest;
+      case "grpc" -> "grpc infer raw fp32 x" + imagesPerRequest;
+      default -> "in-process batcher";
+    };
   }
 
   static double percentile(long[] sorted, double p) {

@@ -33,8 +33,14 @@ final class LoopbackHttpClient implements AutoCloseable {
 
   /** The bytes of a POST with the given body, ready to send as many times as wanted. */
   static byte[] post(String host, int port, String path, String contentType, byte[] body) {
+    return post(host, port, path, contentType, "", body);
+  }
+
+  /** The same with more header lines, each ending in CRLF. */
+  static byte[] post(String host, int port, String path, String contentType, String headers, byte[] body) {
     byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nContent-Type: " + contentType
-        + "\r\nContent-Length: " + body.length + "\r\nConnection: keep-alive\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        + "\r\nContent-Length: " + body.length + "\r\n" + headers + "Connection: keep-alive\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
     byte[] all = new byte[head.length + body.length];
     System.arraycopy(head, 0, all, 0, head.length);
     System.arraycopy(body, 0, all, head.length, body.length);

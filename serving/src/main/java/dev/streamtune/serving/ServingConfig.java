@@ -25,10 +25,13 @@ import java.util.Objects;
  * @param httpThreads threads serving HTTP requests ({@value #HTTP_THREADS}, default 32)
  * @param versionsKeep how many previously served versions stay loaded beside the serving one, so a request may pin them
  *     ({@value #VERSIONS_KEEP}, default 2; 0 keeps only the serving version)
+ * @param swapMinInterval the shortest time between two model swaps ({@value #SWAP_MIN_INTERVAL}, default 1s; 0 swaps on every
+ *     promotion): promotions that arrive faster wait, and only the newest is loaded, so a burst of promotions costs the request
+ *     path one load
  * @param shadow shadow scoring of the newest candidate of the serving version ({@code streamtune.serving.shadow.*})
  */
 public record ServingConfig(CommonConfig common, String host, int port, int grpcPort, int batchMax, Duration batchWait, int queueMax, int topK,
-    int bodyMaxBytes, int httpThreads, int versionsKeep, Shadow shadow) {
+    int bodyMaxBytes, int httpThreads, int versionsKeep, Duration swapMinInterval, Shadow shadow) {
   public static final String HOST = "streamtune.serving.host";
   public static final String PORT = "streamtune.serving.port";
   public static final String GRPC_PORT = "streamtune.serving.grpc-port";
@@ -39,6 +42,9 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
   public static final String BODY_MAX_BYTES = "streamtune.serving.body.max-bytes";
   public static final String HTTP_THREADS = "streamtune.serving.http.threads";
   public static final String VERSIONS_KEEP = "streamtune.serving.versions.keep";
+  public static final String SWAP_MIN_INTERVAL = "streamtune.serving.swap.min-interval";
+  /** The longest {@link #SWAP_MIN_INTERVAL}. */
+  public static final Duration MAX_SWAP_MIN_INTERVAL = Duration.ofHours(1);
   public static final String SHADOW_SHARE = "streamtune.serving.shadow.share";
   public static final String SHADOW_QUEUE_MAX = "streamtune.serving.shadow.queue.max";
   public static final String SHADOW_SUMMARY_INPUTS = "streamtune.serving.shadow.summary.inputs";
@@ -118,6 +124,9 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
     check(bodyMaxBytes >= 1, "bodyMaxBytes", bodyMaxBytes);
     check(httpThreads >= 1, "httpThreads", httpThreads);
     check(versionsKeep >= 0 && versionsKeep <= 16, "versionsKeep", versionsKeep);
+    Objects.requireNonNull(swapMinInterval, "swapMinInterval");
+    check(!swapMinInterval.isNegative() && swapMinInterval.compareTo(MAX_SWAP_MIN_INTERVAL) <= 0, "swapMinInterval",
+        swapMinInterval);
     Objects.requireNonNull(shadow, "shadow");
   }
 
@@ -143,6 +152,10 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
     if (grpcPort > 0 && grpcPort == port) {
       throw new ConfigException(GRPC_PORT, Integer.toString(grpcPort), "must differ from " + PORT);
     }
+    Duration swapMin = s.duration(SWAP_MIN_INTERVAL, Duration.ofSeconds(1));
+    if (swapMin.compareTo(MAX_SWAP_MIN_INTERVAL) > 0) {
+      throw new ConfigException(SWAP_MIN_INTERVAL, s.string(SWAP_MIN_INTERVAL, null), "must be at most 1h");
+    }
     return new ServingConfig(common, host, port, grpcPort,
         s.integer(BATCH_MAX, 32, 1, 4096),
         wait,
@@ -151,6 +164,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
         (int) s.size(BODY_MAX_BYTES, 1 << 20, 64, 64 << 20),
         s.integer(HTTP_THREADS, 32, 1, 1024),
         s.integer(VERSIONS_KEEP, 2, 0, 16),
+        swapMin,
         Shadow.from(s));
   }
 }

@@ -130,9 +130,10 @@ public final class ServingService implements AutoCloseable {
             models, shadow, rejected, metrics, config.batchMax(), RETRY);
       }
       batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics, shadow);
-      ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics);
+      InferenceBatcher answering = batcher;
+      ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics, answering::recent);
       follower = new PromotionFollower(rawConsumer(common, "-promotions"), common.topics().promotions.name(), model, swapper,
-          models, rejected, new PromotionCheck(store, registry, "serving", model), RETRY);
+          models, rejected, new PromotionCheck(store, registry, "serving", model), RETRY, config.swapMinInterval(), metrics);
       http.route(PredictHandler.PATH,
           new PredictHandler(models, batcher, events, metrics, config.topK(), config.bodyMaxBytes(), Clock.systemUTC()));
       OpenInference openInference = new OpenInference(model, models, batcher, events, metrics, config.topK(),
@@ -256,9 +257,11 @@ public final class ServingService implements AutoCloseable {
   public ServingStats stats() {
     ServingMetrics m = metrics;
     if (m == null) {
-      return new ServingStats(0, 0, 0, 0, 0, 0, 0);
+      return new ServingStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
-    return new ServingStats(m.batchCalls(), m.batchedRequests(), m.loads(), m.loadSeconds(), m.swaps(), m.failedSwaps(), m.eventsFailed());
+    double[] jitter = m.swapJitter();
+    return new ServingStats(m.batchCalls(), m.batchedRequests(), m.loads(), m.loadSeconds(), m.swaps(), m.failedSwaps(),
+        m.eventsFailed(), m.superseded(), (long) jitter[0], jitter[0] * jitter[1]);
   }
 
   /** The registry {@code /metrics} renders. */

@@ -12,9 +12,12 @@ package dev.streamtune.serving;
  * @param swaps versions swapped in to serve, loaded or served again from memory
  * @param failedSwaps promoted versions refused (did not load, verify or run)
  * @param eventsFailed prediction and input events (and shadow score windows) that could not be sent
+ * @param superseded promotions never loaded because a newer one arrived within the minimum swap interval
+ * @param swapJitterCount swap windows measured (back-to-back swaps share one): p99 during the swap over the steady p99 before
+ * @param swapJitterSum the sum of those ratios
  */
 public record ServingStats(long batches, long batchedRequests, long modelLoads, double modelLoadSeconds, long swaps, long failedSwaps,
-    long eventsFailed) {
+    long eventsFailed, long superseded, long swapJitterCount, double swapJitterSum) {
   /** The mean batch size, 0 before the first batch. */
   public double meanBatch() {
     return batches == 0 ? 0 : batchedRequests / (double) batches;
@@ -25,10 +28,16 @@ public record ServingStats(long batches, long batchedRequests, long modelLoads, 
     return modelLoads == 0 ? 0 : 1000 * modelLoadSeconds / modelLoads;
   }
 
+  /** The mean ratio of the p99 during a swap to the steady p99 before it, NaN before the first measured swap. */
+  public double meanSwapJitter() {
+    return swapJitterCount == 0 ? Double.NaN : swapJitterSum / swapJitterCount;
+  }
+
   /** The counts of this minus {@code earlier}: what happened in between. */
   public ServingStats minus(ServingStats earlier) {
     return new ServingStats(batches - earlier.batches, batchedRequests - earlier.batchedRequests, modelLoads - earlier.modelLoads,
         modelLoadSeconds - earlier.modelLoadSeconds, swaps - earlier.swaps, failedSwaps - earlier.failedSwaps,
-        eventsFailed - earlier.eventsFailed);
+        eventsFailed - earlier.eventsFailed, superseded - earlier.superseded, swapJitterCount - earlier.swapJitterCount,
+        swapJitterSum - earlier.swapJitterSum);
   }
 }

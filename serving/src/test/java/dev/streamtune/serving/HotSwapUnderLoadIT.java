@@ -92,7 +92,9 @@ class HotSwapUnderLoadIT {
 
     ServingConfig config = ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap,
         "streamtune.store.dir", store.root().toString(), "streamtune.model", "fashion",
-        "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "0", "streamtune.serving.host", "localhost", "streamtune.serving.versions.keep", "1")));
+        "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "0", "streamtune.serving.host", "localhost", "streamtune.serving.versions.keep", "1",
+        // every promotion swaps: the rate limit has its own test below
+        "streamtune.serving.swap.min-interval", "0ms")));
     try (ServingService serving = new ServingService(config)) {
       serving.start();
       Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);
@@ -119,6 +121,7 @@ class HotSwapUnderLoadIT {
           }));
         }
         Fixtures.await(PATIENCE, "answers from the base under load", () -> answers.size() >= 20);
+        Thread.sleep(1_000); // steady traffic before the first swap: what the swaps' p99 is compared with
 
         // promotions and rollbacks: 2, 3, 1, 2, 3, 1, ... ending on 3; each one a different version from the one before
         Topic<String, Promotion> t = TOPICS.promotions;
@@ -201,12 +204,66 @@ class HotSwapUnderLoadIT {
       }
       assertThat(serving.servingVersion()).hasValue(last);
 
+      // the swaps' jitter was measured and published: back-to-back swaps share one window, which closed a second after the last
+      Fixtures.await(PATIENCE, "the swap jitter published", () -> serving.stats().swapJitterCount() >= 1);
+      double jitter = serving.stats().meanSwapJitter();
+      assertThat(jitter).as("p99 during the swaps over the steady p99").isPositive().isFinite();
+      String metrics = serving.registry().scrape();
+      assertThat(metrics).contains("streamtune_serving_swap_p99_seconds{model=\"fashion\",",
+          "streamtune_serving_swap_jitter_count{model=\"fashion\",", "streamtune_serving_swaps_superseded_total");
+
       Map<Integer, Long> perVersion = new java.util.TreeMap<>();
       all.forEach(a -> perVersion.merge(a.version(), 1L, Long::sum));
       System.out.printf("HotSwapUnderLoadIT: %d requests from %d clients, %d promotions/rollbacks (%s .. %s), %d loads from disk,"
-          + " versions seen %s, answers per version %s, answers after the last swap %d%n", all.size(), CLIENTS, published.size(),
-          published.get(0).sent(), published.get(published.size() - 1).sent(), swaps.modelLoads(), seen, perVersion,
-          afterLast.size());
+          + " versions seen %s, answers per version %s, answers after the last swap %d, p99 during the swaps / steady %.2fx%n",
+          all.size(), CLIENTS, published.size(), published.get(0).sent(), published.get(published.size() - 1).sent(),
+          swaps.modelLoads(), seen, perVersion, afterLast.size(), jitter);
+    }
+  }
+
+  @Test
+  void shouldSwapAtMostOncePerMinimumIntervalAndNeverLoadAPromotionSupersededMeanwhile() throws Exception {
+    DirectoryModelStore store = new DirectoryModelStore(TestData.tempDir("hotswap-interval-store"));
+    Manifest v1 = TestModels.storeBase(store, "shoes", 1000);
+    Map<Integer, Manifest> manifests = new java.util.HashMap<>(Map.of(1, v1));
+    for (int v = 2; v <= 4; v++) {
+      manifests.put(v, store.save("shoes", Fixtures.net(10 + v), v1.spec(), v - 1, v1.training(), Map.of()));
+    }
+    long interval = 4_000;
+    ServingConfig config = ServingConfig.from(Settings.of(Map.of("streamtune.bootstrap", bootstrap,
+        "streamtune.store.dir", store.root().toString(), "streamtune.model", "shoes",
+        "streamtune.serving.port", "0", "streamtune.serving.grpc-port", "-1", "streamtune.serving.host", "localhost",
+        "streamtune.serving.swap.min-interval", interval + "ms", "streamtune.serving.shadow.share", "0")));
+    try (ServingService serving = new ServingService(config);
+        KafkaProducer<String, Promotion> producer = KafkaSupport.producer(bootstrap, "it-interval-promoter", TOPICS.promotions)) {
+      serving.start();
+      Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);
+      ServingStats atStart = serving.stats();
+      java.util.function.IntConsumer promote = version -> {
+        Manifest m = manifests.get(version);
+        try {
+          producer.send(new ProducerRecord<>(TOPICS.promotions.name(), "shoes", new Promotion(Versioned.CURRENT, "shoes", version,
+              store.uri("shoes", version), m.sha256(), "gate: better", Instant.now()))).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      // the first swap after a quiet time is at once
+      promote.accept(2);
+      Fixtures.await(PATIENCE, "v2 serving", () -> serving.servingVersion().orElse(-1) == 2);
+      long swapped = System.nanoTime();
+      // two more within the interval, in separate polls: v3 waits and is superseded by v4, which serves once the interval passed
+      promote.accept(3);
+      Thread.sleep(1_200);
+      assertThat(serving.servingVersion()).as("v3 waits for the interval").hasValue(2);
+      promote.accept(4);
+      Fixtures.await(PATIENCE, "v4 serving", () -> serving.servingVersion().orElse(-1) == 4);
+      long waited = (System.nanoTime() - swapped) / 1_000_000;
+      assertThat(waited).as("ms from the v2 swap to the v4 swap").isGreaterThanOrEqualTo(interval - 100);
+      ServingStats after = serving.stats().minus(atStart);
+      assertThat(after.modelLoads()).as("v2 and v4 loaded, v3 never").isEqualTo(2);
+      assertThat(after.swaps()).isEqualTo(2);
+      assertThat(serving.stats().superseded()).isEqualTo(1);
     }
   }
 

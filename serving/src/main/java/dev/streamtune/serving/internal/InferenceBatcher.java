@@ -44,6 +44,11 @@ public final class InferenceBatcher implements AutoCloseable {
   private final ShadowScorer shadow;
   private final Thread worker;
   private volatile boolean accepting = true;
+  /** The last {@link #RECENT} images answered and the size of the last batch: what a new version is warmed up on. */
+  private final java.util.concurrent.atomic.AtomicReferenceArray<float[]> recent = new java.util.concurrent.atomic.AtomicReferenceArray<>(RECENT);
+  private int recentAt;
+  private volatile int lastBatch;
+  static final int RECENT = 64;
 
   /**
    * One queued request: the encoded image, its pixels as decoded for a spec, the model it is pinned to (null: whichever serves
@@ -155,6 +160,27 @@ public final class InferenceBatcher implements AutoCloseable {
   private ServingRejection queueFull() {
     return new ServingRejection(RejectReason.QUEUE_FULL,
         "inference queue full (" + capacity() + " requests waiting); retry later");
+  }
+
+  /**
+   * Up to {@link #RECENT} images answered last (channel-major, decoded for the model that answered them) and the size of the
+   * last batch: real inputs in the shape serving runs, for warming up a new version. Thread-safe.
+   */
+  public Recent recent() {
+    List<float[]> images = new ArrayList<>(RECENT);
+    for (int i = 0; i < RECENT; i++) {
+      float[] px = recent.get(i);
+      if (px != null) {
+        images.add(px);
+      }
+    }
+    return new Recent(images, lastBatch);
+  }
+
+  /** Recently answered images, and the size of the last batch (0 before the first). */
+  public record Recent(List<float[]> images, int lastBatch) {
+    /** Nothing answered yet. */
+    public static final Recent NONE = new Recent(List.of(), 0);
   }
 
   /** Requests waiting for inference. */
@@ -275,6 +301,11 @@ public final class InferenceBatcher implements AutoCloseable {
       return;
     }
     metrics.batch(ready.size());
+    lastBatch = ready.size();
+    for (float[] px : images) {
+      recent.set(recentAt, px);
+      recentAt = (recentAt + 1) % RECENT;
+    }
     for (int i = 0; i < ready.size(); i++) {
       Pending p = ready.get(i);
       List<LabelProbability> labels = top.get(i);

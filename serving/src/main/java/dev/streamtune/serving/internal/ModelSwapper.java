@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Loads a model version off the request path, verifies it (store checksum, the announced sha256, an output of one column per
- * label), warms it up with one {@code output()} on a dummy batch and only then swaps it into the {@link ModelHolder}. A version
+ * Loads a model version off the request path (on the follower's thread, at low CPU priority), verifies it (store checksum, the
+ * announced sha256, an output of one column per label), warms it up on the images serving answered last and only then swaps it
+ * into the {@link ModelHolder}; each swap opens a window of {@link SwapJitter} on the latencies of the requests meanwhile. A version
  * that fails any step is logged and counted, and the model serving keeps serving. Called from one thread (the promotion
  * follower).
  */
@@ -32,11 +33,22 @@ public final class ModelSwapper {
   private final ModelHolder holder;
   private final int warmBatch;
   private final ServingMetrics metrics;
+  private final java.util.function.Supplier<InferenceBatcher.Recent> recent;
 
   /**
    * @param warmBatch the rows of the dummy warm-up batch: the largest batch the worker will run
    */
   public ModelSwapper(ModelStore store, String model, ModelHolder holder, int warmBatch, ServingMetrics metrics) {
+    this(store, model, holder, warmBatch, metrics, () -> InferenceBatcher.Recent.NONE);
+  }
+
+  /**
+   * @param recent the images serving answered last and its last batch size: a new version is warmed up on them, at the largest
+   *     batch and at the last batch's size, rather than on a dummy batch
+   */
+  public ModelSwapper(ModelStore store, String model, ModelHolder holder, int warmBatch, ServingMetrics metrics,
+      java.util.function.Supplier<InferenceBatcher.Recent> recent) {
+    this.recent = Objects.requireNonNull(recent, "recent");
     this.store = Objects.requireNonNull(store, "store");
     this.model = Objects.requireNonNull(model, "model");
     this.holder = Objects.requireNonNull(holder, "holder");
@@ -143,6 +155,18 @@ public final class ModelSwapper {
   }
 
   private boolean swapIn(int version, String sha256, String why) {
+    if (holder.current() == null) {
+      return swapInWindow(version, sha256, why); // the first model: no request was answered before it, nothing to compare
+    }
+    metrics.swapStarted();
+    try {
+      return swapInWindow(version, sha256, why);
+    } finally {
+      metrics.swapEnded(version);
+    }
+  }
+
+  private boolean swapInWindow(int version, String sha256, String why) {
     long t0 = System.nanoTime();
     Optional<LoadedModel> kept = holder.get(version);
     if (kept.isPresent() && (sha256 == null || sha256.equals(kept.get().manifest().sha256()))) {
@@ -175,9 +199,30 @@ public final class ModelSwapper {
     return true;
   }
 
-  /** One output() on a dummy batch: allocates the workspaces before the first request, and proves the network runs. */
+  /**
+   * Proves the network runs and warms it up on what serving answered last, at the largest batch and at the last batch's size
+   * (workspaces and kernels for the shapes requests will bring); on a dummy batch before any request.
+   */
   private void warmUp(LoadedModel m) {
-    warmUp(m, model, warmBatch);
+    InferenceBatcher.Recent r = recent.get();
+    int size = m.spec().imageSize();
+    List<float[]> real = r.images().stream().filter(px -> px.length == size).toList();
+    if (real.isEmpty()) {
+      warmUp(m, model, warmBatch);
+      return;
+    }
+    warmUp(m, model, cycle(real, warmBatch));
+    if (r.lastBatch() > 0 && r.lastBatch() != warmBatch) {
+      warmUp(m, model, cycle(real, r.lastBatch()));
+    }
+  }
+
+  private static List<float[]> cycle(List<float[]> images, int n) {
+    List<float[]> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(images.get(i % images.size()));
+    }
+    return out;
   }
 
   /**
@@ -187,12 +232,15 @@ public final class ModelSwapper {
    * @throws ModelVerificationException when it does not
    */
   static void warmUp(LoadedModel m, String model, int warmBatch) {
+    warmUp(m, model, Collections.nCopies(Math.max(1, warmBatch), new float[m.spec().imageSize()]));
+  }
+
+  private static void warmUp(LoadedModel m, String model, List<float[]> images) {
     ModelSpec spec = m.spec();
     if (!m.model().equals(model)) {
       throw new ModelVerificationException("manifest names model '" + m.model() + "'");
     }
-    List<float[]> dummy = Collections.nCopies(Math.max(1, warmBatch), new float[spec.imageSize()]);
-    INDArray out = m.network().output(Preprocessor.of(spec).batch(dummy));
+    INDArray out = m.network().output(Preprocessor.of(spec).batch(images));
     if (out.rank() != 2 || out.size(1) != spec.labels().size()) {
       throw new ModelVerificationException("the network answers shape " + java.util.Arrays.toString(out.shape()) + " but the spec names "
           + spec.labels().size() + " labels");

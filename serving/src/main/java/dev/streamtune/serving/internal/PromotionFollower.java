@@ -21,7 +21,10 @@ import org.slf4j.LoggerFactory;
  * <p>Every node must see every promotion, so there is no consumer group: the follower assigns all partitions itself and reads
  * from the beginning. On boot (and whenever the topic first appears) it catches up to the end offsets, then serves only the
  * newest promotion (the base model if there is none) instead of loading every historical version. After that, each polled batch
- * applies the newest promotion of the model it holds. An unreadable record is sent to {@code records.rejected} and skipped; a
+ * applies the newest promotion of the model it holds, at most one swap per {@code minInterval}: a promotion that arrives sooner
+ * waits, and one superseded by a newer promotion meanwhile is never loaded (counted in
+ * {@value ServingMetrics#SWAPS_SUPERSEDED}), so a burst of promotions costs one load, not one per promotion. Between polls it
+ * publishes each swap's jitter ({@link ServingMetrics#closeSwapWindow}). An unreadable record is sent to {@code records.rejected} and skipped; a
  * Kafka failure is logged and retried, never fatal. While nothing serves (an empty store), it retries the base model every few
  * seconds.
  */
@@ -34,6 +37,11 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
   /** The promotions read while catching up, and the newest read by the last poll. Follower thread only. */
   private final List<Promotion> history = new ArrayList<>();
   private Promotion newest;
+  /** A promotion waiting for the minimum interval since the last swap. Follower thread only. */
+  private Promotion pending;
+  private long nextSwapNanos;
+  private final Duration minInterval;
+  private final ServingMetrics metrics;
   private long nextRetryNanos;
   private int emptyStoreTries;
 
@@ -43,7 +51,18 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
    */
   public PromotionFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelSwapper swapper, ModelHolder holder,
       RejectedRecords rejected, PromotionCheck check, Duration retry) {
+    this(consumer, topic, model, swapper, holder, rejected, check, retry, Duration.ZERO, null);
+  }
+
+  /**
+   * @param minInterval the shortest time between two swaps (zero: none)
+   * @param metrics where superseded promotions and swap jitter are counted, or null
+   */
+  public PromotionFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelSwapper swapper, ModelHolder holder,
+      RejectedRecords rejected, PromotionCheck check, Duration retry, Duration minInterval, ServingMetrics metrics) {
     super(log, consumer, topic, model, Promotion.class, rejected, retry, "serving-promotions");
+    this.minInterval = Objects.requireNonNull(minInterval, "minInterval");
+    this.metrics = metrics;
     this.check = Objects.requireNonNull(check, "check");
     this.swapper = Objects.requireNonNull(swapper, "swapper");
     this.holder = Objects.requireNonNull(holder, "holder");
@@ -84,13 +103,45 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
   @Override
   void afterPoll(boolean caughtUpBefore) {
     if (caughtUpBefore && newest != null) {
-      swapper.apply(newest);
+      if (pending != null && pending.version() != newest.version()) {
+        log.info("promotion of {} v{} superseded by v{} before it was loaded (at most one swap every {} ms)", model,
+            pending.version(), newest.version(), minInterval.toMillis());
+        if (metrics != null) {
+          metrics.countSuperseded();
+        }
+      }
+      pending = newest;
     }
     newest = null;
+    if (pending != null && System.nanoTime() >= nextSwapNanos) {
+      Promotion p = pending;
+      pending = null;
+      boolean loaded = holder.version().orElse(-1) != p.version();
+      swapper.apply(p);
+      if (loaded) {
+        nextSwapNanos = System.nanoTime() + minInterval.toNanos();
+      }
+    }
+    if (metrics != null) {
+      metrics.closeSwapWindow().ifPresent(r -> log.info("swap to {} v{}: p99 {} ms during it ({} requests, until {} ms after it "
+          + "served) against {} ms steady before it ({} requests): {}x", model, r.version(),
+          String.format(java.util.Locale.ROOT, "%.1f", r.swapP99Seconds() * 1e3), r.swapRequests(), SwapJitter.SETTLE.toMillis(),
+          String.format(java.util.Locale.ROOT, "%.1f", r.steadyP99Seconds() * 1e3), r.steadyRequests(),
+          String.format(java.util.Locale.ROOT, "%.2f", r.ratio())));
+    }
     if (caughtUp && holder.current() == null && System.nanoTime() >= nextRetryNanos) {
       emptyStoreTries = serveBaseOrSay(emptyStoreTries);
       nextRetryNanos = System.nanoTime() + retry.toNanos();
     }
+  }
+
+  @Override
+  Duration pollTimeout() {
+    if (pending == null) {
+      return POLL;
+    }
+    long wait = nextSwapNanos - System.nanoTime();
+    return Duration.ofNanos(Math.max(1_000_000, Math.min(POLL.toNanos(), wait)));
   }
 
   @Override

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -75,6 +76,10 @@ public final class ServingMetrics implements MeterBinder {
   public static final String SHADOW_CONFIDENCE = "streamtune.serving.shadow.confidence";
   public static final String SHADOW_DROPPED = "streamtune.serving.shadow.dropped";
   public static final String SHADOW_REFUSED = "streamtune.serving.shadow.refused";
+  public static final String SWAP_P99 = "streamtune.serving.swap.p99";
+  public static final String SWAP_STEADY_P99 = "streamtune.serving.swap.steady.p99";
+  public static final String SWAP_JITTER = "streamtune.serving.swap.jitter";
+  public static final String SWAPS_SUPERSEDED = "streamtune.serving.swaps.superseded";
 
   /** Why a candidate was not taken as the shadow: the bounded {@code reason} tag of {@value #SHADOW_REFUSED}. */
   public enum ShadowRefusal {
@@ -133,6 +138,10 @@ public final class ServingMetrics implements MeterBinder {
   private final AtomicInteger queueDepth = new AtomicInteger();
   private final AtomicInteger servingVersion = new AtomicInteger();
   private final AtomicInteger shadowVersion = new AtomicInteger();
+  private final SwapJitter jitter = new SwapJitter();
+  /** The last measured swap: p99 during it, steady p99 before it (seconds), and their ratio; NaN before the first. */
+  private final double[] lastSwap = {Double.NaN, Double.NaN, Double.NaN};
+  private DistributionSummary swapJitter;
   private final Map<RejectReason, Counter> rejected = new EnumMap<>(RejectReason.class);
   private MeterRegistry registry;
   private DistributionSummary batchSize;
@@ -158,6 +167,16 @@ public final class ServingMetrics implements MeterBinder {
     }
     bindSwaps(0);
     modelLoad(registry);
+    Gauge.builder(SWAP_P99, lastSwap, a -> a[0]).tag("model", model).baseUnit("seconds")
+        .description("p99 latency of the requests answered during the last swap (its load until 1 s after it served)")
+        .strongReference(true).register(registry);
+    Gauge.builder(SWAP_STEADY_P99, lastSwap, a -> a[1]).tag("model", model).baseUnit("seconds")
+        .description("p99 latency of the requests of the 30 s before the last swap").strongReference(true).register(registry);
+    swapJitter = DistributionSummary.builder(SWAP_JITTER).tag("model", model)
+        .description("p99 latency during a swap over the steady p99 before it, one value per swap")
+        .publishPercentileHistogram().minimumExpectedValue(0.5).maximumExpectedValue(100.0).register(registry);
+    Counter.builder(SWAPS_SUPERSEDED).tag("model", model)
+        .description("promotions not loaded because a newer one arrived within the minimum swap interval").register(registry);
     Gauge.builder(SHADOW_VERSION, shadowVersion, AtomicInteger::get).tag("model", model)
         .description("the candidate version scored in the shadow now, 0 when none").strongReference(true).register(registry);
     for (ShadowRefusal r : ShadowRefusal.values()) {
@@ -245,6 +264,50 @@ public final class ServingMetrics implements MeterBinder {
     registry().counter(REQUESTS, "model", model, "version", v, "outcome", "ok", "protocol", protocol.tag()).increment();
     Timer.builder(LATENCY).tags("model", model, "version", v, "protocol", protocol.tag()).publishPercentileHistogram()
         .register(registry()).record(latency.toNanos(), TimeUnit.NANOSECONDS);
+    jitter.record(latency.toNanos(), System.nanoTime());
+  }
+
+  /** A swap starts loading: the requests from now until {@link SwapJitter#SETTLE} after it ends count as its window. */
+  public void swapStarted() {
+    jitter.started(System.nanoTime());
+  }
+
+  /** The swap that started last ended: {@code version} serves, or was refused. */
+  public void swapEnded(int version) {
+    jitter.ended(version, System.nanoTime());
+  }
+
+  /** A promotion superseded by a newer one before it was loaded. */
+  public void countSuperseded() {
+    registry().counter(SWAPS_SUPERSEDED, "model", model).increment();
+  }
+
+  /**
+   * Publishes the last swap's jitter once its window closed: called from the follower thread between polls.
+   *
+   * @return the swap's result, when one closed now with enough requests before and during it
+   */
+  public Optional<SwapJitter.Result> closeSwapWindow() {
+    Optional<SwapJitter.Result> r = jitter.close(System.nanoTime());
+    r.ifPresent(x -> {
+      synchronized (lastSwap) {
+        lastSwap[0] = x.swapP99Seconds();
+        lastSwap[1] = x.steadyP99Seconds();
+        lastSwap[2] = x.ratio();
+      }
+      swapJitter.record(x.ratio());
+    });
+    return r;
+  }
+
+  /** The per-swap jitter ratios recorded so far: how many and their mean (0 before the first). */
+  public double[] swapJitter() {
+    return new double[] {swapJitter.count(), swapJitter.count() == 0 ? 0 : swapJitter.totalAmount() / swapJitter.count()};
+  }
+
+  /** Promotions superseded before they were loaded, so far. */
+  public long superseded() {
+    return Math.round(registry().counter(SWAPS_SUPERSEDED, "model", model).count());
   }
 
   /** A refused request; {@code version} is the one serving, or null when none. */

@@ -153,7 +153,8 @@ public final class ShadowScorer implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(queueMax);
     this.thread = new Thread(this::run, "serving-shadow");
     this.thread.setDaemon(true);
-    // a hint to the scheduler (honoured where the JVM maps priorities); the bounds that hold everywhere are the share and the queue
+    // the thread lowers its own nice value when it starts (BackgroundPriority); the bounds that hold everywhere are the share
+    // and the queue
     this.thread.setPriority(Thread.MIN_PRIORITY);
   }
 
@@ -255,6 +256,7 @@ public final class ShadowScorer implements AutoCloseable {
   }
 
   private void run() {
+    BackgroundPriority.lowerCurrentThread();
     Window window = null;
     while (!closed) {
       try {

@@ -89,7 +89,14 @@ abstract class TopicFollower<T> implements AutoCloseable {
   /** What the follower follows, for log lines: "promotions of fashion". */
   abstract String what();
 
+  /** How long the next poll may wait for records: {@link #POLL}, or less when something is due sooner. */
+  Duration pollTimeout() {
+    return POLL;
+  }
+
   private void run() {
+    // loads and warm-ups run here: below the request threads, so a swap takes longer rather than the requests
+    BackgroundPriority.lowerCurrentThread();
     List<TopicPartition> partitions = null;
     Map<TopicPartition, Long> endOffsets = null;
     try {
@@ -108,7 +115,7 @@ abstract class TopicFollower<T> implements AutoCloseable {
             caughtUp = false;
             onReplay(partitions.size(), endOffsets);
           }
-          for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(pollTimeout())) {
             T value = read(r);
             if (value != null) {
               onRecord(value, r);

@@ -692,10 +692,11 @@ public final class BenchServingCommand implements Callable<Integer> {
       if (steady != null && steady.requests() > 0 && s.requests() > 0) {
         double ratio = s.percentileMs(0.99) / steady.percentileMs(0.99);
         System.out.printf(Locale.ROOT, "p99 during swaps / steady p99, %s, %d clients: %.2f / %.2f ms = %.2fx (goal <= 1.5x: %s); "
-            + "%d promotions, %d loads from disk (%.0f ms each on average), %d failed swaps, %d errors%n",
+            + "%d promotions, %d loads from disk (%.0f ms each on average), %d superseded, %d failed swaps, %d errors; serving's "
+            + "own per-swap measure: %.2fx (mean of %d windows)%n",
             label(s.path()), s.clients(), s.percentileMs(0.99), steady.percentileMs(0.99),
-            ratio, ratio <= 1.5 ? "met" : "NOT met", s.promotions(), s.stats().modelLoads(), s.stats().meanLoadMs(), s.stats().failedSwaps(),
-            s.errors());
+            ratio, ratio <= 1.5 ? "met" : "NOT met", s.promotions(), s.stats().modelLoads(), s.stats().meanLoadMs(),
+            s.stats().superseded(), s.stats().failedSwaps(), s.errors(), s.stats().meanSwapJitter(), s.stats().swapJitterCount());
       }
     }
     System.out.println();

@@ -34,9 +34,11 @@ class ImagesTest {
   }
 
   @Test
-  void shouldWritePngsThatImageIoReadsBackSampleForSampleGreyAndRgbOfAnySize() throws Exception {
+  void shouldWritePngsThatImageIoReadsBackSampleForSampleGreyAndRgbOfAnySizeDeflatedOrStored() throws Exception {
     java.util.Random rnd = new java.util.Random(7);
-    for (int[] size : new int[][] {{1, 1}, {17, 9}, {5, 64}, {28, 28}}) {
+    for (int[] size : new int[][] {{1, 1}, {17, 9}, {5, 64}, {28, 28}, {-28, 28}}) {
+      boolean compress = size[0] > 0;
+      size = new int[] {Math.abs(size[0]), size[1]};
       int h = size[0];
       int w = size[1];
       float[] grey = new float[h * w];
@@ -47,8 +49,8 @@ class ImagesTest {
       for (int i = 0; i < rgb.length; i++) {
         rgb[i] = rnd.nextInt(256) / 255f;
       }
-      java.awt.image.BufferedImage g = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(grey, h, w)));
-      java.awt.image.BufferedImage c = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(rgb, 3, h, w)));
+      java.awt.image.BufferedImage g = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(grey, 1, h, w, compress)));
+      java.awt.image.BufferedImage c = ImageIO.read(new java.io.ByteArrayInputStream(Images.toPng(rgb, 3, h, w, compress)));
       assertThat(g.getWidth()).isEqualTo(w);
       assertThat(g.getHeight()).isEqualTo(h);
       assertThat(g.getRaster().getNumBands()).isEqualTo(1);

@@ -8,7 +8,7 @@ import java.util.Optional;
  * costs the clients, as one number per swap that can be alerted on (a swap-jitter budget).
  *
  * <p>A swap window opens when a swap starts (the load of a promoted version begins) and closes {@link #SETTLE} after the new
- * version serves (or the load failed), so the first batches on the new version count too. Requests answered in a window count
+ * version serves (or the load failed), so the first batches on the new version count too, or after {@link #MAX_WINDOW}. Requests answered in a window count
  * for that swap only; the others go to per-second slots of the last {@link #STEADY_SECONDS} seconds, merged into the steady p99
  * when a swap starts. Latencies are counted in log-spaced buckets (10 % apart, from 50 µs), so a p99 is the upper bound of its
  * bucket: within 10 %. Thread-safe; {@link #record} is a few array writes under a lock.
@@ -16,8 +16,13 @@ import java.util.Optional;
 final class SwapJitter {
   /** How long after a swap its window stays open. */
   static final Duration SETTLE = Duration.ofSeconds(1);
-  /** Seconds of steady traffic before a swap that its p99 is compared with. */
-  static final int STEADY_SECONDS = 30;
+  /** Seconds of steady traffic before a swap that its p99 is compared with: short, so that it is the load of the moment. */
+  static final int STEADY_SECONDS = 10;
+  /**
+   * The longest window: swaps that follow each other within {@link #SETTLE} share a window, and a node swapping without pause
+   * still reports every {@code MAX_WINDOW}; the next window is then compared with the same steady traffic as the one before.
+   */
+  static final Duration MAX_WINDOW = Duration.ofSeconds(10);
   /** The fewest requests in a window, and before it, for a comparison. */
   static final int MIN_REQUESTS = 20;
 
@@ -39,13 +44,14 @@ final class SwapJitter {
   private final long[] window = new long[BUCKETS];
   private long[] steadyAtStart;
   private boolean open;
+  private long openedAtNanos;
   private long closesAtNanos = Long.MAX_VALUE;
   private int version;
 
   /** Counts one answered request's latency. */
   synchronized void record(long latencyNanos, long nowNanos) {
     int b = bucket(latencyNanos);
-    if (open && nowNanos < closesAtNanos) {
+    if (open && nowNanos < closesAtNanos && nowNanos - openedAtNanos < MAX_WINDOW.toNanos()) {
       window[b]++;
       return;
     }
@@ -60,9 +66,10 @@ final class SwapJitter {
 
   /** A swap starts: its window opens, and the steady traffic of the last {@link #STEADY_SECONDS} is what it is compared with. */
   synchronized void started(long nowNanos) {
-    if (open && nowNanos < closesAtNanos) {
+    if (open && nowNanos < closesAtNanos && nowNanos - openedAtNanos < MAX_WINDOW.toNanos()) {
       return; // a swap within the window of the one before: one window for both
     }
+    long[] before = steadyAtStart;
     finish();
     long second = Math.floorDiv(nowNanos, 1_000_000_000L);
     long[] merged = new long[BUCKETS];
@@ -73,9 +80,11 @@ final class SwapJitter {
         }
       }
     }
-    steadyAtStart = merged;
+    // right after a window that ended at its longest there is no steady traffic yet: compare with what the last one did
+    steadyAtStart = sum(merged) < MIN_REQUESTS && before != null ? before : merged;
     java.util.Arrays.fill(window, 0);
     open = true;
+    openedAtNanos = nowNanos;
     closesAtNanos = Long.MAX_VALUE;
   }
 
@@ -92,7 +101,7 @@ final class SwapJitter {
    * {@link #MIN_REQUESTS} requests, else empty (too little traffic to say).
    */
   synchronized Optional<Result> close(long nowNanos) {
-    if (open && nowNanos >= closesAtNanos) {
+    if (open && (nowNanos >= closesAtNanos || nowNanos - openedAtNanos >= MAX_WINDOW.toNanos())) {
       finish();
     }
     return Optional.ofNullable(done.poll());

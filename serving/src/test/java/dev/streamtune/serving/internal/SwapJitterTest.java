@@ -13,11 +13,11 @@ class SwapJitterTest {
   void shouldCompareTheP99OfTheRequestsDuringASwapWithTheSteadyP99BeforeIt() {
     SwapJitter j = new SwapJitter();
     long t = 100 * S;
-    // 10 s of steady traffic: 99 % at 10 ms, 1 % at 20 ms
-    for (int i = 0; i < 1000; i++) {
+    // 30 s of steady traffic, the last 10 s of it compared with: 99 % at 10 ms, 1 % at 20 ms
+    for (int i = 0; i < 3000; i++) {
       j.record(i % 100 == 0 ? 20 * MS : 10 * MS, t + i * 10 * MS);
     }
-    t += 10 * S;
+    t += 30 * S;
     j.started(t);
     // during the swap and the second after it: a tenth of the requests at 40 ms
     for (int i = 0; i < 200; i++) {
@@ -28,7 +28,7 @@ class SwapJitterTest {
     SwapJitter.Result r = j.close(t + 1200 * MS).orElseThrow();
     assertThat(r.version()).isEqualTo(7);
     assertThat(r.swapRequests()).isEqualTo(200);
-    assertThat(r.steadyRequests()).isEqualTo(1000);
+    assertThat(r.steadyRequests()).as("the seconds of the last 10 that passed: 9 of 100 requests").isEqualTo(900);
     // p99s within a bucket (10 %) above the true values
     assertThat(r.steadyP99Seconds()).isBetween(0.010, 0.011);
     assertThat(r.swapP99Seconds()).isBetween(0.040, 0.044);
@@ -71,6 +71,30 @@ class SwapJitterTest {
     assertThat(r.version()).isEqualTo(4);
     assertThat(r.swapRequests()).isEqualTo(50);
     assertThat(r.ratio()).isGreaterThan(9);
+  }
+
+  @Test
+  void shouldReportEveryTenSecondsWhileSwapsFollowEachOtherAndCompareWithTheSteadyTrafficBeforeThem() {
+    SwapJitter j = new SwapJitter();
+    for (int i = 0; i < 200; i++) {
+      j.record(10 * MS, 5 * S + i * 10 * MS);
+    }
+    java.util.List<SwapJitter.Result> results = new java.util.ArrayList<>();
+    long t = 8 * S;
+    for (int k = 0; k < 50; k++) { // a swap every 500 ms for 25 s, 20 ms answers meanwhile
+      j.started(t);
+      for (int i = 0; i < 10; i++) {
+        j.record(20 * MS, t + i * 40 * MS);
+      }
+      j.ended(k, t + 100 * MS);
+      t += 500 * MS;
+      j.close(t).ifPresent(results::add);
+    }
+    assertThat(results).as("one result per 10 s of back-to-back swaps").hasSize(2);
+    assertThat(results).allSatisfy(r -> {
+      assertThat(r.steadyRequests()).isEqualTo(200);
+      assertThat(r.ratio()).isCloseTo(2.0, within(0.2));
+    });
   }
 
   @Test

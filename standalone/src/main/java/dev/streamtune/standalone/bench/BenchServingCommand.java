@@ -125,6 +125,11 @@ public final class BenchServingCommand implements Callable<Integer> {
       description = "unmeasured seconds before each raw batch size and each steady serving phase (default ${DEFAULT-VALUE})")
   double warmup;
 
+  @Option(names = "--settle", defaultValue = "30", paramLabel = "SECONDS",
+      description = "unmeasured seconds of each path at its highest concurrency before the measured phases, so that the JIT "
+          + "compilers are done: a serving node runs for hours (default ${DEFAULT-VALUE})")
+  double settle;
+
   @Option(names = "--swap-every", defaultValue = "200", paramLabel = "MS",
       description = "milliseconds between promotions in the swap phases; 0 skips them (default ${DEFAULT-VALUE})")
   long swapEveryMs;
@@ -182,7 +187,8 @@ public final class BenchServingCommand implements Callable<Integer> {
       List<double[]> rawRows = new ArrayList<>();
       for (int b : batchSizes) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d ...%n", b);
-        rawRows.add(new double[] {b, rawThroughput(raw.network(), pre, pixels, b), 0});
+        double[] before = rawThroughput(raw.network(), pre, pixels, b);
+        rawRows.add(new double[] {b, before[0], 0, before[1], 0});
       }
 
       List<Phase> phases = new ArrayList<>();
@@ -214,6 +220,11 @@ public final class BenchServingCommand implements Callable<Integer> {
               case "grpc" -> new GrpcClientFactory(serving.grpcPort(), grpcRequests(pixels), imagesPerRequest);
               default -> new InProcessFactory(serving, pixels);
             };
+            if (settle > 0) {
+              int top = concurrency.stream().max(Integer::compare).orElseThrow();
+              System.out.printf(Locale.ROOT, "%s, %d clients: settling for %.0f s (JIT) ...%n", path, top, settle);
+              settle(path, top, client, serving);
+            }
             for (int c : concurrency) {
               System.out.printf(Locale.ROOT, "%s, %d clients: steady ...%n", path, c);
               phases.add(run(path, c, "steady", client, serving, null));
@@ -227,7 +238,9 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
       for (double[] r : rawRows) {
         System.out.printf(Locale.ROOT, "raw output(), batch %d, again ...%n", (int) r[0]);
-        r[2] = rawThroughput(raw.network(), pre, pixels, (int) r[0]);
+        double[] after = rawThroughput(raw.network(), pre, pixels, (int) r[0]);
+        r[2] = after[0];
+        r[4] = after[1];
       }
       report(rawRows, phases);
     } finally {
@@ -239,9 +252,9 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   private void validate() {
-    if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || swapEveryMs < 0 || imagesPerRequest < 1
+    if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || settle < 0 || swapEveryMs < 0 || imagesPerRequest < 1
         || imagesPerRequest > images) {
-      throw new IllegalArgumentException("--images and --pretrain-images must be >= 1, --duration > 0, --warmup and "
+      throw new IllegalArgumentException("--images and --pretrain-images must be >= 1, --duration > 0, --warmup, --settle and "
           + "--swap-every >= 0, --images-per-request from 1 to --images");
     }
     if (batchSizes.isEmpty() || batchSizes.stream().anyMatch(b -> b < 1 || b > 4096)) {
@@ -304,8 +317,8 @@ public final class BenchServingCommand implements Callable<Integer> {
    * its own like serving's inference worker: measured here, the thread that first used ND4J (main, which loaded the model) ran
    * the same calls about half as fast as a fresh thread, which would flatter serving.
    */
-  private double rawThroughput(Network net, Preprocessor pre, List<float[]> pixels, int b) throws InterruptedException {
-    double[] result = new double[1];
+  private double[] rawThroughput(Network net, Preprocessor pre, List<float[]> pixels, int b) throws InterruptedException {
+    double[][] result = new double[1][];
     RuntimeException[] failure = new RuntimeException[1];
     Thread t = new Thread(() -> {
       try {
@@ -313,7 +326,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       } catch (RuntimeException e) {
         failure[0] = e;
       }
-    }, "bench-raw-" + b);
+    }, "raw-output-" + b);
     t.start();
     t.join();
     if (failure[0] != null) {
@@ -322,7 +335,8 @@ public final class BenchServingCommand implements Callable<Integer> {
     return result[0];
   }
 
-  private double rawThroughputHere(Network net, Preprocessor pre, List<float[]> pixels, int b) {
+  /** Images a second, and the CPU seconds of the whole process per image meanwhile (nothing else runs during raw phases). */
+  private double[] rawThroughputHere(Network net, Preprocessor pre, List<float[]> pixels, int b) {
     int count = Math.max(1, pixels.size() / b);
     List<INDArray> batches = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
@@ -337,6 +351,7 @@ public final class BenchServingCommand implements Callable<Integer> {
     do {
       net.output(batches.get(i++ % count));
     } while (System.nanoTime() < end);
+    ThreadCpu cpu0 = ThreadCpu.snapshot();
     long t0 = System.nanoTime();
     end = t0 + nanos(duration);
     long done = 0;
@@ -344,7 +359,9 @@ public final class BenchServingCommand implements Callable<Integer> {
       net.output(batches.get(i++ % count));
       done += b;
     } while (System.nanoTime() < end);
-    return done / ((System.nanoTime() - t0) / 1e9);
+    double rate = done / ((System.nanoTime() - t0) / 1e9);
+    double cpu = ThreadCpu.snapshot().since(cpu0).values().stream().mapToDouble(Double::doubleValue).sum();
+    return new double[] {rate, cpu / done};
   }
 
   /** The prepared request of each image for the chosen endpoint. */
@@ -546,6 +563,20 @@ public final class BenchServingCommand implements Callable<Integer> {
     }
   }
 
+  /** Drives a path unmeasured for {@code --settle} seconds. */
+  private void settle(String path, int clients, Client factory, ServingService serving) throws Exception {
+    double keep = duration;
+    double keepWarmup = warmup;
+    try {
+      duration = settle;
+      warmup = 0;
+      run(path, clients, "settle", factory, serving, null);
+    } finally {
+      duration = keep;
+      warmup = keepWarmup;
+    }
+  }
+
   /** One phase: {@code clients} closed-loop clients; a steady phase warms up first, a swap phase runs the swapper meanwhile. */
   private Phase run(String path, int clients, String phase, Client factory, ServingService serving, Swapper swapper)
       throws Exception {
@@ -638,16 +669,20 @@ public final class BenchServingCommand implements Callable<Integer> {
   private void report(List<double[]> raw, List<Phase> phases) {
     System.out.println();
     System.out.println("Raw DL4J output() on prepared batches (the baseline)");
-    System.out.printf(Locale.ROOT, "%-28s %12s %12s %12s %14s%n", "batch size", "images/s", "before", "after", "ms per call");
+    System.out.printf(Locale.ROOT, "%-28s %12s %12s %12s %14s %18s%n", "batch size", "images/s", "before", "after", "ms per call",
+        "CPU ms/1000 images");
     double best = 0;
     int bestBatch = 0;
+    double bestCpu = 0;
     for (double[] r : raw) {
       double top = Math.max(r[1], r[2]);
-      System.out.printf(Locale.ROOT, "raw output() batch %-9d %12.0f %12.0f %12.0f %14.2f%n", (int) r[0], top, r[1], r[2],
-          1000 * r[0] / top);
+      double cpu = r[1] >= r[2] ? r[3] : r[4];
+      System.out.printf(Locale.ROOT, "raw output() batch %-9d %12.0f %12.0f %12.0f %14.2f %18.0f%n", (int) r[0], top, r[1], r[2],
+          1000 * r[0] / top, 1e6 * cpu);
       if (top > best) {
         best = top;
         bestBatch = (int) r[0];
+        bestCpu = cpu;
       }
     }
     System.out.println();
@@ -720,6 +755,20 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
       // busy: the share of the machine's cores this process used during the phase
       System.out.printf(Locale.ROOT, " %9.0f %8.0f%%%n", 1e6 * total / images, 100 * total / (p.seconds() * cores));
+    }
+    // what a serving node alone costs: its own threads (not the bench's clients, nor the in-process broker that a deployment runs
+    // elsewhere) per image, against raw output()'s whole-process CPU per image at its best batch
+    for (String path : paths) {
+      Phase top = phases.stream().filter(p -> p.path().equals(path) && p.phase().equals("steady"))
+          .max((a, b) -> Double.compare(a.throughput(), b.throughput())).orElse(null);
+      if (top == null || bestCpu <= 0) {
+        continue;
+      }
+      double own = top.cpu().entrySet().stream().filter(e -> !e.getKey().equals("clients") && !e.getKey().equals("broker"))
+          .mapToDouble(Map.Entry::getValue).sum() / (top.requests() * (double) top.perRequest());
+      System.out.printf(Locale.ROOT, "CPU per image, %s (%d clients): serving's own threads %.0f us against raw output() %.0f us "
+          + "at batch %d: raw/serving %.2fx (the share of raw's throughput a node with its cores to itself would reach)%n",
+          label(path), top.clients(), 1e6 * own, 1e6 * bestCpu, bestBatch, bestCpu / own);
     }
     long eventsFailed = phases.stream().mapToLong(p -> p.stats().eventsFailed()).sum();
     System.out.printf(Locale.ROOT, "prediction/input events that could not be sent during the phases: %d%n", eventsFailed);

@@ -44,17 +44,17 @@ class BenchServingCommandTest {
   }
 
   @Test
-  void shouldPrintTheRawBaselineAndEverySteadyAndSwapPhaseOfBothPaths() {
+  void shouldPrintTheRawBaselineAndEverySteadyAndSwapPhaseOfEveryPath() {
     int code = StreamTuneCli.execute("bench", "serving", "--data", TestData.dataDir().toString(), "--pretrain-images", "128",
         "--images", "32", "--batch-sizes", "1,4", "--concurrency", "1,3", "--duration", "0.4", "--warmup", "0.2",
-        "--swap-every", "100");
+        "--settle", "0.2", "--swap-every", "100", "--paths", "http,http-binary,grpc,in-process", "--images-per-request", "4");
 
     String o = out.toString(StandardCharsets.UTF_8);
     assertThat(code).as("exit code; stderr: %s", err.toString(StandardCharsets.UTF_8)).isZero();
     assertThat(o).contains("nproc ", "load average at start", "raw output() batch 1 ", "raw output() batch 4 ", "raw best:",
         "throughput ratio, http /predict png", "throughput ratio, in-process batcher", "load average at end");
-    for (String label : List.of("http /predict png", "in-process batcher")) {
-      List<String[]> rows = rows(o, label);
+    for (String label : List.of("http /predict png", "http v2 binary fp32 x4", "grpc infer raw fp32 x4", "in-process batcher")) {
+      List<String[]> rows = rows(o.substring(0, o.indexOf("Where the CPU went")), label);
       // clients, phase, images/s, x raw, p50, p99, mean batch, errors, swaps/loads
       assertThat(rows).as(label).extracting(r -> r[0] + " " + r[1]).containsExactly("1 steady", "1 swaps", "3 steady", "3 swaps");
       for (String[] r : rows) {
@@ -68,12 +68,17 @@ class BenchServingCommandTest {
       }
       assertThat(o).contains("p99 during swaps / steady p99, " + label + ", 1 clients", "p99 during swaps / steady p99, " + label
           + ", 3 clients");
+      // where the CPU went: one row per phase, every component a number
+      List<String[]> cpu = rows(o.substring(o.indexOf("Where the CPU went")), label);
+      assertThat(cpu).as(label + " CPU rows").hasSize(4).allSatisfy(r -> assertThat(r).hasSize(2 + 10 + 2));
+      assertThat(cpu).allSatisfy(r -> assertThat(Double.parseDouble(r[2])).as("inference CPU of %s", label).isPositive());
     }
+    assertThat(o).contains("CPU per image, http v2 binary fp32 x4 (", "CPU per image, grpc infer raw fp32 x4 (");
   }
 
   @Test
   void shouldRefuseAnUnknownPathNamingTheOption() {
-    assertThat(StreamTuneCli.execute("bench", "serving", "--paths", "grpc")).isEqualTo(2);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--paths", "'grpc'");
+    assertThat(StreamTuneCli.execute("bench", "serving", "--paths", "carrier-pigeon")).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--paths", "'carrier-pigeon'");
   }
 }

@@ -209,19 +209,37 @@ public final class Preprocessor {
   }
 
   /** A new reader for the format the bytes' signature names, or null (an unknown signature: ask every reader). */
-  private static ImageReader readerFor(byte[] b) throws IOException {
-    List<javax.imageio.spi.ImageReaderSpi> spis;
+  /**
+   * The media type an encoded image's signature names ({@code image/png}, {@code image/jpeg}, {@code image/gif},
+   * {@code image/bmp}), or null when it names none of them.
+   */
+  public static String mediaType(byte[] b) {
     if (b.length >= 8 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
-      spis = PNG;
-    } else if (b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8 && (b[2] & 0xff) == 0xff) {
-      spis = JPEG;
-    } else if (b.length >= 6 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8') {
-      spis = GIF;
-    } else if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {
-      spis = BMP;
-    } else {
+      return "image/png";
+    }
+    if (b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8 && (b[2] & 0xff) == 0xff) {
+      return "image/jpeg";
+    }
+    if (b.length >= 6 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8') {
+      return "image/gif";
+    }
+    if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {
+      return "image/bmp";
+    }
+    return null;
+  }
+
+  private static ImageReader readerFor(byte[] b) throws IOException {
+    String type = mediaType(b);
+    if (type == null) {
       return null;
     }
+    List<javax.imageio.spi.ImageReaderSpi> spis = switch (type) {
+      case "image/png" -> PNG;
+      case "image/jpeg" -> JPEG;
+      case "image/gif" -> GIF;
+      default -> BMP;
+    };
     return spis.isEmpty() ? null : spis.get(0).createReaderInstance();
   }
 

@@ -47,16 +47,28 @@ public final class FeedbackRoute implements Route {
     Routes.requirePath(ex, PATH);
     ServiceHttp.requireMethod(ex, "POST");
     byte[] body = Routes.readBody(ex, maxBytes);
-    Verdict<Feedback> verdict = validator.validateRequest(body, clock.instant());
+    Feedback feedback = publish(validator.validateRequest(body, clock.instant()), "feedback", producer, topics, sendTimeout,
+        metrics);
+    ServiceHttp.json(ex, 202, Map.of("id", feedback.predictionId(), "topic", topics.feedback.name()));
+  }
+
+  /**
+   * Writes validated feedback to {@code feedback}, keyed by its prediction id, and waits for the broker; a rejected one is
+   * counted and answered 400 naming the problem. Every route that takes labels ends here ({@code route} names it in the
+   * meters).
+   *
+   * @return the feedback written
+   */
+  static Feedback publish(Verdict<Feedback> verdict, String route, Producer<String, byte[]> producer, Topics topics,
+      Duration sendTimeout, IngestMetrics metrics) {
     if (verdict instanceof Verdict.Rejected<Feedback> r) {
-      metrics.httpRejected("feedback", r.reason());
+      metrics.httpRejected(route, r.reason());
       throw HttpError.badRequest(r.message());
     }
     Feedback feedback = ((Verdict.Accepted<Feedback>) verdict).value();
-    ProducerRecord<String, byte[]> record =
-        new ProducerRecord<>(topics.feedback.name(), feedback.predictionId(), Json.toBytes(feedback));
-    KafkaWrites.sendAndWait(producer, record, sendTimeout);
-    metrics.httpAccepted("feedback");
-    ServiceHttp.json(ex, 202, Map.of("id", feedback.predictionId(), "topic", record.topic()));
+    KafkaWrites.sendAndWait(producer, new ProducerRecord<>(topics.feedback.name(), feedback.predictionId(),
+        Json.toBytes(feedback)), sendTimeout);
+    metrics.httpAccepted(route);
+    return feedback;
   }
 }

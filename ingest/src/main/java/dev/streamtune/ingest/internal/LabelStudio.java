@@ -1,6 +1,7 @@
 package dev.streamtune.ingest.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.json.Json;
 import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.records.Feedback;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -134,23 +136,8 @@ public final class LabelStudio {
 
   /** The image as a data URL, its media type from its first bytes. */
   static String dataUrl(byte[] image) {
-    return "data:" + mediaType(image) + ";base64," + java.util.Base64.getEncoder().encodeToString(image);
-  }
-
-  static String mediaType(byte[] b) {
-    if (b.length >= 4 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
-      return "image/png";
-    }
-    if (b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8) {
-      return "image/jpeg";
-    }
-    if (b.length >= 3 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F') {
-      return "image/gif";
-    }
-    if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {
-      return "image/bmp";
-    }
-    return "application/octet-stream";
+    return "data:" + Objects.requireNonNullElse(Preprocessor.mediaType(image), "application/octet-stream") + ";base64,"
+        + java.util.Base64.getEncoder().encodeToString(image);
   }
 
   private static String xml(String s) {

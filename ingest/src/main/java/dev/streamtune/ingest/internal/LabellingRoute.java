@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.streamtune.core.http.HttpError;
 import dev.streamtune.core.http.Route;
 import dev.streamtune.core.http.ServiceHttp;
-import dev.streamtune.core.json.Json;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.LabellingRequest;
@@ -18,7 +17,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The labelling queue for labelling tools:
@@ -142,16 +140,7 @@ public final class LabellingRoute implements Route {
       return;
     }
     Feedback raw = ((LabelStudio.Labelled) outcome).feedback();
-    Verdict<Feedback> verdict = validator.validate(raw);
-    if (verdict instanceof Verdict.Rejected<Feedback> r) {
-      metrics.httpRejected("label-studio", r.reason());
-      throw HttpError.badRequest(r.message());
-    }
-    Feedback feedback = ((Verdict.Accepted<Feedback>) verdict).value();
-    ProducerRecord<String, byte[]> record =
-        new ProducerRecord<>(topics.feedback.name(), feedback.predictionId(), Json.toBytes(feedback));
-    KafkaWrites.sendAndWait(producer, record, sendTimeout);
-    metrics.httpAccepted("label-studio");
-    ServiceHttp.json(ex, 202, Map.of("id", feedback.predictionId(), "label", feedback.label(), "topic", record.topic()));
+    Feedback feedback = FeedbackRoute.publish(validator.validate(raw), "label-studio", producer, topics, sendTimeout, metrics);
+    ServiceHttp.json(ex, 202, Map.of("id", feedback.predictionId(), "label", feedback.label(), "topic", topics.feedback.name()));
   }
 }

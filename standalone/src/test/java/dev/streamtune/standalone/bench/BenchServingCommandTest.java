@@ -63,7 +63,8 @@ class BenchServingCommandTest {
         if (r[1].equals("swaps")) {
           String[] swaps = r[8].split("/");
           assertThat(Integer.parseInt(swaps[0])).as("%s promotions", label).isPositive();
-          assertThat(Integer.parseInt(swaps[1])).as("%s loads from disk", label).isPositive();
+          // at most one swap a second (swap.min-interval): in a short phase the newest promotion may be a version still loaded
+          assertThat(Integer.parseInt(swaps[1])).as("%s loads from disk", label).isBetween(0, Integer.parseInt(swaps[0]));
         }
       }
       assertThat(o).contains("p99 during swaps / steady p99, " + label + ", 1 clients", "p99 during swaps / steady p99, " + label
@@ -73,7 +74,7 @@ class BenchServingCommandTest {
       assertThat(cpu).as(label + " CPU rows").hasSize(4).allSatisfy(r -> assertThat(r).hasSize(2 + 10 + 2));
       assertThat(cpu).allSatisfy(r -> assertThat(Double.parseDouble(r[2])).as("inference CPU of %s", label).isPositive());
     }
-    assertThat(o).contains("CPU per image, http v2 binary fp32 x4 (", "CPU per image, grpc infer raw fp32 x4 (");
+    assertThat(o).contains("CPU per image, http v2 binary fp32 x4 (", "CPU per image, grpc infer raw fp32 x4 (", " superseded, ");
   }
 
   @Test

@@ -187,6 +187,15 @@ class OpenInferenceHandlerTest {
     return out;
   }
 
+  /** Serves a real network as v1 and returns its direct outputs on images 0..n-1: what every answer must equal. */
+  private List<Map<String, Double>> serveV1AndExpect(int n) {
+    MultiLayerNetwork net = Fixtures.net(1);
+    List<Map<String, Double>> expected = direct(net, 0, n);
+    holder.swap(Fixtures.loaded("fashion", 1, net));
+    serve();
+    return expected;
+  }
+
   double batches() {
     return registry.find(ServingMetrics.BATCH_SIZE).summary().count();
   }
@@ -235,10 +244,7 @@ class OpenInferenceHandlerTest {
 
   @Test
   void shouldAnswerFp32AndBytesTensorsExactlyAsADirectOutputOnTheSameImages() throws Exception {
-    MultiLayerNetwork net = Fixtures.net(1);
-    List<Map<String, Double>> expected = direct(net, 0, 4);
-    holder.swap(Fixtures.loaded("fashion", 1, net));
-    serve();
+    List<Map<String, Double>> expected = serveV1AndExpect(4);
 
     HttpResponse<String> nchw = infer("/v2/models/fashion/infer", request("input", "FP32", List.of(4, 1, 28, 28), nested(0, 4)));
     assertThat(nchw.statusCode()).as(nchw.body()).isEqualTo(200);
@@ -315,10 +321,7 @@ class OpenInferenceHandlerTest {
 
   @Test
   void shouldAnswerBinaryTensorDataAsTheJsonAnswerAndRefuseInconsistentOnesNamingTheProblem() throws Exception {
-    MultiLayerNetwork net = Fixtures.net(1);
-    List<Map<String, Double>> expected = direct(net, 0, 4);
-    holder.swap(Fixtures.loaded("fashion", 1, net));
-    serve();
+    List<Map<String, Double>> expected = serveV1AndExpect(4);
     assertThat(json(get("/v2")).get("extensions")).extracting(JsonNode::asText).containsExactly("binary_tensor_data");
 
     // binary in, JSON out: the same answer as the JSON request's

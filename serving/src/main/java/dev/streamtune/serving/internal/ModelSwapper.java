@@ -155,14 +155,17 @@ public final class ModelSwapper {
   }
 
   private boolean swapIn(int version, String sha256, String why) {
-    if (holder.current() == null) {
-      return swapInWindow(version, sha256, why); // the first model: no request was answered before it, nothing to compare
+    // the first model has no requests before it to compare with: no jitter window
+    boolean measured = holder.current() != null;
+    if (measured) {
+      metrics.swapStarted();
     }
-    metrics.swapStarted();
     try {
       return swapInWindow(version, sha256, why);
     } finally {
-      metrics.swapEnded(version);
+      if (measured) {
+        metrics.swapEnded(version);
+      }
     }
   }
 

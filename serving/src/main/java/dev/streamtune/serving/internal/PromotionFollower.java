@@ -49,20 +49,17 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
    * @param consumer a consumer without group id, owned (and closed) by this follower
    * @param retry how long to wait before trying again when Kafka or the store has nothing to serve yet
    */
-  public PromotionFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelSwapper swapper, ModelHolder holder,
-      RejectedRecords rejected, PromotionCheck check, Duration retry) {
-    this(consumer, topic, model, swapper, holder, rejected, check, retry, Duration.ZERO, null);
-  }
-
   /**
+   * @param consumer a consumer without group id, owned (and closed) by this follower
+   * @param retry how long to wait before trying again when Kafka or the store has nothing to serve yet
    * @param minInterval the shortest time between two swaps (zero: none)
-   * @param metrics where superseded promotions and swap jitter are counted, or null
+   * @param metrics where superseded promotions and swap jitter are counted
    */
   public PromotionFollower(Consumer<String, byte[]> consumer, String topic, String model, ModelSwapper swapper, ModelHolder holder,
       RejectedRecords rejected, PromotionCheck check, Duration retry, Duration minInterval, ServingMetrics metrics) {
     super(log, consumer, topic, model, Promotion.class, rejected, retry, "serving-promotions");
     this.minInterval = Objects.requireNonNull(minInterval, "minInterval");
-    this.metrics = metrics;
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.check = Objects.requireNonNull(check, "check");
     this.swapper = Objects.requireNonNull(swapper, "swapper");
     this.holder = Objects.requireNonNull(holder, "holder");
@@ -106,9 +103,7 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
       if (pending != null && pending.version() != newest.version()) {
         log.info("promotion of {} v{} superseded by v{} before it was loaded (at most one swap every {} ms)", model,
             pending.version(), newest.version(), minInterval.toMillis());
-        if (metrics != null) {
-          metrics.countSuperseded();
-        }
+        metrics.countSuperseded();
       }
       pending = newest;
     }
@@ -116,19 +111,17 @@ public final class PromotionFollower extends TopicFollower<Promotion> {
     if (pending != null && System.nanoTime() >= nextSwapNanos) {
       Promotion p = pending;
       pending = null;
-      boolean loaded = holder.version().orElse(-1) != p.version();
+      boolean swaps = holder.version().orElse(-1) != p.version();
       swapper.apply(p);
-      if (loaded) {
+      if (swaps) {
         nextSwapNanos = System.nanoTime() + minInterval.toNanos();
       }
     }
-    if (metrics != null) {
-      metrics.closeSwapWindow().ifPresent(r -> log.info("swap to {} v{}: p99 {} ms during it ({} requests, until {} ms after it "
-          + "served) against {} ms steady before it ({} requests): {}x", model, r.version(),
-          String.format(java.util.Locale.ROOT, "%.1f", r.swapP99Seconds() * 1e3), r.swapRequests(), SwapJitter.SETTLE.toMillis(),
-          String.format(java.util.Locale.ROOT, "%.1f", r.steadyP99Seconds() * 1e3), r.steadyRequests(),
-          String.format(java.util.Locale.ROOT, "%.2f", r.ratio())));
-    }
+    metrics.closeSwapWindow().ifPresent(r -> log.info("swap to {} v{}: p99 {} ms during it ({} requests, until {} ms after it "
+        + "served) against {} ms steady before it ({} requests): {}x", model, r.version(),
+        String.format(java.util.Locale.ROOT, "%.1f", r.swapP99Seconds() * 1e3), r.swapRequests(), SwapJitter.SETTLE.toMillis(),
+        String.format(java.util.Locale.ROOT, "%.1f", r.steadyP99Seconds() * 1e3), r.steadyRequests(),
+        String.format(java.util.Locale.ROOT, "%.2f", r.ratio())));
     if (caughtUp && holder.current() == null && System.nanoTime() >= nextRetryNanos) {
       emptyStoreTries = serveBaseOrSay(emptyStoreTries);
       nextRetryNanos = System.nanoTime() + retry.toNanos();

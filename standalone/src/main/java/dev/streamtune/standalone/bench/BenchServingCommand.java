@@ -223,14 +223,14 @@ public final class BenchServingCommand implements Callable<Integer> {
             if (settle > 0) {
               int top = concurrency.stream().max(Integer::compare).orElseThrow();
               System.out.printf(Locale.ROOT, "%s, %d clients: settling for %.0f s (JIT) ...%n", path, top, settle);
-              settle(path, top, client, serving);
+              run(path, top, "settle", client, serving, null, 0, settle); // unmeasured: the result is dropped
             }
             for (int c : concurrency) {
               System.out.printf(Locale.ROOT, "%s, %d clients: steady ...%n", path, c);
-              phases.add(run(path, c, "steady", client, serving, null));
+              phases.add(run(path, c, "steady", client, serving, null, warmup, duration));
               if (swapEveryMs > 0) {
                 System.out.printf(Locale.ROOT, "%s, %d clients: a promotion every %d ms ...%n", path, c, swapEveryMs);
-                phases.add(run(path, c, "swaps", client, serving, swapper));
+                phases.add(run(path, c, "swaps", client, serving, swapper, warmup, duration));
               }
             }
           }
@@ -563,23 +563,9 @@ public final class BenchServingCommand implements Callable<Integer> {
     }
   }
 
-  /** Drives a path unmeasured for {@code --settle} seconds. */
-  private void settle(String path, int clients, Client factory, ServingService serving) throws Exception {
-    double keep = duration;
-    double keepWarmup = warmup;
-    try {
-      duration = settle;
-      warmup = 0;
-      run(path, clients, "settle", factory, serving, null);
-    } finally {
-      duration = keep;
-      warmup = keepWarmup;
-    }
-  }
-
   /** One phase: {@code clients} closed-loop clients; a steady phase warms up first, a swap phase runs the swapper meanwhile. */
-  private Phase run(String path, int clients, String phase, Client factory, ServingService serving, Swapper swapper)
-      throws Exception {
+  private Phase run(String path, int clients, String phase, Client factory, ServingService serving, Swapper swapper,
+      double warmup, double duration) throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     AtomicBoolean recording = new AtomicBoolean(swapper != null);
     AtomicReference<String> firstError = new AtomicReference<>();

@@ -29,9 +29,12 @@ import java.util.Objects;
  *     promotion): promotions that arrive faster wait, and only the newest is loaded, so a burst of promotions costs the request
  *     path one load
  * @param shadow shadow scoring of the newest candidate of the serving version ({@code streamtune.serving.shadow.*})
+ * @param workers inference threads, each with its own copy of the served models ({@value #WORKERS}, default {@code auto}: one
+ *     per core when OpenMP runs one thread per caller ({@code OMP_NUM_THREADS=1}, as {@code bin/streamtune} and the compose file
+ *     set for serving), else one, whose ops use OpenMP's threads)
  */
 public record ServingConfig(CommonConfig common, String host, int port, int grpcPort, int batchMax, Duration batchWait, int queueMax, int topK,
-    int bodyMaxBytes, int httpThreads, int versionsKeep, Duration swapMinInterval, Shadow shadow) {
+    int bodyMaxBytes, int httpThreads, int versionsKeep, Duration swapMinInterval, Shadow shadow, int workers) {
   public static final String HOST = "streamtune.serving.host";
   public static final String PORT = "streamtune.serving.port";
   public static final String GRPC_PORT = "streamtune.serving.grpc-port";
@@ -43,6 +46,7 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
   public static final String HTTP_THREADS = "streamtune.serving.http.threads";
   public static final String VERSIONS_KEEP = "streamtune.serving.versions.keep";
   public static final String SWAP_MIN_INTERVAL = "streamtune.serving.swap.min-interval";
+  public static final String WORKERS = "streamtune.serving.workers";
   /** The longest {@link #SWAP_MIN_INTERVAL}. */
   public static final Duration MAX_SWAP_MIN_INTERVAL = Duration.ofHours(1);
   public static final String SHADOW_SHARE = "streamtune.serving.shadow.share";
@@ -165,6 +169,19 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
         s.integer(HTTP_THREADS, 32, 1, 1024),
         s.integer(VERSIONS_KEEP, 2, 0, 16),
         swapMin,
-        Shadow.from(s));
+        Shadow.from(s),
+        workers(s, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors()));
+  }
+
+  /**
+   * {@value #WORKERS}: a number from 1 to 256, or {@code auto}: one per core when OpenMP is limited to one thread
+   * ({@code ompNumThreads} "1"), else one.
+   */
+  public static int workers(Settings s, String ompNumThreads, int cores) {
+    String v = s.string(WORKERS, "auto").trim();
+    if (v.equalsIgnoreCase("auto")) {
+      return "1".equals(ompNumThreads == null ? null : ompNumThreads.trim()) ? Math.max(1, cores) : 1;
+    }
+    return s.integer(WORKERS, 1, 1, 256);
   }
 }

@@ -129,9 +129,11 @@ public final class ServingService implements AutoCloseable {
         candidates = new CandidateFollower(rawConsumer(common, "-candidates"), common.topics().candidates.name(), model, store,
             models, shadow, rejected, metrics, config.batchMax(), RETRY);
       }
-      batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), metrics, shadow);
+      batcher = new InferenceBatcher(models, config.batchMax(), config.batchWait(), config.queueMax(), config.workers(), metrics,
+          shadow);
       InferenceBatcher answering = batcher;
-      ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics, answering::recent);
+      ModelSwapper swapper = new ModelSwapper(store, model, models, config.batchMax(), metrics, answering::recent,
+          answering::replicate);
       follower = new PromotionFollower(rawConsumer(common, "-promotions"), common.topics().promotions.name(), model, swapper,
           models, rejected, new PromotionCheck(store, registry, "serving", model), RETRY, config.swapMinInterval(), metrics);
       http.route(PredictHandler.PATH,
@@ -154,10 +156,10 @@ public final class ServingService implements AutoCloseable {
       }
       http.start();
       lifecycle.to(ServiceState.RUNNING);
-      log.info("serving {} on http://{}:{}{} and {}, gRPC {} (batch max {}, wait {} ms, queue {}, keeping {} previous versions);"
+      log.info("serving {} on http://{}:{}{} and {}, gRPC {} (batch max {}, wait {} ms, queue {}, {} inference worker(s), keeping {} previous versions);"
           + " following {} from {}; shadow scoring {}; store {}", model, config.host(), http.port(), PredictHandler.PATH,
           OpenInferenceHandler.PATH + "/models/" + model, grpc == null ? "off" : config.host() + ":" + grpc.port(),
-          config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.versionsKeep(),
+          config.batchMax(), config.batchWait().toMillis(), config.queueMax(), config.workers(), config.versionsKeep(),
           common.topics().promotions.name(), common.bootstrap(), shadowConfig.enabled() ? "of " + shadowConfig.share()
               + " of the answered images by the newest candidate on " + common.topics().candidates.name() + ", published on "
               + common.topics().shadow.name() : "off", store.root());

@@ -12,6 +12,19 @@ import org.junit.jupiter.api.Test;
 
 class ServingConfigTest {
   @Test
+  void shouldRunOneInferenceWorkerPerCoreOnlyWhenOpenMpRunsOneThreadPerCaller() {
+    assertThat(ServingConfig.workers(Settings.empty(), null, 8)).isEqualTo(1);
+    assertThat(ServingConfig.workers(Settings.empty(), "4", 8)).isEqualTo(1);
+    assertThat(ServingConfig.workers(Settings.empty(), "1", 8)).isEqualTo(8);
+    assertThat(ServingConfig.workers(Settings.of(Map.of("streamtune.serving.workers", "AUTO")), " 1 ", 2)).isEqualTo(2);
+    assertThat(ServingConfig.workers(Settings.of(Map.of("streamtune.serving.workers", "3")), null, 8)).isEqualTo(3);
+    assertThatThrownBy(() -> ServingConfig.workers(Settings.of(Map.of("streamtune.serving.workers", "0")), null, 2))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.workers").hasMessageContaining("'0'");
+    assertThatThrownBy(() -> ServingConfig.from(Settings.of(Map.of("streamtune.serving.workers", "many"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.serving.workers").hasMessageContaining("many");
+  }
+
+  @Test
   void shouldUseTheDocumentedDefaults() {
     ServingConfig c = ServingConfig.from(Settings.empty());
 

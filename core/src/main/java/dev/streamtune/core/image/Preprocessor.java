@@ -105,13 +105,19 @@ public final class Preprocessor {
       throw new IllegalArgumentException("image has " + chw.length + " values, the network takes " + spec.imageSize());
     }
     Normalization n = spec.normalization();
-    float[] unit = new float[chw.length];
-    for (int c = 0; c < spec.channels(); c++) {
-      for (int i = c * plane; i < (c + 1) * plane; i++) {
-        unit[i] = Math.round((chw[i] - n.offset(c)) / n.scale(c)) / 255f;
+    int channels = spec.channels();
+    // straight to interleaved 8-bit samples: the inverse normalisation rounded half up and clipped to 0..255 (NaN to 0); once
+    // through float[0,1] and Math.round twice, this loop was the event thread's biggest cost
+    byte[] samples = new byte[chw.length];
+    for (int c = 0; c < channels; c++) {
+      float offset = n.offset(c);
+      float scale = n.scale(c);
+      for (int i = 0, from = c * plane, to = c; i < plane; i++, from++, to += channels) {
+        int b = (int) ((chw[from] - offset) / scale + 0.5f);
+        samples[to] = (byte) (b < 0 ? 0 : Math.min(b, 255));
       }
     }
-    return Images.toPng(unit, spec.channels(), spec.height(), spec.width(), false);
+    return PngEncoder.encode(samples, spec.width(), spec.height(), channels, false);
   }
 
   /** Raw pixels on the 0..255 scale, channel-major, before any change. */

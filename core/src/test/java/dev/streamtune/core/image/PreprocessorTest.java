@@ -90,6 +90,26 @@ class PreprocessorTest {
     assertThat(v.getFloat(0, 0, 2, 1)).isCloseTo(255f - 123.68f, within(1e-4f));
   }
 
+  @Test
+  void shouldEncodeEveryGreyLevelBackAsItWasAndClipWhatLiesOutside() {
+    Preprocessor p = Preprocessor.of(spec(1, 16, 16, ModelSpec.Layout.NCHW, Normalization.UNIT, null));
+    float[] levels = new float[256];
+    for (int i = 0; i < 256; i++) {
+      levels[i] = i / 255f;
+    }
+    assertThat(p.decode(p.toPng(levels))).containsExactly(levels);
+    float[] outside = new float[256];
+    outside[0] = -3f;
+    outside[1] = 7f;
+    outside[2] = Float.NaN;
+    outside[3] = 0.5f / 255f;
+    float[] back = p.decode(p.toPng(outside));
+    assertThat(back[0]).isZero();
+    assertThat(back[1]).isEqualTo(1f);
+    assertThat(back[2]).isZero();
+    assertThat(back[3]).as("half a level rounds up").isEqualTo(1 / 255f);
+  }
+
   private interface Pixel {
     int rgb(int x, int y);
   }

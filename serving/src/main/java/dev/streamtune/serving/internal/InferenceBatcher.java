@@ -4,6 +4,7 @@ import dev.streamtune.core.image.ImageFormatException;
 import dev.streamtune.core.image.Preprocessor;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.records.LabelProbability;
 import java.time.Duration;
@@ -23,12 +24,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Micro-batching onto one inference thread. Requests wait on a bounded queue; the worker takes the first, waits at most
+ * Micro-batching onto inference workers. Requests wait on a bounded queue; a worker takes the first, waits at most
  * {@code maxWait} for up to {@code maxBatch - 1} more, reads the current model once, stacks the images and calls
  * {@code output()} once for the whole batch. A request pinned to a model (a version it asked for, or the one serving when it
- * arrived) runs on that model: a batch holding requests for several models makes one {@code output()} call per model. The
- * worker is the only thread that runs a served network, so DL4J networks are never shared across threads; a model swapped in
- * meanwhile answers the next batch.
+ * arrived) runs on that model: a batch holding requests for several models makes one {@code output()} call per model. A model
+ * swapped in meanwhile answers the next batch.
+ *
+ * <p>With more than one worker, each runs its own copy of every model ({@link #replicate}, made and warmed by the swapper off
+ * the request path; worker 0 runs the loaded network itself): DL4J networks are never shared across threads. Several workers
+ * each on one OpenMP thread use the cores better than one worker whose every op forks and joins an OpenMP team
+ * (docs/benchmarks.md: 2 workers x 1 thread ran the Fashion CNN at 1.7-1.9x one caller x 2 threads).
  *
  * <p>{@link #submit} never blocks: a full queue is refused at once. With a {@link ShadowScorer}, each answered batch is offered
  * to it after its answers were completed (it picks its share and queues them for its own thread). Thread-safe.
@@ -42,11 +47,13 @@ public final class InferenceBatcher implements AutoCloseable {
   private final BlockingQueue<Pending> queue;
   private final ServingMetrics metrics;
   private final ShadowScorer shadow;
-  private final Thread worker;
+  private final List<Thread> workers;
+  /** Worker i's copy of a model (index 0: the loaded network itself), by model identity; guarded by itself. */
+  private final Map<LoadedModel, Network[]> replicas = new IdentityHashMap<>();
   private volatile boolean accepting = true;
   /** The last {@link #RECENT} images answered and the size of the last batch: what a new version is warmed up on. */
   private final java.util.concurrent.atomic.AtomicReferenceArray<float[]> recent = new java.util.concurrent.atomic.AtomicReferenceArray<>(RECENT);
-  private int recentAt;
+  private final java.util.concurrent.atomic.AtomicInteger recentAt = new java.util.concurrent.atomic.AtomicInteger();
   private volatile int lastBatch;
   static final int RECENT = 64;
 
@@ -73,9 +80,18 @@ public final class InferenceBatcher implements AutoCloseable {
    */
   public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, ServingMetrics metrics,
       ShadowScorer shadow) {
-    if (maxBatch < 1 || queueMax < 1 || maxWait.isNegative()) {
-      throw new IllegalArgumentException("maxBatch " + maxBatch + ", queueMax " + queueMax + " must be >= 1 and maxWait "
-          + maxWait + " >= 0");
+    this(models, maxBatch, maxWait, queueMax, 1, metrics, shadow);
+  }
+
+  /**
+   * @param workers inference threads, each running its own copy of the models (see {@link #replicate})
+   * @param shadow offered every answered batch after its answers were completed (shadow scoring), or null for none
+   */
+  public InferenceBatcher(ModelHolder models, int maxBatch, Duration maxWait, int queueMax, int workers, ServingMetrics metrics,
+      ShadowScorer shadow) {
+    if (maxBatch < 1 || queueMax < 1 || workers < 1 || maxWait.isNegative()) {
+      throw new IllegalArgumentException("maxBatch " + maxBatch + ", queueMax " + queueMax + ", workers " + workers
+          + " must be >= 1 and maxWait " + maxWait + " >= 0");
     }
     this.models = Objects.requireNonNull(models, "models");
     this.maxBatch = maxBatch;
@@ -83,12 +99,67 @@ public final class InferenceBatcher implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(queueMax);
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.shadow = shadow;
-    this.worker = new Thread(this::run, "serving-inference");
-    this.worker.setDaemon(true);
+    List<Thread> threads = new ArrayList<>(workers);
+    for (int i = 0; i < workers; i++) {
+      int index = i;
+      Thread t = new Thread(() -> run(index), workers == 1 ? "serving-inference" : "serving-inference-" + i);
+      t.setDaemon(true);
+      threads.add(t);
+    }
+    this.workers = List.copyOf(threads);
   }
 
   public void start() {
-    worker.start();
+    workers.forEach(Thread::start);
+  }
+
+  /** The inference threads. */
+  public int workers() {
+    return workers.size();
+  }
+
+  /**
+   * Copies a model for every worker but the first, before it serves: the caller (the swapper, off the request path) warms the
+   * copies up as it warmed the model. Forgets the copies of models no longer loaded. Call it while no worker runs {@code m}
+   * (before it is swapped in or retained).
+   *
+   * @return the copies, one per worker after the first; empty with one worker
+   */
+  public List<Network> replicate(LoadedModel m) {
+    if (workers.size() == 1) {
+      return List.of();
+    }
+    Network[] copies = new Network[workers.size()];
+    copies[0] = m.network();
+    for (int i = 1; i < copies.length; i++) {
+      copies[i] = m.network().copy();
+    }
+    synchronized (replicas) {
+      replicas.keySet().removeIf(loaded -> models.get(loaded.version()).orElse(null) != loaded);
+      replicas.put(m, copies);
+    }
+    return List.of(copies).subList(1, copies.length);
+  }
+
+  /** Worker {@code index}'s copy of {@code m}; made here for a model that was not replicated (pinned after it was forgotten). */
+  private Network network(LoadedModel m, int index) {
+    if (index == 0) {
+      return m.network();
+    }
+    synchronized (replicas) {
+      Network[] copies = replicas.computeIfAbsent(m, k -> {
+        Network[] fresh = new Network[workers.size()];
+        fresh[0] = k.network();
+        return fresh;
+      });
+      if (copies[index] == null) {
+        // rare: a request pinned to a version dropped meanwhile; copying reads the parameters worker 0 may be reading too
+        log.info("copying {} v{} for inference worker {} on the request path (it was not replicated ahead)", m.model(),
+            m.version(), index);
+        copies[index] = m.network().copy();
+      }
+      return copies[index];
+    }
   }
 
   /**
@@ -141,7 +212,7 @@ public final class InferenceBatcher implements AutoCloseable {
     for (Input in : inputs) {
       pending.add(new Pending(in.encoded(), in.pixels(), spec.inputFormat(), topK, model, new CompletableFuture<>()));
     }
-    // only the worker takes from the queue, so capacity checked under the lock that every submitter holds can only grow
+    // only the workers take from the queue, so capacity checked under the lock that every submitter holds can only grow
     synchronized (queue) {
       if (queue.remainingCapacity() < pending.size()) {
         throw queueFull();
@@ -188,7 +259,7 @@ public final class InferenceBatcher implements AutoCloseable {
     return queue.size();
   }
 
-  private void run() {
+  private void run(int index) {
     List<Pending> batch = new ArrayList<>(maxBatch);
     while (accepting || !queue.isEmpty()) {
       try {
@@ -199,10 +270,10 @@ public final class InferenceBatcher implements AutoCloseable {
         batch.add(first);
         collect(batch);
         metrics.queueDepth(queue.size());
-        answer(batch);
+        answer(batch, index);
       } catch (InterruptedException e) {
         // nobody interrupts this thread but the JVM on exit: answer what was taken and stop
-        answer(batch);
+        answer(batch, index);
         break;
       } catch (RuntimeException | Error e) {
         log.error("inference batch of {} failed outside the model call: {}", batch.size(), e.toString());
@@ -236,7 +307,7 @@ public final class InferenceBatcher implements AutoCloseable {
   }
 
   /** Answers a batch: requests pinned to a model run on it, the others on the model serving now; one output() per model. */
-  private void answer(List<Pending> batch) {
+  private void answer(List<Pending> batch, int index) {
     LoadedModel serving = models.current();
     List<LoadedModel> order = new ArrayList<>(2);
     Map<LoadedModel, List<Pending>> groups = new IdentityHashMap<>();
@@ -254,11 +325,11 @@ public final class InferenceBatcher implements AutoCloseable {
     }
     fail(unanswerable, new ServingRejection(RejectReason.NO_MODEL, "no model loaded yet; retry later"));
     for (LoadedModel m : order) {
-      answer(m, groups.get(m));
+      answer(m, groups.get(m), index);
     }
   }
 
-  private void answer(LoadedModel model, List<Pending> batch) {
+  private void answer(LoadedModel model, List<Pending> batch, int index) {
     ModelSpec spec = model.spec();
     Preprocessor pre = Preprocessor.of(spec);
     List<Pending> ready = new ArrayList<>(batch.size());
@@ -291,7 +362,7 @@ public final class InferenceBatcher implements AutoCloseable {
     int classes;
     try {
       INDArray x = pre.batch(images);
-      INDArray probabilities = model.network().output(x);
+      INDArray probabilities = network(model, index).output(x);
       top = Networks.topK(probabilities, spec.labels(), maxK);
       classes = (int) probabilities.size(1);
       flat = probabilities.castTo(DataType.FLOAT).dup('c').data().asFloat();
@@ -303,8 +374,7 @@ public final class InferenceBatcher implements AutoCloseable {
     metrics.batch(ready.size());
     lastBatch = ready.size();
     for (float[] px : images) {
-      recent.set(recentAt, px);
-      recentAt = (recentAt + 1) % RECENT;
+      recent.set(Math.floorMod(recentAt.getAndIncrement(), RECENT), px);
     }
     for (int i = 0; i < ready.size(); i++) {
       Pending p = ready.get(i);
@@ -328,13 +398,16 @@ public final class InferenceBatcher implements AutoCloseable {
   @Override
   public void close() {
     accepting = false;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     try {
-      // the worker polls with a short timeout, so it sees the flag without an interrupt that could cut a batch short
-      worker.join(TimeUnit.SECONDS.toMillis(30));
+      // the workers poll with a short timeout, so they see the flag without an interrupt that could cut a batch short
+      for (Thread worker : workers) {
+        worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    if (!worker.isAlive()) {
+    if (workers.stream().noneMatch(Thread::isAlive)) {
       List<Pending> left = new ArrayList<>();
       queue.drainTo(left);
       fail(left, new ServingRejection(RejectReason.SHUTTING_DOWN, "serving is shutting down"));

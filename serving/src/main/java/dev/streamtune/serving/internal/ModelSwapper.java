@@ -6,6 +6,7 @@ import dev.streamtune.core.model.Manifest;
 import dev.streamtune.core.model.ModelSpec;
 import dev.streamtune.core.model.ModelStore;
 import dev.streamtune.core.model.ModelVerificationException;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.records.Promotion;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,6 +35,7 @@ public final class ModelSwapper {
   private final int warmBatch;
   private final ServingMetrics metrics;
   private final java.util.function.Supplier<InferenceBatcher.Recent> recent;
+  private final java.util.function.Function<LoadedModel, List<Network>> replicate;
 
   /**
    * @param warmBatch the rows of the dummy warm-up batch: the largest batch the worker will run
@@ -48,7 +50,18 @@ public final class ModelSwapper {
    */
   public ModelSwapper(ModelStore store, String model, ModelHolder holder, int warmBatch, ServingMetrics metrics,
       java.util.function.Supplier<InferenceBatcher.Recent> recent) {
+    this(store, model, holder, warmBatch, metrics, recent, m -> List.of());
+  }
+
+  /**
+   * @param replicate copies of a loaded version for the inference workers beyond the first ({@link InferenceBatcher#replicate}):
+   *     each is warmed up as the version itself, before it serves
+   */
+  public ModelSwapper(ModelStore store, String model, ModelHolder holder, int warmBatch, ServingMetrics metrics,
+      java.util.function.Supplier<InferenceBatcher.Recent> recent,
+      java.util.function.Function<LoadedModel, List<Network>> replicate) {
     this.recent = Objects.requireNonNull(recent, "recent");
+    this.replicate = Objects.requireNonNull(replicate, "replicate");
     this.store = Objects.requireNonNull(store, "store");
     this.model = Objects.requireNonNull(model, "model");
     this.holder = Objects.requireNonNull(holder, "holder");
@@ -210,13 +223,23 @@ public final class ModelSwapper {
     InferenceBatcher.Recent r = recent.get();
     int size = m.spec().imageSize();
     List<float[]> real = r.images().stream().filter(px -> px.length == size).toList();
+    List<List<float[]>> batches = new ArrayList<>();
     if (real.isEmpty()) {
-      warmUp(m, model, warmBatch);
-      return;
+      batches.add(Collections.nCopies(Math.max(1, warmBatch), new float[size]));
+    } else {
+      batches.add(cycle(real, warmBatch));
+      if (r.lastBatch() > 0 && r.lastBatch() != warmBatch) {
+        batches.add(cycle(real, r.lastBatch()));
+      }
     }
-    warmUp(m, model, cycle(real, warmBatch));
-    if (r.lastBatch() > 0 && r.lastBatch() != warmBatch) {
-      warmUp(m, model, cycle(real, r.lastBatch()));
+    for (List<float[]> b : batches) {
+      warmUp(m, m.network(), model, b);
+    }
+    // the other workers' copies: made from the verified network, warmed on the same batches
+    for (Network copy : replicate.apply(m)) {
+      for (List<float[]> b : batches) {
+        warmUp(m, copy, model, b);
+      }
     }
   }
 
@@ -235,15 +258,15 @@ public final class ModelSwapper {
    * @throws ModelVerificationException when it does not
    */
   static void warmUp(LoadedModel m, String model, int warmBatch) {
-    warmUp(m, model, Collections.nCopies(Math.max(1, warmBatch), new float[m.spec().imageSize()]));
+    warmUp(m, m.network(), model, Collections.nCopies(Math.max(1, warmBatch), new float[m.spec().imageSize()]));
   }
 
-  private static void warmUp(LoadedModel m, String model, List<float[]> images) {
+  private static void warmUp(LoadedModel m, Network network, String model, List<float[]> images) {
     ModelSpec spec = m.spec();
     if (!m.model().equals(model)) {
       throw new ModelVerificationException("manifest names model '" + m.model() + "'");
     }
-    INDArray out = m.network().output(Preprocessor.of(spec).batch(images));
+    INDArray out = network.output(Preprocessor.of(spec).batch(images));
     if (out.rank() != 2 || out.size(1) != spec.labels().size()) {
       throw new ModelVerificationException("the network answers shape " + java.util.Arrays.toString(out.shape()) + " but the spec names "
           + spec.labels().size() + " labels");

@@ -8,6 +8,7 @@ import dev.streamtune.core.records.Prediction;
 import dev.streamtune.serving.internal.ServingMetrics.Protocol;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -246,15 +247,21 @@ public final class OpenInference {
         List.copyOf(answers), req.inputs());
   }
 
-  /** Publishes each image of an answered request as a prediction and an input event, as {@code /predict} does. Never throws. */
+  /**
+   * Publishes each image of an answered request as a prediction and an input event, as {@code /predict} does; images that came
+   * as tensors are encoded as PNG on the event thread. Never throws.
+   */
   public void publish(Answered a) {
     Preprocessor pre = Preprocessor.of(a.model().spec());
+    Instant now = clock.instant();
+    List<EventPublisher.Event> batch = new ArrayList<>(a.rows());
     for (int i = 0; i < a.rows(); i++) {
       Inference answer = a.answers().get(i);
       InferenceBatcher.Input in = a.inputs().get(i);
-      byte[] image = in.encoded() != null ? in.encoded() : pre.toPng(in.pixels());
-      events.publish(Prediction.of(a.predictionIds().get(i), answer.model(), answer.version(), answer.topK(), a.latencyMs(),
-          clock.instant()), image);
+      Supplier<byte[]> image = in.encoded() != null ? in::encoded : () -> pre.toPng(in.pixels());
+      batch.add(new EventPublisher.Event(Prediction.of(a.predictionIds().get(i), answer.model(), answer.version(), answer.topK(),
+          a.latencyMs(), now), image));
     }
+    events.publish(batch);
   }
 }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Network;
 import dev.streamtune.core.records.LabelProbability;
 import dev.streamtune.serving.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -71,6 +72,43 @@ class InferenceBatcherTest {
     for (int i = 1; i < answer.topK().size(); i++) {
       assertThat(answer.topK().get(i).probability()).isLessThanOrEqualTo(answer.topK().get(i - 1).probability());
     }
+  }
+
+  @Test
+  void shouldRunEachWorkerOnItsOwnCopyOfTheModel() throws Exception {
+    MultiLayerNetwork net = Fixtures.net(1);
+    List<Map<String, Double>> expected = expected(net);
+    LoadedModel v1 = Fixtures.loaded("fashion", 1, net);
+    holder.swap(v1);
+    InferenceBatcher batcher = new InferenceBatcher(holder, 8, Duration.ofMillis(5), 1024, 3, metrics, null);
+    toClose.add(batcher);
+    assertThat(batcher.workers()).isEqualTo(3);
+    List<Network> copies = batcher.replicate(v1);
+    assertThat(copies).hasSize(2).allSatisfy(c -> assertThat(c).isNotSameAs(v1.network()));
+    // the second worker's copy is spoiled on purpose: its answers (all labels 0.1) show that it ran that copy, not the shared one
+    copies.get(0).multiLayer().params().assign(0);
+    batcher.start();
+
+    int fromOriginal = 0;
+    int fromSpoiled = 0;
+    for (int wave = 0; wave < 100 && (fromOriginal == 0 || fromSpoiled == 0); wave++) {
+      List<CompletableFuture<Inference>> answers = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        answers.add(batcher.submit(Fixtures.png(i), Fixtures.image(i), spec(v1), 10));
+      }
+      for (int i = 0; i < 8; i++) {
+        Inference a = answers.get(i).get(60, TimeUnit.SECONDS);
+        if (a.topK().stream().allMatch(lp -> Math.abs(lp.probability() - 0.1) < 1e-6)) {
+          fromSpoiled++;
+        } else {
+          assertAnswers(a, expected.get(i));
+          fromOriginal++;
+        }
+      }
+      Thread.sleep(wave % 3);
+    }
+    assertThat(fromOriginal).as("answers by workers 0 and 2").isPositive();
+    assertThat(fromSpoiled).as("answers by worker 1").isPositive();
   }
 
   @Test

@@ -62,6 +62,38 @@ class ModelSwapperTest {
     }
   }
 
+  /** A network that takes the model's 28x28 grey input but answers 3 labels where the spec names 10. */
+  private static org.deeplearning4j.nn.multilayer.MultiLayerNetwork threeLabels() {
+    var conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().seed(1).list()
+        .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(3)
+            .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+        .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(28, 28, 1)).build();
+    var net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+
+  @Test
+  void shouldWarmUpEveryWorkersCopyAndRefuseAVersionWhoseCopyDoesNotRun() {
+    InferenceBatcher batcher = new InferenceBatcher(holder, 4, java.time.Duration.ofMillis(1), 16, 2, metrics, null);
+    java.util.List<dev.streamtune.core.model.Network> copies = new java.util.ArrayList<>();
+    ModelSwapper twoWorkers = new ModelSwapper(store, "fashion", holder, 4, metrics, () -> InferenceBatcher.Recent.NONE, m -> {
+      java.util.List<dev.streamtune.core.model.Network> made = batcher.replicate(m);
+      copies.addAll(made);
+      return made;
+    });
+    assertThat(twoWorkers.serveBase()).isTrue();
+    assertThat(copies).hasSize(1);
+    assertThat(copies.get(0)).isNotSameAs(holder.current().network());
+
+    // a copy that answers another shape than the spec's labels fails the warm-up: the version is refused, v1 keeps serving
+    ModelSwapper brokenCopy = new ModelSwapper(store, "fashion", holder, 4, metrics, () -> InferenceBatcher.Recent.NONE,
+        m -> java.util.List.of(dev.streamtune.core.model.Network.of(threeLabels())));
+    assertThat(brokenCopy.apply(promotion(2, v2.sha256()))).isFalse();
+    assertThat(holder.version()).hasValue(1);
+    batcher.close();
+  }
+
   @Test
   void shouldStayEmptyWhenTheStoreHoldsNoModel() {
     ModelSwapper empty = new ModelSwapper(new DirectoryModelStore(TestData.tempDir("empty-store")), "fashion", holder, 4, metrics);

@@ -181,14 +181,24 @@ public final class BenchServingCommand implements Callable<Integer> {
           spec.network().id(), arch().id(), spec.labels().size(), spec.inputShape(), spec.layout(), VERSIONS, bench.root(),
           images);
 
-      // the baseline runs before serving starts, on its own copy of the same model
+      // the baseline runs before serving starts, on its own copy of the same model; with several inference workers, also on as
+      // many threads each with its own copy (what the workers do without batching, transport or events)
       LoadedModel raw = bench.load(MODEL, 1, versions.get(0).sha256());
+      int workers = ServingConfig.workers(Settings.of(set), System.getenv("OMP_NUM_THREADS"),
+          Runtime.getRuntime().availableProcessors());
+      List<Network> rawNets = new ArrayList<>(List.of(raw.network()));
+      for (int i = 1; i < workers; i++) {
+        rawNets.add(raw.network().copy());
+      }
+      List<Integer> rawThreads = workers > 1 ? List.of(1, workers) : List.of(1);
       // measured before and again after the serving phases: the cores are shared, and the better of the two is the baseline
       List<double[]> rawRows = new ArrayList<>();
       for (int b : batchSizes) {
-        System.out.printf(Locale.ROOT, "raw output(), batch %d ...%n", b);
-        double[] before = rawThroughput(raw.network(), pre, pixels, b);
-        rawRows.add(new double[] {b, before[0], 0, before[1], 0});
+        for (int t : rawThreads) {
+          System.out.printf(Locale.ROOT, "raw output(), batch %d, %d thread(s) ...%n", b, t);
+          double[] before = rawThroughput(rawNets.subList(0, t), pre, pixels, b);
+          rawRows.add(new double[] {b, before[0], 0, before[1], 0, t});
+        }
       }
 
       List<Phase> phases = new ArrayList<>();
@@ -209,9 +219,9 @@ public final class BenchServingCommand implements Callable<Integer> {
                 TOPICS.promotions)) {
           serving.start();
           await(Duration.ofSeconds(60), "serving ready", () -> serving.state() == ServiceState.RUNNING);
-          System.out.printf(Locale.ROOT, "serving on 127.0.0.1:%d: batch max %d, wait %d us, %d HTTP threads, keeping %d previous "
-              + "version; endpoint %s%n", serving.port(), config.batchMax(), config.batchWait().toNanos() / 1000,
-              config.httpThreads(), config.versionsKeep(), endpoint);
+          System.out.printf(Locale.ROOT, "serving on 127.0.0.1:%d: batch max %d, wait %d us, %d inference worker(s), %d HTTP "
+              + "threads, keeping %d previous version; endpoint %s%n", serving.port(), config.batchMax(),
+              config.batchWait().toNanos() / 1000, config.workers(), config.httpThreads(), config.versionsKeep(), endpoint);
           Swapper swapper = new Swapper(promoter, bench, versions, serving);
           for (String path : paths) {
             Client client = switch (path) {
@@ -237,12 +247,12 @@ public final class BenchServingCommand implements Callable<Integer> {
         }
       }
       for (double[] r : rawRows) {
-        System.out.printf(Locale.ROOT, "raw output(), batch %d, again ...%n", (int) r[0]);
-        double[] after = rawThroughput(raw.network(), pre, pixels, (int) r[0]);
+        System.out.printf(Locale.ROOT, "raw output(), batch %d, %d thread(s), again ...%n", (int) r[0], (int) r[5]);
+        double[] after = rawThroughput(rawNets.subList(0, (int) r[5]), pre, pixels, (int) r[0]);
         r[2] = after[0];
         r[4] = after[1];
       }
-      report(rawRows, phases);
+      report(rawRows, phases, workers);
     } finally {
       deleteTree(dir);
     }
@@ -313,55 +323,70 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   /**
-   * Images per second of back-to-back {@code output()} calls on prepared batches of {@code b}, after a warm-up, on a thread of
-   * its own like serving's inference worker: measured here, the thread that first used ND4J (main, which loaded the model) ran
-   * the same calls about half as fast as a fresh thread, which would flatter serving.
+   * Images per second of back-to-back {@code output()} calls on prepared batches of {@code b}, after a warm-up, each network on
+   * a thread of its own like serving's inference workers (measured here, the thread that first used ND4J, main, which loaded
+   * the model, ran the same calls about half as fast as a fresh thread, which would flatter serving), and the CPU seconds of
+   * the whole process per image meanwhile (nothing else runs during raw phases).
    */
-  private double[] rawThroughput(Network net, Preprocessor pre, List<float[]> pixels, int b) throws InterruptedException {
-    double[][] result = new double[1][];
+  private double[] rawThroughput(List<Network> nets, Preprocessor pre, List<float[]> pixels, int b) throws InterruptedException {
+    int count = Math.max(1, pixels.size() / b);
+    // every thread warms up until t0 and counts the calls it finishes before t1
+    long t0 = System.nanoTime() + nanos(warmup) + TimeUnit.MILLISECONDS.toNanos(500);
+    long t1 = t0 + nanos(duration);
+    long[] done = new long[nets.size()];
     RuntimeException[] failure = new RuntimeException[1];
-    Thread t = new Thread(() -> {
-      try {
-        result[0] = rawThroughputHere(net, pre, pixels, b);
-      } catch (RuntimeException e) {
-        failure[0] = e;
-      }
-    }, "raw-output-" + b);
-    t.start();
-    t.join();
+    List<Thread> threads = new ArrayList<>();
+    for (int n = 0; n < nets.size(); n++) {
+      Network net = nets.get(n);
+      int index = n;
+      Thread t = new Thread(() -> {
+        try {
+          List<INDArray> batches = new ArrayList<>(count);
+          for (int i = 0; i < count; i++) {
+            List<float[]> chunk = new ArrayList<>(b);
+            for (int j = 0; j < b; j++) {
+              chunk.add(pixels.get((i * b + j + index * 7) % pixels.size()));
+            }
+            batches.add(pre.batch(chunk));
+          }
+          int i = 0;
+          while (System.nanoTime() < t0) {
+            net.output(batches.get(i++ % count));
+          }
+          while (true) {
+            net.output(batches.get(i++ % count));
+            if (System.nanoTime() >= t1) {
+              break;
+            }
+            done[index] += b;
+          }
+        } catch (RuntimeException e) {
+          failure[0] = e;
+        }
+      }, "raw-output-" + b + "-" + n);
+      threads.add(t);
+      t.start();
+    }
+    sleepUntil(t0);
+    ThreadCpu cpu0 = ThreadCpu.snapshot();
+    sleepUntil(t1);
+    ThreadCpu cpu1 = ThreadCpu.snapshot();
+    for (Thread t : threads) {
+      t.join();
+    }
     if (failure[0] != null) {
       throw failure[0];
     }
-    return result[0];
+    long images = java.util.Arrays.stream(done).sum();
+    double cpu = cpu1.since(cpu0).values().stream().mapToDouble(Double::doubleValue).sum();
+    return new double[] {images / ((t1 - t0) / 1e9), cpu / Math.max(1, images)};
   }
 
-  /** Images a second, and the CPU seconds of the whole process per image meanwhile (nothing else runs during raw phases). */
-  private double[] rawThroughputHere(Network net, Preprocessor pre, List<float[]> pixels, int b) {
-    int count = Math.max(1, pixels.size() / b);
-    List<INDArray> batches = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      List<float[]> chunk = new ArrayList<>(b);
-      for (int j = 0; j < b; j++) {
-        chunk.add(pixels.get((i * b + j) % pixels.size()));
-      }
-      batches.add(pre.batch(chunk));
+  private static void sleepUntil(long nanoTime) throws InterruptedException {
+    long left;
+    while ((left = nanoTime - System.nanoTime()) > 0) {
+      TimeUnit.NANOSECONDS.sleep(left);
     }
-    long end = System.nanoTime() + nanos(warmup);
-    int i = 0;
-    do {
-      net.output(batches.get(i++ % count));
-    } while (System.nanoTime() < end);
-    ThreadCpu cpu0 = ThreadCpu.snapshot();
-    long t0 = System.nanoTime();
-    end = t0 + nanos(duration);
-    long done = 0;
-    do {
-      net.output(batches.get(i++ % count));
-      done += b;
-    } while (System.nanoTime() < end);
-    double rate = done / ((System.nanoTime() - t0) / 1e9);
-    double cpu = ThreadCpu.snapshot().since(cpu0).values().stream().mapToDouble(Double::doubleValue).sum();
-    return new double[] {rate, cpu / done};
   }
 
   /** The prepared request of each image for the chosen endpoint. */
@@ -652,22 +677,25 @@ public final class BenchServingCommand implements Callable<Integer> {
         promotions, firstError.get(), cpu);
   }
 
-  private void report(List<double[]> raw, List<Phase> phases) {
+  private void report(List<double[]> raw, List<Phase> phases, int workers) {
     System.out.println();
-    System.out.println("Raw DL4J output() on prepared batches (the baseline)");
+    System.out.println("Raw DL4J output() on prepared batches (the baseline; with N threads, each runs its own copy)");
     System.out.printf(Locale.ROOT, "%-28s %12s %12s %12s %14s %18s%n", "batch size", "images/s", "before", "after", "ms per call",
         "CPU ms/1000 images");
     double best = 0;
     int bestBatch = 0;
+    int bestThreads = 1;
     double bestCpu = 0;
     for (double[] r : raw) {
       double top = Math.max(r[1], r[2]);
       double cpu = r[1] >= r[2] ? r[3] : r[4];
-      System.out.printf(Locale.ROOT, "raw output() batch %-9d %12.0f %12.0f %12.0f %14.2f %18.0f%n", (int) r[0], top, r[1], r[2],
-          1000 * r[0] / top, 1e6 * cpu);
+      String name = "raw output() batch " + (int) r[0] + (r[5] > 1 ? " x" + (int) r[5] + " thr" : "");
+      System.out.printf(Locale.ROOT, "%-28s %12.0f %12.0f %12.0f %14.2f %18.0f%n", name, top, r[1], r[2],
+          1000 * r[0] * r[5] / top, 1e6 * cpu);
       if (top > best) {
         best = top;
         bestBatch = (int) r[0];
+        bestThreads = (int) r[5];
         bestCpu = cpu;
       }
     }
@@ -687,8 +715,8 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
     }
     System.out.println();
-    System.out.printf(Locale.ROOT, "raw best: %.0f images/s at batch %d (the better of before and after the serving phases)%n",
-        best, bestBatch);
+    System.out.printf(Locale.ROOT, "raw best: %.0f images/s at batch %d on %d thread(s) (the better of before and after the serving "
+        + "phases; serving ran %d inference worker(s))%n", best, bestBatch, bestThreads, workers);
     for (String path : paths) {
       Phase top = phases.stream().filter(p -> p.path().equals(path) && p.phase().equals("steady"))
           .max((a, b) -> Double.compare(a.throughput(), b.throughput())).orElse(null);
@@ -698,10 +726,10 @@ public final class BenchServingCommand implements Callable<Integer> {
             label(path), top.clients(), ratio, ratio >= 0.85 ? "met" : "NOT met");
         // a batch cannot hold more requests than clients have in flight: raw at the batch size the worker formed is the
         // ceiling of this concurrency, and the ratio to it is the cost of serving itself
-        double[] near = raw.stream().min((a, b) -> Double.compare(Math.abs(a[0] - top.stats().meanBatch()),
-            Math.abs(b[0] - top.stats().meanBatch()))).orElseThrow();
-        System.out.printf(Locale.ROOT, "  the same against raw at batch %d, nearest to its mean batch %.1f: %.2fx%n", (int) near[0],
-            top.stats().meanBatch(), top.throughput() / Math.max(near[1], near[2]));
+        double[] near = raw.stream().filter(r -> (int) r[5] == workers).min((a, b) -> Double.compare(
+            Math.abs(a[0] - top.stats().meanBatch()), Math.abs(b[0] - top.stats().meanBatch()))).orElseThrow();
+        System.out.printf(Locale.ROOT, "  the same against raw at batch %d on %d thread(s), nearest to its mean batch %.1f: %.2fx%n",
+            (int) near[0], workers, top.stats().meanBatch(), top.throughput() / Math.max(near[1], near[2]));
       }
     }
     for (Phase s : phases) {
@@ -753,8 +781,8 @@ public final class BenchServingCommand implements Callable<Integer> {
       double own = top.cpu().entrySet().stream().filter(e -> !e.getKey().equals("clients") && !e.getKey().equals("broker"))
           .mapToDouble(Map.Entry::getValue).sum() / (top.requests() * (double) top.perRequest());
       System.out.printf(Locale.ROOT, "CPU per image, %s (%d clients): serving's own threads %.0f us against raw output() %.0f us "
-          + "at batch %d: raw/serving %.2fx (the share of raw's throughput a node with its cores to itself would reach)%n",
-          label(path), top.clients(), 1e6 * own, 1e6 * bestCpu, bestBatch, bestCpu / own);
+          + "at batch %d on %d thread(s): raw/serving %.2fx (the share of raw's throughput a node with its cores to itself would "
+          + "reach)%n", label(path), top.clients(), 1e6 * own, 1e6 * bestCpu, bestBatch, bestThreads, bestCpu / own);
     }
     long eventsFailed = phases.stream().mapToLong(p -> p.stats().eventsFailed()).sum();
     System.out.printf(Locale.ROOT, "prediction/input events that could not be sent during the phases: %d%n", eventsFailed);

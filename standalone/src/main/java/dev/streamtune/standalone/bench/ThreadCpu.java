@@ -33,25 +33,32 @@ final class ThreadCpu {
 
   /** The CPU ticks of every thread of this process now. */
   static ThreadCpu snapshot() {
-    Map<Integer, Sample> out = new HashMap<>();
-    try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-      for (Path t : tasks) {
-        try {
-          String stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
-          int open = stat.indexOf('(');
-          int close = stat.lastIndexOf(')');
-          String[] f = stat.substring(close + 2).split(" ");
-          // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based over the whole line)
-          out.put(Integer.parseInt(t.getFileName().toString()),
-              new Sample(stat.substring(open + 1, close), Long.parseLong(f[11]) + Long.parseLong(f[12])));
-        } catch (IOException | RuntimeException e) {
-          // the thread ended while it was read
+    // listing /proc/self/task fails midway when threads end meanwhile (a serving node shutting down): list again, or the
+    // snapshot would miss threads and a phase would seem to have cost nothing
+    for (int attempt = 0; attempt < 5; attempt++) {
+      Map<Integer, Sample> out = new HashMap<>();
+      try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+        for (Path t : tasks) {
+          try {
+            String stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            String[] f = stat.substring(close + 2).split(" ");
+            // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based over the whole line)
+            out.put(Integer.parseInt(t.getFileName().toString()),
+                new Sample(stat.substring(open + 1, close), Long.parseLong(f[11]) + Long.parseLong(f[12])));
+          } catch (IOException | RuntimeException e) {
+            // the thread ended while it was read
+          }
         }
+        return new ThreadCpu(out);
+      } catch (java.nio.file.NoSuchFileException e) {
+        break; // not Linux: nothing to attribute
+      } catch (IOException | RuntimeException e) {
+        // the listing broke off: try again
       }
-    } catch (IOException | RuntimeException e) {
-      // not Linux: nothing to attribute
     }
-    return new ThreadCpu(out);
+    return new ThreadCpu(new HashMap<>());
   }
 
   /** CPU seconds by component between {@code before} and this snapshot; every component present, zero when idle. */

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamtune.core.broker.EmbeddedKafkaBroker;
 import dev.streamtune.core.kafka.KafkaClients;
-import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.records.LabelProbability;
@@ -19,8 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,27 +91,15 @@ class EventPublisherIT {
     return c == null ? 0 : (int) c.count();
   }
 
+  /** The records of a topic by key, after exactly {@code count} arrived and nothing more within half a second. */
   private static Map<String, String> readAll(String topic, int count) {
+    AtomicInteger seen = new AtomicInteger();
+    List<ConsumerRecord<String, byte[]>> records = TestKafka.read(broker.bootstrapServers(), topic, Duration.ofSeconds(30),
+        Duration.ofMillis(500), r -> seen.incrementAndGet() >= count);
+    assertThat(records).as("records on " + topic).hasSize(count);
     Map<String, String> byKey = new HashMap<>();
-    int records = 0;
-    try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(broker.bootstrapServers(), "it-reader", null)) {
-      List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (records < count && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          byKey.put(r.key(), new String(r.value(), StandardCharsets.UTF_8));
-          records++;
-        }
-      }
-      // nothing more arrives: each event was sent once
-      for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-        records++;
-      }
-    }
-    assertThat(records).as("records on " + topic).isEqualTo(count);
+    records.forEach(r -> byKey.put(r.key(), new String(r.value(), StandardCharsets.UTF_8)));
+    assertThat(byKey).as("each id once on " + topic).hasSize(count);
     return byKey;
   }
 }

@@ -248,7 +248,13 @@ public final class Demo {
       watcher.markShift(shiftAt);
       shiftSeconds = (shiftAt - t0) / 1e9;
       say("phase 2: the domain shifts to '" + o.corruption().id() + "' (a new camera); streaming until the loop closes");
-      List<Served> shifted = serve("shifted", o.corruption(), pool, o.maxShiftedRequests(), predict, feedback, labellers, rnd,
+      // the shifted phase leaves the after phase its fresh images: a fast serving node at a high --rate would spend the pool first
+      int shiftedMax = Math.min(o.maxShiftedRequests(), Math.max(0, pool.remaining() - o.afterRequests()));
+      if (shiftedMax < o.maxShiftedRequests()) {
+        say("(at most " + shiftedMax + " shifted requests: the images the base model never saw run out after that, keeping "
+            + o.afterRequests() + " for phase 3)");
+      }
+      List<Served> shifted = serve("shifted", o.corruption(), pool, shiftedMax, predict, feedback, labellers, rnd,
           () -> watcher.promotedVersion() != null && answeredVersion.get() == watcher.promotedVersion());
       double before = accuracy(shifted, s -> s.version() == baseVersion);
       long beforeN = shifted.stream().filter(s -> s.version() == baseVersion).count();

@@ -17,6 +17,11 @@ final class ImagePool {
     this.firstUnseenTrain = firstUnseenTrain;
   }
 
+  /** Images not handed out yet. */
+  synchronized int remaining() {
+    return Math.max(0, test.size() + train.size() - firstUnseenTrain - next);
+  }
+
   synchronized Image next() {
     int i = next++;
     if (i < test.size()) {

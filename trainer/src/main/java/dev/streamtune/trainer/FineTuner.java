@@ -185,7 +185,7 @@ public final class FineTuner {
           System.arraycopy(x, order[from + i] * width, rows, i * width, width);
         }
         INDArray y = targets.rows(Arrays.copyOfRange(order, from, to));
-        head.fit(new DataSet(Nd4j.create(rows, new long[] {m, width}, 'c'), y));
+        head.fit(new DataSet(Networks.floats(rows, m, width), y));
         return head.score();
       });
     }
@@ -386,7 +386,7 @@ public final class FineTuner {
     for (int i = 0; i < m; i++) {
       System.arraycopy(images.get(order[from + i]), 0, flat, i * px, px);
     }
-    return new DataSet(Nd4j.create(flat, new long[] {m, 1, side, side}, 'c'), targets.rows(Arrays.copyOfRange(order, from, to)));
+    return new DataSet(Networks.floats(flat, m, 1, side, side), targets.rows(Arrays.copyOfRange(order, from, to)));
   }
 
   private static void shuffle(int[] a, Random rnd) {

@@ -346,7 +346,7 @@ public final class Pretrainer {
       }
       y.putScalar(i, split.labels()[k], 1f);
     }
-    return new DataSet(Nd4j.create(px, new long[] {m, 1, FashionMnist.SIDE, FashionMnist.SIDE}, 'c'), y);
+    return new DataSet(Networks.floats(px, m, 1, FashionMnist.SIDE, FashionMnist.SIDE), y);
   }
 
   /** Accuracy on images {@code [from, to)} of a split. */

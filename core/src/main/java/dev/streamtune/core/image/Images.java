@@ -1,11 +1,10 @@
 package dev.streamtune.core.image;
 
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
 import java.util.List;
 import javax.imageio.ImageIO;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Image decoding and the model's preprocessing: an encoded image (PNG, JPEG, GIF, BMP) of exactly the model's size becomes
@@ -92,6 +91,6 @@ public final class Images {
     for (int i = 0; i < images.size(); i++) {
       System.arraycopy(images.get(i), 0, flat, i * height * width, height * width);
     }
-    return Nd4j.create(flat, new long[] {images.size(), 1, height, width}, 'c').castTo(DataType.FLOAT);
+    return Networks.floats(flat, images.size(), 1, height, width);
   }
 }

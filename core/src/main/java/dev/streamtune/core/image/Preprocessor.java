@@ -1,6 +1,7 @@
 package dev.streamtune.core.image;
 
 import dev.streamtune.core.model.ModelSpec;
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.model.Normalization;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -13,7 +14,6 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Turns encoded images into a network's input as its {@link ModelSpec} says: decode (PNG, JPEG, GIF, BMP) after checking the
@@ -83,7 +83,7 @@ public final class Preprocessor {
       }
       System.arraycopy(img, 0, flat, i * size, size);
     }
-    INDArray nchw = Nd4j.create(flat, new long[] {images.size(), spec.channels(), spec.height(), spec.width()}, 'c');
+    INDArray nchw = Networks.floats(flat, images.size(), spec.channels(), spec.height(), spec.width());
     return toLayout(nchw);
   }
 

@@ -78,6 +78,28 @@ public final class Networks {
   }
 
   /**
+   * A C-order float array of {@code shape} holding {@code flat}, copied in bulk: {@code Nd4j.create(float[], shape, 'c')}
+   * copies element by element, about ten times slower (measured: 393 against 38 µs for a batch of 128 28x28 images).
+   *
+   * @throws IllegalArgumentException when the shape does not hold exactly {@code flat.length} values
+   */
+  public static INDArray floats(float[] flat, long... shape) {
+    long n = 1;
+    for (long d : shape) {
+      n *= d;
+    }
+    if (n != flat.length) {
+      throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, given " + flat.length);
+    }
+    if (flat.length == 0) {
+      return Nd4j.create(flat, shape, 'c');
+    }
+    INDArray a = Nd4j.createUninitialized(org.nd4j.linalg.api.buffer.DataType.FLOAT, shape, 'c');
+    a.data().asNioFloat().put(flat);
+    return a;
+  }
+
+  /**
    * The top-k labels of each row of a probability matrix: {@code min(k, classes)} of them, so a huge {@code k} from a request
    * costs nothing more than all the labels.
    */

@@ -1,5 +1,6 @@
 package dev.streamtune.trainer.internal;
 
+import dev.streamtune.core.model.Networks;
 import dev.streamtune.trainer.FineTuner;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -26,7 +27,6 @@ import java.util.Objects;
 import java.util.zip.CRC32;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,7 +118,7 @@ public final class FeatureCache {
       for (int j = 0; j < batch.size(); j++) {
         System.arraycopy(batch.get(j), 0, flat, j * px, px);
       }
-      return FineTuner.frozenActivations(net, boundary, Nd4j.create(flat, new long[] {batch.size(), 1, side, side}, 'c'));
+      return FineTuner.frozenActivations(net, boundary, Networks.floats(flat, batch.size(), 1, side, side));
     }, ids, images, batchSize);
   }
 
@@ -189,7 +189,7 @@ public final class FeatureCache {
       }
       System.arraycopy(rows[i], 0, all, i * width, width);
     }
-    return new Lookup(Nd4j.create(all, new long[] {rows.length, width}, 'c'), mem, disk, missing.size(), corrupt);
+    return new Lookup(Networks.floats(all, rows.length, width), mem, disk, missing.size(), corrupt);
   }
 
   /** Bytes held in memory. */

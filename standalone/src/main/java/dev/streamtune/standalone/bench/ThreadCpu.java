@@ -33,39 +33,25 @@ final class ThreadCpu {
 
   /** The CPU ticks of every thread of this process now. */
   static ThreadCpu snapshot() {
-    // /proc lists a process's threads by position: a thread that ends during the listing shifts the ones after it, and one of
-    // them is skipped (a raw phase once seemed to have cost 2 ms per 1000 images). Two listings, merged, miss a thread only if
-    // both skip it.
-    Map<Integer, Sample> out = list();
-    list().forEach((tid, s) -> out.merge(tid, s, (a, b) -> a.ticks() >= b.ticks() ? a : b));
-    return new ThreadCpu(out);
-  }
-
-  private static Map<Integer, Sample> list() {
-    for (int attempt = 0; attempt < 5; attempt++) {
-      Map<Integer, Sample> out = new HashMap<>();
-      try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-        for (Path t : tasks) {
-          try {
-            String stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
-            int open = stat.indexOf('(');
-            int close = stat.lastIndexOf(')');
-            String[] f = stat.substring(close + 2).split(" ");
-            // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based over the whole line)
-            out.put(Integer.parseInt(t.getFileName().toString()),
-                new Sample(stat.substring(open + 1, close), Long.parseLong(f[11]) + Long.parseLong(f[12])));
-          } catch (IOException | RuntimeException e) {
-            // the thread ended while it was read
-          }
+    Map<Integer, Sample> out = new HashMap<>();
+    try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+      for (Path t : tasks) {
+        try {
+          String stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
+          int open = stat.indexOf('(');
+          int close = stat.lastIndexOf(')');
+          String[] f = stat.substring(close + 2).split(" ");
+          // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based over the whole line)
+          out.put(Integer.parseInt(t.getFileName().toString()),
+              new Sample(stat.substring(open + 1, close), Long.parseLong(f[11]) + Long.parseLong(f[12])));
+        } catch (IOException | RuntimeException e) {
+          // the thread ended while it was read
         }
-        return out;
-      } catch (java.nio.file.NoSuchFileException e) {
-        break; // not Linux: nothing to attribute
-      } catch (IOException | RuntimeException e) {
-        // the listing broke off: list again
       }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: nothing to attribute
     }
-    return new HashMap<>();
+    return new ThreadCpu(out);
   }
 
   /** CPU seconds by component between {@code before} and this snapshot; every component present, zero when idle. */

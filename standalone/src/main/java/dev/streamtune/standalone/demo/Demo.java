@@ -81,6 +81,8 @@ public final class Demo {
   private volatile URI evaluatorMetrics;
   private volatile Double sourceEstimate;
   private volatile Double shiftedEstimate;
+  /** Every estimate read, for the report's chart. */
+  private final List<DemoReport.Estimate> estimates = java.util.Collections.synchronizedList(new ArrayList<>());
   private volatile int baseVersionAtShift = -1;
   /** The model version of the latest answer: what serving serves, as its clients see it. */
   private final AtomicInteger answeredVersion = new AtomicInteger(-1);
@@ -391,8 +393,12 @@ public final class Demo {
     synchronized (allServed) {
       served = List.copyOf(allServed);
     }
+    List<DemoReport.Estimate> readings;
+    synchronized (estimates) {
+      readings = List.copyOf(estimates);
+    }
     DemoReport.Run run = new DemoReport.Run(t0, startedAt, shiftSeconds, served, watcher.drifts(), watcher.candidates(),
-        watcher.decisions(), watcher.promotions());
+        watcher.decisions(), watcher.promotions(), readings);
     try {
       Path html = DemoReport.write(dir, summary, run).toAbsolutePath();
       say("report written to " + html);
@@ -427,6 +433,7 @@ public final class Demo {
       if (Double.isNaN(v)) {
         return;
       }
+      estimates.add(new DemoReport.Estimate((System.nanoTime() - t0) / 1e9, version, v));
       if (shiftSeconds == null) {
         sourceEstimate = v;
       } else if (version == baseVersionAtShift) {

@@ -34,10 +34,14 @@ final class DemoReport {
    * @param t0 {@link System#nanoTime()} at the start, the origin of the served requests' times
    * @param startedAt the wall-clock time at the start, to place records' event times (a drift onset) on the same axis
    * @param shiftSeconds when the domain shifted; null when the run did not get there
+   * @param estimates the evaluator's accuracy estimates of the answering version, before labels, as the demo read them
    */
   record Run(long t0, Instant startedAt, Double shiftSeconds, List<Demo.Served> served, List<LoopWatcher.Seen<DriftSignal>> drifts,
       List<LoopWatcher.Seen<Candidate>> candidates, List<LoopWatcher.Seen<Decision>> decisions,
-      List<LoopWatcher.Seen<Promotion>> promotions) {}
+      List<LoopWatcher.Seen<Promotion>> promotions, List<Estimate> estimates) {}
+
+  /** One reading of {@code streamtune_evaluator_accuracy_estimate} for a version, seconds since the demo started. */
+  record Estimate(double seconds, int version, double accuracy) {}
 
   private DemoReport() {}
 
@@ -59,9 +63,14 @@ final class DemoReport {
     r.paragraph(String.format(Locale.ROOT, "Served accuracy of each model version against the demo's ground truth, over %.0f-s "
         + "buckets of its answers (a point needs at least %d answers). The x axis is seconds since the demo started, as in the "
         + "timeline below. Vertical lines mark the domain shift, drift alarms, trained candidates (retrains), promotions and "
-        + "rejections, at the moment the demo read them.", bucket, MIN_PER_BUCKET));
-    r.lineChart("Served accuracy per model version", "seconds since the demo started", "accuracy",
-        accuracyOverTime(run.served(), run.t0(), bucket, MIN_PER_BUCKET, s.baseVersion()), markers(s, run));
+        + "rejections, at the moment the demo read them. The 'estimated' series are the evaluator's accuracy estimate of the "
+        + "answering version from its calibrated confidence alone, before any label (streamtune_evaluator_accuracy_estimate), "
+        + "every 2 s: where it stays high while the served accuracy falls, the shift changed what a confident answer means.",
+        bucket, MIN_PER_BUCKET));
+    Map<String, List<HtmlReport.Point>> accuracy = accuracyOverTime(run.served(), run.t0(), bucket, MIN_PER_BUCKET,
+        s.baseVersion());
+    accuracy.putAll(estimateSeries(run.estimates(), s.baseVersion()));
+    r.lineChart("Served accuracy per model version", "seconds since the demo started", "accuracy", accuracy, markers(s, run));
 
     r.heading("Gate verdicts");
     List<List<String>> verdicts = new ArrayList<>();
@@ -163,6 +172,20 @@ final class DemoReport {
         series.put("v" + v.getKey() + (v.getKey() == baseVersion ? " (base)" : ""), points);
       }
     }
+    return series;
+  }
+
+  /** The estimates as one series per version, in the order of versions, named like the served accuracy's with "estimated". */
+  static Map<String, List<HtmlReport.Point>> estimateSeries(List<Estimate> estimates, int baseVersion) {
+    Map<Integer, List<HtmlReport.Point>> byVersion = new TreeMap<>();
+    for (Estimate e : estimates) {
+      if (Double.isFinite(e.accuracy()) && Double.isFinite(e.seconds())) {
+        byVersion.computeIfAbsent(e.version(), v -> new ArrayList<>()).add(new HtmlReport.Point(e.seconds(), e.accuracy()));
+      }
+    }
+    Map<String, List<HtmlReport.Point>> series = new LinkedHashMap<>();
+    byVersion.forEach((v, points) -> series.put("v" + v + (v == baseVersion ? " (base)" : "") + " estimated, before labels",
+        points));
     return series;
   }
 

@@ -170,14 +170,19 @@ public record ServingConfig(CommonConfig common, String host, int port, int grpc
         s.integer(VERSIONS_KEEP, 2, 0, 16),
         swapMin,
         Shadow.from(s),
-        workers(s, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors()));
+        workers(s));
+  }
+
+  /** {@value #WORKERS} for this process: its {@code OMP_NUM_THREADS} and cores, as {@link #from} reads it. */
+  public static int workers(Settings s) {
+    return workers(s, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors());
   }
 
   /**
    * {@value #WORKERS}: a number from 1 to 256, or {@code auto}: one per core when OpenMP is limited to one thread
    * ({@code ompNumThreads} "1"), else one.
    */
-  public static int workers(Settings s, String ompNumThreads, int cores) {
+  static int workers(Settings s, String ompNumThreads, int cores) {
     String v = s.string(WORKERS, "auto").trim();
     if (v.equalsIgnoreCase("auto")) {
       return "1".equals(ompNumThreads == null ? null : ompNumThreads.trim()) ? Math.max(1, cores) : 1;

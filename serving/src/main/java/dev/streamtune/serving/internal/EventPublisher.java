@@ -130,8 +130,7 @@ public final class EventPublisher implements AutoCloseable {
   public void publish(List<Event> events) {
     for (Event e : events) {
       if (closing || !queue.offer(e)) {
-        failed(predictions.name(), e.prediction().id(), closing ? "closed" : "event queue full");
-        failed(inputs.name(), e.prediction().id(), closing ? "closed" : "event queue full");
+        failedBoth(e, closing ? "closed" : "event queue full");
       }
     }
   }
@@ -193,6 +192,12 @@ public final class EventPublisher implements AutoCloseable {
     }
   }
 
+  /** Both events of an image that will not be sent. */
+  private void failedBoth(Event e, String why) {
+    failed(predictions.name(), e.prediction().id(), why);
+    failed(inputs.name(), e.prediction().id(), why);
+  }
+
   private void failed(String topic, String key, String why) {
     metrics.eventFailed(topic);
     long now = System.nanoTime();
@@ -219,10 +224,7 @@ public final class EventPublisher implements AutoCloseable {
     }
     List<Event> left = new ArrayList<>();
     queue.drainTo(left);
-    for (Event e : left) {
-      failed(predictions.name(), e.prediction().id(), "closed before sending");
-      failed(inputs.name(), e.prediction().id(), "closed before sending");
-    }
+    left.forEach(e -> failedBoth(e, "closed before sending"));
     predictionProducer.close(Duration.ofSeconds(5));
     inputProducer.close(Duration.ofSeconds(5));
   }

@@ -25,7 +25,6 @@ class EventPublisherTest {
     EventPublisher events = new EventPublisher(EventPublisher.producer(nowhere, "test-predictions", TOPICS.predictions),
         EventPublisher.producer(nowhere, "test-inputs", TOPICS.inputs), TOPICS.predictions, TOPICS.inputs, 4, metrics,
         Duration.ZERO);
-    long t0 = System.nanoTime();
     // each send blocks the sender max.block.ms (100 ms) on metadata: the queue of 4 fills and the rest are refused at once
     // (the sender holds at most 1 + 4 taken before it blocked, the queue 4 more)
     for (int r = 0; r < 10; r++) {
@@ -35,9 +34,9 @@ class EventPublisherTest {
       }
       events.publish(request);
     }
-    // had the caller waited for Kafka, 30 images would have taken 30 x max.block.ms
-    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
-    assertThat(metrics.eventsFailed()).as("refused at once: a full queue").isGreaterThanOrEqualTo(2L * (30 - 9));
+    // the caller did not wait for Kafka: the accepted events are still failing one max.block.ms after another
+    assertThat(metrics.eventsFailed()).as("refused at once: a full queue").isGreaterThanOrEqualTo(2L * (30 - 9))
+        .isLessThan(60);
     events.close();
     // 30 images, 2 events each: sent to nowhere, refused, or left at close, every one of them is counted
     assertThat(metrics.eventsFailed()).isEqualTo(60);

@@ -184,8 +184,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       // the baseline runs before serving starts, on its own copy of the same model; with several inference workers, also on as
       // many threads each with its own copy (what the workers do without batching, transport or events)
       LoadedModel raw = bench.load(MODEL, 1, versions.get(0).sha256());
-      int workers = ServingConfig.workers(Settings.of(set), System.getenv("OMP_NUM_THREADS"),
-          Runtime.getRuntime().availableProcessors());
+      int workers = ServingConfig.workers(Settings.of(set));
       List<Network> rawNets = new ArrayList<>(List.of(raw.network()));
       for (int i = 1; i < workers; i++) {
         rawNets.add(raw.network().copy());

@@ -61,8 +61,12 @@ public final class Retrainer {
    */
   public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed,
       double distill, Augmentation augmentation) {
+    this(new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes), epochs, batchSize, seed, distill, augmentation);
+  }
+
+  private Retrainer(FeatureCache cache, int epochs, int batchSize, long seed, double distill, Augmentation augmentation) {
     this.augmentation = java.util.Objects.requireNonNull(augmentation, "augmentation");
-    this.cache = new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes);
+    this.cache = cache;
     if (epochs < 1 || batchSize < 1) {
       throw new IllegalArgumentException("epochs and batch size must be >= 1, were " + epochs + ", " + batchSize);
     }
@@ -73,6 +77,14 @@ public final class Retrainer {
     this.batchSize = batchSize;
     this.seed = seed;
     this.distill = distill;
+  }
+
+  /**
+   * A retrainer of the same epochs, batch size and seed with another distillation weight and augmentation, sharing this one's
+   * feature cache (so one retrain at a time across both).
+   */
+  public Retrainer with(double distill, Augmentation augmentation) {
+    return new Retrainer(cache, epochs, batchSize, seed, distill, augmentation);
   }
 
   /** The augmented copies each fine-tune adds to its new-domain samples. */
@@ -141,6 +153,112 @@ public final class Retrainer {
       GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
     }
     return r;
+  }
+
+  /** A retrain with pseudo-labels: the model, and what the selection took (null when none was attempted). */
+  public record PseudoResult(FineTuner.Result result, PseudoLabels.Selection selection) {}
+
+  /**
+   * {@link #retrain} with {@link PseudoLabels}: unless {@code options} are off, there are fewer than
+   * {@link PseudoLabels#MIN_LABELLED} labelled new-domain samples or no unlabelled input, a first fine-tune leaves out a
+   * calibration share of the new-domain samples, chooses the share of each class's answers to keep on them and pseudo-labels the
+   * most confident
+   * {@code unlabelled} inputs (the new domain's served images that have no label), class-balanced and capped; the second
+   * fine-tune, from {@code toTrain} again, trains on every labelled sample plus those, which count as new-domain samples (one-hot
+   * targets, never distilled).
+   */
+  public PseudoResult retrainWithPseudoLabels(Network champion, String backboneKey, Network toTrain, ModelSpec spec,
+      FreezePlan plan, List<String> ids, List<float[]> images, int[] labels, int replayFrom, List<String> unlabelledIds,
+      List<float[]> unlabelled, PseudoLabels.Options options, FeatureListener listener) {
+    int cap = options.cap(labels.length);
+    if (options.off() || unlabelled.isEmpty() || replayFrom < PseudoLabels.MIN_LABELLED || cap == 0) {
+      return new PseudoResult(retrain(champion, backboneKey, toTrain, spec, plan, ids, images, labels, replayFrom, listener),
+          null);
+    }
+    if (unlabelledIds.size() != unlabelled.size()) {
+      throw new IllegalArgumentException(unlabelledIds.size() + " unlabelled ids for " + unlabelled.size() + " images");
+    }
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < replayFrom; i++) {
+      order.add(i);
+    }
+    java.util.Collections.shuffle(order, new java.util.Random(seed ^ 0x5EEDL));
+    int calibrationSize = (int) Math.ceil(options.calibration() * replayFrom);
+    java.util.Set<Integer> calibration = new java.util.HashSet<>(order.subList(0, calibrationSize));
+    List<String> firstIds = new ArrayList<>();
+    List<float[]> firstImages = new ArrayList<>();
+    List<Integer> firstLabels = new ArrayList<>();
+    List<float[]> calImages = new ArrayList<>();
+    int[] calLabels = new int[calibrationSize];
+    for (int i = 0; i < labels.length; i++) {
+      if (calibration.contains(i)) {
+        calLabels[calImages.size()] = labels[i];
+        calImages.add(images.get(i));
+      } else {
+        firstIds.add(ids.get(i));
+        firstImages.add(images.get(i));
+        firstLabels.add(labels[i]);
+      }
+    }
+    FineTuner.Result first = retrain(champion, backboneKey, toTrain, spec, plan, firstIds, firstImages,
+        firstLabels.stream().mapToInt(Integer::intValue).toArray(), replayFrom - calibrationSize, listener);
+    Preprocessor pre = Preprocessor.of(spec);
+    float[][] cal = probabilities(first.model(), pre, calImages);
+    double[] confidence = new double[cal.length];
+    int[] predicted = new int[cal.length];
+    boolean[] right = new boolean[cal.length];
+    for (int i = 0; i < cal.length; i++) {
+      predicted[i] = argMax(cal[i]);
+      confidence[i] = cal[i][predicted[i]];
+      right[i] = predicted[i] == calLabels[i];
+    }
+    double keep = PseudoLabels.keepShare(confidence, predicted, right, options.precision());
+    int classes = cal.length == 0 ? 0 : cal[0].length;
+    int[] counts = new int[classes];
+    for (int i = 0; i < replayFrom; i++) {
+      if (labels[i] >= 0 && labels[i] < classes) {
+        counts[labels[i]]++;
+      }
+    }
+    PseudoLabels.Selection sel = Double.isNaN(keep)
+        ? new PseudoLabels.Selection(new int[0], new int[0], keep, Double.NaN, calibrationSize, unlabelled.size(), 0,
+            new int[classes])
+        : PseudoLabels.select(probabilities(first.model(), pre, unlabelled), keep, counts, cap,
+            PseudoLabels.precisionKept(confidence, predicted, right, keep), calibrationSize);
+    List<String> allIds = new ArrayList<>(ids.subList(0, replayFrom));
+    List<float[]> allImages = new ArrayList<>(images.subList(0, replayFrom));
+    int[] allLabels = new int[labels.length + sel.count()];
+    System.arraycopy(labels, 0, allLabels, 0, replayFrom);
+    for (int k = 0; k < sel.count(); k++) {
+      allIds.add(unlabelledIds.get(sel.indices()[k]));
+      allImages.add(unlabelled.get(sel.indices()[k]));
+      allLabels[replayFrom + k] = sel.labels()[k];
+    }
+    allIds.addAll(ids.subList(replayFrom, ids.size()));
+    allImages.addAll(images.subList(replayFrom, images.size()));
+    System.arraycopy(labels, replayFrom, allLabels, replayFrom + sel.count(), labels.length - replayFrom);
+    FineTuner.Result second = retrain(champion, backboneKey, toTrain, spec, plan, allIds, allImages, allLabels,
+        replayFrom + sel.count(), listener);
+    return new PseudoResult(second, sel);
+  }
+
+  private static float[][] probabilities(Network net, Preprocessor pre, List<float[]> images) {
+    float[][] out = new float[images.size()][];
+    for (int from = 0; from < images.size(); from += 256) {
+      INDArray p = net.output(pre.batch(images.subList(from, Math.min(images.size(), from + 256))));
+      for (int i = 0; i < p.rows(); i++) {
+        out[from + i] = p.getRow(i).dup().toFloatVector();
+      }
+    }
+    return out;
+  }
+
+  private static int argMax(float[] p) {
+    int arg = 0;
+    for (int c = 1; c < p.length; c++) {
+      arg = p[c] > p[arg] ? c : arg;
+    }
+    return arg;
   }
 
   /** One-hot targets, or with {@link #distill} the replayed samples' labels mixed with the champion's answers on them. */

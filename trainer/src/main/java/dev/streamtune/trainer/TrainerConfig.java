@@ -30,12 +30,16 @@ import java.time.Duration;
  * @param distill distillation toward the parent on replayed samples ({@value #DISTILL}): a replayed sample's target is its label
  *     mixed with the champion's answer at this weight (0: plain labels; {@link Targets#distilled})
  * @param augment augmented copies of the new-domain samples of each fine-tune ({@value Augmentation#KEY}, default none)
+ * @param pseudo pseudo-labels for served inputs without a label ({@value PseudoLabels#KEY}: their most share of the training
+ *     set, default 0: off; {@value PseudoLabels#PRECISION_KEY})
+ * @param pseudoPool the latest served inputs the trainer holds for pseudo-labelling ({@value #PSEUDO_POOL}), read from the
+ *     {@code inputs} topic only when pseudo-labels are on
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
-    double distill, Augmentation augment) {
+    double distill, Augmentation augment, PseudoLabels.Options pseudo, int pseudoPool) {
   /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
   public static final String AUTO = "auto";
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
@@ -45,6 +49,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   public static final String DISTILL = "streamtune.trainer.distill";
   /** {@value #DISTILL}'s default. */
   public static final double DEFAULT_DISTILL = 0.5;
+  /** How many of the latest served inputs are held for pseudo-labelling. */
+  public static final String PSEUDO_POOL = "streamtune.trainer.pseudo-labels.pool";
   private static final long MIN_DISK = 1_000_000L;
 
   public static TrainerConfig from(Settings s) {
@@ -80,7 +86,9 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.decimal("streamtune.trainer.lower-rate-factor", 0.1, 1e-6, 1), small, large, similar, far,
         s.path("streamtune.trainer.cache.dir", Path.of(System.getProperty("java.io.tmpdir"), "streamtune-feature-cache")),
         cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE),
-        s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99), Augmentation.parse(s.string(Augmentation.KEY, "none")));
+        s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99), Augmentation.parse(s.string(Augmentation.KEY, "none")),
+        PseudoLabels.Options.parse(s.decimal(PseudoLabels.KEY, 0, 0, 0.9), s.decimal(PseudoLabels.PRECISION_KEY, 0.95, 0.01, 1)),
+        s.integer(PSEUDO_POOL, 4000, 1, 1_000_000));
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

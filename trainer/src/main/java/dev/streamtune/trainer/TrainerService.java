@@ -34,6 +34,7 @@ import dev.streamtune.trainer.internal.LabelSets;
 import dev.streamtune.trainer.internal.Leadership;
 import dev.streamtune.trainer.internal.TrainerMeters;
 import dev.streamtune.trainer.internal.TriggerPolicy;
+import dev.streamtune.trainer.internal.UnlabelledPool;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -106,6 +107,8 @@ public final class TrainerService implements AutoCloseable {
   private PromotionCheck promotionCheck;
   private TrainerMeters meters;
   private List<KafkaClientMetrics> clientMetrics = List.of();
+  /** The latest served inputs for pseudo-labels; null when they are off (the inputs topic is then not read). */
+  private UnlabelledPool unlabelled;
   /** Decodes buffered samples as the base model takes them (every version of a lineage takes the same input). */
   private Preprocessor input;
 
@@ -146,6 +149,7 @@ public final class TrainerService implements AutoCloseable {
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
     buffer = new ReplayBuffer(cfg.recentCapacity(), cfg.reservoirCapacity(), classes, cfg.seed());
+    unlabelled = cfg.pseudo().off() ? null : new UnlabelledPool(cfg.pseudoPool());
     policy = new TriggerPolicy(cfg.minNewSamples(), cfg.cooldown(), cfg.maxWait(), cfg.maxAttempts());
     consumer = KafkaSupport.rawConsumer(cfg.common().kafka(), cfg.groupId(), null);
     candidates = KafkaSupport.producer(cfg.common().kafka(), cfg.groupId(), t.candidates);
@@ -190,9 +194,21 @@ public final class TrainerService implements AutoCloseable {
       // every record of samples, drift and promotions is re-read on start: the buffer and the champion are rebuilt, and a
       // drift signal counts only when it is newer than the champion's promotion; decisions matter live only (a retry follows
       // the rejection of a candidate this process trained)
-      Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(consumer,
-          List.of(t.samples.name(), t.drift.name(), t.promotions.name(), t.decisions.name(), t.candidates.name()),
-          Duration.ofSeconds(30));
+      List<String> topics = new java.util.ArrayList<>(List.of(t.samples.name(), t.drift.name(), t.promotions.name(),
+          t.decisions.name(), t.candidates.name()));
+      if (unlabelled != null) {
+        topics.add(t.inputs.name());
+      }
+      Map<TopicPartition, Long> ends = KafkaSupport.assignFromBeginning(consumer, topics, Duration.ofSeconds(30));
+      if (unlabelled != null) {
+        // only the latest served inputs matter to pseudo-labels: each partition's tail, as many as the pool holds
+        Map<TopicPartition, Long> begins = consumer.beginningOffsets(ends.keySet());
+        ends.forEach((tp, end) -> {
+          if (tp.topic().equals(t.inputs.name())) {
+            consumer.seek(tp, Math.max(begins.getOrDefault(tp, 0L), end - cfg.pseudoPool()));
+          }
+        });
+      }
       boolean caughtUp = false;
       while (running) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -235,6 +251,8 @@ public final class TrainerService implements AutoCloseable {
         float[] px = input.decode(s.image());
         buffer.add(new ReplayBuffer.Item(s.id(), s.timestamp(), s.label(), s.domain(), px));
         registry.counter(TrainerMeters.SAMPLES_BUFFERED).increment();
+      } else if (unlabelled != null && r.topic().equals(t.inputs.name())) {
+        onInput(r);
       } else if (r.topic().equals(t.promotions.name())) {
         if (r.value() != null) {
           Promotion p = Json.fromBytes(r.value(), Promotion.class);
@@ -267,6 +285,23 @@ public final class TrainerService implements AutoCloseable {
       }
     } catch (RecordFormatException | ImageFormatException e) {
       rejected.reject(r, e.getMessage());
+    }
+  }
+
+  /**
+   * A served input for pseudo-labels. One that does not decode as the model's input is counted and skipped, not rejected: ingest
+   * owns the inputs topic's rejections (it joins the same records with feedback).
+   */
+  private void onInput(ConsumerRecord<String, byte[]> r) {
+    if (r.key() == null || r.value() == null) {
+      registry.counter(TrainerMeters.INPUTS_SKIPPED, "reason", "no key or value").increment();
+      return;
+    }
+    try {
+      unlabelled.add(new UnlabelledPool.Input(r.key(), Instant.ofEpochMilli(r.timestamp()), input.decode(r.value())));
+    } catch (ImageFormatException e) {
+      registry.counter(TrainerMeters.INPUTS_SKIPPED, "reason", "not an image of the model's input").increment();
+      log.debug("served input {} skipped for pseudo-labels: {}", r.key(), e.getMessage());
     }
   }
 
@@ -371,7 +406,9 @@ public final class TrainerService implements AutoCloseable {
       retraining.set(1);
       String pinned = retryBoundary;
       retryBoundary = null;
-      job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder, pinned));
+      List<UnlabelledPool.Input> served = unlabelled == null ? List.of() : unlabelled.since(d.onset(),
+          fresh.stream().map(ReplayBuffer.Item::id).collect(java.util.stream.Collectors.toSet()), cfg.pseudoPool());
+      job = training.submit(() -> retrain(d, serving, sha, fresh, replay, labelOrder, pinned, served));
     });
   }
 
@@ -461,7 +498,7 @@ public final class TrainerService implements AutoCloseable {
    * freeze policy chooses).
    */
   private void retrain(DriftSignal d, int championVersion, String championSha, List<ReplayBuffer.Item> fresh,
-      List<ReplayBuffer.Item> replay, List<String> labelOrder, String retryBoundary) {
+      List<ReplayBuffer.Item> replay, List<String> labelOrder, String retryBoundary, List<UnlabelledPool.Input> served) {
     String model = cfg.common().model();
     Timer.Sample timer = Timer.start(registry);
     long trainStart = System.nanoTime();
@@ -491,16 +528,24 @@ public final class TrainerService implements AutoCloseable {
       String reason = growth == null ? plan.reason() : growth + "; " + plan.reason();
       log.info("retraining model={} from v{}: {} new-domain + {} replay samples, {} epochs, freeze up to {} ({})", model,
           championVersion, fresh.size(), replay.size(), cfg.epochs(), plan.boundary(), reason);
-      FineTuner.Result r = fineTune(champ, toTrain, plan, set.ids(), images, labelArray, fresh.size());
+      Retrainer.PseudoResult pr = fineTune(champ, toTrain, plan, set.ids(), images, labelArray, fresh.size(), served);
+      FineTuner.Result r = pr.result();
+      String pseudo = pr.selection() == null ? null : pr.selection().describe();
+      if (pseudo != null) {
+        registry.counter(TrainerMeters.PSEUDO_LABELS).increment(pr.selection().count());
+        log.info("model={} from v{}: {}", model, championVersion, pseudo);
+      }
       if (!Double.isFinite(r.loss())) {
         throw new TrainingDivergedException("fine-tune ended with loss " + r.loss());
       }
       // the whole fine-tune: frozen activations (cached or computed) and training
       long trainMs = (System.nanoTime() - trainStart) / 1_000_000;
-      TrainingSummary summary = new TrainingSummary(trigger, images.size(), set.byClass(), set.byDomain(), set.from(), set.to(),
+      int trained = images.size() + (pr.selection() == null ? 0 : pr.selection().count());
+      TrainingSummary summary = new TrainingSummary(trigger, trained, set.byClass(), set.byDomain(), set.from(), set.to(),
           r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
-          r.layerRates(), reason, r.cachedFeatureHits(), replay.isEmpty() ? 0.0 : cfg.distill(), cfg.augment().describe());
+          r.layerRates(), reason, r.cachedFeatureHits(), replay.isEmpty() ? 0.0 : cfg.distill(), cfg.augment().describe(),
+          pseudo);
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),
@@ -508,10 +553,10 @@ public final class TrainerService implements AutoCloseable {
       lastCandidate = m.version();
       candidates.send(new ProducerRecord<>(cfg.common().topics().candidates.name(), model, c)).get();
       outcome = "candidate";
-      TrainerMeters.retrainSamples(registry, model, championVersion).record(images.size());
+      TrainerMeters.retrainSamples(registry, model, championVersion).record(trained);
       TrainerMeters.retrainLayers(registry, model, championVersion).record(r.layersTrained().size());
       log.info("candidate model={} version={} trained in {} ms on {} samples, loss {}, layer rates {}, labels {}", model,
-          m.version(), trainMs, images.size(), String.format("%.4f", r.loss()), r.layerRates(), labelSet.size());
+          m.version(), trainMs, trained, String.format("%.4f", r.loss()), r.layerRates(), labelSet.size());
     } catch (InterruptedException e) {
       outcome = "interrupted";
       Thread.currentThread().interrupt();
@@ -604,11 +649,12 @@ public final class TrainerService implements AutoCloseable {
    * {@link Retrainer#retrain} for the champion, counting and logging the feature cache's part; samples {@code replayFrom..} are
    * the replayed ones.
    */
-  private FineTuner.Result fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids, List<float[]> images,
-      int[] labels, int replayFrom) {
+  private Retrainer.PseudoResult fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids,
+      List<float[]> images, int[] labels, int replayFrom, List<UnlabelledPool.Input> served) {
     String backbone = Retrainer.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
-    return retrainer.retrain(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels, replayFrom,
-        (features, ms) -> {
+    return retrainer.retrainWithPseudoLabels(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels,
+        replayFrom, served.stream().map(UnlabelledPool.Input::id).toList(), served.stream().map(UnlabelledPool.Input::pixels)
+            .toList(), cfg.pseudo(), (features, ms) -> {
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "hit").increment(features.hits());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "miss").increment(features.computed());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "corrupt").increment(features.corrupt());

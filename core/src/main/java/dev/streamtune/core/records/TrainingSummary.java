@@ -11,7 +11,8 @@ import java.util.Map;
  * summaries of pretraining, where they do not apply), and readers must tolerate their absence.
  *
  * @param trigger why it was trained (e.g. the drift signal, or "pretrain")
- * @param samples training samples used (never held-out ones)
+ * @param samples training samples used (never held-out ones), pseudo-labelled ones included (not in the per-class and per-domain
+ *     counts: {@code pseudoLabels} says how many per class)
  * @param samplesByClass counts per label
  * @param samplesByDomain counts per domain
  * @param dataFrom earliest sample time used, dataTo the latest
@@ -29,16 +30,28 @@ import java.util.Map;
  *     (pretraining, records written before the field)
  * @param augmentation the augmented copies added to the new-domain samples ({@code mirror,shift}: one copy per operation); null
  *     when none were (or in records written before the field)
+ * @param pseudoLabels what pseudo-labelling of served inputs without a label added (count, threshold, calibrated precision, per
+ *     class); null when it was off (or in records written before the field)
  */
 public record TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
     Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
     double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
-    String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation) {
+    String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation, String pseudoLabels) {
   public TrainingSummary {
     samplesByClass = Map.copyOf(samplesByClass);
     samplesByDomain = Map.copyOf(samplesByDomain);
     layersTrained = List.copyOf(layersTrained);
     layerLearningRates = layerLearningRates == null ? null : Map.copyOf(layerLearningRates);
+  }
+
+  /** A summary without pseudo-labels. */
+  public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
+      Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
+      double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
+      String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation) {
+    this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, augmentation,
+        null);
   }
 
   /** A summary without augmentation. */
@@ -47,7 +60,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
       String freezeReason, Integer cachedFeatureHits, Double distillation) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, null);
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, null, null);
   }
 
   /** A summary without the distillation weight. */
@@ -56,7 +69,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
       String freezeReason, Integer cachedFeatureHits) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null, null);
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null, null, null);
   }
 
   /** A summary without per-layer rates, freeze reason or cache figures (pretraining, tests). */
@@ -64,6 +77,6 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
       double learningRate, double loss, String device, long durationMs) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, null, null, null, null, null);
+        learningRate, loss, device, durationMs, null, null, null, null, null, null);
   }
 }

@@ -104,6 +104,11 @@ public final class EvalCommand implements Callable<Integer> {
       + "none or a comma list of mirror, shift, noise (default: the trainer's, streamtune.trainer.augment)")
   String augment;
 
+  @Option(names = "--label-curve", split = ",", paramLabel = "N", description = "new-domain label counts of the "
+      + "label-efficiency curves on the abrupt shifts (each technique alone and together, against plain fine-tuning on random "
+      + "feedback), e.g. 100,250,500,1000,2000 (default: none; a quick run: 40,120)")
+  List<Integer> labelCurve;
+
   /** The augmentation in effect (the option's, or the trainer's default). */
   private dev.streamtune.trainer.Augmentation augmentation = dev.streamtune.trainer.Augmentation.NONE;
 
@@ -127,6 +132,13 @@ public final class EvalCommand implements Callable<Integer> {
       model = backbone.arch().defaultModel();
     }
     EvalOptions o = quick ? EvalOptions.quick() : EvalOptions.defaults();
+    if (labelCurve != null && !labelCurve.isEmpty()) {
+      try {
+        o = o.withLabelCurve(labelCurve);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--label-curve: " + e.getMessage());
+      }
+    }
     List<String> args = spec.commandLine().getParseResult() == null ? List.of()
         : spec.commandLine().getParseResult().originalArgs();
     // the parse result is the top-level command's: its arguments start with the subcommand's name
@@ -163,7 +175,8 @@ public final class EvalCommand implements Callable<Integer> {
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
-    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say, !noOracle);
+    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say, !noOracle)
+        .cacheOraclesIn(work.resolve("oracles"));
     Scenarios sc = new Scenarios(train, test, o, backbone, seed);
 
     // false alarms: the base's errors on clean test images, resampled into a long stationary stream
@@ -244,8 +257,9 @@ public final class EvalCommand implements Callable<Integer> {
     Map<String, ScenarioRunner.Estimate> covariate = new LinkedHashMap<>();
     results.stream().filter(r -> r.setup().abrupt() || r.setup().name().equals("gradual"))
         .forEach(r -> covariate.put(r.setup().name(), r.estimate()));
-    List<Goals.Goal> goals = Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null, falseAlarms, outcomes,
-        covariate);
+    List<Goals.Goal> goals = new ArrayList<>(Goals.check(rows, detection, abrupt, stationaryDone ? "stationary" : null,
+        falseAlarms, outcomes, covariate));
+    goals.addAll(LabelEfficiency.goals(results));
     List<String> notes = new ArrayList<>(runNotes);
     notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill, augmentation));
     double wall = (System.nanoTime() - start) / 1e9;

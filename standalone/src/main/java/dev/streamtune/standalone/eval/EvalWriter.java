@@ -62,6 +62,7 @@ final class EvalWriter {
       }
       b.append(String.format(Locale.ROOT, "- scenario wall time %.0f s%n%n", r.seconds()));
     }
+    b.append(LabelEfficiency.markdown(results));
     b.append("## Accuracy estimated before labels\n\n");
     b.append("The serving model's accuracy on each scenario's new-domain test images estimated from its top-class confidence "
         + "alone, calibrated on its answers to the held-out guard images of the earlier domain (CBPE, as the evaluator's "

@@ -62,6 +62,16 @@ final class Learner {
     this.pre = Preprocessor.of(spec);
   }
 
+  /** The fine-tunes' distillation weight. */
+  double distill() {
+    return retrainer.distill();
+  }
+
+  /** The fine-tunes' augmentation. */
+  dev.streamtune.trainer.Augmentation augmentation() {
+    return retrainer.augmentation();
+  }
+
   Backbone backbone() {
     return backbone;
   }
@@ -209,6 +219,35 @@ final class Learner {
     String note = r.cachedFeatureHits() == null ? "trained on images"
         : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
     return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), r.epochs(), note);
+  }
+
+  /**
+   * A way to fine-tune with fewer labels, for the label-efficiency curves: the recipe's distillation weight, augmentation and
+   * pseudo-labels (off: {@link dev.streamtune.trainer.PseudoLabels.Options#OFF}).
+   */
+  record Technique(String name, double distill, dev.streamtune.trainer.Augmentation augmentation,
+      dev.streamtune.trainer.PseudoLabels.Options pseudo) {}
+
+  /**
+   * {@link #fineTune} with {@code t}'s recipe, pseudo-labelling {@code unlabelled} (served new-domain images without a label)
+   * when the technique does; the note says what the pseudo-labelling took.
+   */
+  Trained fineTune(Technique t, Network champion, String championKey, FreezePlan plan, List<Labelled> train, int replayFrom,
+      List<Labelled> unlabelled) {
+    long start = System.nanoTime();
+    String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
+    Retrainer.PseudoResult r = retrainer.with(t.distill(), t.augmentation()).retrainWithPseudoLabels(champion, key, champion,
+        spec, plan, Labelled.ids(train), Labelled.images(train), Labelled.labels(train), replayFrom, Labelled.ids(unlabelled),
+        Labelled.images(unlabelled), t.pseudo(), (lookup, ms) -> { });
+    String note = r.selection() == null ? "no pseudo-labels" : r.selection().describe();
+    if (r.selection() != null && r.selection().count() > 0) {
+      int right = 0;
+      for (int k = 0; k < r.selection().count(); k++) {
+        right += r.selection().labels()[k] == unlabelled.get(r.selection().indices()[k]).label() ? 1 : 0;
+      }
+      note += String.format(java.util.Locale.ROOT, "; %.1f%% of them right", 100.0 * right / r.selection().count());
+    }
+    return new Trained(r.result().model(), plan.boundary(), r.result().layerRates(), seconds(start), r.result().epochs(), note);
   }
 
   /** The same architecture from a fresh initialisation, trained on {@code train} for {@code epochs} epochs. */

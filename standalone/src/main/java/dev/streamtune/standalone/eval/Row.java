@@ -42,9 +42,11 @@ record Row(String scenario, int labels, String method, String boundary, int repl
   /** The ways of choosing labels, compared on the abrupt shifts only. */
   static final java.util.List<String> LABEL_CHOICES = java.util.List.of(ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
       HALF_NOVELTY);
+  /** StreamTune's recipe plus pseudo-labels on the served new-domain images without a label (abrupt shifts). */
+  static final String PSEUDO = "StreamTune + pseudo-labels";
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
-  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
+  static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, PSEUDO, ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
       HALF_NOVELTY, DEEPER, SCRATCH, ORACLE);
 
   /** Accuracy after over the oracle's, NaN without an oracle. */

@@ -33,7 +33,35 @@ final class ScenarioRunner {
   /** What a scenario produced. {@code adapted} is StreamTune's model at the largest label row. */
   record Result(Scenarios.Setup setup, Map<String, Detection.Outcome> detection, boolean[] errors, List<Row> rows,
       List<String> notes, Map<String, List<HtmlReport.Point>> curve, List<HtmlReport.Marker> markers, Network adapted,
-      double seconds, Estimate estimate) {}
+      double seconds, Estimate estimate, List<CurvePoint> labelCurve) {}
+
+  /**
+   * One point of a label-efficiency curve: a technique fine-tuned on {@code labels} new-domain labels (random feedback: the
+   * first labels after the onset) plus replay, measured on the held-out test images.
+   */
+  record CurvePoint(String technique, int labels, String boundary, double accNew, double cleanBefore, double cleanAfter,
+      double oracle, double seconds, String note) {
+    double forgettingPoints() {
+      return (cleanBefore - cleanAfter) * 100;
+    }
+  }
+
+  /** Served new-domain images without a label offered to pseudo-labelling, at every label count. */
+  static final int UNLABELLED = 2000;
+  /** Pseudo-labels as the eval runs them: up to 30 % of the training set, at 95 % precision on the calibration set. */
+  static final dev.streamtune.trainer.PseudoLabels.Options PSEUDO = new dev.streamtune.trainer.PseudoLabels.Options(0.3, 0.95,
+      0.2);
+  static final dev.streamtune.trainer.Augmentation FLIP_SHIFT = dev.streamtune.trainer.Augmentation.parse("mirror,shift");
+
+  /** The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together. */
+  static final List<Learner.Technique> TECHNIQUES = List.of(
+      new Learner.Technique("plain fine-tuning", 0, dev.streamtune.trainer.Augmentation.NONE,
+          dev.streamtune.trainer.PseudoLabels.Options.OFF),
+      new Learner.Technique("distillation 0.5", TrainerConfig.DEFAULT_DISTILL, dev.streamtune.trainer.Augmentation.NONE,
+          dev.streamtune.trainer.PseudoLabels.Options.OFF),
+      new Learner.Technique("augmentation (mirror, shift)", 0, FLIP_SHIFT, dev.streamtune.trainer.PseudoLabels.Options.OFF),
+      new Learner.Technique("pseudo-labels", 0, dev.streamtune.trainer.Augmentation.NONE, PSEUDO),
+      new Learner.Technique("all together", TrainerConfig.DEFAULT_DISTILL, FLIP_SHIFT, PSEUDO));
 
   /**
    * The serving model's accuracy on the new domain estimated before any label of it (CBPE, as the evaluator does): its
@@ -57,6 +85,8 @@ final class ScenarioRunner {
   private final DriftDetectors detectors;
   private final Consumer<String> log;
   private final boolean oracles;
+  /** Where converged oracles are kept between runs (null: not kept). */
+  private java.nio.file.Path oracleCache;
 
   ScenarioRunner(Learner learner, EvalOptions o, long seed, FreezePolicy policy, GateRule gate, DriftDetectors detectors,
       Consumer<String> log) {
@@ -74,6 +104,50 @@ final class ScenarioRunner {
     this.gate = gate;
     this.detectors = detectors;
     this.log = log;
+  }
+
+  /**
+   * Keeps each converged oracle under {@code dir}, keyed by everything it was trained from (backbone, scenario, seed, sizes, the
+   * serving model's weights): a later run with the same key loads it instead of training it again.
+   */
+  ScenarioRunner cacheOraclesIn(java.nio.file.Path dir) {
+    this.oracleCache = dir;
+    return this;
+  }
+
+  private Learner.Trained oracle(Scenarios.Setup s, List<Labelled> all) {
+    java.nio.file.Path dir = null;
+    if (oracleCache != null) {
+      String key = String.format(Locale.ROOT, "%s-%s-s%d-n%d-v%d-e%d-p%08x", learner.backbone().id(), s.name(), seed, all.size(),
+          s.validation().size(), o.oracleMaxEpochs(), Double.hashCode(s.served().params().sumNumber().doubleValue())
+              ^ Long.hashCode(s.served().numParams()));
+      dir = oracleCache.resolve(key);
+      java.nio.file.Path zip = dir.resolve("model.zip");
+      java.nio.file.Path meta = dir.resolve("oracle.json");
+      if (java.nio.file.Files.exists(zip) && java.nio.file.Files.exists(meta)) {
+        try {
+          Network net = Network.restore(zip.toFile(), false);
+          Map<?, ?> m = dev.streamtune.core.json.Json.fromBytes(java.nio.file.Files.readAllBytes(meta), Map.class);
+          log.accept("  " + s.name() + ": oracle loaded from " + dir + " (trained by an earlier run with the same data)");
+          return new Learner.Trained(net, FreezePlan.NOTHING, Map.of(), ((Number) m.get("seconds")).doubleValue(),
+              ((Number) m.get("epochs")).intValue(), m.get("note") + " (loaded from an earlier run's cache)");
+        } catch (java.io.IOException | RuntimeException e) {
+          log.accept("  " + s.name() + ": cached oracle under " + dir + " unreadable (" + e + "): training it again");
+        }
+      }
+    }
+    Learner.Trained t = learner.oracle(s.champion(), s.classes(), all, s.validation(), o.oracleMaxEpochs(), log);
+    if (dir != null) {
+      try {
+        java.nio.file.Files.createDirectories(dir);
+        t.net().save(dir.resolve("model.zip").toFile(), false);
+        java.nio.file.Files.write(dir.resolve("oracle.json"), dev.streamtune.core.json.Json.toBytes(Map.of("seconds",
+            t.seconds(), "epochs", t.epochs(), "note", t.note())));
+      } catch (java.io.IOException | RuntimeException e) {
+        log.accept("  " + s.name() + ": cannot keep the oracle under " + dir + ": " + e);
+      }
+    }
+    return t;
   }
 
   Result run(Scenarios.Setup s) {
@@ -103,7 +177,7 @@ final class ScenarioRunner {
       List<Labelled> all = concat(s.oracleSource(), maxFresh);
       log.accept("  " + s.name() + ": oracle from the serving model's weights on " + s.oracleSource().size() + " source + "
           + maxFresh.size() + " new-domain labelled images, every layer, until its held-out accuracy stops improving");
-      oracle = learner.oracle(s.champion(), s.classes(), all, s.validation(), o.oracleMaxEpochs(), log);
+      oracle = oracle(s, all);
       oracleM = measure(oracle.net(), s);
       notes.add(String.format(Locale.ROOT, "oracle: %s; %.0f s; %.4f on the new domain, %.4f clean", oracle.note(),
           oracle.seconds(), oracleM.accNew(), oracleM.accClean()));
@@ -171,6 +245,21 @@ final class ScenarioRunner {
       if (s.abrupt() && n == o.labelRows().stream().mapToInt(Integer::intValue).min().orElse(n) && maxFresh.size() > n) {
         rows.addAll(queueRows(s, n, maxFresh, chosen, served, oracleAcc, caught, notes));
       }
+      if (s.abrupt()) {
+        // StreamTune's recipe with pseudo-labels on the served new-domain images that got no label
+        List<Labelled> unlabelled = unlabelled(s, n);
+        Learner.Trained t = learner.fineTune(new Learner.Technique(Row.PSEUDO, learner.distill(), learner.augmentation(), PSEUDO),
+            s.champion(), s.championKey(), chosen, train, fresh.size(), unlabelled);
+        Measured after = measure(t.net(), s);
+        GateRule.Result g = gate.decide(after.gateRecent(), served.gateRecent(), after.gateGuard(), served.gateGuard());
+        Row r = row(s, n, Row.PSEUDO, chosen.boundary(), replay.size(), served, after, oracleAcc, t.seconds(), t.epochs(),
+            fromShift(caught, n), g.verdict().name(), g.reason());
+        rows.add(r);
+        notes.add(n + " labels, " + Row.PSEUDO + ": " + t.note());
+        log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s, gate %s; %s",
+            Row.PSEUDO, chosen.boundary(), r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(),
+            r.verdict(), t.note()));
+      }
       if (!costly) {
         continue;
       }
@@ -191,7 +280,68 @@ final class ScenarioRunner {
     Map<String, List<HtmlReport.Point>> curve = new LinkedHashMap<>();
     List<HtmlReport.Marker> markers = new ArrayList<>();
     curve(s, streamOk, served, adaptedM, adaptedRow, curve, markers, detection);
-    return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9, estimate);
+    List<CurvePoint> labelCurve = s.abrupt() ? labelCurve(s, served, accBefore, oracleAcc) : List.of();
+    return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9, estimate,
+        labelCurve);
+  }
+
+  /** The served new-domain images after the first {@code n} (which got labels) that got none: {@link #UNLABELLED} of them. */
+  private static List<Labelled> unlabelled(Scenarios.Setup s, int n) {
+    List<Labelled> more = s.fresh().apply(n + UNLABELLED);
+    return more.subList(Math.min(n, more.size()), more.size());
+  }
+
+  /** Draws of labels per point of a label-efficiency curve: the first after the onset, then random ones among the first 2000. */
+  static final int CURVE_DRAWS = 2;
+
+  /**
+   * Each of {@link #TECHNIQUES} at each of the options' curve label counts on random feedback, the mean of {@link #CURVE_DRAWS}
+   * draws (the first labels after the onset; a uniform draw from the labelled stream's first {@code maxLabels}), the freeze
+   * policy's plan for the count, the trainer's replay; the same served images without a label for every draw.
+   */
+  private List<CurvePoint> labelCurve(Scenarios.Setup s, Measured served, double accBefore, double oracleAcc) {
+    List<CurvePoint> out = new ArrayList<>();
+    int max = Math.max(o.maxLabels(), o.labelCurve().get(o.labelCurve().size() - 1));
+    List<Labelled> stream = s.fresh().apply(max);
+    List<Labelled> unlabelled = unlabelled(s, max);
+    for (int n : o.labelCurve()) {
+      Map<String, double[]> sums = new LinkedHashMap<>();
+      Map<String, String> notes = new LinkedHashMap<>();
+      String boundary = null;
+      for (int k = 0; k < CURVE_DRAWS; k++) {
+        List<Labelled> fresh;
+        if (k == 0) {
+          fresh = stream.subList(0, Math.min(n, stream.size()));
+        } else {
+          List<Labelled> shuffled = new ArrayList<>(stream);
+          java.util.Collections.shuffle(shuffled, new java.util.Random(seed + 7919L * k + n));
+          fresh = shuffled.subList(0, Math.min(n, shuffled.size()));
+        }
+        double accNow = Learner.accuracy(learner.correct(s.served(), fresh));
+        FreezePlan plan = policy.choose(learner.boundaries(), n, accBefore, accNow);
+        boundary = boundary == null ? plan.boundary() : boundary.equals(plan.boundary()) ? boundary : boundary + "/"
+            + plan.boundary();
+        List<Labelled> train = concat(fresh, replay(s.earlier(), fresh, s.classes(), n));
+        for (Learner.Technique t : TECHNIQUES) {
+          Learner.Trained tr = learner.fineTune(t, s.champion(), s.championKey(), plan, train, fresh.size(), unlabelled);
+          Measured m = measure(tr.net(), s);
+          double[] sum = sums.computeIfAbsent(t.name(), x -> new double[3]);
+          sum[0] += m.accNew() / CURVE_DRAWS;
+          sum[1] += m.accClean() / CURVE_DRAWS;
+          sum[2] += tr.seconds() / CURVE_DRAWS;
+          notes.merge(t.name(), tr.note(), (a, b) -> a.equals(b) ? a : a + "; then " + b);
+          log.accept(String.format(Locale.ROOT, "    curve %-30s %4d labels (draw %d) %-6s new %.4f, forgetting %+.2f pts, %.1f s; %s",
+              t.name(), n, k + 1, plan.boundary(), m.accNew(), (served.accClean() - m.accClean()) * 100, tr.seconds(),
+              tr.note()));
+        }
+      }
+      for (Learner.Technique t : TECHNIQUES) {
+        double[] sum = sums.get(t.name());
+        out.add(new CurvePoint(t.name(), n, boundary, sum[0], served.accClean(), sum[1], oracleAcc, sum[2],
+            notes.get(t.name())));
+      }
+    }
+    return out;
   }
 
   static final int QUEUE_REPEATS = 3;

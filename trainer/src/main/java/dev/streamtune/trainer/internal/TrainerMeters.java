@@ -40,6 +40,10 @@ public final class TrainerMeters implements MeterBinder {
   public static final List<String> SUSPICION_OUTCOMES = List.of("suspected", "confirmed", "dismissed");
   /** Samples read into the replay buffer. */
   public static final String SAMPLES_BUFFERED = "streamtune.trainer.samples.buffered";
+  /** Served inputs skipped for pseudo-labels (tag reason): no key or value, or not an image of the model's input. */
+  public static final String INPUTS_SKIPPED = "streamtune.trainer.inputs.skipped";
+  /** Pseudo-labelled served inputs that trained a candidate. */
+  public static final String PSEUDO_LABELS = "streamtune.trainer.pseudo.labels";
   /** Frozen activations of retrains by {@code result}: hit, miss, corrupt. */
   public static final String FEATURE_CACHE = "streamtune.trainer.feature.cache";
   /** Gauges: buffered samples by {@code part} (recent, reservoir). */

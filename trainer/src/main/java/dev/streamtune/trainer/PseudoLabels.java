@@ -23,6 +23,11 @@ public final class PseudoLabels {
   public static final String PRECISION_KEY = "streamtune.trainer.pseudo-labels.precision";
   /** Labelled new-domain samples below which no pseudo-labels are made: the calibration set would be too small to trust. */
   public static final int MIN_LABELLED = 100;
+  /**
+   * The most labelled samples (a share) whose classes the model never answers among the inputs kept: such classes get no
+   * pseudo-label and the others keep their proportions; above this share, no pseudo-labels at all.
+   */
+  static final double MAX_MISSING = 0.2;
   /** The least calibration answers kept for their precision to count. */
   static final int MIN_KEPT = 20;
 
@@ -161,7 +166,8 @@ public final class PseudoLabels {
    * Chooses pseudo-labels among {@code probabilities} (one row per unlabelled input, class probabilities): per predicted class its
    * most confident {@code keep} share; of those, per class the same proportion of the pseudo-labels as of {@code labelledClasses}
    * (counts of the labelled new-domain samples per class), as many in all as the scarcest class allows, at most {@code cap}. A
-   * class with labels but no answer kept allows none: pseudo-labels that leave out a class teach the model to ignore it.
+   * class with labels but no answer kept gets none, and when such classes hold more than {@link #MAX_MISSING} of the labelled
+   * samples there are none at all: pseudo-labels that leave out classes teach the model to ignore them.
    */
   public static Selection select(float[][] probabilities, double keep, int[] labelledClasses, int cap,
       double calibratedPrecision, int calibrationSize) {
@@ -202,10 +208,16 @@ public final class PseudoLabels {
       total += n;
     }
     double m = cap;
+    long missing = 0;
     for (int c = 0; c < classes && total > 0; c++) {
-      if (labelledClasses[c] > 0) {
+      if (labelledClasses[c] > 0 && byClass.get(c).isEmpty()) {
+        missing += labelledClasses[c];
+      } else if (labelledClasses[c] > 0) {
         m = Math.min(m, byClass.get(c).size() / (labelledClasses[c] / (double) total));
       }
+    }
+    if (missing > MAX_MISSING * total) {
+      m = 0;
     }
     List<Integer> chosen = new ArrayList<>();
     int[] perClass = new int[classes];

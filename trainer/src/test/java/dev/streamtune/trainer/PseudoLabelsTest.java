@@ -65,7 +65,9 @@ class PseudoLabelsTest {
     assertThat(s.describe()).contains("10 pseudo-labels from 40").contains("50%");
     // the cap binds first: 4 in all, in the labelled proportions
     assertThat(PseudoLabels.select(p, 0.5, new int[] {10, 0, 10}, 4, 0.97, 30).perClass()).containsExactly(2, 0, 2);
-    // a labelled class with no kept answer allows none
+    // a labelled class with no kept answer gets none, the others keep their proportions while it holds at most 20 % of the
+    // labels; above that, none at all
+    assertThat(PseudoLabels.select(p, 0.5, new int[] {10, 4, 10}, 22, 0.97, 30).perClass()).containsExactly(5, 0, 5);
     assertThat(PseudoLabels.select(p, 0.5, new int[] {10, 5, 9}, 22, 0.97, 30).count()).isZero();
     assertThat(PseudoLabels.select(p, Double.NaN, new int[] {10, 0, 9}, 22, Double.NaN, 30).count()).isZero();
   }

@@ -130,15 +130,7 @@ public final class PseudoLabels {
   public static double keepShare(double[] confidence, int[] predicted, boolean[] right, double precision) {
     for (double keep : KEEP_GRID) {
       boolean[] k = kept(confidence, predicted, keep);
-      int n = 0;
-      int ok = 0;
-      for (int i = 0; i < k.length; i++) {
-        if (k[i]) {
-          n++;
-          ok += right[i] ? 1 : 0;
-        }
-      }
-      if (n >= MIN_KEPT && ok >= precision * n) {
+      if (count(k, k) >= MIN_KEPT && count(k, right) >= precision * count(k, k)) {
         return keep;
       }
     }
@@ -151,15 +143,17 @@ public final class PseudoLabels {
       return Double.NaN;
     }
     boolean[] k = kept(confidence, predicted, keep);
+    int n = count(k, k);
+    return n == 0 ? Double.NaN : count(k, right) / (double) n;
+  }
+
+  /** How many i have both {@code a[i]} and {@code b[i]}. */
+  private static int count(boolean[] a, boolean[] b) {
     int n = 0;
-    int ok = 0;
-    for (int i = 0; i < k.length; i++) {
-      if (k[i]) {
-        n++;
-        ok += right[i] ? 1 : 0;
-      }
+    for (int i = 0; i < a.length; i++) {
+      n += a[i] && b[i] ? 1 : 0;
     }
-    return n == 0 ? Double.NaN : ok / (double) n;
+    return n;
   }
 
   /**

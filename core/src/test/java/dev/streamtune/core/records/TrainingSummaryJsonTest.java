@@ -23,6 +23,19 @@ class TrainingSummaryJsonTest {
     assertThat(s.layerLearningRates()).isNull();
     assertThat(s.freezeReason()).isNull();
     assertThat(s.cachedFeatureHits()).isNull();
+    assertThat(s.pseudoLabels()).isNull();
+  }
+
+  @Test
+  void shouldRoundTripWhatPseudoLabellingAdded() {
+    TrainingSummary s = new TrainingSummary("drift", 503, Map.of("Bag", 3), Map.of("night", 3), Instant.EPOCH, Instant.EPOCH, 3,
+        64, "pool2", List.of("fc", "head"), 1e-3, 0.5, "cpu", 12, null, "far domain", 2, 0.5, "mirror",
+        "500 pseudo-labels from 2000 unlabelled inputs");
+
+    TrainingSummary back = Json.fromBytes(Json.toBytes(s), TrainingSummary.class);
+
+    assertThat(back).isEqualTo(s);
+    assertThat(back.pseudoLabels()).startsWith("500 pseudo-labels");
   }
 
   @Test

@@ -288,21 +288,32 @@ public final class TrainerService implements AutoCloseable {
     }
   }
 
-  /**
-   * A served input for pseudo-labels. One that does not decode as the model's input is counted and skipped, not rejected: ingest
-   * owns the inputs topic's rejections (it joins the same records with feedback).
-   */
+  /** A served input for pseudo-labels, kept as served: decoded only by a retrain that uses it ({@link #decodeServed}). */
   private void onInput(ConsumerRecord<String, byte[]> r) {
     if (r.key() == null || r.value() == null) {
       registry.counter(TrainerMeters.INPUTS_SKIPPED, "reason", "no key or value").increment();
       return;
     }
-    try {
-      unlabelled.add(new UnlabelledPool.Input(r.key(), Instant.ofEpochMilli(r.timestamp()), input.decode(r.value())));
-    } catch (ImageFormatException e) {
-      registry.counter(TrainerMeters.INPUTS_SKIPPED, "reason", "not an image of the model's input").increment();
-      log.debug("served input {} skipped for pseudo-labels: {}", r.key(), e.getMessage());
+    unlabelled.add(new UnlabelledPool.Input(r.key(), Instant.ofEpochMilli(r.timestamp()), r.value()));
+  }
+
+  /**
+   * The served inputs a retrain may pseudo-label, decoded as the model takes them. One that does not decode is counted and left
+   * out, not rejected: ingest owns the inputs topic's rejections (it joins the same records with feedback).
+   */
+  private Map.Entry<List<String>, List<float[]>> decodeServed(List<UnlabelledPool.Input> served) {
+    List<String> ids = new java.util.ArrayList<>(served.size());
+    List<float[]> images = new java.util.ArrayList<>(served.size());
+    for (UnlabelledPool.Input x : served) {
+      try {
+        images.add(input.decode(x.image()));
+        ids.add(x.id());
+      } catch (ImageFormatException e) {
+        registry.counter(TrainerMeters.INPUTS_SKIPPED, "reason", "not an image of the model's input").increment();
+        log.debug("served input {} left out of pseudo-labels: {}", x.id(), e.getMessage());
+      }
     }
+    return Map.entry(ids, images);
   }
 
   /**
@@ -652,9 +663,9 @@ public final class TrainerService implements AutoCloseable {
   private Retrainer.PseudoResult fineTune(LoadedModel champ, Network toTrain, FreezePlan plan, List<String> ids,
       List<float[]> images, int[] labels, int replayFrom, List<UnlabelledPool.Input> served) {
     String backbone = Retrainer.backboneKey(champ.model(), champ.version(), champ.manifest().sha256(), plan.boundary());
+    Map.Entry<List<String>, List<float[]>> decoded = decodeServed(served);
     return retrainer.retrainWithPseudoLabels(champ.network(), backbone, toTrain, champ.spec(), plan, ids, images, labels,
-        replayFrom, served.stream().map(UnlabelledPool.Input::id).toList(), served.stream().map(UnlabelledPool.Input::pixels)
-            .toList(), cfg.pseudo(), (features, ms) -> {
+        replayFrom, decoded.getKey(), decoded.getValue(), cfg.pseudo(), (features, ms) -> {
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "hit").increment(features.hits());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "miss").increment(features.computed());
       registry.counter(TrainerMeters.FEATURE_CACHE, "result", "corrupt").increment(features.corrupt());

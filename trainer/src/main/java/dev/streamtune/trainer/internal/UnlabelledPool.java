@@ -8,12 +8,13 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The latest served inputs (the {@code inputs} topic), decoded, for pseudo-labelling: at most {@code capacity} of them, the
- * oldest dropped first. Read by the trainer's loop thread and copied out for a retrain. Not thread-safe.
+ * The latest served inputs (the {@code inputs} topic) for pseudo-labelling, as served (encoded: a few kilobytes each, decoded only
+ * for a retrain that uses them): at most {@code capacity} of them, the oldest dropped first. Read by the trainer's loop thread
+ * and copied out for a retrain. Not thread-safe.
  */
 public final class UnlabelledPool {
-  /** A served input: its prediction id, when it was served and its pixels as the champion's spec decodes them. */
-  public record Input(String id, Instant at, float[] pixels) {}
+  /** A served input: its prediction id, when it was served and the image bytes as served. */
+  public record Input(String id, Instant at, byte[] image) {}
 
   private final int capacity;
   private final Deque<Input> inputs = new ArrayDeque<>();

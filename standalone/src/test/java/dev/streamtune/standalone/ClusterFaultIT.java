@@ -216,13 +216,16 @@ class ClusterFaultIT {
 
     Map<String, Integer> s = samples;
     Map<String, Integer> rj = rejected;
-    assertThat(rawIds.stream().filter(id -> s.getOrDefault(id, 0) + rj.getOrDefault(id, 0) != 1).toList())
+    assertThat(rawIds.stream().filter(id -> s.getOrDefault(id, 0) + rj.getOrDefault(id, 0) != 1)
+        .map(id -> id + "=" + (s.getOrDefault(id, 0) + rj.getOrDefault(id, 0))).toList())
         .as("samples sent (%d) each exactly once in samples or samples.rejected", rawIds.size()).isEmpty();
     assertThat(rawIds.stream().filter(id -> id.startsWith("bad-")).filter(id -> !rj.containsKey(id)).toList())
         .as("undecodable samples are rejected").isEmpty();
-    assertThat(labelled.stream().filter(id -> s.getOrDefault(id, 0) != 1).toList())
+    // each offender with its count (0: lost, 2 or more: repeated)
+    assertThat(labelled.stream().filter(id -> s.getOrDefault(id, 0) != 1).map(id -> id + "=" + s.getOrDefault(id, 0)).toList())
         .as("labelled predictions (%d) each joined into samples exactly once", labelled.size()).isEmpty();
-    assertThat(labelled.stream().filter(id -> outcomes.getOrDefault(id, 0) != 1).toList())
+    assertThat(labelled.stream().filter(id -> outcomes.getOrDefault(id, 0) != 1)
+        .map(id -> id + "=" + outcomes.getOrDefault(id, 0)).toList())
         .as("labelled predictions each counted exactly once in the outcomes").isEmpty();
     assertThat(outcomes.keySet()).as("no outcome for a prediction that was not labelled").isSubsetOf(labelled);
     assertThat(traffic.failed.get()).as("requests lost by a client that retries on the other replica").isZero();

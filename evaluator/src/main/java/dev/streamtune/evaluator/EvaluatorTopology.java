@@ -9,6 +9,7 @@ import dev.streamtune.core.records.FeedbackRule;
 import dev.streamtune.core.records.Outcome;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.evaluator.internal.ConfidenceMonitor;
+import dev.streamtune.evaluator.internal.EvaluatorMeters;
 import dev.streamtune.evaluator.internal.ConfidenceProcessor;
 import dev.streamtune.evaluator.internal.FirstLabelOnly;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
@@ -31,6 +32,8 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The monitoring topology: predictions ⋈ feedback (by prediction id, within the label delay) → outcomes → re-keyed by model →
@@ -39,10 +42,16 @@ import org.apache.kafka.streams.state.Stores;
  * flagged before any feedback exists. Unreadable records go to {@code records.rejected}.
  */
 public final class EvaluatorTopology {
+  private static final Logger log = LoggerFactory.getLogger(EvaluatorTopology.class);
   public static final String MONITOR_STORE = "model-monitor";
   public static final String CONFIDENCE_STORE = "confidence-monitor";
   /** The store of each prediction's first label ({@link FeedbackLedger}): a label counts once. */
   public static final String LEDGER_STORE = "feedback-ledger";
+  /**
+   * The name of the {@code feedback ⟕ predictions} join and its stores. It was {@code outcome-join} while the join was an inner
+   * one from the predictions: a new name, so that a restarted instance never restores the old stores (sides swapped) into it.
+   */
+  public static final String OUTCOME_JOIN = "feedback-outcome-join";
   /** How late (beyond the join window) a prediction or its feedback may still join. */
   public static final Duration JOIN_GRACE = Duration.ofSeconds(30);
 
@@ -72,11 +81,13 @@ public final class EvaluatorTopology {
         Named.as("first-label-only"), LEDGER_STORE);
 
     JsonSerde<Outcome> outcomeSerde = new JsonSerde<>(Outcome.class);
-    KStream<String, Outcome> outcomes = predictions.join(feedback, (p, f) -> Outcome.of(p, named(f, labels.of(p.model(),
-            p.version()))),
+    // a left join from the labels, so that a label whose prediction never arrived is counted once its window closed
+    KStream<String, Outcome> outcomes = feedback.leftJoin(predictions, (f, p) -> p == null ? null
+            : Outcome.of(p, named(f, labels.of(p.model(), p.version()))),
         JoinWindows.ofTimeDifferenceAndGrace(cfg.joinWindow(), JOIN_GRACE),
-        StreamJoined.with(Serdes.String(), t.predictions.valueSerde(), t.feedback.valueSerde()).withName("outcome-join")
-            .withStoreName("outcome-join"));
+        StreamJoined.with(Serdes.String(), t.feedback.valueSerde(), t.predictions.valueSerde()).withName(OUTCOME_JOIN)
+            .withStoreName(OUTCOME_JOIN))
+        .filter((id, outcome) -> outcome != null || noPrediction(registry, id), Named.as("joined-a-prediction"));
 
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MONITOR_STORE), Serdes.String(),
         new JsonSerde<>(ModelMonitor.State.class)));
@@ -97,6 +108,13 @@ public final class EvaluatorTopology {
           .to(t.drift.name(), Produced.with(t.drift.keySerde(), t.drift.valueSerde()));
     }
     return b.build();
+  }
+
+  /** Counts a label that met no prediction within its window; false, so it goes no further. */
+  private static boolean noPrediction(MeterRegistry registry, String predictionId) {
+    registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", EvaluatorMeters.NO_PREDICTION).increment();
+    log.debug("no prediction '{}' arrived within the join window of its label: not counted as an outcome", predictionId);
+    return false;
   }
 
   /** The feedback with its label as the answering version's label name, when it was given as a class index. */

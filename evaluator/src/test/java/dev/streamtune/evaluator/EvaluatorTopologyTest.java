@@ -15,6 +15,7 @@ import dev.streamtune.evaluator.internal.EvaluatorMeters;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -123,6 +124,26 @@ class EvaluatorTopologyTest {
           c -> assertThat(c).isNull(), c -> assertThat(c.count()).isZero());
       assertThat(registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", "repeat").count()).isEqualTo(1);
       assertThat(registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", "relabelled").count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldCountALabelWhosePredictionNeverArrivedOnceItsWindowClosed() {
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+          topics.feedback.valueSerde().serializer());
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      feedback.pipeInput(new TestRecord<>("lost", Feedback.of("lost", "Bag", "ann", at), at));
+      d.advanceWallClockTime(Duration.ofSeconds(2)); // Kafka Streams looks for closed windows at most once a second
+      Instant later = at.plus(Duration.ofHours(2));
+      predictions.pipeInput(new TestRecord<>("other", Prediction.of("other", "fashion", 1,
+          List.of(new LabelProbability("Bag", 0.9)), 1.0, later), later));
+
+      assertThat(registry.counter(EvaluatorMeters.FEEDBACK_IGNORED, "reason", EvaluatorMeters.NO_PREDICTION).count())
+          .isEqualTo(1);
+      assertThat(registry.find("streamtune.evaluator.outcomes").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
     }
   }
 

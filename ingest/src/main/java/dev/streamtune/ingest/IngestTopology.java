@@ -11,6 +11,7 @@ import dev.streamtune.ingest.internal.FeedbackProcessor;
 import dev.streamtune.ingest.internal.FeedbackValidator;
 import dev.streamtune.ingest.internal.IngestMetrics;
 import dev.streamtune.ingest.internal.InputsProcessor;
+import dev.streamtune.ingest.internal.JoinedFeedback;
 import dev.streamtune.ingest.internal.LabelSet;
 import dev.streamtune.ingest.internal.Routed;
 import dev.streamtune.ingest.internal.SampleValidationProcessor;
@@ -39,9 +40,11 @@ import org.apache.kafka.streams.kstream.StreamJoined;
  *       {@code st-domain}, {@code st-source}) becomes a {@link Sample} on {@code samples}, or goes to {@code samples.rejected}
  *       unchanged plus {@code st-reject-reason} when it has no id, no or an unknown label, or an image the model's
  *       preprocessing refuses (its spec: size, channels, resize policy, pixel limit). A label may be given as its class index ("3"), which maps to the name.
- *   <li><b>Join</b>: {@code inputs} (key = prediction id, value = the served image) joined with {@code feedback} (key =
- *       prediction id, JSON {@link Feedback}) when their timestamps are at most {@link IngestConfig#joinWindow()} apart becomes
- *       {@code Sample.of(predictionId, label, "served", "feedback", feedback time, image)} on {@code samples}. Feedback that
+ *   <li><b>Join</b>: {@code feedback} (key = prediction id, JSON {@link Feedback}) joined with {@code inputs} (key =
+ *       prediction id, value = the served image) when their timestamps are at most {@link IngestConfig#joinWindow()} apart becomes
+ *       {@code Sample.of(predictionId, label, "served", "feedback", feedback time, image)} on {@code samples}; a label that met
+ *       no input once the window and its {@link #grace} closed goes to {@code records.rejected} with reason {@code no-input}
+ *       ({@link JoinedFeedback}). Feedback that
  *       cannot be read, is keyed by another id or has a label outside the set goes to {@code records.rejected} with a reason;
  *       a label counts once per prediction: the same label again is counted ({@code streamtune.ingest.feedback.repeated}) and
  *       not joined again, another label for a labelled prediction is rejected (reason {@code relabelled});
@@ -53,10 +56,14 @@ import org.apache.kafka.streams.kstream.StreamJoined;
  * Counters: see {@link IngestMetrics}.
  */
 public final class IngestTopology {
-  /** How late (beyond the join window) an out-of-order input or feedback may still join. */
+  /** How late (beyond the join window) an out-of-order input or feedback may still join, at most ({@link #grace}). */
   public static final Duration JOIN_GRACE = Duration.ofMinutes(1);
-  /** The name of the join's window stores (and so of their changelog topics). */
-  public static final String JOIN_STORE = "inputs-feedback-join";
+  /**
+   * The name of the join's window stores (and so of their changelog topics). It was {@code inputs-feedback-join} while the join
+   * was an inner one from the inputs: a new name, so that a restarted instance never restores the old stores' records (the sides
+   * are swapped) into the new ones.
+   */
+  public static final String JOIN_STORE = "feedback-inputs-join";
   /** The store of each prediction's first label ({@link FeedbackLedger}): a label joins once. */
   public static final String LEDGER_STORE = "feedback-ledger";
   /** The {@code domain} and {@code source} of a sample made from served input and its feedback. */
@@ -111,7 +118,7 @@ public final class IngestTopology {
             .defaultBranch(Branched.as("rejected"));
     // feedback is read as bytes and parsed in a processor, so an unreadable record is rejected instead of failing the app;
     // a prediction's first label is kept as long as a second one could join the same input, so a label joins once
-    Duration horizon = FeedbackLedger.horizon(window, JOIN_GRACE);
+    Duration horizon = FeedbackLedger.horizon(window, grace(window));
     builder.addStateStore(FeedbackLedger.store(LEDGER_STORE, horizon));
     Map<String, KStream<String, Routed<Feedback>>> feedback =
         builder.stream(topics.feedback.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("feedback"))
@@ -128,13 +135,27 @@ public final class IngestTopology {
 
     KStream<String, byte[]> images = inputs.get("inputs-ok").mapValues(Routed::value, Named.as("input-image"));
     KStream<String, Feedback> labels = feedback.get("feedback-ok").mapValues(Routed::value, Named.as("feedback-value"));
-    images.join(labels,
-            (predictionId, image, fb) -> Sample.of(predictionId, fb.label(), SERVED_DOMAIN, FEEDBACK_SOURCE, fb.timestamp(), image),
-            JoinWindows.ofTimeDifferenceAndGrace(window, JOIN_GRACE),
-            StreamJoined.with(Serdes.String(), Serdes.ByteArray(), topics.feedback.valueSerde()).withName("join-inputs-feedback")
+    // a left join from the labels: one that meets no served image within the window is rejected once the window closed
+    Map<String, KStream<String, Routed<Sample>>> joined = labels.leftJoin(images, JoinedFeedback.Labelled::new,
+            JoinWindows.ofTimeDifferenceAndGrace(window, grace(window)),
+            StreamJoined.with(Serdes.String(), topics.feedback.valueSerde(), Serdes.ByteArray()).withName("join-feedback-inputs")
                 .withStoreName(JOIN_STORE))
-        .peek((id, sample) -> metrics.sampleAccepted(FEEDBACK_SOURCE), Named.as("count-joined"))
+        .processValues(() -> new JoinedFeedback(metrics, SERVED_DOMAIN, FEEDBACK_SOURCE, window), Named.as("joined-feedback"))
+        .split(Named.as("joined-"))
+        .branch((id, routed) -> routed.accepted(), Branched.as("sample"))
+        .defaultBranch(Branched.as("no-input"));
+    joined.get("joined-sample").mapValues(Routed::value, Named.as("joined-sample-value"))
         .to(topics.samples.name(), produced(topics.samples, "joined-to-samples"));
+    joined.get("joined-no-input").mapValues(Routed::original, Named.as("unjoined-feedback"))
+        .to(topics.recordsRejected.name(), produced(topics.recordsRejected, "unjoined-to-records-rejected"));
+  }
+
+  /**
+   * How late (beyond the join window) an out-of-order input or feedback may still join, and so how long after its window a label
+   * that met no input is rejected: {@link #JOIN_GRACE}, or the window itself when that is shorter.
+   */
+  public static Duration grace(Duration window) {
+    return window.compareTo(JOIN_GRACE) < 0 ? window : JOIN_GRACE;
   }
 
   private static Consumed<String, byte[]> consumedBytes(Topic<String, byte[]> topic, String name) {

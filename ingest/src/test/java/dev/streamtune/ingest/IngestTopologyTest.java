@@ -243,6 +243,42 @@ class IngestTopologyTest {
   }
 
   @Test
+  void shouldRejectALabelThatMetNoInputOnceItsWindowClosedInsteadOfDroppingIt() {
+    byte[] label = Json.toBytes(Feedback.of("p-20", "Coat", "ann", T0));
+    feedback.pipeInput("p-20", label, T0);
+    inputs.pipeInput("p-21", png, T0.plus(IngestConfig.DEFAULT_JOIN_WINDOW)); // the window is still open (grace)
+    assertThat(recordsRejected.isEmpty()).isTrue();
+
+    driver.advanceWallClockTime(Duration.ofSeconds(2)); // Kafka Streams looks for closed windows at most once a second
+    inputs.pipeInput("p-20", png, T0.plus(IngestConfig.DEFAULT_JOIN_WINDOW).plus(IngestTopology.JOIN_GRACE).plusSeconds(1));
+
+    TestRecord<String, byte[]> rejected = recordsRejected.readRecord();
+    assertThat(rejected.key()).isEqualTo("p-20");
+    assertThat(Json.fromBytes(rejected.value(), Feedback.class)).isEqualTo(Json.fromBytes(label, Feedback.class));
+    assertThat(header(rejected.headers(), Topics.HEADER_REJECT_REASON)).contains("no served input", "'p-20'", "PT1H");
+    assertThat(samples.isEmpty()).as("the late input does not join the closed window").isTrue();
+    assertThat(count("streamtune.ingest.feedback.rejected", "reason", "no-input")).isEqualTo(1);
+    assertThat(count("streamtune.records.rejected", "topic", topics.feedback.name())).isEqualTo(1);
+  }
+
+  @Test
+  void shouldNotRejectALabelThatJoinedWhenItsWindowCloses() {
+    inputs.pipeInput("p-22", png, T0);
+    feedback.pipeInput("p-22", Json.toBytes(Feedback.of("p-22", "Coat", "ann", T0.plusSeconds(1))), T0.plusSeconds(1));
+    driver.advanceWallClockTime(Duration.ofSeconds(2));
+    inputs.pipeInput("p-23", png, T0.plus(Duration.ofHours(3)));
+
+    assertThat(samples.readRecordsToList()).extracting(r -> r.value().label()).containsExactly("Coat");
+    assertThat(recordsRejected.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldGiveAShortWindowAGraceNoLongerThanItself() {
+    assertThat(IngestTopology.grace(Duration.ofSeconds(20))).isEqualTo(Duration.ofSeconds(20));
+    assertThat(IngestTopology.grace(Duration.ofHours(1))).isEqualTo(IngestTopology.JOIN_GRACE);
+  }
+
+  @Test
   void shouldNotJoinAnInputWithFeedbackForAnotherPrediction() {
     inputs.pipeInput("p-4", png, T0);
     feedback.pipeInput("p-5", Json.toBytes(Feedback.of("p-5", "Coat", "ann", T0)), T0);
@@ -323,7 +359,9 @@ class IngestTopologyTest {
     feedback.pipeInput("p-13", Json.toBytes(Feedback.of("p-13", "Shirt", "ann", later)), later);
 
     assertThat(samples.readRecordsToList()).extracting(r -> r.value().label()).containsExactly("Shirt");
-    assertThat(recordsRejected.isEmpty()).isTrue();
+    // the first label met no input within its window: rejected as such, not as relabelled
+    assertThat(recordsRejected.readRecordsToList()).extracting(r -> header(r.headers(), Topics.HEADER_REJECT_REASON))
+        .singleElement().asString().startsWith("no served input for prediction 'p-13'");
   }
 
   @Test

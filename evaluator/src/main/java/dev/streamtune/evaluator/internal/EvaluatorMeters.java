@@ -31,10 +31,14 @@ public final class EvaluatorMeters implements MeterBinder {
   public static final String GATE_FAILED_CANDIDATES = "streamtune.evaluator.gate.failed.candidates";
 
   /**
-   * Feedback not counted as an outcome because its prediction had a label already, tagged {@code reason}: {@code repeat} (the
-   * same label, a resent request) or {@code relabelled} (another label; the first counts).
+   * Feedback not counted as an outcome, tagged {@code reason}: {@code repeat} (its prediction had the same label already, a
+   * resent request), {@code relabelled} (another label; the first counts) or {@code no-prediction} (no prediction with its id
+   * arrived within the join window: an unknown id, or a serving node that stopped before it published the prediction; ingest
+   * rejects the same label to {@code records.rejected} with reason {@code no-input}).
    */
   public static final String FEEDBACK_IGNORED = "streamtune.evaluator.feedback.ignored";
+  /** The {@code reason} of {@link #FEEDBACK_IGNORED} for a label whose prediction never arrived. */
+  public static final String NO_PREDICTION = "no-prediction";
 
   /**
    * The last verdict's scores, gauges tagged {@code model}, {@code role} (candidate, champion) and {@code set} (recent: the new
@@ -103,6 +107,7 @@ public final class EvaluatorMeters implements MeterBinder {
         registry.counter(FEEDBACK_IGNORED, "reason", FirstLabelOnly.reason(seen));
       }
     }
+    registry.counter(FEEDBACK_IGNORED, "reason", NO_PREDICTION);
     dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_CANDIDATE);
     dev.streamtune.core.metrics.Metrics.adapt(registry, model, STAGE_VERDICT);
   }

@@ -32,6 +32,7 @@ class EvaluatorMetersTest {
     }
     assertThat(registry.get(EvaluatorMeters.GATE_FAILED_CANDIDATES).tags("model", "shop", "version", "3").counter().count())
         .isZero();
-    assertThat(registry.find(EvaluatorMeters.FEEDBACK_IGNORED).counters()).hasSize(2);
+    assertThat(registry.find(EvaluatorMeters.FEEDBACK_IGNORED).counters()).extracting(c -> c.getId().getTag("reason"))
+        .containsExactlyInAnyOrder("repeat", "relabelled", EvaluatorMeters.NO_PREDICTION);
   }
 }

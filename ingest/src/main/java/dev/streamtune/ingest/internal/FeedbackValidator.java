@@ -19,7 +19,12 @@ public final class FeedbackValidator {
     UNREADABLE("unreadable"), MISSING_ID("missing-id"), ID_MISMATCH("id-mismatch"), MISSING_LABEL("missing-label"),
     UNKNOWN_LABEL("unknown-label"),
     /** Another label for a prediction already labelled (known only where the topic is read: the first label counts). */
-    RELABELLED("relabelled");
+    RELABELLED("relabelled"),
+    /**
+     * No served input with the feedback's prediction id arrived within the join window (known only once the window closed): the
+     * id is unknown, or the serving node that answered stopped before it published the input.
+     */
+    NO_INPUT("no-input");
 
     private final String tag;
 

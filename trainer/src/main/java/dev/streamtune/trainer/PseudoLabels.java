@@ -177,12 +177,8 @@ public final class PseudoLabels {
       if (p.length != classes) {
         throw new IllegalArgumentException("input " + i + " has " + p.length + " class probabilities, the labels " + classes);
       }
-      int arg = 0;
-      for (int c = 1; c < classes; c++) {
-        arg = p[c] > p[arg] ? c : arg;
-      }
-      predicted[i] = arg;
-      top[i] = p[arg];
+      predicted[i] = argMax(p);
+      top[i] = p[predicted[i]];
     }
     boolean[] k = kept(top, predicted, keep);
     List<List<Integer>> byClass = new ArrayList<>();
@@ -229,4 +225,13 @@ public final class PseudoLabels {
     return new Selection(idx, lab, keep, calibratedPrecision, calibrationSize, pool, above, perClass);
   }
 
+
+  /** The index of the largest probability (the first of equals): the predicted class of one answer. */
+  static int argMax(float[] p) {
+    int arg = 0;
+    for (int c = 1; c < p.length; c++) {
+      arg = p[c] > p[arg] ? c : arg;
+    }
+    return arg;
+  }
 }

@@ -208,7 +208,7 @@ public final class Retrainer {
     int[] predicted = new int[cal.length];
     boolean[] right = new boolean[cal.length];
     for (int i = 0; i < cal.length; i++) {
-      predicted[i] = argMax(cal[i]);
+      predicted[i] = PseudoLabels.argMax(cal[i]);
       confidence[i] = cal[i][predicted[i]];
       right[i] = predicted[i] == calLabels[i];
     }
@@ -253,13 +253,6 @@ public final class Retrainer {
     return out;
   }
 
-  private static int argMax(float[] p) {
-    int arg = 0;
-    for (int c = 1; c < p.length; c++) {
-      arg = p[c] > p[arg] ? c : arg;
-    }
-    return arg;
-  }
 
   /** One-hot targets, or with {@link #distill} the replayed samples' labels mixed with the champion's answers on them. */
   private Targets targets(Network champion, Network toTrain, Preprocessor pre, List<float[]> images, int[] labels,

@@ -15,6 +15,15 @@ record Labelled(String id, float[] px, int label) {
     return out;
   }
 
+  /** A hash of the images and labels, in order: two lists with the same fingerprint hold (almost surely) the same data. */
+  static int fingerprint(List<Labelled> xs) {
+    int h = 1;
+    for (Labelled x : xs) {
+      h = 31 * (31 * h + java.util.Arrays.hashCode(x.px())) + x.label();
+    }
+    return h;
+  }
+
   static int[] labels(List<Labelled> xs) {
     return xs.stream().mapToInt(Labelled::label).toArray();
   }

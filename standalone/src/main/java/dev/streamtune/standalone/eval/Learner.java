@@ -212,13 +212,9 @@ final class Learner {
    * {@code train} are the replayed ones (distilled toward the champion when the learner distils).
    */
   Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train, int replayFrom) {
-    long start = System.nanoTime();
-    String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
-    FineTuner.Result r = retrainer.retrain(champion, key, champion, spec, plan,
-        Labelled.ids(train), Labelled.images(train), Labelled.labels(train), replayFrom, (lookup, ms) -> { });
-    String note = r.cachedFeatureHits() == null ? "trained on images"
-        : r.cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
-    return new Trained(r.model(), plan.boundary(), r.layerRates(), seconds(start), r.epochs(), note);
+    Technique own = new Technique("own", retrainer.distill(), retrainer.augmentation(),
+        dev.streamtune.trainer.PseudoLabels.Options.OFF);
+    return fineTune(own, champion, championKey, plan, train, replayFrom, List.of());
   }
 
   /**
@@ -230,7 +226,8 @@ final class Learner {
 
   /**
    * {@link #fineTune} with {@code t}'s recipe, pseudo-labelling {@code unlabelled} (served new-domain images without a label)
-   * when the technique does; the note says what the pseudo-labelling took.
+   * when the technique does; the note says what the pseudo-labelling took (without pseudo-labels: where the frozen
+   * activations came from).
    */
   Trained fineTune(Technique t, Network champion, String championKey, FreezePlan plan, List<Labelled> train, int replayFrom,
       List<Labelled> unlabelled) {
@@ -239,7 +236,9 @@ final class Learner {
     Retrainer.PseudoResult r = retrainer.with(t.distill(), t.augmentation()).retrainWithPseudoLabels(champion, key, champion,
         spec, plan, Labelled.ids(train), Labelled.images(train), Labelled.labels(train), replayFrom, Labelled.ids(unlabelled),
         Labelled.images(unlabelled), t.pseudo(), (lookup, ms) -> { });
-    String note = r.selection() == null ? "no pseudo-labels" : r.selection().describe();
+    String note = r.selection() != null ? r.selection().describe() : !t.pseudo().off() ? "no pseudo-labels"
+        : r.result().cachedFeatureHits() == null ? "trained on images"
+        : r.result().cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
     if (r.selection() != null && r.selection().count() > 0) {
       int right = 0;
       for (int k = 0; k < r.selection().count(); k++) {

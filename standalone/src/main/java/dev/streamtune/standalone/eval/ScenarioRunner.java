@@ -108,7 +108,8 @@ final class ScenarioRunner {
 
   /**
    * Keeps each converged oracle under {@code dir}, keyed by everything it was trained from (backbone, scenario, seed, sizes, the
-   * serving model's weights): a later run with the same key loads it instead of training it again.
+   * serving model's weights, a fingerprint of its training and validation data): a later run with the same key loads it
+   * instead of training it again.
    */
   ScenarioRunner cacheOraclesIn(java.nio.file.Path dir) {
     this.oracleCache = dir;
@@ -118,9 +119,10 @@ final class ScenarioRunner {
   private Learner.Trained oracle(Scenarios.Setup s, List<Labelled> all) {
     java.nio.file.Path dir = null;
     if (oracleCache != null) {
-      String key = String.format(Locale.ROOT, "%s-%s-s%d-n%d-v%d-e%d-p%08x", learner.backbone().id(), s.name(), seed, all.size(),
-          s.validation().size(), o.oracleMaxEpochs(), Double.hashCode(s.served().params().sumNumber().doubleValue())
-              ^ Long.hashCode(s.served().numParams()));
+      // the data's fingerprint too: the same sizes with other pixels (a scenario's corruption changed) train another oracle
+      String key = String.format(Locale.ROOT, "%s-%s-s%d-n%d-v%d-e%d-p%08x-d%08x", learner.backbone().id(), s.name(), seed,
+          all.size(), s.validation().size(), o.oracleMaxEpochs(), Double.hashCode(s.served().params().sumNumber().doubleValue())
+              ^ Long.hashCode(s.served().numParams()), 31 * Labelled.fingerprint(all) + Labelled.fingerprint(s.validation()));
       dir = oracleCache.resolve(key);
       java.nio.file.Path zip = dir.resolve("model.zip");
       java.nio.file.Path meta = dir.resolve("oracle.json");

@@ -45,10 +45,8 @@ class EvaluatorTopologyTest {
   @Test
   void shouldJoinPredictionsWithFeedbackAndSignalDriftWhenAnswersTurnWrong() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
-      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
-          topics.feedback.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
+      TestInputTopic<String, Feedback> feedback = feedback(d);
       TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
           topics.drift.valueSerde().deserializer());
       Instant t = Instant.parse("2026-01-01T00:00:00Z");
@@ -77,10 +75,8 @@ class EvaluatorTopologyTest {
   @Test
   void shouldJudgeFeedbackByIngestsRuleIndexLabelsAreNamesAndAnotherPredictionsKeyIsRejected() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
-      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
-          topics.feedback.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
+      TestInputTopic<String, Feedback> feedback = feedback(d);
       TestOutputTopic<String, byte[]> rejected = d.createOutputTopic(topics.recordsRejected.name(),
           Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
       Instant at = Instant.parse("2026-01-01T00:00:00Z");
@@ -106,10 +102,8 @@ class EvaluatorTopologyTest {
   @Test
   void shouldCountAPredictionsFirstLabelOnceAndIgnoreARepeatOrASecondOpinion() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
-      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
-          topics.feedback.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
+      TestInputTopic<String, Feedback> feedback = feedback(d);
       Instant at = Instant.parse("2026-01-01T00:00:00Z");
       // the label arrives first, then the prediction, then the same label resent and another label
       feedback.pipeInput(new TestRecord<>("r1", Feedback.of("r1", "Bag", "ann", at), at));
@@ -130,10 +124,8 @@ class EvaluatorTopologyTest {
   @Test
   void shouldCountALabelWhosePredictionNeverArrivedOnceItsWindowClosed() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
-      TestInputTopic<String, Feedback> feedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
-          topics.feedback.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
+      TestInputTopic<String, Feedback> feedback = feedback(d);
       Instant at = Instant.parse("2026-01-01T00:00:00Z");
       feedback.pipeInput(new TestRecord<>("lost", Feedback.of("lost", "Bag", "ann", at), at));
       d.advanceWallClockTime(Duration.ofSeconds(2)); // Kafka Streams looks for closed windows at most once a second
@@ -180,6 +172,14 @@ class EvaluatorTopologyTest {
   }
 
   /** Pipes n predictions of version 1 whose top-1 confidence is uniform in [lo, hi], one a second from second `from`. */
+  private TestInputTopic<String, Prediction> predictions(TopologyTestDriver d) {
+    return d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(), topics.predictions.valueSerde().serializer());
+  }
+
+  private TestInputTopic<String, Feedback> feedback(TopologyTestDriver d) {
+    return d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(), topics.feedback.valueSerde().serializer());
+  }
+
   private static void predict(TestInputTopic<String, Prediction> predictions, SplittableRandom rnd, int from, int n, double lo,
       double hi) {
     Instant t = Instant.parse("2026-01-01T00:00:00Z");
@@ -193,8 +193,7 @@ class EvaluatorTopologyTest {
   @Test
   void shouldStayQuietWhileServedConfidencesAreStable() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
       TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
           topics.drift.valueSerde().deserializer());
       predict(predictions, new SplittableRandom(5), 0, 3_000, 0.85, 1.0);
@@ -205,8 +204,7 @@ class EvaluatorTopologyTest {
   @Test
   void shouldSignalDataDriftFromFallingConfidencesBeforeAnyFeedback() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, Prediction> predictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
-          topics.predictions.valueSerde().serializer());
+      TestInputTopic<String, Prediction> predictions = predictions(d);
       TestOutputTopic<String, DriftSignal> drift = d.createOutputTopic(topics.drift.name(), Serdes.String().deserializer(),
           topics.drift.valueSerde().deserializer());
       SplittableRandom rnd = new SplittableRandom(5);

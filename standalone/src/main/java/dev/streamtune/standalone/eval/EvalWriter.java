@@ -66,12 +66,14 @@ final class EvalWriter {
     b.append("## Accuracy estimated before labels\n\n");
     b.append("The serving model's accuracy on each scenario's new-domain test images estimated from its top-class confidence "
         + "alone, calibrated on its answers to the held-out guard images of the earlier domain (CBPE, as the evaluator's "
-        + "`streamtune_evaluator_accuracy_estimate`), against the true accuracy.\n\n");
-    b.append("| scenario | estimate | true | error (pts) | calibration |\n|---|---|---|---|---|\n");
+        + "`streamtune_evaluator_accuracy_estimate`), against the true accuracy; beside it the average thresholded confidence "
+        + "(ATC: the share of new-domain answers above the confidence threshold that the guard images' accuracy sets).\n\n");
+    b.append("| scenario | CBPE estimate | ATC estimate | true | CBPE error (pts) | ATC error (pts) | calibration |\n"
+        + "|---|---|---|---|---|---|---|\n");
     for (ScenarioRunner.Result r : results) {
       ScenarioRunner.Estimate e = r.estimate();
-      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", r.setup().name(), f(e.estimate()), f(e.truth()),
-          pts(e.errorPoints()), e.calibration()));
+      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", r.setup().name(), f(e.estimate()),
+          f(e.atc()), f(e.truth()), pts(e.errorPoints()), pts(e.atcErrorPoints()), e.calibration()));
     }
     b.append('\n');
     b.append("## False alarms on a stationary stream\n\n");

@@ -91,6 +91,19 @@ final class Goals {
     out.add(new Goal(String.format(Locale.ROOT, "accuracy estimated before labels within %.0f points under covariate shifts "
         + "(serving model, new domain)", MAX_ESTIMATE_ERROR_POINTS), estimates.isEmpty() ? "no covariate shift run"
             : String.join(", ", estimates) + " pts", !estimates.isEmpty() && bad.isEmpty()));
+    List<String> atc = new ArrayList<>();
+    boolean atcMet = true;
+    for (Map.Entry<String, ScenarioRunner.Estimate> e : covariateEstimates.entrySet()) {
+      double err = e.getValue().atcErrorPoints();
+      if (!Double.isNaN(err)) {
+        atc.add(String.format(Locale.ROOT, "%s %+.1f", e.getKey(), err));
+        atcMet &= Math.abs(err) <= MAX_ESTIMATE_ERROR_POINTS;
+      }
+    }
+    if (!atc.isEmpty()) {
+      out.add(new Goal(String.format(Locale.ROOT, "the same by average thresholded confidence (ATC), within %.0f points",
+          MAX_ESTIMATE_ERROR_POINTS), String.join(", ", atc) + " pts", atcMet));
+    }
     if (stationary != null) {
       Map<String, Detection.Outcome> d = detection.getOrDefault(stationary, Map.of());
       int alarms = d.values().stream().mapToInt(x -> x.alarms().size()).sum();

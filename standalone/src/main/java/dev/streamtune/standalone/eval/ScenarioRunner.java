@@ -68,9 +68,18 @@ final class ScenarioRunner {
    * top-class confidence on the new domain's test images, calibrated on its answers to the held-out guard images (the earlier
    * domain, never trained on).
    */
-  record Estimate(double estimate, double truth, String calibration) {
+  record Estimate(double estimate, double truth, String calibration, double atc) {
+    Estimate(double estimate, double truth, String calibration) {
+      this(estimate, truth, calibration, Double.NaN);
+    }
+
     double errorPoints() {
       return (estimate - truth) * 100;
+    }
+
+    /** The error of the average thresholded confidence ({@link dev.streamtune.core.learn.ThresholdedConfidence}). */
+    double atcErrorPoints() {
+      return (atc - truth) * 100;
     }
   }
 
@@ -169,10 +178,12 @@ final class ScenarioRunner {
         s.name(), accBefore, mean(streamOk, sb, streamOk.length), describe(detection)));
     Measured served = measure(s.served(), s);
     List<String> notes = new ArrayList<>();
-    ConfidenceCalibration calibration = ConfidenceCalibration.fit(learner.confidence(s.served(), s.gateGuard()),
-        served.gateGuard(), ConfidenceCalibration.DEFAULT_MAX_ECE);
-    Estimate estimate = new Estimate(calibration.estimate(learner.confidence(s.served(), s.testNew())), served.accNew(),
-        calibration.toString());
+    double[] guardConfidence = learner.confidence(s.served(), s.gateGuard());
+    double[] newConfidence = learner.confidence(s.served(), s.testNew());
+    ConfidenceCalibration calibration = ConfidenceCalibration.fit(guardConfidence, served.gateGuard(),
+        ConfidenceCalibration.DEFAULT_MAX_ECE);
+    Estimate estimate = new Estimate(calibration.estimate(newConfidence), served.accNew(), calibration.toString(),
+        dev.streamtune.core.learn.ThresholdedConfidence.fit(guardConfidence, served.gateGuard()).estimate(newConfidence));
     Learner.Trained oracle = null;
     Measured oracleM = null;
     if (oracles && !s.oracleSource().isEmpty()) {

@@ -54,6 +54,16 @@ class GoalsTest {
     Goals.Goal g = goal(Goals.check(List.of(), Map.of(), List.of(), null, Map.of(), 100_000, far), "accuracy estimated before labels");
     assertThat(g.met()).isFalse();
     assertThat(g.measured()).contains("invert +49.0");
+    assertThat(Goals.check(List.of(), Map.of(), List.of(), null, Map.of(), 100_000, far)).noneMatch(x -> x.goal().contains("ATC"));
+
+    // the ATC line judges its own estimates: here within 3 points where CBPE is not
+    Map<String, ScenarioRunner.Estimate> withAtc = Map.of("night", new ScenarioRunner.Estimate(0.70, 0.60, "raw", 0.61),
+        "blur", new ScenarioRunner.Estimate(0.80, 0.81, "raw", 0.79));
+    List<Goals.Goal> goals = Goals.check(List.of(), Map.of(), List.of(), null, Map.of(), 100_000, withAtc);
+    assertThat(goal(goals, "accuracy estimated before labels").met()).isFalse();
+    Goals.Goal atc = goal(goals, "the same by average thresholded confidence");
+    assertThat(atc.met()).isTrue();
+    assertThat(atc.measured()).contains("night +1.0").contains("blur -2.0");
   }
 
   @Test

@@ -67,7 +67,7 @@ public record Augmentation(List<String> operations) {
    * <p>Copies, so the new domain gets more steps than the replay. Measured against two ways of keeping the replay's share
    * ({@code eval --scenarios invert --label-curve 200,500 --no-oracle}, mirror + shift, 2026-12-02): one version of each
    * sample per epoch lost the gain (new-domain accuracy 0.608–0.737 against 0.699–0.801 with copies, plain 0.652–0.758) and
-   * forgot as much (+2.3–2.8 points against +2.0–2.9); repeating the replay as often as the copies gained accuracy
+   * forgot as much (+2.3–2.8 points against +2.0–3.8); repeating the replay as often as the copies gained accuracy
    * (0.737–0.814) at twice the training time and forgot as much (+2.3–3.5). The extra forgetting follows the extra training,
    * not the new:replay ratio.
    */

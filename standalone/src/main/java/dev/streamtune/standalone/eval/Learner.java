@@ -218,6 +218,48 @@ final class Learner {
   }
 
   /**
+   * A classifier on an earlier stage: the champion's layers up to {@code boundary} (frozen, as they are) with a new dense layer
+   * ({@code fc}, 128) and output ({@code head}) in place of everything above, trained from the frozen activations by the same
+   * recipe (replay, distillation toward the champion on the replayed samples). The field's advice for a new domain far from
+   * the old one: the early features are generic, the later ones specific to the old domain. Grey CNN only (null for a graph).
+   */
+  Trained earlierHead(Network champion, String championKey, String boundary, double rate, List<Labelled> train, int replayFrom) {
+    if (champion.type() != ModelSpec.NetworkType.MULTI_LAYER) {
+      return null;
+    }
+    long start = System.nanoTime();
+    org.deeplearning4j.nn.multilayer.MultiLayerNetwork base = champion.multiLayer();
+    int b = Networks.layerIndex(base, boundary);
+    org.deeplearning4j.nn.conf.NeuralNetConfiguration.ListBuilder list = new org.deeplearning4j.nn.conf.NeuralNetConfiguration
+        .Builder().seed(seed).updater(new org.nd4j.linalg.learning.config.Adam(rate))
+        .weightInit(org.deeplearning4j.nn.weights.WeightInit.XAVIER).list();
+    for (int i = 0; i <= b; i++) {
+      list.layer(base.getLayer(i).conf().getLayer().clone());
+    }
+    list.layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().name("fc").nOut(128)
+        .activation(org.nd4j.linalg.activations.Activation.RELU).build());
+    list.layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).name("head")
+        .nOut(base.getLayer(base.getnLayers() - 1).conf().getLayer() instanceof
+            org.deeplearning4j.nn.conf.layers.BaseOutputLayer o ? o.getNOut() : 10)
+        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build());
+    org.deeplearning4j.nn.multilayer.MultiLayerNetwork net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
+        list.setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(spec.height(), spec.width(),
+            spec.channels())).build());
+    net.init();
+    for (int i = 0; i <= b; i++) {
+      for (Map.Entry<String, INDArray> p : base.getLayer(i).paramTable().entrySet()) {
+        net.getLayer(i).setParam(p.getKey(), p.getValue().dup());
+      }
+    }
+    FreezePlan plan = new FreezePlan(boundary, rate, 0.1, "a new classifier on " + boundary);
+    String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, boundary);
+    FineTuner.Result r = retrainer.retrain(champion, key, Network.of(net), spec, plan, Labelled.ids(train),
+        Labelled.images(train), Labelled.labels(train), replayFrom, (lookup, ms) -> { });
+    return new Trained(r.model(), boundary, r.layerRates(), seconds(start), r.epochs(), "new fc + head on " + boundary);
+  }
+
+  /**
    * A way to fine-tune with fewer labels, for the label-efficiency curves: the recipe's distillation weight, augmentation and
    * pseudo-labels (off: {@link dev.streamtune.trainer.PseudoLabels.Options#OFF}).
    */

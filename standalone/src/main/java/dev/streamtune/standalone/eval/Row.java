@@ -44,10 +44,15 @@ record Row(String scenario, int labels, String method, String boundary, int repl
       HALF_NOVELTY);
   /** StreamTune's recipe plus pseudo-labels on the served new-domain images without a label (abrupt shifts). */
   static final String PSEUDO = "StreamTune + pseudo-labels";
+  /**
+   * A new classifier (fc + head) on the deepest boundary's activations, every layer above dropped: the field's advice for a
+   * far domain (abrupt shifts, grey CNN).
+   */
+  static final String EARLIER = "new head on an earlier stage";
   static final String SCRATCH = "scratch on buffer";
   static final String ORACLE = "oracle";
   static final java.util.List<String> METHODS = java.util.List.of(NONE, HEAD, STREAMTUNE, PSEUDO, ALL_QUEUE, ALL_MARGIN, ALL_BADGE, HALF_QUEUE,
-      HALF_NOVELTY, DEEPER, SCRATCH, ORACLE);
+      HALF_NOVELTY, DEEPER, EARLIER, SCRATCH, ORACLE);
 
   /** Accuracy after over the oracle's, NaN without an oracle. */
   double ratio() {

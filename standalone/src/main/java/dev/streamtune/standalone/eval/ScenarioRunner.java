@@ -273,6 +273,19 @@ final class ScenarioRunner {
             Row.PSEUDO, chosen.boundary(), r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(),
             r.verdict(), t.note()));
       }
+      if (s.abrupt()) {
+        String stage = boundaries.get(boundaries.size() - 1);
+        Learner.Trained t = learner.earlierHead(s.champion(), s.championKey(), stage, policy.headRate(), train, fresh.size());
+        if (t != null) {
+          Measured after = measure(t.net(), s);
+          GateRule.Result g = gate.decide(after.gateRecent(), served.gateRecent(), after.gateGuard(), served.gateGuard());
+          Row r = row(s, n, Row.EARLIER, stage, replay.size(), served, after, oracleAcc, t.seconds(), t.epochs(),
+              fromShift(caught, n), g.verdict().name(), g.reason());
+          rows.add(r);
+          log.accept(String.format(Locale.ROOT, "    %-30s %-6s new %.4f -> %.4f, clean %.4f -> %.4f, %.1f s, gate %s",
+              Row.EARLIER, stage, r.accNewBefore(), r.accNewAfter(), r.cleanBefore(), r.cleanAfter(), r.seconds(), r.verdict()));
+        }
+      }
       if (!costly) {
         continue;
       }

@@ -306,7 +306,9 @@ final class ScenarioRunner {
     Map<String, List<HtmlReport.Point>> curve = new LinkedHashMap<>();
     List<HtmlReport.Marker> markers = new ArrayList<>();
     curve(s, streamOk, served, adaptedM, adaptedRow, curve, markers, detection);
-    List<CurvePoint> labelCurve = s.abrupt() ? labelCurve(s, served, accBefore, oracleAcc) : List.of();
+    // no curve asked for (--label-curve), none drawn
+    List<CurvePoint> labelCurve = s.abrupt() && !o.labelCurve().isEmpty() ? labelCurve(s, served, accBefore, oracleAcc)
+        : List.of();
     return new Result(s, detection, errors, rows, notes, curve, markers, adapted, (System.nanoTime() - start) / 1e9, estimate,
         labelCurve);
   }

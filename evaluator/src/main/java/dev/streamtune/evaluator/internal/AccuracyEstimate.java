@@ -41,6 +41,8 @@ final class AccuracyEstimate {
   private int version = -1;
   private ConfidenceCalibration calibration;
   private volatile double estimate = Double.NaN;
+  /** Whether a drift was signalled on the champion since it became the champion. */
+  private volatile boolean drifted;
 
   /** A held-out labelled sample arrived; the newest {@value #REFERENCE} are kept. */
   void addHeldOut(byte[] image, String label) {
@@ -53,6 +55,7 @@ final class AccuracyEstimate {
   /** A new champion: its calibration and window start afresh. */
   void reset(int version) {
     this.version = version;
+    drifted = false;
     calibration = null;
     seen = 0;
     estimate = Double.NaN;
@@ -128,6 +131,24 @@ final class AccuracyEstimate {
       s += calibration.apply(window[i]);
     }
     estimate = s / n;
+  }
+
+  /**
+   * A drift was signalled on {@code version}: when it is the champion, its estimate is no longer trusted until the next champion
+   * (a calibration fitted before the shift does not describe traffic after it: on far shifts the model answers confidently and
+   * wrongly, and the estimate stays high). True when this changed the flag.
+   */
+  boolean onDrift(int version) {
+    if (version != this.version || drifted) {
+      return false;
+    }
+    drifted = true;
+    return true;
+  }
+
+  /** 1 while no drift was signalled on {@code version} as the champion, 0 after; NaN when it is not the champion. */
+  double trusted(int version) {
+    return version != this.version ? Double.NaN : drifted ? 0 : 1;
   }
 
   /** The current estimate of the champion's accuracy on served traffic; NaN before it has one. */

@@ -56,6 +56,11 @@ public final class EvaluatorMeters implements MeterBinder {
    * inputs, before labels ({@link AccuracyEstimate}).
    */
   public static final String ACCURACY_ESTIMATE = "streamtune.evaluator.accuracy.estimate";
+  /**
+   * Gauge per {@code model} and {@code version}: 1 while no drift was signalled on the champion, 0 after (its estimate's
+   * calibration no longer describes the traffic); NaN when the version does not serve.
+   */
+  public static final String ACCURACY_ESTIMATE_TRUSTED = "streamtune.evaluator.accuracy.estimate.trusted";
   /** Gauges {@code .statistic}, {@code .threshold}, {@code .window}, {@code .pvalue} per model, version and detector. */
   public static final String DETECTOR = "streamtune.evaluator.detector";
   /** Gauge: held-out samples the gate can score on. */

@@ -100,12 +100,12 @@ public final class FeatureDriftWorker implements Runnable {
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500));
     this.samples = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-estimate-state", null);
     this.drift = KafkaSupport.producer(kafka, cfg.applicationId() + "-features-drift", topics.drift);
+    // drift signals: the labelling queue's drift region, and whether the accuracy estimate's calibration still describes traffic
+    this.drifts = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-labelling-drift", null);
     if (cfg.labelling().enabled()) {
-      this.drifts = KafkaSupport.rawConsumer(kafka, cfg.applicationId() + "-labelling-drift", null);
       this.requests = KafkaSupport.producer(kafka, cfg.applicationId() + "-labelling", topics.labellingRequests);
       this.labelling = new LabellingQueue(cfg.labelling(), cfg.common().model(), registry, this::request);
     } else {
-      this.drifts = null;
       this.requests = null;
       this.labelling = null;
     }
@@ -132,9 +132,7 @@ public final class FeatureDriftWorker implements Runnable {
       }
       inputs.subscribe(List.of(topics.inputs.name()));
       KafkaSupport.assignFromBeginning(samples, List.of(topics.samples.name()), Duration.ofSeconds(30));
-      if (drifts != null) {
-        KafkaSupport.assignFromBeginning(drifts, List.of(topics.drift.name()), Duration.ofSeconds(30));
-      }
+      KafkaSupport.assignFromBeginning(drifts, List.of(topics.drift.name()), Duration.ofSeconds(30));
       while (running) {
         for (ConsumerRecord<String, byte[]> r : promotions.poll(Duration.ZERO)) {
           onPromotion(r);
@@ -154,10 +152,10 @@ public final class FeatureDriftWorker implements Runnable {
         if (!records.isEmpty()) {
           inputs.commitAsync();
         }
+        for (ConsumerRecord<String, byte[]> r : drifts.poll(Duration.ZERO)) {
+          onDrift(r);
+        }
         if (labelling != null) {
-          for (ConsumerRecord<String, byte[]> r : drifts.poll(Duration.ZERO)) {
-            onDrift(r);
-          }
           labelling.round(clock.instant());
         }
       }
@@ -173,8 +171,8 @@ public final class FeatureDriftWorker implements Runnable {
       samples.close(Duration.ofSeconds(5));
       promotions.close(Duration.ofSeconds(5));
       drift.close(Duration.ofSeconds(5));
+      drifts.close(Duration.ofSeconds(5));
       if (labelling != null) {
-        drifts.close(Duration.ofSeconds(5));
         requests.close(Duration.ofSeconds(5));
       }
       rejected.close();
@@ -208,15 +206,25 @@ public final class FeatureDriftWorker implements Runnable {
     }
   }
 
-  /** A drift alarm: the labelling queue's drift region starts at its onset (the evaluator wrote it; unreadable ones skipped). */
+  /**
+   * A drift alarm (the evaluator wrote it; unreadable ones skipped): the labelling queue's drift region starts at its onset, and
+   * the champion's accuracy estimate is no longer trusted when the alarm is about it.
+   */
   private void onDrift(ConsumerRecord<String, byte[]> r) {
     if (r.value() == null) {
       return;
     }
     try {
-      labelling.onDrift(Json.fromBytes(r.value(), DriftSignal.class));
+      DriftSignal d = Json.fromBytes(r.value(), DriftSignal.class);
+      if (labelling != null) {
+        labelling.onDrift(d);
+      }
+      if (d.model().equals(cfg.common().model()) && estimate.onDrift(d.version())) {
+        log.info("accuracy estimate of model={} v{} no longer trusted: {} drift ({})", d.model(), d.version(), d.kind(),
+            d.detector());
+      }
     } catch (RecordFormatException e) {
-      log.debug("labelling queue skips an unreadable drift signal {}: {}", r.key(), e.getMessage());
+      log.debug("drift check skips an unreadable drift signal {}: {}", r.key(), e.getMessage());
     }
   }
 
@@ -287,6 +295,11 @@ public final class FeatureDriftWorker implements Runnable {
             .tags("model", model, "version", Integer.toString(v))
             .description("the champion's accuracy on served inputs estimated from its calibrated confidence, before labels "
                 + "(NaN when the version does not serve or is not calibrated yet)")
+            .register(registry);
+        io.micrometer.core.instrument.Gauge.builder(EvaluatorMeters.ACCURACY_ESTIMATE_TRUSTED, estimate, e -> e.trusted(v))
+            .tags("model", model, "version", Integer.toString(v))
+            .description("1 while no drift was signalled on the version, 0 after: its served inputs moved away from those the "
+                + "estimate was calibrated on, and the estimate can be far off (NaN when the version does not serve)")
             .register(registry);
       }
       log.info("feature-drift check follows model={} v{} ({} features, reference of {} sampled inputs)", model, version, dims,

@@ -165,15 +165,6 @@ public final class FineTuner {
     Map<String, Double> rates = layerRates(champion, plan);
     MultiLayerNetwork head = headNetwork(champion, plan.boundary(), rates, side, seed);
     double loss;
-    double sp = Double.parseDouble(System.getProperty("streamtune.experiment.l2sp", "0"));
-    INDArray start0 = head.params().dup();
-    java.util.function.Supplier<Void> pull = () -> {
-      if (sp > 0) {
-        INDArray p = head.params();
-        p.subi(p.sub(start0).muli(sp));
-      }
-      return null;
-    };
     if (allowDenseTop && DenseTopTrainer.supports(head)) {
       // one off-heap copy of the features and the target rows; each batch is a native gather of its rows
       INDArray x = features.castTo(DataType.FLOAT).dup('c');
@@ -181,9 +172,7 @@ public final class FineTuner {
       DenseTopTrainer trainer = new DenseTopTrainer(head);
       loss = train(epochs, batchSize, targets.size(), seed, (order, from, to) -> {
         int[] rows = Arrays.copyOfRange(order, from, to);
-        double sc = trainer.step(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows));
-        pull.get();
-        return sc;
+        return trainer.step(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows));
       });
     } else {
       // batches are gathered on the Java side: one copy of the rows, then System.arraycopy per batch
@@ -197,7 +186,6 @@ public final class FineTuner {
         }
         INDArray y = targets.rows(Arrays.copyOfRange(order, from, to));
         head.fit(new DataSet(Networks.floats(rows, m, width), y));
-        pull.get();
         return head.score();
       });
     }

@@ -85,6 +85,7 @@ public final class EventPublisher implements AutoCloseable {
     this.predictions = Objects.requireNonNull(predictions, "predictions");
     this.inputs = Objects.requireNonNull(inputs, "inputs");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    metrics.eventTopics(predictions.name(), inputs.name());
     this.queue = new ArrayBlockingQueue<>(queueMax);
     this.warmUpDeadline = warmUp.isNegative() ? System.nanoTime() : System.nanoTime() + warmUp.toNanos();
     this.sender = new Thread(this::run, "serving-events");

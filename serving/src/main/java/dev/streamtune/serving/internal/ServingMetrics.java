@@ -423,6 +423,13 @@ public final class ServingMetrics implements MeterBinder {
     eventsSent.computeIfAbsent(topic, t -> registry().counter(EVENTS_SENT, "topic", t)).increment();
   }
 
+  /** The failed-event counters of these topics exist at 0 from now on, so {@code increase()} sees the first failure. */
+  public void eventTopics(String... topics) {
+    for (String t : topics) {
+      registry().counter(EVENTS_FAILED, "topic", t);
+    }
+  }
+
   public void eventFailed(String topic) {
     registry().counter(EVENTS_FAILED, "topic", topic).increment();
   }

@@ -20,11 +20,15 @@ class EventPublisherTest {
   @Test
   void shouldCountEveryEventThatCannotBeSentWithoutHoldingUpTheCaller() {
     ServingMetrics metrics = new ServingMetrics("fashion");
-    metrics.bindTo(Metrics.newRegistry("serving-test"));
+    var registry = Metrics.newRegistry("serving-test");
+    metrics.bindTo(registry);
     KafkaClients nowhere = KafkaClients.of("localhost:1");
     EventPublisher events = new EventPublisher(EventPublisher.producer(nowhere, "test-predictions", TOPICS.predictions),
         EventPublisher.producer(nowhere, "test-inputs", TOPICS.inputs), TOPICS.predictions, TOPICS.inputs, 4, metrics,
         Duration.ZERO);
+    // both topics' failure counters exist at 0 before the first failure (increase() then counts it)
+    assertThat(registry.find(ServingMetrics.EVENTS_FAILED).counters()).extracting(c -> c.getId().getTag("topic"))
+        .containsExactlyInAnyOrder(TOPICS.predictions.name(), TOPICS.inputs.name());
     // each send blocks the sender max.block.ms (100 ms) on metadata: the queue of 4 fills and the rest are refused at once
     // (the sender holds at most 1 + 4 taken before it blocked, the queue 4 more)
     for (int r = 0; r < 10; r++) {

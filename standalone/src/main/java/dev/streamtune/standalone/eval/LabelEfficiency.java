@@ -42,6 +42,14 @@ final class LabelEfficiency {
     return OptionalDouble.empty();
   }
 
+  /**
+   * Whether {@code curve} reached the target ({@code need}, from {@link #labelsToReach}) at its smallest count: fewer labels
+   * might do, so the count is a bound and a ratio to it means nothing.
+   */
+  static boolean atSmallestCount(List<ScenarioRunner.CurvePoint> curve, OptionalDouble need) {
+    return need.isPresent() && need.getAsDouble() <= curve.get(0).labels();
+  }
+
   /** Each technique's curve, in the order first measured, sorted by labels. */
   static Map<String, List<ScenarioRunner.CurvePoint>> byTechnique(List<ScenarioRunner.CurvePoint> points) {
     Map<String, List<ScenarioRunner.CurvePoint>> out = new LinkedHashMap<>();
@@ -88,11 +96,10 @@ final class LabelEfficiency {
           : labelsToReach(plain, TARGET * oracle);
       curves.forEach((t, curve) -> {
         OptionalDouble need = Double.isNaN(oracle) ? OptionalDouble.empty() : labelsToReach(curve, TARGET * oracle);
-        // reached at the smallest count measured: fewer might do, so the count is a bound and a ratio to it means nothing
         String needs = Double.isNaN(oracle) ? "n/a (no oracle)" : need.isEmpty() ? "> " + max
-            : need.getAsDouble() <= curve.get(0).labels() ? "<= " + curve.get(0).labels()
+            : atSmallestCount(curve, need) ? "<= " + curve.get(0).labels()
             : String.format(Locale.ROOT, "%.0f", need.getAsDouble());
-        boolean baseAtFloor = base.isPresent() && base.getAsDouble() <= plain.get(0).labels();
+        boolean baseAtFloor = plain != null && atSmallestCount(plain, base);
         String vs = need.isPresent() && base.isPresent() && !baseAtFloor ? String.format(Locale.ROOT, "%.2f",
             need.getAsDouble() / base.getAsDouble()) : baseAtFloor ? "n/a (plain at the smallest count)" : "n/a";
         ScenarioRunner.CurvePoint p = at(curve, AT_LABELS);
@@ -163,7 +170,7 @@ final class LabelEfficiency {
         }
       }
       List<ScenarioRunner.CurvePoint> plain = curves.getOrDefault(BASELINE, List.of());
-      if (base.isPresent() && base.getAsDouble() <= plain.get(0).labels()) {
+      if (atSmallestCount(plain, base)) {
         // plain fine-tuning reaches the target at the smallest count measured: no technique can show it needs fewer here
         halfMet = false;
         half.add(name + " not measurable (plain reaches it at <= " + plain.get(0).labels() + ", the smallest count)");

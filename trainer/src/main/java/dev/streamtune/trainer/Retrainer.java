@@ -122,7 +122,9 @@ public final class Retrainer {
     Preprocessor pre = Preprocessor.of(spec);
     boolean graph = toTrain.type() == ModelSpec.NetworkType.GRAPH;
     Targets targets = targets(champion, toTrain, pre, images, labels, replayFrom);
-    if (plan.freezesNothing()) {
+    // a graph trains above its boundary on cached activations (TransferLearningHelper); a MultiLayerNetwork only when what it
+    // trains is a dense top, where the cache pays (FineTuner#trainsConvolutions)
+    if (plan.freezesNothing() || !graph && FineTuner.trainsConvolutions(toTrain.multiLayer(), plan.boundary())) {
       FineTuner.Result r = graph
           ? GraphFineTuner.fineTune(toTrain.graph(), plan, epochs, batchSize, images, targets, pre, seed)
           : FineTuner.fineTune(toTrain.multiLayer(), plan, epochs, batchSize, images, targets, spec.height(), seed);

@@ -45,4 +45,13 @@ class FineTunerTest {
     assertThat(after).as("accuracy on inverted images: before %.3f, after %.3f", before, after).isGreaterThan(before + 0.2);
     assertThat(r.loss()).isFinite();
   }
+
+  @Test
+  void shouldTellWhetherTheTrainedPartHoldsAConvolution() {
+    MultiLayerNetwork cnn = Networks.cnn(28, 10, 1e-3, 1);
+    assertThat(FineTuner.trainsConvolutions(cnn, "none")).isTrue();
+    assertThat(FineTuner.trainsConvolutions(cnn, "pool1")).as("conv2 and pool2 train").isTrue();
+    assertThat(FineTuner.trainsConvolutions(cnn, "pool2")).as("a dense top: fc and head").isFalse();
+    assertThat(FineTuner.trainsConvolutions(cnn, "fc")).isFalse();
+  }
 }

@@ -61,7 +61,9 @@ import picocli.CommandLine.Option;
  *       throughput, p50/p99 latency in steady state and the mean batch the worker formed;
  *   <li>the same clients while a promotion to another stored version is published every {@code --swap-every}: with one
  *       previous version kept and three versions cycling, every swap is a load from disk (read, checksum, warm-up); p99 during
- *       swaps against steady p99 at the same concurrency.
+ *       swaps against steady p99 at the same concurrency;
+ *   <li>with {@code --rounds N}, raw and each path's steady phase in turn, N times: the ratio of each serving phase to the raw
+ *       runs just before and after it, whose median is robust to the load on shared cores drifting during the run.
  * </ol>
  *
  * <p>Prints {@code nproc} and the load average at start and end: the cores are shared with whatever else runs.
@@ -134,6 +136,13 @@ public final class BenchServingCommand implements Callable<Integer> {
       description = "milliseconds between promotions in the swap phases; 0 skips them (default ${DEFAULT-VALUE})")
   long swapEveryMs;
 
+  @Option(names = "--rounds", defaultValue = "0", paramLabel = "N",
+      description = "after the phases, N rounds per path of raw output() at its best batch and threads, then the path's steady "
+          + "phase at the highest concurrency, ending with raw once more; each round's ratio is against the mean of the raw runs "
+          + "either side of it, and the median is the settled figure (the shared cores' load drifts within a run) "
+          + "(default ${DEFAULT-VALUE})")
+  int rounds;
+
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
       description = "a serving setting, e.g. -s streamtune.serving.batch.wait=1ms")
   Map<String, String> set = new LinkedHashMap<>();
@@ -201,6 +210,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
 
       List<Phase> phases = new ArrayList<>();
+      Map<String, List<double[]>> roundResults = Map.of();
       try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build().start()) {
         KafkaSupport.ensureTopics(broker.bootstrapServers(), TOPICS, 1, (short) 1, Duration.ofSeconds(30));
         Map<String, String> s = new LinkedHashMap<>();
@@ -222,13 +232,17 @@ public final class BenchServingCommand implements Callable<Integer> {
               + "threads, keeping %d previous version; endpoint %s%n", serving.port(), config.batchMax(),
               config.batchWait().toNanos() / 1000, config.workers(), config.httpThreads(), config.versionsKeep(), endpoint);
           Swapper swapper = new Swapper(promoter, bench, versions, serving);
+          Map<String, Client> clients = new LinkedHashMap<>();
           for (String path : paths) {
-            Client client = switch (path) {
+            clients.put(path, switch (path) {
               case "http" -> new HttpClientFactory(serving.port(), httpRequests(serving.port(), encoded, pixels), 1);
               case "http-binary" -> new HttpClientFactory(serving.port(), binaryRequests(serving.port(), pixels), imagesPerRequest);
               case "grpc" -> new GrpcClientFactory(serving.grpcPort(), grpcRequests(pixels), imagesPerRequest);
               default -> new InProcessFactory(serving, pixels);
-            };
+            });
+          }
+          for (String path : paths) {
+            Client client = clients.get(path);
             if (settle > 0) {
               int top = concurrency.stream().max(Integer::compare).orElseThrow();
               System.out.printf(Locale.ROOT, "%s, %d clients: settling for %.0f s (JIT) ...%n", path, top, settle);
@@ -243,6 +257,9 @@ public final class BenchServingCommand implements Callable<Integer> {
               }
             }
           }
+          if (rounds > 0) {
+            roundResults = rounds(rawRows, rawNets, pre, pixels, clients, serving);
+          }
         }
       }
       for (double[] r : rawRows) {
@@ -252,6 +269,7 @@ public final class BenchServingCommand implements Callable<Integer> {
         r[4] = after[1];
       }
       report(rawRows, phases, workers);
+      reportRounds(roundResults);
     } finally {
       deleteTree(dir);
     }
@@ -261,6 +279,9 @@ public final class BenchServingCommand implements Callable<Integer> {
   }
 
   private void validate() {
+    if (rounds < 0 || rounds > 50) {
+      throw new IllegalArgumentException("--rounds must be between 0 and 50, was " + rounds);
+    }
     if (images < 1 || pretrainImages < 1 || duration <= 0 || warmup < 0 || settle < 0 || swapEveryMs < 0 || imagesPerRequest < 1
         || imagesPerRequest > images) {
       throw new IllegalArgumentException("--images and --pretrain-images must be >= 1, --duration > 0, --warmup, --settle and "
@@ -679,6 +700,49 @@ public final class BenchServingCommand implements Callable<Integer> {
     Arrays.sort(all);
     return new Phase(path, clients, phase, total, factory.perRequest(), Arrays.stream(errors).sum(), seconds, all, stats,
         promotions, firstError.get(), cpu);
+  }
+
+  /**
+   * {@code --rounds}: per path, raw output() at the best raw configuration measured before serving, then the path's steady
+   * phase at the highest concurrency, {@code rounds} times, and raw once more; returns per path the rows {raw before, serving,
+   * raw after} in images/s (each raw run is shared by the rounds either side of it).
+   */
+  private Map<String, List<double[]>> rounds(List<double[]> rawRows, List<Network> rawNets, Preprocessor pre,
+      List<float[]> pixels, Map<String, Client> clients, ServingService serving) throws Exception {
+    double[] best = rawRows.stream().max((a, b) -> Double.compare(a[1], b[1])).orElseThrow();
+    int b = (int) best[0];
+    int threads = (int) best[5];
+    int top = concurrency.stream().max(Integer::compare).orElseThrow();
+    Map<String, List<double[]>> out = new LinkedHashMap<>();
+    for (String path : paths) {
+      List<double[]> rows = new ArrayList<>();
+      double raw = rawThroughput(rawNets.subList(0, threads), pre, pixels, b)[0];
+      for (int r = 1; r <= rounds; r++) {
+        Phase p = run(path, top, "round", clients.get(path), serving, null, warmup, duration);
+        double next = rawThroughput(rawNets.subList(0, threads), pre, pixels, b)[0];
+        rows.add(new double[] {raw, p.throughput(), next, b, threads, top, p.errors()});
+        System.out.printf(Locale.ROOT, "round %d/%d, %s, %d clients: raw %.0f, serving %.0f, raw %.0f images/s: %.2fx%n", r,
+            rounds, label(path), top, raw, p.throughput(), next, p.throughput() / ((raw + next) / 2));
+        raw = next;
+      }
+      out.put(path, rows);
+    }
+    return out;
+  }
+
+  /** The median, least and greatest of each path's round ratios, against the goal. */
+  private void reportRounds(Map<String, List<double[]>> results) {
+    for (Map.Entry<String, List<double[]>> e : results.entrySet()) {
+      List<double[]> rows = e.getValue();
+      double[] ratios = rows.stream().mapToDouble(r -> r[1] / ((r[0] + r[2]) / 2)).sorted().toArray();
+      int n = ratios.length;
+      double median = n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+      double[] first = rows.get(0);
+      System.out.printf(Locale.ROOT, "rounds, %s at %d clients against raw batch %d on %d thread(s), each against the raw runs "
+          + "either side: median %.2fx of %d (least %.2fx, greatest %.2fx; %d errors) (goal >= 0.85x: %s)%n", label(e.getKey()),
+          (int) first[5], (int) first[3], (int) first[4], median, n, ratios[0], ratios[n - 1],
+          rows.stream().mapToLong(r -> (long) r[6]).sum(), median >= 0.85 ? "met" : "NOT met");
+    }
   }
 
   private void report(List<double[]> raw, List<Phase> phases, int workers) {

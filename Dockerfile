@@ -20,4 +20,6 @@ USER streamtune
 # Memory within the container's limit: ND4J keeps tensors off the heap, and JavaCPP lets them grow to the heap's maximum
 # (org.bytedeco.javacpp.maxBytes defaults to -Xmx) with the process bounded near twice it (maxPhysicalBytes), so the heap
 # takes 40 % of the limit and heap + tensors stay under about 80 %; set JAVA_TOOL_OPTIONS to change it
+# glibc malloc kept from refaulting DL4J's per-call buffers (the reasons are in bin/streamtune)
+ENV MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=67108864
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=40", "-jar", "/opt/streamtune/streamtune.jar"]

@@ -47,7 +47,8 @@ class BenchServingCommandTest {
   void shouldPrintTheRawBaselineAndEverySteadyAndSwapPhaseOfEveryPath() {
     int code = StreamTuneCli.execute("bench", "serving", "--data", TestData.dataDir().toString(), "--pretrain-images", "128",
         "--images", "32", "--batch-sizes", "1,4", "--concurrency", "1,3", "--duration", "0.4", "--warmup", "0.2",
-        "--settle", "0.2", "--swap-every", "100", "--paths", "http,http-binary,grpc,in-process", "--images-per-request", "4");
+        "--settle", "0.2", "--swap-every", "100", "--paths", "http,http-binary,grpc,in-process", "--images-per-request", "4",
+        "--rounds", "1");
 
     String o = out.toString(StandardCharsets.UTF_8);
     assertThat(code).as("exit code; stderr: %s", err.toString(StandardCharsets.UTF_8)).isZero();
@@ -69,6 +70,14 @@ class BenchServingCommandTest {
       }
       assertThat(o).contains("p99 during swaps / steady p99, " + label + ", 1 clients", "p99 during swaps / steady p99, " + label
           + ", 3 clients");
+      // --rounds 1: raw, the path at the highest concurrency, raw again; the median of one ratio is that ratio
+      assertThat(o).contains("round 1/1, " + label + ", 3 clients: raw ");
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("rounds, " + java.util.regex.Pattern.quote(label)
+          + " at 3 clients against raw batch \\d+ on \\d+ thread\\(s\\), each against the raw runs either side: median "
+          + "([0-9.]+)x of 1 \\(least ([0-9.]+)x, greatest ([0-9.]+)x; 0 errors\\)").matcher(o);
+      assertThat(m.find()).as("rounds summary of %s in:%n%s", label, o).isTrue();
+      assertThat(Double.parseDouble(m.group(1))).isPositive().isEqualTo(Double.parseDouble(m.group(2)))
+          .isEqualTo(Double.parseDouble(m.group(3)));
       // where the CPU went: one row per phase, every component a number
       List<String[]> cpu = rows(o.substring(o.indexOf("Where the CPU went")), label);
       assertThat(cpu).as(label + " CPU rows").hasSize(4).allSatisfy(r -> assertThat(r).hasSize(2 + 10 + 2));

@@ -355,7 +355,7 @@ public final class FineTuner {
   /**
    * Whether a convolution or pooling layer is trained above {@code boundary}. Then the layers above the boundary cost far more
    * than the frozen part below it, so extracting the frozen activations once ({@link #fineTuneFromFeatures}) saves little of
-   * each epoch and costs more than it saves on a first retrain: `bench training --boundary pool1` (3,000 samples, 3 epochs,
+   * each epoch and costs more than it saves on a first retrain: {@code bench training --boundary pool1} (3,000 samples, 3 epochs,
    * 2 cores) trained in 5.6 s recomputing the frozen conv1 every batch against 8.1 s extracting first (2.0 s of it the
    * extraction) and 5.2 s from a warm cache. A dense top above the boundary is the other way round (7x, DL4J-NOTES).
    */

@@ -210,7 +210,7 @@ public final class BenchServingCommand implements Callable<Integer> {
       }
 
       List<Phase> phases = new ArrayList<>();
-      Map<String, List<double[]>> roundResults = Map.of();
+      Rounds roundResults = null;
       try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).dataDir(null).build().start()) {
         KafkaSupport.ensureTopics(broker.bootstrapServers(), TOPICS, 1, (short) 1, Duration.ofSeconds(30));
         Map<String, String> s = new LinkedHashMap<>();
@@ -702,46 +702,57 @@ public final class BenchServingCommand implements Callable<Integer> {
         promotions, firstError.get(), cpu);
   }
 
+  /** One {@code --rounds} round: raw images/s before, the serving phase, raw after. */
+  private record Round(double rawBefore, Phase serving, double rawAfter) {
+    double ratio() {
+      return serving.throughput() / ((rawBefore + rawAfter) / 2);
+    }
+  }
+
+  /** The rounds of each path and the raw configuration they were measured against. */
+  private record Rounds(int batch, int threads, int clients, Map<String, List<Round>> byPath) {}
+
   /**
    * {@code --rounds}: per path, raw output() at the best raw configuration measured before serving, then the path's steady
-   * phase at the highest concurrency, {@code rounds} times, and raw once more; returns per path the rows {raw before, serving,
-   * raw after} in images/s (each raw run is shared by the rounds either side of it).
+   * phase at the highest concurrency, {@code rounds} times, and raw once more (each raw run is shared by the rounds either side
+   * of it).
    */
-  private Map<String, List<double[]>> rounds(List<double[]> rawRows, List<Network> rawNets, Preprocessor pre,
-      List<float[]> pixels, Map<String, Client> clients, ServingService serving) throws Exception {
+  private Rounds rounds(List<double[]> rawRows, List<Network> rawNets, Preprocessor pre, List<float[]> pixels,
+      Map<String, Client> clients, ServingService serving) throws Exception {
     double[] best = rawRows.stream().max((a, b) -> Double.compare(a[1], b[1])).orElseThrow();
     int b = (int) best[0];
-    int threads = (int) best[5];
+    List<Network> nets = rawNets.subList(0, (int) best[5]);
     int top = concurrency.stream().max(Integer::compare).orElseThrow();
-    Map<String, List<double[]>> out = new LinkedHashMap<>();
+    Map<String, List<Round>> out = new LinkedHashMap<>();
     for (String path : paths) {
-      List<double[]> rows = new ArrayList<>();
-      double raw = rawThroughput(rawNets.subList(0, threads), pre, pixels, b)[0];
+      List<Round> rows = new ArrayList<>();
+      double raw = rawThroughput(nets, pre, pixels, b)[0];
       for (int r = 1; r <= rounds; r++) {
         Phase p = run(path, top, "round", clients.get(path), serving, null, warmup, duration);
-        double next = rawThroughput(rawNets.subList(0, threads), pre, pixels, b)[0];
-        rows.add(new double[] {raw, p.throughput(), next, b, threads, top, p.errors()});
+        Round round = new Round(raw, p, rawThroughput(nets, pre, pixels, b)[0]);
+        rows.add(round);
         System.out.printf(Locale.ROOT, "round %d/%d, %s, %d clients: raw %.0f, serving %.0f, raw %.0f images/s: %.2fx%n", r,
-            rounds, label(path), top, raw, p.throughput(), next, p.throughput() / ((raw + next) / 2));
-        raw = next;
+            rounds, label(path), top, round.rawBefore(), p.throughput(), round.rawAfter(), round.ratio());
+        raw = round.rawAfter();
       }
       out.put(path, rows);
     }
-    return out;
+    return new Rounds(b, nets.size(), top, out);
   }
 
   /** The median, least and greatest of each path's round ratios, against the goal. */
-  private void reportRounds(Map<String, List<double[]>> results) {
-    for (Map.Entry<String, List<double[]>> e : results.entrySet()) {
-      List<double[]> rows = e.getValue();
-      double[] ratios = rows.stream().mapToDouble(r -> r[1] / ((r[0] + r[2]) / 2)).sorted().toArray();
+  private void reportRounds(Rounds rounds) {
+    if (rounds == null) {
+      return;
+    }
+    for (Map.Entry<String, List<Round>> e : rounds.byPath().entrySet()) {
+      double[] ratios = e.getValue().stream().mapToDouble(Round::ratio).sorted().toArray();
       int n = ratios.length;
       double median = n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-      double[] first = rows.get(0);
       System.out.printf(Locale.ROOT, "rounds, %s at %d clients against raw batch %d on %d thread(s), each against the raw runs "
           + "either side: median %.2fx of %d (least %.2fx, greatest %.2fx; %d errors) (goal >= 0.85x: %s)%n", label(e.getKey()),
-          (int) first[5], (int) first[3], (int) first[4], median, n, ratios[0], ratios[n - 1],
-          rows.stream().mapToLong(r -> (long) r[6]).sum(), median >= 0.85 ? "met" : "NOT met");
+          rounds.clients(), rounds.batch(), rounds.threads(), median, n, ratios[0], ratios[n - 1],
+          e.getValue().stream().mapToLong(r -> r.serving().errors()).sum(), median >= 0.85 ? "met" : "NOT met");
     }
   }
 

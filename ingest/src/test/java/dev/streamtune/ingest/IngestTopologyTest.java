@@ -256,6 +256,7 @@ class IngestTopologyTest {
     assertThat(rejected.key()).isEqualTo("p-20");
     assertThat(Json.fromBytes(rejected.value(), Feedback.class)).isEqualTo(Json.fromBytes(label, Feedback.class));
     assertThat(header(rejected.headers(), Topics.HEADER_REJECT_REASON)).contains("no served input", "'p-20'", "PT1H");
+    assertThat(header(rejected.headers(), Topics.HEADER_REJECT_BY)).isEqualTo(cfg.applicationId());
     assertThat(samples.isEmpty()).as("the late input does not join the closed window").isTrue();
     assertThat(count("streamtune.ingest.feedback.rejected", "reason", "no-input")).isEqualTo(1);
     assertThat(count("streamtune.records.rejected", "topic", topics.feedback.name())).isEqualTo(1);
@@ -298,6 +299,7 @@ class IngestTopologyTest {
     assertThat(rejected.value()).isEqualTo(bad);
     assertThat(header(rejected.headers(), Topics.HEADER_REJECT_REASON)).startsWith("not a valid Feedback record");
     assertThat(header(rejected.headers(), Topics.HEADER_REJECT_TOPIC)).startsWith(topics.feedback.name() + "-0@");
+    assertThat(header(rejected.headers(), Topics.HEADER_REJECT_BY)).isEqualTo(cfg.applicationId());
     assertThat(recordsRejected.isEmpty()).isTrue();
     assertThat(samples.readValue().label()).isEqualTo("Shirt");
     assertThat(count("streamtune.ingest.feedback.rejected", "reason", "unreadable")).isEqualTo(1);

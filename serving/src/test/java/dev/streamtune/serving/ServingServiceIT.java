@@ -187,6 +187,10 @@ class ServingServiceIT {
       assertThat(metric(serving, "streamtune_serving_swaps_total", "outcome", "failed")).as("refused before any load")
           .isNotEqualTo(1.0);
       assertThat(metric(serving, "streamtune_records_rejected_total", "topic", TOPICS.promotions.name())).isEqualTo(1.0);
+      ConsumerRecord<String, byte[]> rejected = readRecord(TOPICS.recordsRejected.name(), "fashion");
+      assertThat(new String(rejected.value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+      assertThat(new String(rejected.headers().lastHeader(Topics.HEADER_REJECT_BY).value(), StandardCharsets.UTF_8))
+          .as("the node that rejected it").startsWith("streamtune-serving-fashion-");
       assertThat(metric(serving, "streamtune_serving_model_version", "model", "fashion")).isEqualTo(2.0);
       assertThat(metric(serving, "streamtune_serving_rejected_total", "reason", "not-an-image")).isEqualTo(1.0);
       HttpResponse<String> after = predict(serving, Fixtures.png(2), "image/png");
@@ -343,6 +347,11 @@ class ServingServiceIT {
 
   /** The value of the record with this key on a topic, read from the beginning. */
   private static byte[] read(String topic, String key) {
+    return readRecord(topic, key).value();
+  }
+
+  /** The first record with this key on a topic, read from the beginning. */
+  private static ConsumerRecord<String, byte[]> readRecord(String topic, String key) {
     try (KafkaConsumer<String, byte[]> consumer = KafkaSupport.rawConsumer(bootstrap, "it-reader", null)) {
       List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
           .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
@@ -352,7 +361,7 @@ class ServingServiceIT {
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (key.equals(r.key())) {
-            return r.value();
+            return r;
           }
         }
       }

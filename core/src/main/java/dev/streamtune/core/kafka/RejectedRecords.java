@@ -1,11 +1,9 @@
 package dev.streamtune.core.kafka;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +16,8 @@ public final class RejectedRecords implements AutoCloseable {
   private final KafkaProducer<String, byte[]> producer;
   private final Topics topics;
   private final MeterRegistry registry;
+  /** The client id: {@link Topics#HEADER_REJECT_BY} on every record this sends. */
+  private final String by;
 
   public RejectedRecords(String bootstrap, String clientId, Topics topics, MeterRegistry registry) {
     this(KafkaClients.of(bootstrap), clientId, topics, registry);
@@ -27,6 +27,7 @@ public final class RejectedRecords implements AutoCloseable {
     this.producer = KafkaSupport.producer(kafka, clientId + "-rejected", topics.recordsRejected);
     this.topics = topics;
     this.registry = registry;
+    this.by = clientId;
   }
 
   /** Rejects one consumed record with a reason. */
@@ -34,12 +35,8 @@ public final class RejectedRecords implements AutoCloseable {
     log.warn("rejected record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
     registry.counter("streamtune.records.rejected", "topic", record.topic()).increment();
     ProducerRecord<String, byte[]> out = new ProducerRecord<>(topics.recordsRejected.name(), record.key(), record.value());
-    for (Header h : record.headers()) {
-      out.headers().add(h);
-    }
-    out.headers().add(Topics.HEADER_REJECT_REASON, reason.getBytes(StandardCharsets.UTF_8));
-    out.headers().add(Topics.HEADER_REJECT_TOPIC,
-        RejectHeaders.origin(record.topic(), record.partition(), record.offset()).getBytes(StandardCharsets.UTF_8));
+    RejectHeaders.copyOthers(record.headers(), out.headers());
+    RejectHeaders.add(out.headers(), reason, RejectHeaders.origin(record.topic(), record.partition(), record.offset()), by);
     producer.send(out, (md, e) -> {
       if (e != null) {
         log.error("could not forward rejected record {}-{}@{} to {}: {}", record.topic(), record.partition(), record.offset(),

@@ -1,7 +1,6 @@
 package dev.streamtune.core.kafka;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,7 +12,6 @@ import org.apache.kafka.common.Configurable;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
@@ -95,6 +93,8 @@ public final class StreamsErrorHandlers {
     private MeterRegistry registry;
     private String service;
     private String deadLetterTopic;
+    /** The Streams application id ({@link Topics#HEADER_REJECT_BY}), or the service when the configs have none. */
+    private String by;
 
     @Override
     public void configure(Map<String, ?> configs) {
@@ -104,6 +104,8 @@ public final class StreamsErrorHandlers {
       service = s == null ? "unknown" : s.toString();
       Object d = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
       deadLetterTopic = d == null ? null : d.toString();
+      Object a = configs.get(StreamsConfig.APPLICATION_ID_CONFIG);
+      by = a == null ? service : a.toString();
     }
 
     void count(String kind, ErrorHandlerContext ctx) {
@@ -126,15 +128,8 @@ public final class StreamsErrorHandlers {
         return List.of();
       }
       RecordHeaders headers = new RecordHeaders();
-      if (ctx.headers() != null) {
-        for (Header h : ctx.headers()) {
-          if (!h.key().equals(Topics.HEADER_REJECT_REASON) && !h.key().equals(Topics.HEADER_REJECT_TOPIC)) {
-            headers.add(h);
-          }
-        }
-      }
-      headers.add(Topics.HEADER_REJECT_REASON, reason.getBytes(StandardCharsets.UTF_8));
-      headers.add(Topics.HEADER_REJECT_TOPIC, where(ctx).getBytes(StandardCharsets.UTF_8));
+      RejectHeaders.copyOthers(ctx.headers(), headers);
+      RejectHeaders.add(headers, reason, where(ctx), by);
       return List.of(new ProducerRecord<>(deadLetterTopic, null, key, value, headers));
     }
 

@@ -22,6 +22,11 @@ public final class Topics {
   public static final String HEADER_CONTENT_TYPE = "content-type";
   public static final String HEADER_REJECT_REASON = "st-reject-reason";
   public static final String HEADER_REJECT_TOPIC = "st-reject-topic";
+  /**
+   * Which application rejected the record (a Streams application id or a consumer's client id): a topic with several readers
+   * can see one bad record rejected once by each, each for its own reason.
+   */
+  public static final String HEADER_REJECT_BY = "st-reject-by";
 
   public static final String DEFAULT_PREFIX = "streamtune.";
 

@@ -152,6 +152,8 @@ class StreamsErrorHandlersTest {
           .contains("cannot handle boom");
       assertThat(new String(dead.get(0).headers().lastHeader(Topics.HEADER_REJECT_TOPIC).value(), StandardCharsets.UTF_8))
           .isEqualTo(topics.inputs.name() + "-0@1");
+      assertThat(new String(dead.get(0).headers().lastHeader(Topics.HEADER_REJECT_BY).value(), StandardCharsets.UTF_8))
+          .as("the Streams application that rejected it").isEqualTo("handlers-test");
     }
     assertThat(errors("processing")).isEqualTo(1);
     assertThat(registry.get("streamtune.records.rejected").tag("topic", topics.inputs.name()).counter().count()).isEqualTo(1);
@@ -169,6 +171,8 @@ class StreamsErrorHandlersTest {
         .contains(reason);
     assertThat(new String(dlq.headers().lastHeader(Topics.HEADER_REJECT_TOPIC).value(), StandardCharsets.UTF_8))
         .isEqualTo(topics.feedback.name() + "-0@7");
+    assertThat(new String(dlq.headers().lastHeader(Topics.HEADER_REJECT_BY).value(), StandardCharsets.UTF_8))
+        .as("the service, where the configs name no application").isEqualTo("test-svc");
     assertThat(new String(dlq.headers().lastHeader("annotator").value(), StandardCharsets.UTF_8)).isEqualTo("ann");
   }
 

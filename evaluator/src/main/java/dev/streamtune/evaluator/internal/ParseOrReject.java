@@ -65,7 +65,7 @@ public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[],
       registry.counter("streamtune.records.rejected", "topic", context.recordMetadata().map(m -> m.topic()).orElse("unknown"))
           .increment();
       context.forward(record.withValue(Parsed.<V>bad(record.value()))
-          .withHeaders(RejectHeaders.of(record.headers(), e.getMessage(), context.recordMetadata())));
+          .withHeaders(RejectHeaders.of(record.headers(), e.getMessage(), context.applicationId(), context.recordMetadata())));
     }
   }
 }

@@ -73,6 +73,6 @@ public final class FeedbackProcessor implements FixedKeyProcessor<String, byte[]
     metrics.feedbackRejected(reason);
     log.warn("rejected feedback record {} (key '{}'): {}", RejectHeaders.origin(context.recordMetadata()), record.key(), message);
     context.forward(record.withValue(Routed.<Feedback>reject(record.value()))
-        .withHeaders(RejectHeaders.of(record.headers(), message, context.recordMetadata())));
+        .withHeaders(RejectHeaders.of(record.headers(), message, context.applicationId(), context.recordMetadata())));
   }
 }

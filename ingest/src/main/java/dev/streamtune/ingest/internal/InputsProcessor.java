@@ -78,6 +78,6 @@ public final class InputsProcessor implements FixedKeyProcessor<String, byte[], 
     metrics.inputRejected(reason);
     log.warn("rejected input record {}: {}", RejectHeaders.origin(context.recordMetadata()), message);
     context.forward(record.withValue(Routed.<byte[]>reject(record.value()))
-        .withHeaders(RejectHeaders.of(record.headers(), message, context.recordMetadata())));
+        .withHeaders(RejectHeaders.of(record.headers(), message, context.applicationId(), context.recordMetadata())));
   }
 }

@@ -57,6 +57,6 @@ public final class JoinedFeedback implements FixedKeyProcessor<String, JoinedFee
     metrics.feedbackRejected(FeedbackValidator.Reason.NO_INPUT);
     log.warn("rejected feedback for prediction '{}': {}", record.key(), message);
     context.forward(record.withValue(Routed.<Sample>reject(Json.toBytes(fb)))
-        .withHeaders(RejectHeaders.of(record.headers(), message, Optional.empty())));
+        .withHeaders(RejectHeaders.of(record.headers(), message, context.applicationId(), Optional.empty())));
   }
 }

@@ -50,7 +50,7 @@ public final class SampleValidationProcessor implements FixedKeyProcessor<String
       // per record: DEBUG (a flood of bad samples must not flood the log); counted, and on samples.rejected with its reason
       log.debug("rejected sample '{}' from {}: {}", record.key(), RejectHeaders.origin(context.recordMetadata()), r.message());
       context.forward(record.withValue(Routed.<Sample>reject(record.value()))
-          .withHeaders(RejectHeaders.of(h, r.message(), context.recordMetadata())));
+          .withHeaders(RejectHeaders.of(h, r.message(), context.applicationId(), context.recordMetadata())));
     }
   }
 

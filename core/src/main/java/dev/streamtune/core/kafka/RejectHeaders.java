@@ -62,5 +62,4 @@ public final class RejectHeaders {
     }
     to.add(Topics.HEADER_REJECT_BY, by.getBytes(StandardCharsets.UTF_8));
   }
-
 }

@@ -383,11 +383,13 @@ public final class EvalCommand implements Callable<Integer> {
   private static String sizes(EvalOptions o) {
     return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay); %d clean samples buffered before the "
         + "shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' stream before "
-        + "the onset; %d TEST images per domain for reported accuracies; gate sets %d recent + %d guard TEST images; oracle: "
+        + "the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: forgetting); gate sets "
+        + "%d recent + %d guard TEST images; oracle: "
         + "%d clean source images + the new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop "
         + "(patience %d) on %d held-out TEST images (half clean, half the new domain); "
         + "fine-tunes %d epochs; %d stationary outcomes for false alarms; 8-class base %d images", o.labelRows(),
-        o.replayRatio(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.gatePerSet(), o.gatePerSet(), o.oracleClean(),
+        o.replayRatio(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(),
+        o.oracleClean(),
         o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE, o.validation(), o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }
 

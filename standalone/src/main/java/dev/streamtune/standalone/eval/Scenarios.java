@@ -17,8 +17,9 @@ import java.util.function.IntFunction;
  *       memory) and the oracle's clean source set;</li>
  *   <li>train[50000, 60000) (never seen by the base): the detectors' pre-shift stream and the new domain's labelled training
  *       samples;</li>
- *   <li>test[0, T): reported accuracies; test[5000, 5000+G): the gate's held-out recent and guard sets; test[8000, 8000+V): the
- *       oracle's early-stopping set. All corrupted the same way as the domain they stand for.</li>
+ *   <li>test[0, T): the new domain's reported accuracies, and test[0, C) (C = 5 T, at most 5000) the earlier domain's (the
+ *       forgetting); test[5000, 5000+G): the gate's held-out recent and guard sets; test[8000, 8000+V): the oracle's
+ *       early-stopping set. All corrupted the same way as the domain they stand for.</li>
  * </ul>
  */
 final class Scenarios {
@@ -27,6 +28,8 @@ final class Scenarios {
       "rot90", "blur", "cast-blur");
   /** Classes held back from the 8-class base of the new-classes scenario: Bag and Ankle boot (label indices 8, 9). */
   static final int OLD_CLASSES = 8;
+  /** The first TEST image of the gate's sets; the reported sets lie below it. */
+  static final int GATE_FROM = 5000;
   /** The label-prior shift: these classes (T-shirt/top, Pullover, Coat, Shirt: the ones the base confuses) take 85 %. */
   static final int[] HEAVY = {0, 2, 4, 6};
   static final double HEAVY_SHARE = 0.85;
@@ -98,8 +101,13 @@ final class Scenarios {
 
   /** Test images [from, from+n) shifted by {@code c}. */
   List<Labelled> testSet(int from, int n, Corruption c, int maxClass) {
+    return testSet(from, test.size(), n, c, maxClass);
+  }
+
+  /** Up to {@code n} TEST images of classes below {@code maxClass} from test[from, to), rendered by {@code c}. */
+  private List<Labelled> testSet(int from, int to, int n, Corruption c, int maxClass) {
     List<Labelled> out = new ArrayList<>();
-    for (int k = from; k < test.size() && out.size() < n; k++) {
+    for (int k = from; k < Math.min(to, test.size()) && out.size() < n; k++) {
       if (test.labels()[k] < maxClass) {
         out.add(shift("s", k, test, c));
       }
@@ -111,6 +119,15 @@ final class Scenarios {
     boolean isTest = split.equals("s");
     float[] px = backbone.image(s.images()[k], isTest, k, c, seed * 1_000_003L + k + (isTest ? 100_000 : 0));
     return new Labelled(split + k + "-" + c.id(), px, s.labels()[k]);
+  }
+
+  /**
+   * The earlier domain's reported TEST images, the ones forgetting is measured on: {@link EvalOptions#cleanPerDomain} clean
+   * images of classes below {@code maxClass} from test[0, {@value #GATE_FROM}), below the gate's sets. More than the new
+   * domain's {@link EvalOptions#testPerDomain}: forgetting is a difference of about a point, paired on these images.
+   */
+  private List<Labelled> cleanTest(int maxClass) {
+    return testSet(0, GATE_FROM, o.cleanPerDomain(), Corruption.NONE, maxClass);
   }
 
   /** Half clean, half shifted (interleaved) from test[8000, 8000+V): the oracle's early-stopping set. */
@@ -125,8 +142,8 @@ final class Scenarios {
     int sb = o.streamBefore();
     return new Setup(c.id(), "abrupt: clean -> " + c.id() + " (" + describe(c) + ")", true, true, base, "base", base, 10,
         seenClean(o.cleanStream(), 10), unseen(0, sb, Corruption.NONE, 10), n -> unseen(sb, n, c, 10),
-        testSet(0, o.testPerDomain(), c, 10), testSet(0, o.testPerDomain(), Corruption.NONE, 10),
-        testSet(5000, o.gatePerSet(), c, 10), testSet(5000, o.gatePerSet(), Corruption.NONE, 10), validation(c, 10),
+        testSet(0, o.testPerDomain(), c, 10), cleanTest(10),
+        testSet(GATE_FROM, o.gatePerSet(), c, 10), testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), validation(c, 10),
         seenClean(o.oracleClean(), 10), Map.of(), "");
   }
 
@@ -146,8 +163,8 @@ final class Scenarios {
     return new Setup("gradual", "gradual: the share of " + c.id() + " (" + describe(c) + ") images rises linearly 0 -> 100 % over "
         + "the labelled samples after the onset; tested on 100 % " + c.id(), false, true, base, "base", base, 10,
         seenClean(o.cleanStream(), 10), unseen(0, sb, Corruption.NONE, 10), fresh, testSet(0, o.testPerDomain(), c, 10),
-        testSet(0, o.testPerDomain(), Corruption.NONE, 10), testSet(5000, o.gatePerSet(), c, 10),
-        testSet(5000, o.gatePerSet(), Corruption.NONE, 10), validation(c, 10), seenClean(o.oracleClean(), 10), Map.of(),
+        cleanTest(10), testSet(GATE_FROM, o.gatePerSet(), c, 10),
+        testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), validation(c, 10), seenClean(o.oracleClean(), 10), Map.of(),
         "detection delay counted from the start of the ramp");
   }
 
@@ -168,8 +185,8 @@ final class Scenarios {
     extra.put("A=" + a.id() + " on return", testSet(0, o.testPerDomain(), a, 10));
     return new Setup("recurring", "recurring: clean -> A=" + a.id() + " (adapted, promoted) -> B=" + b.id() + " -> A returns",
         false, true, adaptedToA, "adapted-" + a.id(), adaptedToA, 10, earlier, unseen(0, sb, a, 10),
-        n -> unseen(sb + max, n, b, 10), testSet(0, o.testPerDomain(), b, 10), testSet(0, o.testPerDomain(), Corruption.NONE, 10),
-        testSet(5000, o.gatePerSet(), b, 10), testSet(5000, o.gatePerSet(), Corruption.NONE, 10), validation(b, 10), oracle,
+        n -> unseen(sb + max, n, b, 10), testSet(0, o.testPerDomain(), b, 10), cleanTest(10),
+        testSet(GATE_FROM, o.gatePerSet(), b, 10), testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), validation(b, 10), oracle,
         extra, "champion = StreamTune's " + a.id() + " model (freeze policy, " + max + " " + a.id() + " labels + replay); the "
         + "buffer holds clean + " + a.id() + " samples; the oracle trains on clean + " + max + " " + a.id() + " + the " + b.id()
         + " labels");
@@ -180,14 +197,15 @@ final class Scenarios {
     int sb = o.streamBefore();
     List<Labelled> pool = unseen(sb, unseenOrder.length, Corruption.NONE, 10);
     IntFunction<List<Labelled>> fresh = n -> resample(pool, n, seed + 11);
-    List<Labelled> gateRecent = resample(testSet(5000, 3000, Corruption.NONE, 10), o.gatePerSet(), seed + 12);
+    List<Labelled> gateRecent = resample(testSet(GATE_FROM, 3000, Corruption.NONE, 10), o.gatePerSet(), seed + 12);
     List<Labelled> val = interleave(testSet(8000, o.validation() / 2, Corruption.NONE, 10),
         resample(testSet(8000 + o.validation(), 2000 - o.validation(), Corruption.NONE, 10), o.validation() - o.validation() / 2,
             seed + 13));
     return new Setup("prior", "label-prior shift: clean images, classes T-shirt/top, Pullover, Coat, Shirt take 85 % of the "
         + "stream (2.5 % each for the other six)", false, true, base, "base", base, 10, seenClean(o.cleanStream(), 10),
-        unseen(0, sb, Corruption.NONE, 10), fresh, resample(testSet(0, 5000, Corruption.NONE, 10), o.testPerDomain(), seed + 14),
-        testSet(0, o.testPerDomain(), Corruption.NONE, 10), gateRecent, testSet(5000, o.gatePerSet(), Corruption.NONE, 10), val,
+        unseen(0, sb, Corruption.NONE, 10), fresh, resample(testSet(0, GATE_FROM, Corruption.NONE, 10), o.testPerDomain(),
+            seed + 14),
+        cleanTest(10), gateRecent, testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), val,
         seenClean(o.oracleClean(), 10), Map.of(), "'clean' accuracy is on the uniform prior");
   }
 
@@ -199,8 +217,8 @@ final class Scenarios {
     return new Setup("newclasses", "new classes: Bag and Ankle boot appear (about 20 % of the stream) after a base that knows "
         + "8 classes", false, true, grown, "base8-grown", base8, 10, seenClean(o.cleanStream(), OLD_CLASSES),
         unseen(0, sb, Corruption.NONE, OLD_CLASSES), n -> unseen(sb, n, Corruption.NONE, 10),
-        testSet(0, o.testPerDomain(), Corruption.NONE, 10), testSet(0, o.testPerDomain(), Corruption.NONE, OLD_CLASSES),
-        testSet(5000, o.gatePerSet(), Corruption.NONE, 10), testSet(5000, o.gatePerSet(), Corruption.NONE, OLD_CLASSES),
+        testSet(0, o.testPerDomain(), Corruption.NONE, 10), cleanTest(OLD_CLASSES),
+        testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, OLD_CLASSES),
         validation(Corruption.NONE, 10), seenClean(o.oracleClean(), OLD_CLASSES), extra,
         "new domain = all 10 classes; 'clean' = the 8 old classes; the head grows with HeadGrowth.grow (old weights kept)");
   }
@@ -210,8 +228,8 @@ final class Scenarios {
     int sb = o.streamBefore();
     return new Setup("stationary", "stationary control: clean before and after", false, false, base, "base", base, 10,
         seenClean(o.cleanStream(), 10), unseen(0, sb, Corruption.NONE, 10), n -> unseen(sb, n, Corruption.NONE, 10),
-        testSet(0, o.testPerDomain(), Corruption.NONE, 10), testSet(0, o.testPerDomain(), Corruption.NONE, 10),
-        testSet(5000, o.gatePerSet(), Corruption.NONE, 10), testSet(5000, o.gatePerSet(), Corruption.NONE, 10),
+        testSet(0, o.testPerDomain(), Corruption.NONE, 10), cleanTest(10),
+        testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10), testSet(GATE_FROM, o.gatePerSet(), Corruption.NONE, 10),
         validation(Corruption.NONE, 10), List.of(), Map.of(),
         "no alarm means StreamTune would not retrain: the retrain rows are forced, to show the gate does not promote noise; "
             + "no oracle");

@@ -13,6 +13,7 @@ import java.time.Duration;
  *     ({@code none} or a layer name below the head)
  * @param minNewSamples labelled non-held-out samples since the drift onset needed before a retrain
  * @param replayRatio replayed earlier samples per new sample in a retrain
+ * @param replayMin replayed earlier samples in a retrain at least, when {@code replayRatio} is above 0 ({@link #replayCount})
  * @param cooldown the least time between two retrains of a model
  * @param maxWait how long a drift signal waits for enough samples before a retrain runs on what there is (if at least a quarter)
  * @param maxAttempts candidates per drift signal: after the gate rejects one while the same version serves, the trainer retries
@@ -36,7 +37,7 @@ import java.time.Duration;
  *     {@code inputs} topic only when pseudo-labels are on
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
-    int minNewSamples, double replayRatio, int epochs, int batchSize, double learningRate, String freezeBoundary,
+    int minNewSamples, double replayRatio, int replayMin, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
     double distill, Augmentation augment, PseudoLabels.Options pseudo, int pseudoPool) {
@@ -52,6 +53,14 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /** How many of the latest served inputs are held for pseudo-labelling. */
   public static final String PSEUDO_POOL = "streamtune.trainer.pseudo-labels.pool";
   private static final long MIN_DISK = 1_000_000L;
+  /** The fewest replayed earlier samples in a retrain (with replay on). */
+  public static final String REPLAY_MIN = "streamtune.trainer.replay-min";
+  /**
+   * {@value #REPLAY_MIN}'s default. A retrain on few new-domain labels replays few earlier samples at the ratio alone, and
+   * forgets more: on 500 rot90 labels, unfreezing conv2, 1,000 replayed samples lost 2.2–3.1 points of clean accuracy, 2,000 lost
+   * 0.9–1.5 and 3,000 0.6–1.1, the new domain's accuracy the same (3 seeds each, 5,000 clean test images; docs/benchmarks.md).
+   */
+  public static final int DEFAULT_REPLAY_MIN = 2000;
 
   public static TrainerConfig from(Settings s) {
     String boundary = s.string(FREEZE_BOUNDARY, AUTO);
@@ -77,7 +86,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.integer("streamtune.trainer.buffer.recent", 6000, 100, 10_000_000),
         s.integer("streamtune.trainer.buffer.reservoir", 4000, 100, 10_000_000),
         s.integer("streamtune.trainer.min-new-samples", 1000, 1, 10_000_000),
-        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), s.integer("streamtune.trainer.epochs", 3, 1, 1000),
+        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), s.integer(REPLAY_MIN, DEFAULT_REPLAY_MIN, 0, 10_000_000),
+        s.integer("streamtune.trainer.epochs", 3, 1, 1000),
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),
         s.duration("streamtune.trainer.max-wait", Duration.ofMinutes(10)), s.integer("streamtune.trainer.max-attempts", 3, 1, 100),
@@ -89,6 +99,19 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99), Augmentation.parse(s.string(Augmentation.KEY, "none")),
         PseudoLabels.Options.parse(s.decimal(PseudoLabels.KEY, 0, 0, 0.9), s.decimal(PseudoLabels.PRECISION_KEY, 0.95, 0.01, 1)),
         s.integer(PSEUDO_POOL, 4000, 1, 1_000_000));
+  }
+
+  /** Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@link #replayCount(int, double, int)}. */
+  public int replayCount(int fresh) {
+    return replayCount(fresh, replayRatio, replayMin);
+  }
+
+  /**
+   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@code ratio} per new one, at least {@code min};
+   * none when {@code ratio} is 0 (replay off). The buffer may hold fewer: a retrain replays what it has.
+   */
+  public static int replayCount(int fresh, double ratio, int min) {
+    return ratio <= 0 ? 0 : Math.max((int) Math.round(fresh * ratio), min);
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

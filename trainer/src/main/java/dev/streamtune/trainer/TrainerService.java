@@ -409,7 +409,7 @@ public final class TrainerService implements AutoCloseable {
     }
     List<ReplayBuffer.Item> fresh = buffer.since(armed.onset());
     policy.due(fresh.size(), clock.instant()).ifPresent(d -> {
-      int replayCount = (int) Math.round(fresh.size() * cfg.replayRatio());
+      int replayCount = cfg.replayCount(fresh.size());
       List<ReplayBuffer.Item> replay = buffer.replay(d.onset(), replayCount, cfg.seed() + fresh.size());
       int serving = servingVersion();
       String sha = champion != null ? champion.sha256() : null;

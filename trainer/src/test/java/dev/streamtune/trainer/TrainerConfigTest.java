@@ -30,6 +30,21 @@ class TrainerConfigTest {
   }
 
   @Test
+  void shouldReplayAtTheRatioButNoFewerThanTheLeastCount() {
+    TrainerConfig c = TrainerConfig.from(Settings.empty());
+
+    assertThat(c.replayCount(500)).as("few labels: the floor").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(c.replayCount(1000)).isEqualTo(2000);
+    assertThat(c.replayCount(3000)).as("many labels: the ratio").isEqualTo(6000);
+    TrainerConfig off = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "0")));
+    assertThat(off.replayCount(500)).as("replay off stays off").isZero();
+    TrainerConfig low = TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "0")));
+    assertThat(low.replayCount(500)).isEqualTo(1000);
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MIN);
+  }
+
+  @Test
   void shouldRejectABoundaryThatIsNoLayerNameNamingTheKey() {
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "conv 9!"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.freeze-boundary");

@@ -346,7 +346,7 @@ public final class EvalCommand implements Callable<Integer> {
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + ScenarioRunner.TRAINER.recentCapacity()
         + ", reservoir " + ScenarioRunner.TRAINER.reservoirCapacity() + ", class-balanced replay at ratio " + o.replayRatio()
-        + "), FreezePolicy from the trainer's default config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
+        + " (at least " + ScenarioRunner.TRAINER.replayMin() + ")), FreezePolicy from the trainer's default config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
         + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
@@ -381,14 +381,14 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   private static String sizes(EvalOptions o) {
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay); %d clean samples buffered before the "
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d); %d clean samples buffered before the "
         + "shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' stream before "
         + "the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: forgetting); gate sets "
         + "%d recent + %d guard TEST images; oracle: "
         + "%d clean source images + the new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop "
         + "(patience %d) on %d held-out TEST images (half clean, half the new domain); "
         + "fine-tunes %d epochs; %d stationary outcomes for false alarms; 8-class base %d images", o.labelRows(),
-        o.replayRatio(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(),
+        o.replayRatio(), ScenarioRunner.TRAINER.replayMin(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(),
         o.oracleClean(),
         o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE, o.validation(), o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }

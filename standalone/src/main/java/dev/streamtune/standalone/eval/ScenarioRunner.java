@@ -413,7 +413,7 @@ final class ScenarioRunner {
       Measured mean = new Measured(accNew, accClean, first.testNewOk(), first.gateRecent(), first.gateGuard(),
           first.gateSeconds(), first.extras());
       GateRule.Result g = gate.decide(first.gateRecent(), served.gateRecent(), first.gateGuard(), served.gateGuard());
-      Row r = row(s, n, arm, plan.boundary(), (int) Math.round(n * o.replayRatio()), served, mean, oracleAcc, seconds, o.epochs(),
+      Row r = row(s, n, arm, plan.boundary(), replayCount(n), served, mean, oracleAcc, seconds, o.epochs(),
           fromShift(caught, n), g.verdict().name(), g.reason());
       out.add(r);
       log.accept(String.format(Locale.ROOT, "    %-52s %-6s new %.4f -> %.4f (%s), clean %.4f -> %.4f, %.0f%% of the labels "
@@ -453,12 +453,17 @@ final class ScenarioRunner {
     for (Labelled x : fresh) {
       buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
     }
-    int count = (int) Math.round(n * o.replayRatio());
+    int count = replayCount(n);
     List<Labelled> out = new ArrayList<>(count);
     for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
       out.add(byId.get(item.id()));
     }
     return out;
+  }
+
+  /** The trainer's rule: {@link TrainerConfig#replayCount(int, double, int)} at these sizes' ratio and its least count. */
+  private int replayCount(int n) {
+    return TrainerConfig.replayCount(n, o.replayRatio(), TRAINER.replayMin());
   }
 
   private Measured measure(Network net, Scenarios.Setup s) {

@@ -265,7 +265,7 @@ public final class EvalCommand implements Callable<Integer> {
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
-    EvalWriter.Context ctx = new EvalWriter.Context(describe(backbone), command + status, machine(), sizes(o), wall, goals, falseAlarms, outcomes,
+    EvalWriter.Context ctx = new EvalWriter.Context(describe(backbone), command + status, machine(), sizes(o, !noOracle), wall, goals, falseAlarms, outcomes,
         errorRate, grid, notes);
     EvalWriter.writeMarkdown(md, EvalWriter.markdown(ctx, results));
     say("wrote " + md + status);
@@ -380,17 +380,19 @@ public final class EvalCommand implements Callable<Integer> {
     return parts.isEmpty() ? "no abrupt scenario run" : String.join(", ", parts);
   }
 
-  private static String sizes(EvalOptions o) {
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d); %d clean samples buffered before the "
-        + "shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' stream before "
-        + "the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: forgetting); gate sets "
-        + "%d recent + %d guard TEST images; oracle: "
-        + "%d clean source images + the new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop "
-        + "(patience %d) on %d held-out TEST images (half clean, half the new domain); "
-        + "fine-tunes %d epochs; %d stationary outcomes for false alarms; 8-class base %d images", o.labelRows(),
-        o.replayRatio(), ScenarioRunner.TRAINER.replayMin(), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(),
-        o.oracleClean(),
-        o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE, o.validation(), o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
+  /** The sizes line of the run; the oracle's part only when the run trains oracles ({@code --no-oracle} says so instead). */
+  private static String sizes(EvalOptions o, boolean oracle) {
+    String oracleSizes = !oracle ? "none (--no-oracle: no ratios)" : String.format(Locale.ROOT, "%d clean source images + the "
+        + "new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop (patience %d) on %d held-out "
+        + "TEST images (half clean, half the new domain)", o.oracleClean(), o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE,
+        o.validation());
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d); %d clean samples buffered "
+        + "before the shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' "
+        + "stream before the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: "
+        + "forgetting); gate sets %d recent + %d guard TEST images; oracle: %s; fine-tunes %d epochs; %d stationary outcomes for "
+        + "false alarms; 8-class base %d images", o.labelRows(), o.replayRatio(), ScenarioRunner.TRAINER.replayMin(),
+        o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
+        o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }
 
   static String machine() {

@@ -394,12 +394,14 @@ final class ScenarioRunner {
       double accClean = 0;
       double seconds = 0;
       double shiftedShare = 0;
+      int replayed = 0;
       Measured first = null;
       List<String> each = new ArrayList<>();
       for (int k = 0; k < QUEUE_REPEATS; k++) {
         long drawSeed = seed + 1000L * (k + 1);
         List<Labelled> asked = learner.choose(choice, s.served(), reference, pool, n, drawSeed);
         List<Labelled> askedReplay = replay(s.earlier(), asked, s.classes(), n);
+        replayed = askedReplay.size();
         Learner.Trained t = learner.fineTune(s.champion(), s.championKey(), plan, concat(asked, askedReplay),
             asked.size());
         Measured m = measure(t.net(), s);
@@ -413,7 +415,7 @@ final class ScenarioRunner {
       Measured mean = new Measured(accNew, accClean, first.testNewOk(), first.gateRecent(), first.gateGuard(),
           first.gateSeconds(), first.extras());
       GateRule.Result g = gate.decide(first.gateRecent(), served.gateRecent(), first.gateGuard(), served.gateGuard());
-      Row r = row(s, n, arm, plan.boundary(), replayCount(n), served, mean, oracleAcc, seconds, o.epochs(),
+      Row r = row(s, n, arm, plan.boundary(), replayed, served, mean, oracleAcc, seconds, o.epochs(),
           fromShift(caught, n), g.verdict().name(), g.reason());
       out.add(r);
       log.accept(String.format(Locale.ROOT, "    %-52s %-6s new %.4f -> %.4f (%s), clean %.4f -> %.4f, %.0f%% of the labels "
@@ -438,7 +440,8 @@ final class ScenarioRunner {
 
   /**
    * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
-   * the new-domain samples plus {@code replayRatio} times as many class-balanced earlier ones (TrainerService's rule).
+   * class-balanced earlier samples for the new-domain ones, as many as the trainer replays
+   * ({@link TrainerConfig#replayCount(int, double, int)}: {@code replayRatio} per new one, at least its {@code replay-min}).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
     ReplayBuffer buffer = new ReplayBuffer(TRAINER.recentCapacity(), TRAINER.reservoirCapacity(), classes, seed);
@@ -453,17 +456,12 @@ final class ScenarioRunner {
     for (Labelled x : fresh) {
       buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
     }
-    int count = replayCount(n);
+    int count = TrainerConfig.replayCount(n, o.replayRatio(), TRAINER.replayMin());
     List<Labelled> out = new ArrayList<>(count);
     for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
       out.add(byId.get(item.id()));
     }
     return out;
-  }
-
-  /** The trainer's rule: {@link TrainerConfig#replayCount(int, double, int)} at these sizes' ratio and its least count. */
-  private int replayCount(int n) {
-    return TrainerConfig.replayCount(n, o.replayRatio(), TRAINER.replayMin());
   }
 
   private Measured measure(Network net, Scenarios.Setup s) {

@@ -73,8 +73,15 @@ public final class ReplayBuffer {
     return recent.stream().filter(i -> !i.at().isBefore(from)).toList();
   }
 
+  /** How many samples {@link #since} would return, without gathering them (the trainer asks on every poll while armed). */
   public int countSince(Instant from) {
-    return (int) recent.stream().filter(i -> !i.at().isBefore(from)).count();
+    int n = 0;
+    for (Item i : recent) {
+      if (!i.at().isBefore(from)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /**

@@ -407,8 +407,9 @@ public final class TrainerService implements AutoCloseable {
     if (armed == null) {
       return;
     }
-    List<ReplayBuffer.Item> fresh = buffer.since(armed.onset());
-    policy.due(fresh.size(), clock.instant()).ifPresent(d -> {
+    // counted on every poll while armed; the samples themselves are gathered only when a retrain is due
+    policy.due(buffer.countSince(armed.onset()), clock.instant()).ifPresent(d -> {
+      List<ReplayBuffer.Item> fresh = buffer.since(armed.onset());
       int replayCount = cfg.replayCount(fresh.size());
       List<ReplayBuffer.Item> replay = buffer.replay(d.onset(), replayCount, cfg.seed() + fresh.size());
       int serving = servingVersion();

@@ -28,6 +28,8 @@ class ReplayBufferTest {
     assertThat(b.reservoirSize()).isEqualTo(200);
     List<ReplayBuffer.Item> fresh = b.since(Instant.ofEpochSecond(5_000));
     assertThat(fresh).hasSize(400).allMatch(i -> i.domain().equals("night"));
+    assertThat(b.countSince(Instant.ofEpochSecond(5_000))).isEqualTo(400);
+    assertThat(b.countSince(Instant.ofEpochSecond(5_300))).isEqualTo(b.since(Instant.ofEpochSecond(5_300)).size()).isEqualTo(100);
 
     List<ReplayBuffer.Item> replay = b.replay(Instant.ofEpochSecond(5_000), 200, 9);
     assertThat(replay).hasSize(200).allMatch(i -> i.domain().equals("clean"));

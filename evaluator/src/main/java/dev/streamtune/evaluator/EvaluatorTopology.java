@@ -3,6 +3,7 @@ package dev.streamtune.evaluator;
 import dev.streamtune.core.json.JsonSerde;
 import dev.streamtune.core.kafka.FeedbackLedger;
 import dev.streamtune.core.kafka.Topic;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.FeedbackRule;
@@ -71,7 +72,7 @@ public final class EvaluatorTopology {
     Topics t = cfg.common().topics();
     StreamsBuilder b = new StreamsBuilder();
     KStream<String, Prediction> predictions = parsed(b, t.predictions, Prediction.class, t, registry, (k, v) -> Optional.empty());
-    // feedback keyed by another prediction would join that one: rejected, as ingest rejects it
+    // feedback keyed by another prediction would join that one: left out, as ingest rejects it
     KStream<String, Feedback> readable = parsed(b, t.feedback, Feedback.class, t, registry,
         (k, f) -> FeedbackRule.check(k, f).map(FeedbackRule.Refusal::text));
     // a label counts once per prediction: a resent label would otherwise count a second outcome
@@ -126,10 +127,14 @@ public final class EvaluatorTopology {
   private static <V> KStream<String, V> parsed(StreamsBuilder b, Topic<String, V> topic, Class<V> type, Topics t,
       MeterRegistry registry, BiFunction<String, V, Optional<String>> check) {
     String name = topic.name().substring(t.prefix().length());
+    // a topic another reader rejects for (ingest: feedback) is only skipped here: one bad record, one rejection
+    TopicReader skipFor = t.rejects(TopicReader.EVALUATOR, topic.name()) ? null : t.rejecter(topic.name());
     KStream<String, ParseOrReject.Parsed<V>> parsed = b.stream(topic.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
-        .processValues(() -> new ParseOrReject<>(type, registry, check), Named.as("parse-" + name));
-    parsed.filterNot((k, p) -> p.ok(), Named.as("unreadable-" + name)).mapValues(ParseOrReject.Parsed::raw)
-        .to(t.recordsRejected.name(), Produced.with(Serdes.String(), Serdes.ByteArray()));
+        .processValues(() -> new ParseOrReject<>(type, registry, check, skipFor), Named.as("parse-" + name));
+    if (skipFor == null) {
+      parsed.filterNot((k, p) -> p.ok(), Named.as("unreadable-" + name)).mapValues(ParseOrReject.Parsed::raw)
+          .to(t.recordsRejected.name(), Produced.with(Serdes.String(), Serdes.ByteArray()));
+    }
     return parsed.filter((k, p) -> p.ok(), Named.as("readable-" + name)).mapValues(ParseOrReject.Parsed::value);
   }
 }

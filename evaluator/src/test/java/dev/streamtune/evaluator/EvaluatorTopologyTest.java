@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamtune.core.config.Settings;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
+import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.DriftSignal;
 import dev.streamtune.core.records.Feedback;
@@ -73,7 +74,7 @@ class EvaluatorTopologyTest {
   }
 
   @Test
-  void shouldJudgeFeedbackByIngestsRuleIndexLabelsAreNamesAndAnotherPredictionsKeyIsRejected() {
+  void shouldJudgeFeedbackByIngestsRuleIndexLabelsAreNamesAndAnotherPredictionsKeyIsLeftToIngest() {
     try (TopologyTestDriver d = driver()) {
       TestInputTopic<String, Prediction> predictions = predictions(d);
       TestInputTopic<String, Feedback> feedback = feedback(d);
@@ -93,9 +94,9 @@ class EvaluatorTopologyTest {
           .isEqualTo(1);
       assertThat(registry.find("streamtune.evaluator.outcomes").tag("correct", "false").counter()).satisfiesAnyOf(
           c -> assertThat(c).isNull(), c -> assertThat(c.count()).isZero());
-      List<TestRecord<String, byte[]>> out = rejected.readRecordsToList();
-      assertThat(out).singleElement().satisfies(r -> assertThat(new String(r.headers().lastHeader(
-          Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8)).contains("the key must be the prediction id"));
+      // ingest, the feedback topic's rejecter, rejects it by the same rule: here it is skipped, not rejected a second time
+      assertThat(rejected.readRecordsToList()).isEmpty();
+      assertThat(registry.counter(RejectedRecords.SKIPPED, "topic", topics.feedback.name()).count()).isEqualTo(1);
     }
   }
 
@@ -152,22 +153,36 @@ class EvaluatorTopologyTest {
   }
 
   @Test
-  void shouldRejectUnreadableRecordsAndKeepGoing() {
+  void shouldRejectUnreadablePredictionsOnceAndKeepGoing() {
     try (TopologyTestDriver d = driver()) {
-      TestInputTopic<String, byte[]> raw = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
+      TestInputTopic<String, byte[]> rawPredictions = d.createInputTopic(topics.predictions.name(), Serdes.String().serializer(),
+          Serdes.ByteArray().serializer());
+      TestInputTopic<String, byte[]> rawFeedback = d.createInputTopic(topics.feedback.name(), Serdes.String().serializer(),
           Serdes.ByteArray().serializer());
       TestOutputTopic<String, byte[]> rejected = d.createOutputTopic(topics.recordsRejected.name(), Serdes.String().deserializer(),
           Serdes.ByteArray().deserializer());
-      raw.pipeInput("p1", "{not json".getBytes(StandardCharsets.UTF_8));
-      raw.pipeInput("p2", "{\"schema\": 9, \"predictionId\": \"p2\", \"label\": \"Bag\", \"timestamp\": \"2026-01-01T00:00:00Z\"}"
-          .getBytes(StandardCharsets.UTF_8));
+      rawPredictions.pipeInput("p1", "{not json".getBytes(StandardCharsets.UTF_8));
+      rawPredictions.pipeInput("p2", "{\"schema\": 9, \"id\": \"p2\"}".getBytes(StandardCharsets.UTF_8));
+      // the evaluator is the predictions topic's rejecter; ingest is feedback's, so unreadable feedback is only skipped here
+      rawFeedback.pipeInput("f1", "{not json".getBytes(StandardCharsets.UTF_8));
+      rawFeedback.pipeInput("f2", ("{\"schema\": 9, \"predictionId\": \"f2\", \"label\": \"Bag\", \"timestamp\": "
+          + "\"2026-01-01T00:00:00Z\"}").getBytes(StandardCharsets.UTF_8));
       List<TestRecord<String, byte[]>> out = rejected.readRecordsToList();
-      assertThat(out).hasSize(2);
+      assertThat(out).extracting(TestRecord::key).containsExactly("p1", "p2");
       assertThat(new String(out.get(0).headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
-          .contains("not a valid Feedback record");
+          .contains("not a valid Prediction record");
       assertThat(new String(out.get(1).headers().lastHeader(Topics.HEADER_REJECT_REASON).value(), StandardCharsets.UTF_8))
-          .contains("unsupported feedback schema version 9");
+          .contains("schema version 9");
       assertThat(new String(out.get(0).value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+      assertThat(registry.counter("streamtune.records.rejected", "topic", topics.predictions.name()).count()).isEqualTo(2);
+      assertThat(registry.counter(RejectedRecords.SKIPPED, "topic", topics.feedback.name()).count()).isEqualTo(2);
+      // the stream goes on
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      predictions(d).pipeInput(new TestRecord<>("p3", Prediction.of("p3", "fashion", 1, List.of(new LabelProbability("Bag",
+          0.9)), 1.0, at), at));
+      feedback(d).pipeInput(new TestRecord<>("p3", Feedback.of("p3", "Bag", "ann", at.plusMillis(5)), at.plusMillis(5)));
+      assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
+          .isEqualTo(1);
     }
   }
 

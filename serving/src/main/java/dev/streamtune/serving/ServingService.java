@@ -6,6 +6,7 @@ import dev.streamtune.core.config.CommonConfig;
 import dev.streamtune.core.http.ServiceHttp;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.metrics.Metrics;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.Dl4jRuntime;
@@ -112,7 +113,7 @@ public final class ServingService implements AutoCloseable {
       metrics.bindTo(registry);
       this.metrics = metrics;
 
-      rejected = new RejectedRecords(common.kafka(), clientId, common.topics(), registry);
+      rejected = new RejectedRecords(common.kafka(), clientId, TopicReader.SERVING, common.topics(), registry);
       var predictionsProducer = EventPublisher.producer(common.kafka(), clientId + "-predictions", common.topics().predictions);
       var inputsProducer = EventPublisher.producer(common.kafka(), clientId + "-inputs", common.topics().inputs);
       // the Kafka clients' own meters (send errors, retries, buffer), as the Streams apps export theirs

@@ -83,10 +83,10 @@ class ShadowScoringIT {
       serving.start();
       Fixtures.await(PATIENCE, "serving ready", () -> serving.state() == ServiceState.RUNNING);
 
-      // an unreadable candidate goes to records.rejected, and the node serves on
+      // an unreadable candidate is skipped (the gate rejects it onto records.rejected), and the node serves on
       sendRaw(TOPICS.candidates.name(), "fashion", "{not json".getBytes(StandardCharsets.UTF_8));
-      Fixtures.await(PATIENCE, "the unreadable candidate rejected",
-          () -> metric(serving, "streamtune_records_rejected_total", "topic", TOPICS.candidates.name()) == 1.0);
+      Fixtures.await(PATIENCE, "the unreadable candidate skipped",
+          () -> metric(serving, "streamtune_records_skipped_total", "topic", TOPICS.candidates.name()) == 1.0);
       assertThat(version(predict(serving, 0))).isEqualTo(1);
 
       // a candidate of v1 becomes the shadow; every answer still comes from v1

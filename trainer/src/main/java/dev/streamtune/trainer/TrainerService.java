@@ -12,6 +12,7 @@ import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.learn.Holdout;
 import dev.streamtune.core.metrics.Metrics;
@@ -156,7 +157,7 @@ public final class TrainerService implements AutoCloseable {
     // the Kafka clients' own meters (records lag, send errors), as the Streams apps export theirs
     clientMetrics = List.of(new KafkaClientMetrics(consumer), new KafkaClientMetrics(candidates));
     clientMetrics.forEach(m -> m.bindTo(registry));
-    rejected = new RejectedRecords(cfg.common().kafka(), cfg.groupId(), t, registry);
+    rejected = new RejectedRecords(cfg.common().kafka(), cfg.groupId(), TopicReader.TRAINER, t, registry);
     promotionCheck = new PromotionCheck(store, registry, "trainer", cfg.common().model());
     meters = new TrainerMeters(cfg.common().model());
     meters.bindTo(registry);

@@ -9,7 +9,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sends a record that a service cannot read to {@code records.rejected} with the reason and source in headers, logs one line and
- * counts it as {@code streamtune.records.rejected{topic}}: nothing is dropped silently and no poison record is retried. Thread-safe.
+ * counts it as {@code streamtune.records.rejected{topic}}: nothing is dropped silently and no poison record is retried. A reader
+ * that is not the topic's {@linkplain Topics#rejecter rejecter} skips the record instead (one warning line, counted as {@code
+ * streamtune.records.skipped{topic}}): the rejecter sends it, so one bad record is rejected once however many read it.
+ * Thread-safe.
  */
 public final class RejectedRecords implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RejectedRecords.class);
@@ -18,20 +21,26 @@ public final class RejectedRecords implements AutoCloseable {
   private final MeterRegistry registry;
   /** The client id: {@link Topics#HEADER_REJECT_BY} on every record this sends. */
   private final String by;
+  private final TopicReader reader;
 
-  public RejectedRecords(String bootstrap, String clientId, Topics topics, MeterRegistry registry) {
-    this(KafkaClients.of(bootstrap), clientId, topics, registry);
-  }
-
-  public RejectedRecords(KafkaClients kafka, String clientId, Topics topics, MeterRegistry registry) {
+  public RejectedRecords(KafkaClients kafka, String clientId, TopicReader reader, Topics topics, MeterRegistry registry) {
     this.producer = KafkaSupport.producer(kafka, clientId + "-rejected", topics.recordsRejected);
     this.topics = topics;
     this.registry = registry;
     this.by = clientId;
+    this.reader = reader;
   }
 
-  /** Rejects one consumed record with a reason. */
-  public void reject(ConsumerRecord<String, byte[]> record, String reason) {
+  /**
+   * Rejects one consumed record with a reason, or skips it where another reader is the topic's rejecter; true when this sent
+   * it to {@code records.rejected}.
+   */
+  public boolean reject(ConsumerRecord<String, byte[]> record, String reason) {
+    if (!topics.rejects(reader, record.topic())) {
+      skipped(registry, record.topic(), topics.rejecter(record.topic()), RejectHeaders.origin(record.topic(), record.partition(),
+          record.offset()), reason);
+      return false;
+    }
     log.warn("rejected record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
     registry.counter("streamtune.records.rejected", "topic", record.topic()).increment();
     ProducerRecord<String, byte[]> out = new ProducerRecord<>(topics.recordsRejected.name(), record.key(), record.value());
@@ -44,7 +53,18 @@ public final class RejectedRecords implements AutoCloseable {
         registry.counter("streamtune.records.rejected.lost", "topic", record.topic()).increment();
       }
     });
+    return true;
   }
+
+  /** A reader's skip of an unreadable record that {@code rejecter} rejects: one warning line and the skipped counter. */
+  public static void skipped(MeterRegistry registry, String topic, TopicReader rejecter, String origin, String reason) {
+    log.warn("skipped unreadable record {} ({}): {} rejects it onto records.rejected", origin, reason,
+        rejecter.name().toLowerCase(java.util.Locale.ROOT));
+    registry.counter(SKIPPED, "topic", topic).increment();
+  }
+
+  /** Unreadable records a reader skipped because another reader of the topic rejects them. */
+  public static final String SKIPPED = "streamtune.records.skipped";
 
   @Override
   public void close() {

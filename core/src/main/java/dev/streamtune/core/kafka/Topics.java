@@ -11,6 +11,7 @@ import dev.streamtune.core.records.Promotion;
 import dev.streamtune.core.records.Sample;
 import dev.streamtune.core.records.ShadowScore;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 
 /** The catalogue of StreamTune's topics under one prefix (default {@code streamtune.}). Immutable. */
@@ -23,8 +24,8 @@ public final class Topics {
   public static final String HEADER_REJECT_REASON = "st-reject-reason";
   public static final String HEADER_REJECT_TOPIC = "st-reject-topic";
   /**
-   * Which application rejected the record (a Streams application id or a consumer's client id): a topic with several readers
-   * can see one bad record rejected once by each, each for its own reason.
+   * Which application rejected the record (a Streams application id or a consumer's client id): the topic's {@linkplain
+   * #rejecter rejecter}, or a reader that rejected it for a reason of its own (a sample the trainer cannot decode).
    */
   public static final String HEADER_REJECT_BY = "st-reject-by";
 
@@ -50,6 +51,8 @@ public final class Topics {
   public final Topic<String, ShadowScore> shadow;
   /** Records of any JSON topic that could not be read, with the reason and source topic in headers. */
   public final Topic<String, byte[]> recordsRejected;
+  /** Each topic's rejecter, by topic name. */
+  private final Map<String, TopicReader> rejecters;
 
   public Topics(String prefix) {
     if (prefix == null || !prefix.matches("[A-Za-z0-9._-]*")) {
@@ -69,6 +72,28 @@ public final class Topics {
     recordsRejected = bytes("records.rejected");
     labellingRequests = new Topic<>(prefix + "labelling.requests", Serdes.String(), new JsonSerde<>(LabellingRequest.class), false);
     shadow = new Topic<>(prefix + "shadow", Serdes.String(), new JsonSerde<>(ShadowScore.class), false);
+    // the reader whose job the topic's records are: ingest validates what arrives from outside, the evaluator reads what
+    // serving answered, the gate what it judges and publishes, the trainer what it learns from and reacts to
+    rejecters = Map.ofEntries(Map.entry(samplesRaw.name(), TopicReader.INGEST), Map.entry(inputs.name(), TopicReader.INGEST),
+        Map.entry(feedback.name(), TopicReader.INGEST), Map.entry(labellingRequests.name(), TopicReader.INGEST),
+        Map.entry(predictions.name(), TopicReader.EVALUATOR), Map.entry(candidates.name(), TopicReader.GATE),
+        Map.entry(promotions.name(), TopicReader.GATE), Map.entry(shadow.name(), TopicReader.GATE),
+        Map.entry(samples.name(), TopicReader.TRAINER), Map.entry(drift.name(), TopicReader.TRAINER),
+        Map.entry(decisions.name(), TopicReader.TRAINER));
+  }
+
+  /**
+   * The one reader that rejects a topic's unreadable records onto {@code records.rejected}; its other readers skip them. A topic
+   * outside the catalogue (none is read today) is rejected by whoever reads it.
+   */
+  public TopicReader rejecter(String topic) {
+    return rejecters.get(topic);
+  }
+
+  /** Whether {@code reader} rejects the unreadable records of {@code topic} (its rejecter, or any reader of an unlisted topic). */
+  public boolean rejects(TopicReader reader, String topic) {
+    TopicReader r = rejecters.get(topic);
+    return r == null || r == reader;
   }
 
   public static Topics withDefaultPrefix() {

@@ -9,6 +9,7 @@ import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
@@ -109,7 +110,7 @@ public final class FeatureDriftWorker implements Runnable {
       this.requests = null;
       this.labelling = null;
     }
-    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", topics, registry);
+    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-features", TopicReader.FEATURES, topics, registry);
     this.sampled = Counter.builder(EvaluatorMeters.FEATURES_SAMPLED).tag("model", cfg.common().model())
         .description("served inputs run through the champion for the label-free feature-drift check").register(registry);
   }

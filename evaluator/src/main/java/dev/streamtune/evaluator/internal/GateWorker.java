@@ -8,6 +8,7 @@ import dev.streamtune.core.json.Versioned;
 import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.learn.Holdout;
 import dev.streamtune.core.model.LoadedModel;
@@ -106,7 +107,7 @@ public final class GateWorker implements Runnable {
         Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1));
     this.decisions = KafkaSupport.producer(kafka, cfg.applicationId() + "-decisions", topics.decisions);
     this.promotions = KafkaSupport.producer(kafka, cfg.applicationId() + "-promotions", topics.promotions);
-    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-gate", topics, registry);
+    this.rejected = new RejectedRecords(kafka, cfg.applicationId() + "-gate", TopicReader.GATE, topics, registry);
     this.holdout = new HoldoutSet(cfg.holdoutRecentMax(), cfg.holdoutGuardMax());
     this.meters = new EvaluatorMeters(cfg);
     // the base version's counters exist before any promotion is read; each promotion read binds its version's

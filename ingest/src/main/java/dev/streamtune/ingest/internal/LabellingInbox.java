@@ -5,6 +5,7 @@ import dev.streamtune.core.json.RecordFormatException;
 import dev.streamtune.core.kafka.KafkaClients;
 import dev.streamtune.core.kafka.KafkaSupport;
 import dev.streamtune.core.kafka.RejectedRecords;
+import dev.streamtune.core.kafka.TopicReader;
 import dev.streamtune.core.kafka.Topics;
 import dev.streamtune.core.records.LabellingRequest;
 import io.micrometer.core.instrument.Gauge;
@@ -66,7 +67,7 @@ public final class LabellingInbox implements Runnable, AutoCloseable {
   public LabellingInbox(KafkaClients kafka, String applicationId, Topics topics, Duration maxAge, int max, Clock clock,
       MeterRegistry registry) {
     this.consumer = KafkaSupport.rawConsumer(kafka, applicationId + "-labelling", applicationId + "-labelling");
-    this.rejected = new RejectedRecords(kafka, applicationId + "-labelling", topics, registry);
+    this.rejected = new RejectedRecords(kafka, applicationId + "-labelling", TopicReader.INGEST, topics, registry);
     this.requeue = KafkaSupport.producer(kafka, applicationId + "-labelling-requeue", topics.labellingRequests);
     this.topic = topics.labellingRequests.name();
     this.maxAge = maxAge;

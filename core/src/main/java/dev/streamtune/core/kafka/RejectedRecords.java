@@ -41,6 +41,19 @@ public final class RejectedRecords implements AutoCloseable {
           record.offset()), reason);
       return false;
     }
+    send(record, reason);
+    return true;
+  }
+
+  /**
+   * Rejects a record that this reader alone parses, whichever reader is its topic's rejecter: the held-out share of {@code
+   * samples}, which only the gate reads (the trainer skips it unread, and trains on and rejects the rest).
+   */
+  public void rejectReadAlone(ConsumerRecord<String, byte[]> record, String reason) {
+    send(record, reason);
+  }
+
+  private void send(ConsumerRecord<String, byte[]> record, String reason) {
     log.warn("rejected record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
     registry.counter("streamtune.records.rejected", "topic", record.topic()).increment();
     ProducerRecord<String, byte[]> out = new ProducerRecord<>(topics.recordsRejected.name(), record.key(), record.value());
@@ -53,7 +66,6 @@ public final class RejectedRecords implements AutoCloseable {
         registry.counter("streamtune.records.rejected.lost", "topic", record.topic()).increment();
       }
     });
-    return true;
   }
 
   /** A reader's skip of an unreadable record that {@code rejecter} rejects: one warning line and the skipped counter. */

@@ -11,7 +11,10 @@ public enum TopicReader {
   INGEST,
   /** The evaluator's Streams application: {@code predictions}. */
   EVALUATOR,
-  /** The evaluator's promotion gate: {@code candidates}, {@code promotions}, {@code shadow}. */
+  /**
+   * The evaluator's promotion gate: {@code candidates}, {@code promotions}, {@code shadow}, and the held-out {@code samples}
+   * that it alone reads.
+   */
   GATE,
   /** The evaluator's feature-drift worker (owns no topic: it reads {@code inputs} and {@code promotions}). */
   FEATURES,

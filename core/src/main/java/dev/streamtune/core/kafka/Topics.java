@@ -78,6 +78,7 @@ public final class Topics {
         Map.entry(feedback.name(), TopicReader.INGEST), Map.entry(labellingRequests.name(), TopicReader.INGEST),
         Map.entry(predictions.name(), TopicReader.EVALUATOR), Map.entry(candidates.name(), TopicReader.GATE),
         Map.entry(promotions.name(), TopicReader.GATE), Map.entry(shadow.name(), TopicReader.GATE),
+        // samples: the trainer reads and rejects all but the held-out share, which only the gate reads (and rejects)
         Map.entry(samples.name(), TopicReader.TRAINER), Map.entry(drift.name(), TopicReader.TRAINER),
         Map.entry(decisions.name(), TopicReader.TRAINER));
   }

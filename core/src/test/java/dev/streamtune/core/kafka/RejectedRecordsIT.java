@@ -73,10 +73,22 @@ class RejectedRecordsIT {
           RejectedRecords node = new RejectedRecords(kafka, "node", TopicReader.SERVING, t, registry)) {
         assertThat(List.of(gate.reject(bad, "not a valid Promotion record"), features.reject(bad, "x"), trainer.reject(bad, "x"),
             node.reject(bad, "x"))).containsExactly(true, false, false, false);
+        // a held-out sample is read by the gate alone (the trainer skips it unread): the gate rejects it, though the trainer
+        // is the samples topic's rejecter
+        ConsumerRecord<String, byte[]> heldOut = new ConsumerRecord<>(t.samples.name(), 0, 3, "s-held",
+            "[]".getBytes(StandardCharsets.UTF_8));
+        assertThat(gate.reject(heldOut, "x")).isFalse();
+        gate.rejectReadAlone(heldOut, "not a valid Sample record");
       }
       List<ConsumerRecord<String, byte[]>> out = TestKafka.read(broker.bootstrapServers(), t.recordsRejected.name(),
           Duration.ofSeconds(30), Duration.ofSeconds(2), r -> true);
-      assertThat(out).singleElement().satisfies(r -> {
+      assertThat(out).hasSize(2);
+      assertThat(out.get(1)).satisfies(r -> {
+        assertThat(r.key()).isEqualTo("s-held");
+        assertThat(text(r, Topics.HEADER_REJECT_BY)).isEqualTo("ev-gate");
+        assertThat(text(r, Topics.HEADER_REJECT_REASON)).isEqualTo("not a valid Sample record");
+      });
+      assertThat(out.get(0)).satisfies(r -> {
         assertThat(r.key()).isEqualTo("fashion");
         assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
         assertThat(text(r, Topics.HEADER_REJECT_REASON)).isEqualTo("not a valid Promotion record");
@@ -86,6 +98,7 @@ class RejectedRecordsIT {
       });
       assertThat(registry.counter("streamtune.records.rejected", "topic", t.promotions.name()).count()).isEqualTo(1);
       assertThat(registry.counter(RejectedRecords.SKIPPED, "topic", t.promotions.name()).count()).isEqualTo(3);
+      assertThat(registry.counter("streamtune.records.rejected", "topic", t.samples.name()).count()).isEqualTo(1);
     }
   }
 

@@ -205,7 +205,11 @@ public final class GateWorker implements Runnable {
         firstDrift.computeIfAbsent(d.model(), m -> new HashMap<>()).putIfAbsent(d.version(), d);
       }
     } catch (RecordFormatException e) {
-      rejected.reject(r, e.getMessage());
+      if (r.topic().equals(topics.samples.name())) {
+        rejected.rejectReadAlone(r, e.getMessage()); // a held-out sample: the trainer never reads it
+      } else {
+        rejected.reject(r, e.getMessage());
+      }
     }
   }
 

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
  * Thread-safe.
  */
 public final class RejectedRecords implements AutoCloseable {
+  /** Unreadable records a reader skipped because another reader of the topic rejects them. */
+  public static final String SKIPPED = "streamtune.records.skipped";
   private static final Logger log = LoggerFactory.getLogger(RejectedRecords.class);
   private final KafkaProducer<String, byte[]> producer;
   private final Topics topics;
@@ -74,9 +76,6 @@ public final class RejectedRecords implements AutoCloseable {
         rejecter.name().toLowerCase(java.util.Locale.ROOT));
     registry.counter(SKIPPED, "topic", topic).increment();
   }
-
-  /** Unreadable records a reader skipped because another reader of the topic rejects them. */
-  public static final String SKIPPED = "streamtune.records.skipped";
 
   @Override
   public void close() {

@@ -25,7 +25,7 @@ public final class Topics {
   public static final String HEADER_REJECT_TOPIC = "st-reject-topic";
   /**
    * Which application rejected the record (a Streams application id or a consumer's client id): the topic's {@linkplain
-   * #rejecter rejecter}, or a reader that rejected it for a reason of its own (a sample the trainer cannot decode).
+   * #rejecter rejecter}, or the one reader of that record (the gate for a held-out sample).
    */
   public static final String HEADER_REJECT_BY = "st-reject-by";
 

@@ -101,9 +101,20 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.integer(PSEUDO_POOL, 4000, 1, 1_000_000));
   }
 
-  /** Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@link #replayCount(int, double, int)}. */
+  /**
+   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@link #replayCount(int, Augmentation, double,
+   * int)} with this config's augmentation.
+   */
   public int replayCount(int fresh) {
-    return replayCount(fresh, replayRatio, replayMin);
+    return replayCount(fresh, augment, replayRatio, replayMin);
+  }
+
+  /**
+   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples and their augmented copies: the ratio holds
+   * against every new-domain sample trained on, copies included, so augmentation does not tilt the mix toward the new domain.
+   */
+  public static int replayCount(int fresh, Augmentation augment, double ratio, int min) {
+    return replayCount(fresh * (1 + augment.operations().size()), ratio, min);
   }
 
   /**

@@ -40,6 +40,10 @@ class TrainerConfigTest {
     assertThat(off.replayCount(500)).as("replay off stays off").isZero();
     TrainerConfig low = TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "0")));
     assertThat(low.replayCount(500)).isEqualTo(1000);
+    // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them
+    TrainerConfig augmented = TrainerConfig.from(Settings.of(Map.of(Augmentation.KEY, "mirror,shift")));
+    assertThat(augmented.replayCount(500)).isEqualTo(3000);
+    assertThat(augmented.replayCount(200)).as("the floor still holds").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MIN);
   }

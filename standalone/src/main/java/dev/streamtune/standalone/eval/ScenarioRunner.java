@@ -349,8 +349,9 @@ final class ScenarioRunner {
         FreezePlan plan = policy.choose(learner.boundaries(), n, accBefore, accNow);
         boundary = boundary == null ? plan.boundary() : boundary.equals(plan.boundary()) ? boundary : boundary + "/"
             + plan.boundary();
-        List<Labelled> train = concat(fresh, replay(s.earlier(), fresh, s.classes(), n));
         for (Learner.Technique t : TECHNIQUES) {
+          // the replay the trainer would take with this technique's augmentation (class-balanced draws: more is a superset)
+          List<Labelled> train = concat(fresh, replay(s.earlier(), fresh, s.classes(), n, t.augmentation()));
           Learner.Trained tr = learner.fineTune(t, s.champion(), s.championKey(), plan, train, fresh.size(), unlabelled);
           Measured m = measure(tr.net(), s);
           double[] sum = sums.computeIfAbsent(t.name(), x -> new double[3]);
@@ -441,9 +442,16 @@ final class ScenarioRunner {
   /**
    * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
    * class-balanced earlier samples for the new-domain ones, as many as the trainer replays
-   * ({@link TrainerConfig#replayCount(int, double, int)}: {@code replayRatio} per new one, at least its {@code replay-min}).
+   * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int)}: {@code replayRatio} per new-domain sample, augmented
+   * copies included, at least its {@code replay-min}).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
+    return replay(earlier, fresh, classes, n, learner.augmentation());
+  }
+
+  /** {@link #replay(List, List, int, int)} for fine-tunes with {@code augment}'s copies of the new-domain samples. */
+  private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n,
+      dev.streamtune.trainer.Augmentation augment) {
     ReplayBuffer buffer = new ReplayBuffer(TRAINER.recentCapacity(), TRAINER.reservoirCapacity(), classes, seed);
     Map<String, Labelled> byId = new HashMap<>();
     Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -456,7 +464,7 @@ final class ScenarioRunner {
     for (Labelled x : fresh) {
       buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
     }
-    int count = TrainerConfig.replayCount(n, o.replayRatio(), TRAINER.replayMin());
+    int count = TrainerConfig.replayCount(n, augment, o.replayRatio(), TRAINER.replayMin());
     List<Labelled> out = new ArrayList<>(count);
     for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
       out.add(byId.get(item.id()));

@@ -442,8 +442,8 @@ final class ScenarioRunner {
   /**
    * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
    * class-balanced earlier samples for the new-domain ones, as many as the trainer replays
-   * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int)}: {@code replayRatio} per new-domain sample, augmented
-   * copies included, at least its {@code replay-min}).
+   * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int)}: {@code replayRatio} per
+   * new-domain sample, augmented copies included, at least its {@code replay-min}).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
     return replay(earlier, fresh, classes, n, learner.augmentation());

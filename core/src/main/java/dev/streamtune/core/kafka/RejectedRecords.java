@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
  * Thread-safe.
  */
 public final class RejectedRecords implements AutoCloseable {
+  /** Records a reader rejected (sent to {@code records.rejected} or a topic's own rejected topic), by topic read. */
+  public static final String REJECTED = "streamtune.records.rejected";
   /** Unreadable records a reader skipped because another reader of the topic rejects them. */
   public static final String SKIPPED = "streamtune.records.skipped";
   private static final Logger log = LoggerFactory.getLogger(RejectedRecords.class);
@@ -57,7 +59,7 @@ public final class RejectedRecords implements AutoCloseable {
 
   private void send(ConsumerRecord<String, byte[]> record, String reason) {
     log.warn("rejected record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
-    registry.counter("streamtune.records.rejected", "topic", record.topic()).increment();
+    registry.counter(REJECTED, "topic", record.topic()).increment();
     ProducerRecord<String, byte[]> out = new ProducerRecord<>(topics.recordsRejected.name(), record.key(), record.value());
     RejectHeaders.copyOthers(record.headers(), out.headers());
     RejectHeaders.add(out.headers(), reason, RejectHeaders.origin(record.topic(), record.partition(), record.offset()), by);

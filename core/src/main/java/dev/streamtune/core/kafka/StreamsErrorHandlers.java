@@ -115,7 +115,7 @@ public final class StreamsErrorHandlers {
       try {
         registry.counter(ERRORS_METER, "service", service, "kind", kind).increment();
         if (ctx.topic() != null) {
-          registry.counter("streamtune.records.rejected", "topic", ctx.topic()).increment();
+          registry.counter(RejectedRecords.REJECTED, "topic", ctx.topic()).increment();
         }
       } catch (RuntimeException e) {
         log.warn("could not count a stream error of kind {}: {}", kind, e.toString());

@@ -75,7 +75,7 @@ public final class ParseOrReject<V> implements FixedKeyProcessor<String, byte[],
         return;
       }
       log.warn("rejected {} {}: {}", type.getSimpleName(), RejectHeaders.origin(context.recordMetadata()), e.getMessage());
-      registry.counter("streamtune.records.rejected", "topic", topic).increment();
+      registry.counter(RejectedRecords.REJECTED, "topic", topic).increment();
       context.forward(record.withValue(Parsed.<V>bad(record.value()))
           .withHeaders(RejectHeaders.of(record.headers(), e.getMessage(), context.applicationId(), context.recordMetadata())));
     }

@@ -1,5 +1,6 @@
 package dev.streamtune.ingest.internal;
 
+import dev.streamtune.core.kafka.RejectedRecords;
 import dev.streamtune.core.kafka.StreamsErrorHandlers;
 import dev.streamtune.core.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -39,7 +40,7 @@ public final class IngestMetrics implements MeterBinder {
   public static final String HTTP_ACCEPTED = "streamtune.ingest.http.accepted";
   public static final String HTTP_REJECTED = "streamtune.ingest.http.rejected";
   /** Core's count of records sent to {@code records.rejected}, by origin topic. */
-  public static final String RECORDS_REJECTED = "streamtune.records.rejected";
+  public static final String RECORDS_REJECTED = RejectedRecords.REJECTED;
 
   private final MeterRegistry registry;
   private final Topics topics;

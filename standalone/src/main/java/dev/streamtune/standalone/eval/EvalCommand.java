@@ -109,6 +109,13 @@ public final class EvalCommand implements Callable<Integer> {
       + "feedback), e.g. 100,250,500,1000,2000 (default: none; a quick run: 40,120)")
   List<Integer> labelCurve;
 
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a trainer setting for the fine-tunes and the freeze "
+      + "policy, e.g. -s streamtune.trainer.lower-rate-factor=0.03 (--distill and --augment win over the same keys here)")
+  java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+
+  /** The trainer's settings in effect: the defaults with {@code -s}, {@code --distill} and {@code --augment} over them. */
+  private TrainerConfig trainerConfig;
+
   /** The augmentation in effect (the option's, or the trainer's default). */
   private dev.streamtune.trainer.Augmentation augmentation = dev.streamtune.trainer.Augmentation.NONE;
 
@@ -130,6 +137,11 @@ public final class EvalCommand implements Callable<Integer> {
     }
     if (model == null) {
       model = backbone.arch().defaultModel();
+    }
+    try {
+      TrainerConfig.from(Settings.of(settings));
+    } catch (RuntimeException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "-s: " + e.getMessage());
     }
     EvalOptions o = quick ? EvalOptions.quick() : EvalOptions.defaults();
     if (labelCurve != null && !labelCurve.isEmpty()) {
@@ -161,7 +173,7 @@ public final class EvalCommand implements Callable<Integer> {
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
-    java.util.Map<String, String> overrides = new java.util.HashMap<>();
+    java.util.Map<String, String> overrides = new java.util.HashMap<>(settings);
     if (distill != null) {
       overrides.put(TrainerConfig.DISTILL, Double.toString(distill));
     }
@@ -169,13 +181,14 @@ public final class EvalCommand implements Callable<Integer> {
       overrides.put(dev.streamtune.trainer.Augmentation.KEY, augment);
     }
     TrainerConfig trainer = TrainerConfig.from(Settings.of(overrides));
+    trainerConfig = trainer;
     distill = trainer.distill(); // the weight in effect, as the notes state it
     augmentation = trainer.augment();
     Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, distill, augmentation);
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
-    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say, !noOracle)
+    ScenarioRunner runner = new ScenarioRunner(learner, o, seed, policy, gate, detectors, this::say, !noOracle).trainer(trainer)
         .cacheOraclesIn(work.resolve("oracles"));
     Scenarios sc = new Scenarios(train, test, o, backbone, seed);
 
@@ -261,11 +274,11 @@ public final class EvalCommand implements Callable<Integer> {
         falseAlarms, outcomes, covariate));
     goals.addAll(LabelEfficiency.goals(results));
     List<String> notes = new ArrayList<>(runNotes);
-    notes.addAll(standingNotes(o, policy, gate, detectors, rows, distill, augmentation));
+    notes.addAll(standingNotes(o, trainerConfig, policy, gate, detectors, rows, distill, augmentation));
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
-    EvalWriter.Context ctx = new EvalWriter.Context(describe(backbone), command + status, machine(), sizes(o, !noOracle), wall, goals, falseAlarms, outcomes,
+    EvalWriter.Context ctx = new EvalWriter.Context(describe(backbone), command + status, machine(), sizes(o, trainerConfig, !noOracle), wall, goals, falseAlarms, outcomes,
         errorRate, grid, notes);
     EvalWriter.writeMarkdown(md, EvalWriter.markdown(ctx, results));
     say("wrote " + md + status);
@@ -341,12 +354,12 @@ public final class EvalCommand implements Callable<Integer> {
     return storeDir.resolve(name).resolve(Integer.toString(version)).toString();
   }
 
-  private static List<String> standingNotes(EvalOptions o, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows,
+  private static List<String> standingNotes(EvalOptions o, TrainerConfig trainer, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows,
       double distill, dev.streamtune.trainer.Augmentation augmentation) {
     List<String> n = new ArrayList<>();
-    n.add("same code as the services: the trainer's ReplayBuffer (recent " + ScenarioRunner.TRAINER.recentCapacity()
-        + ", reservoir " + ScenarioRunner.TRAINER.reservoirCapacity() + ", class-balanced replay at ratio " + o.replayRatio()
-        + " (at least " + ScenarioRunner.TRAINER.replayMin() + ")), FreezePolicy from the trainer's default config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
+    n.add("same code as the services: the trainer's ReplayBuffer (recent " + trainer.recentCapacity()
+        + ", reservoir " + trainer.reservoirCapacity() + ", class-balanced replay at ratio " + trainer.replayRatio()
+        + " (at least " + trainer.replayMin() + ")), FreezePolicy from the trainer's config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
         + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
@@ -381,16 +394,16 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   /** The sizes line of the run; the oracle's part only when the run trains oracles ({@code --no-oracle} says so instead). */
-  private static String sizes(EvalOptions o, boolean oracle) {
+  private static String sizes(EvalOptions o, TrainerConfig trainer, boolean oracle) {
     String oracleSizes = !oracle ? "none (--no-oracle: no ratios)" : String.format(Locale.ROOT, "%d clean source images + the "
         + "new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop (patience %d) on %d held-out "
         + "TEST images (half clean, half the new domain)", o.oracleClean(), o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE,
         o.validation());
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d); %d clean samples buffered "
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, augmented copies included, at least %d); %d clean samples buffered "
         + "before the shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' "
         + "stream before the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: "
         + "forgetting); gate sets %d recent + %d guard TEST images; oracle: %s; fine-tunes %d epochs; %d stationary outcomes for "
-        + "false alarms; 8-class base %d images", o.labelRows(), o.replayRatio(), ScenarioRunner.TRAINER.replayMin(),
+        + "false alarms; 8-class base %d images", o.labelRows(), trainer.replayRatio(), trainer.replayMin(),
         o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
         o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }

@@ -18,14 +18,13 @@ import java.util.List;
  * @param oracleMaxEpochs the oracle's epoch cap; it stops earlier when its held-out accuracy has not improved for
  *     {@link Learner#ORACLE_PATIENCE} epochs
  * @param epochs fine-tune epochs (the trainer's default) and the scratch baseline's epochs
- * @param replayRatio replayed earlier samples per new-domain sample (the trainer's default)
  * @param falseAlarmOutcomes length of the stationary outcome stream for the false-alarm count
  * @param base8Images clean images for the 8-class base of the new-classes scenario
  * @param baseImages clean images for the base when the store has none
  * @param labelCurve new-domain label counts of the label-efficiency curves (abrupt shifts), ascending; empty: none
  */
 record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, int testPerDomain, int gatePerSet, int validation,
-    int oracleClean, int oracleMaxEpochs, int epochs, double replayRatio, int falseAlarmOutcomes, int base8Images, int baseImages,
+    int oracleClean, int oracleMaxEpochs, int epochs, int falseAlarmOutcomes, int base8Images, int baseImages,
     List<Integer> labelCurve) {
   /** The most clean TEST images the forgetting is measured on: those below the gate's sets ({@link Scenarios#GATE_FROM}). */
   static final int CLEAN_MAX = Scenarios.GATE_FROM;
@@ -52,17 +51,17 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
   }
 
   static EvalOptions defaults() {
-    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 2.0, 100_000, 8_000, 50_000, List.of());
+    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 100_000, 8_000, 50_000, List.of());
   }
 
   static EvalOptions quick() {
-    return new EvalOptions(List.of(120, 40), 200, 100, 60, 40, 40, 200, 1, 1, 2.0, 5_000, 600, 1000, List.of(40, 120));
+    return new EvalOptions(List.of(120, 40), 200, 100, 60, 40, 40, 200, 1, 1, 5_000, 600, 1000, List.of(40, 120));
   }
 
   /** These sizes with the label-efficiency curve at {@code counts}. */
   EvalOptions withLabelCurve(List<Integer> counts) {
     return new EvalOptions(labelRows, cleanStream, streamBefore, testPerDomain, gatePerSet, validation, oracleClean,
-        oracleMaxEpochs, epochs, replayRatio, falseAlarmOutcomes, base8Images, baseImages, counts);
+        oracleMaxEpochs, epochs, falseAlarmOutcomes, base8Images, baseImages, counts);
   }
 
   int maxLabels() {

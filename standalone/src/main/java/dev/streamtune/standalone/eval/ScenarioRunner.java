@@ -26,7 +26,6 @@ import java.util.function.Consumer;
  */
 final class ScenarioRunner {
   /** The trainer's default settings: the replay buffer's sizes ({@code streamtune.trainer.buffer.recent}, {@code .reservoir}). */
-  static final TrainerConfig TRAINER = TrainerConfig.from(Settings.empty());
   static final int CURVE_WINDOW = 100;
   static final int CURVE_STEP = 50;
 
@@ -94,6 +93,8 @@ final class ScenarioRunner {
   private final DriftDetectors detectors;
   private final Consumer<String> log;
   private final boolean oracles;
+  /** The trainer's settings its replay follows (buffer sizes, replay ratio and floor); the defaults unless {@link #trainer}. */
+  private TrainerConfig trainer = TrainerConfig.from(Settings.empty());
   /** Where converged oracles are kept between runs (null: not kept). */
   private java.nio.file.Path oracleCache;
 
@@ -120,6 +121,12 @@ final class ScenarioRunner {
    * serving model's weights, a fingerprint of its training and validation data): a later run with the same key loads it
    * instead of training it again.
    */
+  /** Replays as a trainer with {@code config} would (buffer sizes, {@code replay-ratio}, {@code replay-min}). */
+  ScenarioRunner trainer(TrainerConfig config) {
+    this.trainer = config;
+    return this;
+  }
+
   ScenarioRunner cacheOraclesIn(java.nio.file.Path dir) {
     this.oracleCache = dir;
     return this;
@@ -452,7 +459,7 @@ final class ScenarioRunner {
   /** {@link #replay(List, List, int, int)} for fine-tunes with {@code augment}'s copies of the new-domain samples. */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n,
       dev.streamtune.trainer.Augmentation augment) {
-    ReplayBuffer buffer = new ReplayBuffer(TRAINER.recentCapacity(), TRAINER.reservoirCapacity(), classes, seed);
+    ReplayBuffer buffer = new ReplayBuffer(trainer.recentCapacity(), trainer.reservoirCapacity(), classes, seed);
     Map<String, Labelled> byId = new HashMap<>();
     Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
     int i = 0;
@@ -464,7 +471,7 @@ final class ScenarioRunner {
     for (Labelled x : fresh) {
       buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
     }
-    int count = TrainerConfig.replayCount(n, augment, o.replayRatio(), TRAINER.replayMin());
+    int count = TrainerConfig.replayCount(n, augment, trainer.replayRatio(), trainer.replayMin());
     List<Labelled> out = new ArrayList<>(count);
     for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
       out.add(byId.get(item.id()));

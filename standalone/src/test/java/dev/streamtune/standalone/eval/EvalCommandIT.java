@@ -54,14 +54,17 @@ class EvalCommandIT {
     Path dir = TestData.tempDir("eval-rgb-it");
     Path out = dir.resolve("docs");
 
-    int rc = StreamTuneCli.execute("eval", "--quick", "--backbone", "resnet", "--scenarios", "cast-blur", "--store",
+    int rc = StreamTuneCli.execute("eval", "--quick", "--backbone", "resnet", "--scenarios", "cast-blur", "-s",
+        "streamtune.trainer.lower-rate-factor=0.05", "-s", "streamtune.trainer.replay-min=300", "--store",
         dir.resolve("store").toString(), "--work", dir.resolve("work").toString(), "--out", out.toString());
 
     assertThat(rc).isZero();
     assertThat(out.resolve("evaluation.md")).doesNotExist();
     String md = Files.readString(out.resolve("evaluation-resnet.md"));
     assertThat(md).contains("RGB residual graph").contains("--backbone resnet").contains("### cast-blur")
-        .contains("fashion-rgb v1");
+        .contains("fashion-rgb v1")
+        // the trainer settings given with -s are the ones the fine-tunes and the replay ran with
+        .contains("at x0.05").contains("at least 300");
     List<String[]> rows = rows(md, List.of("cast-blur"));
     for (String method : Row.METHODS) {
       if (method.equals(Row.EARLIER)) {
@@ -107,6 +110,19 @@ class EvalCommandIT {
       System.setErr(old);
     }
     assertThat(err.toString()).contains("--scenarios").contains("fog");
+  }
+
+  @Test
+  void shouldRejectABadTrainerSettingNamingTheKey() {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.err;
+    System.setErr(new java.io.PrintStream(err, true));
+    try {
+      assertThat(StreamTuneCli.execute("eval", "--quick", "-s", "streamtune.trainer.lower-rate-factor=fast")).isEqualTo(2);
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(err.toString()).contains("-s").contains("streamtune.trainer.lower-rate-factor");
   }
 
   private static String[] cells(String line) {

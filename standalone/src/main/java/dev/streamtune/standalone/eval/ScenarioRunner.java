@@ -52,15 +52,26 @@ final class ScenarioRunner {
       0.2);
   static final dev.streamtune.trainer.Augmentation FLIP_SHIFT = dev.streamtune.trainer.Augmentation.parse("mirror,shift");
 
-  /** The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together. */
-  static final List<Learner.Technique> TECHNIQUES = List.of(
-      new Learner.Technique("plain fine-tuning", 0, dev.streamtune.trainer.Augmentation.NONE,
-          dev.streamtune.trainer.PseudoLabels.Options.OFF),
-      new Learner.Technique("distillation 0.5", TrainerConfig.DEFAULT_DISTILL, dev.streamtune.trainer.Augmentation.NONE,
-          dev.streamtune.trainer.PseudoLabels.Options.OFF),
-      new Learner.Technique("augmentation (mirror, shift)", 0, FLIP_SHIFT, dev.streamtune.trainer.PseudoLabels.Options.OFF),
-      new Learner.Technique("pseudo-labels", 0, dev.streamtune.trainer.Augmentation.NONE, PSEUDO),
-      new Learner.Technique("all together", TrainerConfig.DEFAULT_DISTILL, FLIP_SHIFT, PSEUDO));
+  /** The label-efficiency curves' techniques with the default augmentation (mirror, shift). */
+  static final List<Learner.Technique> TECHNIQUES = techniques(FLIP_SHIFT);
+
+  /** The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together; {@code augment}'s copies. */
+  static List<Learner.Technique> techniques(dev.streamtune.trainer.Augmentation augment) {
+    String augmentation = "augmentation (" + augment.describe().replace(",", ", ") + ")";
+    return List.of(
+        new Learner.Technique("plain fine-tuning", 0, dev.streamtune.trainer.Augmentation.NONE,
+            dev.streamtune.trainer.PseudoLabels.Options.OFF),
+        new Learner.Technique("distillation 0.5", TrainerConfig.DEFAULT_DISTILL, dev.streamtune.trainer.Augmentation.NONE,
+            dev.streamtune.trainer.PseudoLabels.Options.OFF),
+        new Learner.Technique(augmentation, 0, augment, dev.streamtune.trainer.PseudoLabels.Options.OFF),
+        new Learner.Technique("pseudo-labels", 0, dev.streamtune.trainer.Augmentation.NONE, PSEUDO),
+        new Learner.Technique("all together", TrainerConfig.DEFAULT_DISTILL, augment, PSEUDO));
+  }
+
+  /** The curves' techniques of this run: augmentation with the fine-tunes' operations ({@code --augment}), else mirror, shift. */
+  private List<Learner.Technique> curveTechniques() {
+    return learner.augmentation().none() ? TECHNIQUES : techniques(learner.augmentation());
+  }
 
   /**
    * The serving model's accuracy on the new domain estimated before any label of it (CBPE, as the evaluator does): its
@@ -330,7 +341,7 @@ final class ScenarioRunner {
   static final int CURVE_DRAWS = 2;
 
   /**
-   * Each of {@link #TECHNIQUES} at each of the options' curve label counts on random feedback, the mean of {@link #CURVE_DRAWS}
+   * Each of {@link #curveTechniques()} at each of the options' curve label counts on random feedback, the mean of {@link #CURVE_DRAWS}
    * draws (the first labels after the onset; a uniform draw from the labelled stream's first {@code maxLabels}), the freeze
    * policy's plan for the count, the trainer's replay; the same served images without a label for every draw.
    */
@@ -356,7 +367,7 @@ final class ScenarioRunner {
         FreezePlan plan = policy.choose(learner.boundaries(), n, accBefore, accNow);
         boundary = boundary == null ? plan.boundary() : boundary.equals(plan.boundary()) ? boundary : boundary + "/"
             + plan.boundary();
-        for (Learner.Technique t : TECHNIQUES) {
+        for (Learner.Technique t : curveTechniques()) {
           // the replay the trainer would take with this technique's augmentation (class-balanced draws: more is a superset)
           List<Labelled> train = concat(fresh, replay(s.earlier(), fresh, s.classes(), n, t.augmentation()));
           Learner.Trained tr = learner.fineTune(t, s.champion(), s.championKey(), plan, train, fresh.size(), unlabelled);
@@ -371,7 +382,7 @@ final class ScenarioRunner {
               tr.note()));
         }
       }
-      for (Learner.Technique t : TECHNIQUES) {
+      for (Learner.Technique t : curveTechniques()) {
         double[] sum = sums.get(t.name());
         out.add(new CurvePoint(t.name(), n, boundary, sum[0], served.accClean(), sum[1], oracleAcc, sum[2],
             notes.get(t.name())));

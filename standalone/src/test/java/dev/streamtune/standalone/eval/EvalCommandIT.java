@@ -101,28 +101,26 @@ class EvalCommandIT {
 
   @Test
   void shouldRejectAnUnknownScenarioNamingTheOption() {
-    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream old = System.err;
-    System.setErr(new java.io.PrintStream(err, true));
-    try {
-      assertThat(StreamTuneCli.execute("eval", "--quick", "--scenarios", "night,fog")).isEqualTo(2);
-    } finally {
-      System.setErr(old);
-    }
-    assertThat(err.toString()).contains("--scenarios").contains("fog");
+    assertThat(usageError("eval", "--quick", "--scenarios", "night,fog")).contains("--scenarios").contains("fog");
   }
 
   @Test
   void shouldRejectABadTrainerSettingNamingTheKey() {
+    assertThat(usageError("eval", "--quick", "-s", "streamtune.trainer.lower-rate-factor=fast")).contains("-s")
+        .contains("streamtune.trainer.lower-rate-factor");
+  }
+
+  /** Runs the command, which must end with a usage error (exit 2), and returns what it wrote to stderr. */
+  private static String usageError(String... args) {
     java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
     java.io.PrintStream old = System.err;
     System.setErr(new java.io.PrintStream(err, true));
     try {
-      assertThat(StreamTuneCli.execute("eval", "--quick", "-s", "streamtune.trainer.lower-rate-factor=fast")).isEqualTo(2);
+      assertThat(StreamTuneCli.execute(args)).isEqualTo(2);
     } finally {
       System.setErr(old);
     }
-    assertThat(err.toString()).contains("-s").contains("streamtune.trainer.lower-rate-factor");
+    return err.toString();
   }
 
   private static String[] cells(String line) {

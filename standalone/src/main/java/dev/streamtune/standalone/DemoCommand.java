@@ -44,9 +44,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--summary", paramLabel = "FILE", description = "write the summary as JSON")
   Path summary;
 
-  @Option(names = "--guard-samples", defaultValue = "5000", description = "clean labelled samples loaded first, as a labelling "
+  @Option(names = "--guard-samples", defaultValue = "4000", description = "clean labelled samples loaded first, as a labelling "
       + "tool would: the held-out share (streamtune.holdout.share) is the gate's guard set, the rest the trainer's replay of the "
-      + "source domain (default ${DEFAULT-VALUE}: about 1,000 guard samples, so that the gate's 2-point forgetting limit is "
+      + "source domain (default ${DEFAULT-VALUE}: with the source phase's labels about 1,000 guard samples, so that the gate's 2-point forgetting limit is "
       + "not decided by the noise of a few hundred)")
   int guardSamples;
 

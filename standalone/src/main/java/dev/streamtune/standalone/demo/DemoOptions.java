@@ -26,6 +26,9 @@ public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int
     int maxShiftedRequests, int afterRequests, double feedbackShare, Duration feedbackDelay, int ratePerSecond, int concurrency,
     Pretrainer.Options pretrain, Map<String, String> settings, Duration timeout, long seed, Consumer<String> out,
     boolean report, Against against) {
+  /** Shifted requests the pool must leave at least (the drift, the labels a retrain needs, the verdict). */
+  static final int MIN_SHIFTED = 5000;
+
   /**
    * A running split deployment: its Kafka bootstrap servers (the watcher reads drift, candidates, decisions and promotions
    * there, and the clean labelled images are loaded into samples.raw), a serving node's and an ingest node's HTTP base URLs.
@@ -68,9 +71,13 @@ public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int
     if (!(feedbackShare > 0 && feedbackShare <= 1)) {
       throw new IllegalArgumentException("--feedback-share must be in (0,1], was " + feedbackShare);
     }
-    int needed = guardSamples + sourceRequests + maxShiftedRequests + afterRequests;
-    if (needed > 20_000 + 60_000 - pretrain.trainImages()) {
-      throw new IllegalArgumentException("the demo needs " + needed + " images unseen by pretraining; lower the request counts");
+    // the pool: the test split, then the training images after pretraining's (ImagePool); the shifted phase takes what is left,
+    // up to maxShiftedRequests, and needs some to detect the shift and train on
+    int pool = 10_000 + 60_000 - pretrain.trainImages();
+    int needed = guardSamples + sourceRequests + Math.min(maxShiftedRequests, MIN_SHIFTED) + afterRequests;
+    if (needed > pool) {
+      throw new IllegalArgumentException("the demo needs " + needed + " images unseen by pretraining (guard, source, at least "
+          + MIN_SHIFTED + " shifted and the after phase's), there are " + pool + "; lower --guard-samples or the request counts");
     }
   }
 }

@@ -110,11 +110,13 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   }
 
   /**
-   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples and their augmented copies: the ratio holds
-   * against every new-domain sample trained on, copies included, so augmentation does not tilt the mix toward the new domain.
+   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples and their augmented copies: what a retrain
+   * without augmentation would replay, once more for each copy, so that augmentation does not tilt the mix toward the new
+   * domain — neither the ratio nor the floor: a retrain on 500 labels replays 2,000 earlier samples (the floor, 1 to 4), and
+   * with two copies each 6,000 (still 1 to 4), not 3,000.
    */
   public static int replayCount(int fresh, Augmentation augment, double ratio, int min) {
-    return replayCount(fresh * (1 + augment.operations().size()), ratio, min);
+    return replayCount(fresh, ratio, min) * (1 + augment.operations().size());
   }
 
   /**

@@ -40,10 +40,10 @@ class TrainerConfigTest {
     assertThat(off.replayCount(500)).as("replay off stays off").isZero();
     TrainerConfig low = TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "0")));
     assertThat(low.replayCount(500)).isEqualTo(1000);
-    // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them
+    // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them, floor included
     TrainerConfig augmented = TrainerConfig.from(Settings.of(Map.of(Augmentation.KEY, "mirror,shift")));
-    assertThat(augmented.replayCount(500)).isEqualTo(3000);
-    assertThat(augmented.replayCount(200)).as("the floor still holds").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(augmented.replayCount(500)).as("the floor's mix, 1 to 4").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(augmented.replayCount(3000)).as("the ratio's mix").isEqualTo(18_000);
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MIN);
   }

@@ -46,8 +46,8 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--guard-samples", defaultValue = "4000", description = "clean labelled samples loaded first, as a labelling "
       + "tool would: the held-out share (streamtune.holdout.share) is the gate's guard set, the rest the trainer's replay of the "
-      + "source domain (default ${DEFAULT-VALUE}: with the source phase's labels about 1,000 guard samples, so that the gate's 2-point forgetting limit is "
-      + "not decided by the noise of a few hundred)")
+      + "source domain (default ${DEFAULT-VALUE}: with the source phase's labels about 1,000 guard samples, so that the gate's "
+      + "2-point forgetting limit is not decided by the noise of a few hundred)")
   int guardSamples;
 
   @Option(names = "--source-requests", defaultValue = "1500", description = "requests before the shift")

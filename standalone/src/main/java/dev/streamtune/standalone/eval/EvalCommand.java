@@ -399,7 +399,7 @@ public final class EvalCommand implements Callable<Integer> {
         + "new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop (patience %d) on %d held-out "
         + "TEST images (half clean, half the new domain)", o.oracleClean(), o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE,
         o.validation());
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, augmented copies included, at least %d); %d clean samples buffered "
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d, once more per augmented copy); %d clean samples buffered "
         + "before the shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' "
         + "stream before the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: "
         + "forgetting); gate sets %d recent + %d guard TEST images; oracle: %s; fine-tunes %d epochs; %d stationary outcomes for "

@@ -39,8 +39,6 @@ public final class IngestMetrics implements MeterBinder {
   public static final String INPUTS_REJECTED = "streamtune.ingest.inputs.rejected";
   public static final String HTTP_ACCEPTED = "streamtune.ingest.http.accepted";
   public static final String HTTP_REJECTED = "streamtune.ingest.http.rejected";
-  /** Core's count of records sent to {@code records.rejected}, by origin topic. */
-  public static final String RECORDS_REJECTED = RejectedRecords.REJECTED;
 
   private final MeterRegistry registry;
   private final Topics topics;
@@ -72,8 +70,8 @@ public final class IngestMetrics implements MeterBinder {
     for (InputsProcessor.Reason r : InputsProcessor.Reason.values()) {
       rejected(INPUTS_REJECTED, r);
     }
-    registry.counter(RECORDS_REJECTED, "topic", topics.feedback.name());
-    registry.counter(RECORDS_REJECTED, "topic", topics.inputs.name());
+    registry.counter(RejectedRecords.REJECTED, "topic", topics.feedback.name());
+    registry.counter(RejectedRecords.REJECTED, "topic", topics.inputs.name());
     registry.counter(HTTP_ACCEPTED, "kind", "sample");
     registry.counter(HTTP_ACCEPTED, "kind", "feedback");
     registry.counter(HTTP_ACCEPTED, "kind", "label-studio");
@@ -99,7 +97,7 @@ public final class IngestMetrics implements MeterBinder {
 
   public void feedbackRejected(RejectReason reason) {
     rejected(FEEDBACK_REJECTED, reason).increment();
-    registry.counter(RECORDS_REJECTED, "topic", topics.feedback.name()).increment();
+    registry.counter(RejectedRecords.REJECTED, "topic", topics.feedback.name()).increment();
   }
 
   public void feedbackRepeated() {
@@ -108,7 +106,7 @@ public final class IngestMetrics implements MeterBinder {
 
   public void inputRejected(RejectReason reason) {
     rejected(INPUTS_REJECTED, reason).increment();
-    registry.counter(RECORDS_REJECTED, "topic", topics.inputs.name()).increment();
+    registry.counter(RejectedRecords.REJECTED, "topic", topics.inputs.name()).increment();
   }
 
   /** An accepted HTTP request; {@code kind} is {@code sample} or {@code feedback}. */

@@ -116,9 +116,6 @@ public final class EvalCommand implements Callable<Integer> {
   /** The trainer's settings in effect: the defaults with {@code -s}, {@code --distill} and {@code --augment} over them. */
   private TrainerConfig trainerConfig;
 
-  /** The augmentation in effect (the option's, or the trainer's default). */
-  private dev.streamtune.trainer.Augmentation augmentation = dev.streamtune.trainer.Augmentation.NONE;
-
   @Override
   public Integer call() {
     Backbone backbone;
@@ -138,10 +135,17 @@ public final class EvalCommand implements Callable<Integer> {
     if (model == null) {
       model = backbone.arch().defaultModel();
     }
+    java.util.Map<String, String> overrides = new java.util.HashMap<>(settings);
+    if (distill != null) {
+      overrides.put(TrainerConfig.DISTILL, Double.toString(distill));
+    }
+    if (augment != null) {
+      overrides.put(dev.streamtune.trainer.Augmentation.KEY, augment);
+    }
     try {
-      TrainerConfig.from(Settings.of(settings));
+      trainerConfig = TrainerConfig.from(Settings.of(overrides));
     } catch (RuntimeException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "-s: " + e.getMessage());
+      throw new CommandLine.ParameterException(spec.commandLine(), "-s / --distill / --augment: " + e.getMessage());
     }
     EvalOptions o = quick ? EvalOptions.quick() : EvalOptions.defaults();
     if (labelCurve != null && !labelCurve.isEmpty()) {
@@ -173,18 +177,8 @@ public final class EvalCommand implements Callable<Integer> {
     Network base = base(o, backbone, train, notes);
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
-    java.util.Map<String, String> overrides = new java.util.HashMap<>(settings);
-    if (distill != null) {
-      overrides.put(TrainerConfig.DISTILL, Double.toString(distill));
-    }
-    if (augment != null) {
-      overrides.put(dev.streamtune.trainer.Augmentation.KEY, augment);
-    }
-    TrainerConfig trainer = TrainerConfig.from(Settings.of(overrides));
-    trainerConfig = trainer;
-    distill = trainer.distill(); // the weight in effect, as the notes state it
-    augmentation = trainer.augment();
-    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, distill, augmentation);
+    TrainerConfig trainer = trainerConfig;
+    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, trainer.distill(), trainer.augment());
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();
@@ -274,7 +268,7 @@ public final class EvalCommand implements Callable<Integer> {
         falseAlarms, outcomes, covariate));
     goals.addAll(LabelEfficiency.goals(results));
     List<String> notes = new ArrayList<>(runNotes);
-    notes.addAll(standingNotes(o, trainerConfig, policy, gate, detectors, rows, distill, augmentation));
+    notes.addAll(standingNotes(o, trainerConfig, policy, gate, detectors, rows));
     double wall = (System.nanoTime() - start) / 1e9;
     String status = last ? "" : " (PARTIAL: " + results.size() + " of " + chosen.size() + " scenarios finished so far, the run "
         + "goes on)";
@@ -354,8 +348,9 @@ public final class EvalCommand implements Callable<Integer> {
     return storeDir.resolve(name).resolve(Integer.toString(version)).toString();
   }
 
-  private static List<String> standingNotes(EvalOptions o, TrainerConfig trainer, FreezePolicy policy, GateRule gate, DriftDetectors d, List<Row> rows,
-      double distill, dev.streamtune.trainer.Augmentation augmentation) {
+  private static List<String> standingNotes(EvalOptions o, TrainerConfig trainer, FreezePolicy policy, GateRule gate,
+      DriftDetectors d, List<Row> rows) {
+    dev.streamtune.trainer.Augmentation augmentation = trainer.augment();
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + trainer.recentCapacity()
         + ", reservoir " + trainer.reservoirCapacity() + ", class-balanced replay at ratio " + trainer.replayRatio()
@@ -364,7 +359,7 @@ public final class EvalCommand implements Callable<Integer> {
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
         + o.epochs() + " epochs, batch " + Learner.BATCH + ", distillation toward the parent on replayed samples at weight "
-        + distill + ", augmented copies of the new-domain samples: " + (augmentation.none() ? "none" : augmentation.describe())
+        + trainer.distill() + ", augmented copies of the new-domain samples: " + (augmentation.none() ? "none" : augmentation.describe())
         + "; 'scratch on buffer' = the same architecture from a fresh initialisation on the "
         + "same new + replay samples for " + o.epochs() + " epochs");
     n.add("the costly baselines (deeper: conv2 unfrozen; scratch on buffer) run at the largest label row of the abrupt "

@@ -26,7 +26,7 @@ record Row(String scenario, int labels, String method, String boundary, int repl
   static final String NONE = "no adaptation";
   static final String HEAD = "head only";
   static final String STREAMTUNE = "StreamTune (freeze policy)";
-  /** Frozen up to the deepest boundary the spec declares: the CNN's conv2, the graph's last block, at 1/10 of the head's rate. */
+  /** Frozen up to the deepest boundary the spec declares (the CNN's conv2, the graph's last block), at the lower rate. */
   static final String DEEPER = "deeper (one more block, at the lower rate)";
   /**
    * StreamTune's recipe and freeze plan on 500 labels of served images after an abrupt shift, chosen in different ways (each the

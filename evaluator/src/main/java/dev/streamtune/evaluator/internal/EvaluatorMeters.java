@@ -61,6 +61,11 @@ public final class EvaluatorMeters implements MeterBinder {
    * calibration no longer describes the traffic); NaN when the version does not serve.
    */
   public static final String ACCURACY_ESTIMATE_TRUSTED = "streamtune.evaluator.accuracy.estimate.trusted";
+  /**
+   * Gauge per {@code model} and {@code version}: the median distance ratio of the served inputs the estimate reads (about 1 on
+   * inputs like its reference; above {@code ShiftAwareEstimate.UNFAMILIAR} the estimate is held to the class prior).
+   */
+  public static final String ACCURACY_ESTIMATE_DISTANCE = "streamtune.evaluator.accuracy.estimate.distance.ratio";
   /** Gauges {@code .statistic}, {@code .threshold}, {@code .window}, {@code .pvalue} per model, version and detector. */
   public static final String DETECTOR = "streamtune.evaluator.detector";
   /** Gauge: held-out samples the gate can score on. */

@@ -70,6 +70,8 @@ public final class FeatureDriftWorker implements Runnable {
   private final LabellingQueue labelling;
   private final AccuracyEstimate estimate = new AccuracyEstimate();
   private final java.util.Set<Integer> estimated = new java.util.HashSet<>();
+  /** Whether the estimate took the served inputs as unlike its reference when last logged. */
+  private boolean estimateUnfamiliar;
   private final KafkaProducer<String, DriftSignal> drift;
   private final RejectedRecords rejected;
   private final Counter sampled;
@@ -244,7 +246,7 @@ public final class FeatureDriftWorker implements Runnable {
     }
     try {
       if (estimate.calibrate(champion)) {
-        log.info("accuracy estimate for model={} v{}: {}", cfg.common().model(), champion.version(), estimate.calibration());
+        log.info("accuracy estimate for model={} v{}: {}", cfg.common().model(), champion.version(), estimate.fitted());
       }
     } catch (RuntimeException e) {
       registry.counter(EvaluatorMeters.FEATURES_ERRORS, "model", cfg.common().model()).increment();
@@ -302,6 +304,13 @@ public final class FeatureDriftWorker implements Runnable {
             .description("1 while no drift was signalled on the version, 0 after: its served inputs moved away from those the "
                 + "estimate was calibrated on, and the estimate can be far off (NaN when the version does not serve)")
             .register(registry);
+        io.micrometer.core.instrument.Gauge.builder(EvaluatorMeters.ACCURACY_ESTIMATE_DISTANCE, estimate,
+                e -> e.version() == v ? e.distanceRatio() : Double.NaN)
+            .tags("model", model, "version", Integer.toString(v))
+            .description("median distance from the served inputs' embeddings to the held-out reference's, over the reference's "
+                + "own: about 1 on inputs like it; above " + dev.streamtune.core.learn.ShiftAwareEstimate.UNFAMILIAR
+                + " the estimate is held to the class prior (NaN when the version does not serve or is not calibrated yet)")
+            .register(registry);
       }
       log.info("feature-drift check follows model={} v{} ({} features, reference of {} sampled inputs)", model, version, dims,
           params.reference());
@@ -347,9 +356,6 @@ public final class FeatureDriftWorker implements Runnable {
       features = pass.features();
       output = pass.output();
       predicted = Networks.argMax(output);
-      for (int i = 0; i < predicted.length; i++) {
-        estimate.addConfidence(pass.output().getDouble(i, predicted[i]));
-      }
       calibrate();
     } catch (RuntimeException e) {
       // a batch the network cannot take (e.g. out of memory): counted and skipped, the check goes on with the next one
@@ -361,12 +367,20 @@ public final class FeatureDriftWorker implements Runnable {
     }
     for (int i = 0; i < batch.size(); i++) {
       float[] f = features.getRow(i).dup().toFloatVector();
+      estimate.add(output.getDouble(i, predicted[i]), predicted[i], f);
       Optional<FeatureDriftMonitor.Alarm> alarm = monitor.add(f, predicted[i], batchTimes.get(i));
       sampled.increment();
       if (monitor.lastTest() != null) {
         live.test(cfg.common().model(), champion.version(), FeatureDrift.NAME, monitor.lastTest());
       }
       alarm.ifPresent(this::publish);
+      if (estimate.unfamiliar() != estimateUnfamiliar) {
+        estimateUnfamiliar = estimate.unfamiliar();
+        log.info("accuracy estimate of model={} v{}: served inputs {} the held-out reference (median distance ratio {}){}",
+            cfg.common().model(), champion.version(), estimateUnfamiliar ? "unlike" : "like again",
+            String.format(java.util.Locale.ROOT, "%.2f", estimate.distanceRatio()),
+            estimateUnfamiliar ? ": the estimate is held to the reference's class prior" : "");
+      }
       if (labelling != null && batchIds.get(i) != null) {
         labelling.offer(batchIds.get(i), batchImages.get(i), batchTimes.get(i), output.getRow(i).dup().toFloatVector(), f,
             champion.spec().labels(), clock.instant());

@@ -64,8 +64,9 @@ final class DemoReport {
         + "buckets of its answers (a point needs at least %d answers). The x axis is seconds since the demo started, as in the "
         + "timeline below. Vertical lines mark the domain shift, drift alarms, trained candidates (retrains), promotions and "
         + "rejections, at the moment the demo read them. The 'estimated' series are the evaluator's accuracy estimate of the "
-        + "answering version from its calibrated confidence alone, before any label (streamtune_evaluator_accuracy_estimate), "
-        + "every 2 s: where it stays high while the served accuracy falls, the shift changed what a confident answer means.",
+        + "answering version before any label (streamtune_evaluator_accuracy_estimate: its calibrated confidence, held to the "
+        + "class prior when the served images lie far from its labelled reference), every 2 s: where it stays high while the "
+        + "served accuracy falls, the shift changed what a confident answer means in a way the estimate cannot see.",
         bucket, MIN_PER_BUCKET));
     Map<String, List<HtmlReport.Point>> accuracy = accuracyOverTime(run.served(), run.t0(), bucket, MIN_PER_BUCKET,
         s.baseVersion());

@@ -1,5 +1,6 @@
 package dev.streamtune.standalone.eval;
 
+import dev.streamtune.core.learn.ShiftAwareEstimate;
 import dev.streamtune.standalone.report.HtmlReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -64,16 +65,20 @@ final class EvalWriter {
     }
     b.append(LabelEfficiency.markdown(results));
     b.append("## Accuracy estimated before labels\n\n");
-    b.append("The serving model's accuracy on each scenario's new-domain test images estimated from its top-class confidence "
-        + "alone, calibrated on its answers to the held-out guard images of the earlier domain (CBPE, as the evaluator's "
-        + "`streamtune_evaluator_accuracy_estimate`), against the true accuracy; beside it the average thresholded confidence "
-        + "(ATC: the share of new-domain answers above the confidence threshold that the guard images' accuracy sets).\n\n");
-    b.append("| scenario | CBPE estimate | ATC estimate | true | CBPE error (pts) | ATC error (pts) | calibration |\n"
-        + "|---|---|---|---|---|---|---|\n");
+    b.append("The serving model's accuracy on each scenario's new-domain test images estimated before any label of them, as the "
+        + "evaluator's `streamtune_evaluator_accuracy_estimate` does (`core` `learn/ShiftAwareEstimate`): its top-class confidence "
+        + "calibrated on its answers to the held-out guard images of the earlier domain (CBPE), held to the guard images' class "
+        + "prior when the new images' embeddings lie farther from the guard images' than those lie from each other (median "
+        + "distance ratio above " + ShiftAwareEstimate.UNFAMILIAR + ": at most a class's share of the inputs can be right answers "
+        + "of that class); against the true accuracy. Beside it the plain CBPE and the average thresholded confidence (ATC: the "
+        + "share of new-domain answers above the confidence threshold that the guard images' accuracy sets).\n\n");
+    b.append("| scenario | estimate | distance ratio | plain CBPE | ATC | true | error (pts) | plain CBPE error | ATC error | "
+        + "calibration |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for (ScenarioRunner.Result r : results) {
       ScenarioRunner.Estimate e = r.estimate();
-      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", r.setup().name(), f(e.estimate()),
-          f(e.atc()), f(e.truth()), pts(e.errorPoints()), pts(e.atcErrorPoints()), e.calibration()));
+      b.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |%n", r.setup().name(),
+          f(e.estimate()), e.distanceRatio(), f(e.plain()), f(e.atc()), f(e.truth()), pts(e.errorPoints()),
+          pts(e.plainErrorPoints()), pts(e.atcErrorPoints()), e.calibration()));
     }
     b.append('\n');
     b.append("## False alarms on a stationary stream\n\n");

@@ -92,17 +92,27 @@ final class Learner {
     return out;
   }
 
-  /** The network's top-class probability on each image. */
-  double[] confidence(Network net, List<Labelled> xs) {
-    double[] out = new double[xs.size()];
+  /** A network's answers: each image's top-class confidence, the class it was answered as, its embedding; the output width. */
+  record Answers(double[] confidence, int[] predicted, float[][] embeddings, int classes) {}
+
+  /** The network's answers on each image, the embedding read at the spec's embedding layer (as the evaluator reads it). */
+  Answers answers(Network net, List<Labelled> xs) {
+    double[] confidence = new double[xs.size()];
+    int[] predicted = new int[xs.size()];
+    float[][] embeddings = new float[xs.size()][];
+    int classes = 0;
     for (int s = 0; s < xs.size(); s += 500) {
       List<Labelled> part = xs.subList(s, Math.min(xs.size(), s + 500));
-      INDArray p = net.output(pre.batch(Labelled.images(part)));
+      Network.Pass pass = net.featuresAndOutput(spec.embeddingLayer(), pre.batch(Labelled.images(part)));
+      int[] p = Networks.argMax(pass.output());
+      classes = (int) pass.output().size(1);
       for (int i = 0; i < part.size(); i++) {
-        out[s + i] = Math.min(1, Math.max(0, p.getRow(i).maxNumber().doubleValue()));
+        predicted[s + i] = p[i];
+        confidence[s + i] = Math.min(1, Math.max(0, pass.output().getDouble(i, p[i])));
+        embeddings[s + i] = pass.features().getRow(i).dup().toFloatVector();
       }
     }
-    return out;
+    return new Answers(confidence, predicted, embeddings, classes);
   }
 
   /** How an arm of the labelling comparison chooses its labels among served images of the drift region. */

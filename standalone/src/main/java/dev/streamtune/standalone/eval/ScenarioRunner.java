@@ -2,6 +2,8 @@ package dev.streamtune.standalone.eval;
 
 import dev.streamtune.core.config.Settings;
 import dev.streamtune.core.learn.ConfidenceCalibration;
+import dev.streamtune.core.learn.ShiftAwareEstimate;
+import dev.streamtune.core.learn.ThresholdedConfidence;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.evaluator.DriftDetectors;
 import dev.streamtune.evaluator.GateRule;
@@ -74,13 +76,26 @@ final class ScenarioRunner {
   }
 
   /**
-   * The serving model's accuracy on the new domain estimated before any label of it (CBPE, as the evaluator does): its
-   * top-class confidence on the new domain's test images, calibrated on its answers to the held-out guard images (the earlier
-   * domain, never trained on).
+   * The serving model's accuracy on the new domain estimated before any label of it, as the evaluator does
+   * ({@link ShiftAwareEstimate}): its top-class confidence on the new domain's test images, calibrated on its answers to the
+   * held-out guard images (the earlier domain, never trained on), held to the guard images' class prior when the new images'
+   * embeddings lie farther from the guard images' than those lie from each other.
+   *
+   * @param plain the plain CBPE (mean calibrated confidence); {@code atc} the average thresholded confidence
+   * @param distanceRatio the new images' median distance ratio ({@link ShiftAwareEstimate#distanceRatio})
    */
-  record Estimate(double estimate, double truth, String calibration, double atc) {
+  record Estimate(double estimate, double truth, String calibration, double atc, double plain, double distanceRatio) {
     Estimate(double estimate, double truth, String calibration) {
       this(estimate, truth, calibration, Double.NaN);
+    }
+
+    Estimate(double estimate, double truth, String calibration, double atc) {
+      this(estimate, truth, calibration, atc, estimate, Double.NaN);
+    }
+
+    /** The error of the plain CBPE. */
+    double plainErrorPoints() {
+      return (plain - truth) * 100;
     }
 
     double errorPoints() {
@@ -179,6 +194,23 @@ final class ScenarioRunner {
     return t;
   }
 
+  /** The serving model's accuracy on the new domain estimated before labels ({@link Estimate}). */
+  private Estimate estimate(Scenarios.Setup s, Measured served) {
+    Learner.Answers guard = learner.answers(s.served(), s.gateGuard());
+    Learner.Answers fresh = learner.answers(s.served(), s.testNew());
+    int[] labels = new int[s.gateGuard().size()];
+    for (int i = 0; i < labels.length; i++) {
+      int l = s.gateGuard().get(i).label();
+      labels[i] = l < guard.classes() ? l : -1;
+    }
+    ShiftAwareEstimate fitted = ShiftAwareEstimate.fit(guard.confidence(), served.gateGuard(), labels, guard.predicted(),
+        guard.embeddings(), guard.classes(), ConfidenceCalibration.DEFAULT_MAX_ECE);
+    ShiftAwareEstimate.Estimate e = fitted.estimate(fresh.confidence(), fresh.predicted(), fresh.embeddings());
+    return new Estimate(e.estimate(), served.accNew(), fitted.calibration().toString(),
+        ThresholdedConfidence.fit(guard.confidence(), served.gateGuard()).estimate(fresh.confidence()), e.plain(),
+        e.distanceRatio());
+  }
+
   Result run(Scenarios.Setup s) {
     long start = System.nanoTime();
     int sb = s.streamBefore().size();
@@ -196,12 +228,7 @@ final class ScenarioRunner {
         s.name(), accBefore, mean(streamOk, sb, streamOk.length), describe(detection)));
     Measured served = measure(s.served(), s);
     List<String> notes = new ArrayList<>();
-    double[] guardConfidence = learner.confidence(s.served(), s.gateGuard());
-    double[] newConfidence = learner.confidence(s.served(), s.testNew());
-    ConfidenceCalibration calibration = ConfidenceCalibration.fit(guardConfidence, served.gateGuard(),
-        ConfidenceCalibration.DEFAULT_MAX_ECE);
-    Estimate estimate = new Estimate(calibration.estimate(newConfidence), served.accNew(), calibration.toString(),
-        dev.streamtune.core.learn.ThresholdedConfidence.fit(guardConfidence, served.gateGuard()).estimate(newConfidence));
+    Estimate estimate = estimate(s, served);
     Learner.Trained oracle = null;
     Measured oracleM = null;
     if (oracles && !s.oracleSource().isEmpty()) {

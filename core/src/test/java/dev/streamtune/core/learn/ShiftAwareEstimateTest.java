@@ -1,0 +1,106 @@
+package dev.streamtune.core.learn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ShiftAwareEstimateTest {
+  static final int CLASSES = 10;
+  static final int DIMS = 16;
+
+  /** A reference of 300 answers: 30 per class, embeddings around each class's centre, right 9 times in 10 at 0.9. */
+  private static ShiftAwareEstimate fitted(Random rnd) {
+    int n = 300;
+    double[] confidence = new double[n];
+    boolean[] correct = new boolean[n];
+    int[] label = new int[n];
+    int[] predicted = new int[n];
+    float[][] embeddings = new float[n][];
+    for (int i = 0; i < n; i++) {
+      label[i] = i % CLASSES;
+      correct[i] = i % 10 != 3;
+      predicted[i] = correct[i] ? label[i] : (label[i] + 1) % CLASSES;
+      confidence[i] = 0.9;
+      embeddings[i] = around(label[i], 0, rnd);
+    }
+    return ShiftAwareEstimate.fit(confidence, correct, label, predicted, embeddings, CLASSES, 0.02);
+  }
+
+  /** An embedding near class {@code k}'s centre, moved by {@code shift} along every axis. */
+  private static float[] around(int k, double shift, Random rnd) {
+    float[] e = new float[DIMS];
+    for (int j = 0; j < DIMS; j++) {
+      e[j] = (float) ((j == k ? 6 : 0) + shift + rnd.nextGaussian());
+    }
+    return e;
+  }
+
+  @Test
+  void shouldKeepThePlainEstimateOnInputsLikeTheReferenceEvenWhenTheClassMixChanges() {
+    Random rnd = new Random(1);
+    ShiftAwareEstimate e = fitted(rnd);
+    int n = 300;
+    double[] c = new double[n];
+    int[] p = new int[n];
+    float[][] x = new float[n][];
+    for (int i = 0; i < n; i++) {
+      int k = i % 4; // four classes only: a label-prior shift, the images unchanged
+      c[i] = 0.9;
+      p[i] = k;
+      x[i] = around(k, 0, rnd);
+    }
+    ShiftAwareEstimate.Estimate r = e.estimate(c, p, x);
+    assertThat(r.distanceRatio()).isBetween(0.7, 1.15);
+    assertThat(r.unfamiliar()).isFalse();
+    assertThat(r.estimate()).isCloseTo(0.9, within(1e-9)).isEqualTo(r.plain());
+    assertThat(r.capped()).as("the cap would have been wrong here: four classes hold 10 %% each of the reference")
+        .isCloseTo(0.4, within(0.05));
+  }
+
+  @Test
+  void shouldHoldTheEstimateToTheClassPriorWhenConfidentAnswersComeFromUnlikeInputs() {
+    Random rnd = new Random(2);
+    ShiftAwareEstimate e = fitted(rnd);
+    int n = 300;
+    double[] c = new double[n];
+    int[] p = new int[n];
+    float[][] x = new float[n][];
+    for (int i = 0; i < n; i++) {
+      // every input moved far from the reference, seven in ten answered "class 0" with full confidence
+      c[i] = 0.99;
+      p[i] = i % 10 < 7 ? 0 : i % 10;
+      x[i] = around(i % CLASSES, 4, rnd);
+    }
+    ShiftAwareEstimate.Estimate r = e.estimate(c, p, x);
+    assertThat(r.distanceRatio()).isGreaterThan(ShiftAwareEstimate.UNFAMILIAR);
+    assertThat(r.unfamiliar()).isTrue();
+    assertThat(r.plain()).isGreaterThan(0.9);
+    // at most the reference's 10 % of class 0 can be right answers "class 0", plus the three other classes' answers
+    assertThat(r.estimate()).isEqualTo(r.capped()).isCloseTo(0.1 + 0.3 * 0.99, within(0.005));
+  }
+
+  @Test
+  void shouldNotCallTheInputsUnlikeOnTooFewDistances() {
+    ShiftAwareEstimate e = fitted(new Random(3));
+    double[] ratios = new double[100];
+    java.util.Arrays.fill(ratios, Double.NaN);
+    ratios[0] = 5;
+    ShiftAwareEstimate.Estimate r = e.estimate(new double[100], new int[100], ratios);
+    assertThat(r.distanceRatio()).isEqualTo(5.0);
+    assertThat(r.unfamiliar()).as("one distance of 100 answers").isFalse();
+  }
+
+  @Test
+  void shouldRejectMismatchedInputs() {
+    assertThatThrownBy(() -> ShiftAwareEstimate.fit(new double[3], new boolean[3], new int[2], new int[3], new float[3][2], 2,
+        0.02)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one outcome, label, answer and embedding");
+    assertThatThrownBy(() -> ShiftAwareEstimate.fit(new double[2], new boolean[2], new int[] {0, 5}, new int[2],
+        new float[2][2], 2, 0.02)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("class index outside");
+    ShiftAwareEstimate e = fitted(new Random(4));
+    assertThatThrownBy(() -> e.distanceRatio(new float[3])).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("expected an embedding of 16 values");
+  }
+}

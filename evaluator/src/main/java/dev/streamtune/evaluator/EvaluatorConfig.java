@@ -26,10 +26,12 @@ import java.util.Locale;
  * @param features the label-free check on the champion's penultimate-layer features of served inputs
  *     ({@code streamtune.evaluator.features.*})
  * @param labelling the labelling queue on the inputs the feature check samples ({@code streamtune.evaluator.labelling.*})
+ * @param estimate the accuracy estimate before labels on the inputs the feature check samples
+ *     ({@code streamtune.evaluator.estimate.*})
  */
 public record EvaluatorConfig(CommonConfig common, String host, int port, String applicationId, Path stateDir, Duration joinWindow,
     int accuracyWindow, DriftDetectors drift, ConfidenceDrift confidence, GateRule gate, int holdoutRecentMax, int holdoutGuardMax,
-    Duration gatePendingTimeout, FeatureDrift features, Labelling labelling) {
+    Duration gatePendingTimeout, FeatureDrift features, Labelling labelling, AccuracyEstimateSettings estimate) {
   public static EvaluatorConfig from(Settings s) {
     CommonConfig common = CommonConfig.from(s);
     // delta 0.05 / lambda 15: on the evaluation's recorded error streams (docs/evaluation.md, Page-Hinkley settings) the one
@@ -47,7 +49,9 @@ public record EvaluatorConfig(CommonConfig common, String host, int port, String
         s.integer("streamtune.evaluator.accuracy.window", 200, 10, 1_000_000), detectors(s, ph), confidence(s),
         gate, s.integer("streamtune.evaluator.holdout.recent-max", 2000, 10, 1_000_000),
         s.integer("streamtune.evaluator.holdout.guard-max", 2000, 10, 1_000_000),
-        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)), features(s), labelling(s));
+        s.duration("streamtune.evaluator.gate.pending-timeout", Duration.ofMinutes(10)), features(s), labelling(s),
+        new AccuracyEstimateSettings(s.integer(AccuracyEstimateSettings.WINDOW_KEY, 300, 50, 100_000),
+            s.bool(AccuracyEstimateSettings.HOLD_KEY, true)));
   }
 
   private static Labelling labelling(Settings s) {

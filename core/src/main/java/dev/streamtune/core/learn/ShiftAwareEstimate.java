@@ -40,7 +40,8 @@ public final class ShiftAwareEstimate {
    * @param plain the plain CBPE (mean calibrated confidence)
    * @param capped the CBPE held to the reference's class prior
    * @param distanceRatio the median distance ratio of the answers (NaN when none had a distance)
-   * @param unfamiliar whether the inputs count as unlike the reference
+   * @param unfamiliar whether the inputs count as unlike the reference (for a {@link Window}: have counted so for a whole
+   *     window in a row), and {@code estimate} is {@code capped}
    */
   public record Estimate(double estimate, double plain, double capped, double distanceRatio, boolean unfamiliar) {}
 
@@ -158,6 +159,82 @@ public final class ShiftAwareEstimate {
       ratios[i] = distanceRatio(embeddings[i]);
     }
     return estimate(confidence, predicted, ratios);
+  }
+
+  /**
+   * The last {@code capacity} answers of a served stream and the estimate over them, as a service keeps it: answers may arrive
+   * before the reference is fitted (their embeddings are kept and measured once it is), and the estimate is held to the class
+   * prior only once the inputs have read as unlike the reference for {@code capacity} answers in a row, i.e. after the window
+   * has turned over: a run of one class whose images lie wide apart (Bags) reads up to 1.4 for as long as it fills most of
+   * the window, a shift lasts. Not thread-safe.
+   */
+  public static final class Window {
+    private final int capacity;
+    private final int minimum;
+    private final double[] confidence;
+    private final int[] predicted;
+    private final float[][] embeddings;
+    private final double[] ratios;
+    private ShiftAwareEstimate fitted;
+    private int seen;
+    private int unlikeInARow;
+    private Estimate last = new Estimate(Double.NaN, Double.NaN, Double.NaN, Double.NaN, false);
+
+    /** A window of {@code capacity} answers that gives an estimate from {@code minimum} on. */
+    public Window(int capacity, int minimum) {
+      if (capacity < 1 || minimum < 1 || minimum > capacity) {
+        throw new IllegalArgumentException("need 1 <= minimum <= capacity, was " + minimum + " and " + capacity);
+      }
+      this.capacity = capacity;
+      this.minimum = minimum;
+      this.confidence = new double[capacity];
+      this.predicted = new int[capacity];
+      this.embeddings = new float[capacity][];
+      this.ratios = new double[capacity];
+    }
+
+    /** The reference the estimate is taken against; the answers already in the window are measured against it. */
+    public void fit(ShiftAwareEstimate reference) {
+      this.fitted = reference;
+      for (int i = 0; i < Math.min(seen, capacity); i++) {
+        ratios[i] = reference.distanceRatio(embeddings[i]);
+      }
+      unlikeInARow = 0;
+      update();
+    }
+
+    /** One answer: its top-class confidence (clamped to [0, 1]), the class it was answered as, the input's embedding. */
+    public void add(double confidence, int predicted, float[] embedding) {
+      int at = seen % capacity;
+      this.confidence[at] = Math.min(1, Math.max(0, confidence));
+      this.predicted[at] = predicted;
+      this.embeddings[at] = embedding;
+      this.ratios[at] = fitted == null ? Double.NaN : fitted.distanceRatio(embedding);
+      seen++;
+      update();
+    }
+
+    private void update() {
+      int n = Math.min(seen, capacity);
+      if (fitted == null || n < minimum) {
+        last = new Estimate(Double.NaN, Double.NaN, Double.NaN, Double.NaN, false);
+        return;
+      }
+      Estimate e = fitted.estimate(Arrays.copyOf(confidence, n), Arrays.copyOf(predicted, n), Arrays.copyOf(ratios, n));
+      unlikeInARow = e.unfamiliar() ? unlikeInARow + 1 : 0;
+      boolean held = unlikeInARow >= capacity;
+      last = new Estimate(held ? e.capped() : e.plain(), e.plain(), e.capped(), e.distanceRatio(), held);
+    }
+
+    /** The estimate over the window: NaN before the reference is fitted or before {@code minimum} answers. */
+    public Estimate estimate() {
+      return last;
+    }
+
+    /** The reference, null until fitted. */
+    public ShiftAwareEstimate fitted() {
+      return fitted;
+    }
   }
 
   public ConfidenceCalibration calibration() {

@@ -103,4 +103,30 @@ class ShiftAwareEstimateTest {
     assertThatThrownBy(() -> e.distanceRatio(new float[3])).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected an embedding of 16 values");
   }
+
+  @Test
+  void shouldHoldAWindowToTheClassPriorOnlyAfterItReadUnlikeTheReferenceForAWholeWindow() {
+    Random rnd = new Random(5);
+    ShiftAwareEstimate.Window w = new ShiftAwareEstimate.Window(100, 50);
+    // answers before the reference is fitted: no estimate yet, measured once it is
+    for (int i = 0; i < 60; i++) {
+      w.add(0.9, i % CLASSES, around(i % CLASSES, 0, rnd));
+    }
+    assertThat(w.estimate().estimate()).isNaN();
+    w.fit(fitted(rnd));
+    assertThat(w.estimate().distanceRatio()).isLessThan(ShiftAwareEstimate.UNFAMILIAR);
+    assertThat(w.estimate().estimate()).isCloseTo(0.9, within(1e-9));
+    // then unlike inputs, all answered "class 0" with confidence: plain until the window has read unlike for 100 answers
+    int firstHeld = -1;
+    for (int i = 0; i < 300 && firstHeld < 0; i++) {
+      w.add(0.99, 0, around(i % CLASSES, 4, rnd));
+      if (w.estimate().unfamiliar()) {
+        firstHeld = i;
+      }
+    }
+    // the median ratio crosses 1.2 once about half the window is unlike (~50 answers), then 100 more in a row
+    assertThat(firstHeld).isBetween(140, 160);
+    assertThat(w.estimate().estimate()).isEqualTo(w.estimate().capped()).isCloseTo(0.1, within(0.01));
+    assertThat(w.estimate().plain()).isGreaterThan(0.95);
+  }
 }

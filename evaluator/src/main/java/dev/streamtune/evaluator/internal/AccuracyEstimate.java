@@ -7,6 +7,7 @@ import dev.streamtune.core.learn.ShiftAwareEstimate;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Network;
 import dev.streamtune.core.model.Networks;
+import dev.streamtune.evaluator.AccuracyEstimateSettings;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,10 +21,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * never trained on. Once a version is the champion and at least {@value #MIN_REFERENCE} held-out samples have arrived, the
  * newest of them (up to {@value #REFERENCE}) are its reference: its answers on them fit the calibration, the class prior and
  * the embedding distances once, kept for the version (refitting on later labels would turn the estimate into the labelled
- * accuracy). The estimate is taken over the last {@value #WINDOW} sampled inputs: their mean calibrated confidence, or, when
- * their embeddings lie farther from the reference's than the reference's lie from each other (median ratio above
- * {@value ShiftAwareEstimate#UNFAMILIAR}), the calibrated confidence per answered class capped at that class's share of the
- * reference. It reads the confidence, so it misses a change of the labelling rule itself, which only the supervised detectors
+ * accuracy). The estimate is taken over the last {@code streamtune.evaluator.estimate.window} sampled inputs (default
+ * {@value #WINDOW}; {@link ShiftAwareEstimate.Window}): their
+ * mean calibrated confidence, or, once their embeddings have lain farther from the reference's than the reference's lie from
+ * each other (median ratio above {@value ShiftAwareEstimate#UNFAMILIAR}) for a whole window in a row, the calibrated
+ * confidence per answered class capped at that class's share of the reference (unless
+ * {@code streamtune.evaluator.estimate.hold-to-prior=false}). It reads the confidence, so it misses a change of the labelling rule itself, which only the supervised detectors
  * see. Used by the feature-drift thread only; not thread-safe, except {@link #estimate()} and {@link #distanceRatio()}.
  */
 final class AccuracyEstimate {
@@ -31,7 +34,7 @@ final class AccuracyEstimate {
   static final int REFERENCE = 300;
   /** Fewest held-out samples a calibration is fitted on. */
   static final int MIN_REFERENCE = 100;
-  /** Sampled served inputs the estimate averages over. */
+  /** Sampled served inputs the estimate averages over, by default ({@code streamtune.evaluator.estimate.window}). */
   static final int WINDOW = 300;
   /** Fewest sampled inputs before an estimate is given. */
   static final int MIN_WINDOW = 50;
@@ -42,19 +45,28 @@ final class AccuracyEstimate {
   record HeldOut(byte[] image, String label) {}
 
   private final Deque<HeldOut> heldOut = new ArrayDeque<>();
-  private final double[] window = new double[WINDOW];
-  private final int[] answers = new int[WINDOW];
-  private final float[][] embeddings = new float[WINDOW][];
-  /** Each windowed input's distance ratio, once the version is calibrated. */
-  private final double[] ratios = new double[WINDOW];
-  private int seen;
+  private final AccuracyEstimateSettings settings;
+  private ShiftAwareEstimate.Window window;
   private int version = -1;
-  private ShiftAwareEstimate fitted;
   private volatile double estimate = Double.NaN;
   private volatile double distanceRatio = Double.NaN;
   private boolean unfamiliar;
   /** Whether a drift was signalled on the champion since it became the champion. */
   private volatile boolean drifted;
+
+  AccuracyEstimate(AccuracyEstimateSettings settings) {
+    this.settings = settings;
+    this.window = newWindow();
+  }
+
+  /** The default settings: a window of {@value #WINDOW}, held to the class prior. */
+  AccuracyEstimate() {
+    this(new AccuracyEstimateSettings(WINDOW, true));
+  }
+
+  private ShiftAwareEstimate.Window newWindow() {
+    return new ShiftAwareEstimate.Window(settings.window(), Math.min(MIN_WINDOW, settings.window()));
+  }
 
   /** A held-out labelled sample arrived; the newest {@value #REFERENCE} are kept. */
   void addHeldOut(byte[] image, String label) {
@@ -68,11 +80,8 @@ final class AccuracyEstimate {
   void reset(int version) {
     this.version = version;
     drifted = false;
-    fitted = null;
-    seen = 0;
-    estimate = Double.NaN;
-    distanceRatio = Double.NaN;
-    unfamiliar = false;
+    window = newWindow();
+    publish();
   }
 
   int version() {
@@ -81,12 +90,12 @@ final class AccuracyEstimate {
 
   /** The champion's fitted estimate (calibration, class prior, embedding distances), null until fitted. */
   ShiftAwareEstimate fitted() {
-    return fitted;
+    return window.fitted();
   }
 
   /** The calibration of the champion, null until fitted. */
   ConfidenceCalibration calibration() {
-    return fitted == null ? null : fitted.calibration();
+    return fitted() == null ? null : fitted().calibration();
   }
 
   /**
@@ -96,7 +105,7 @@ final class AccuracyEstimate {
    * @return true when the champion is calibrated (now or before)
    */
   boolean calibrate(LoadedModel champion) {
-    if (fitted != null) {
+    if (fitted() != null) {
       return true;
     }
     if (heldOut.size() < MIN_REFERENCE) {
@@ -140,11 +149,8 @@ final class AccuracyEstimate {
         embeddings[k] = pass.features().getRow(i).dup().toFloatVector();
       }
     }
-    fitted = ShiftAwareEstimate.fit(confidence, correct, label, predicted, embeddings, classes, MAX_ECE);
-    for (int i = 0; i < Math.min(seen, WINDOW); i++) {
-      ratios[i] = fitted.distanceRatio(this.embeddings[i]);
-    }
-    update();
+    window.fit(ShiftAwareEstimate.fit(confidence, correct, label, predicted, embeddings, classes, MAX_ECE));
+    publish();
     return true;
   }
 
@@ -153,30 +159,21 @@ final class AccuracyEstimate {
    * layer, as {@link #calibrate} reads it).
    */
   void add(double confidence, int predicted, float[] embedding) {
-    int at = seen % WINDOW;
-    window[at] = Math.min(1, Math.max(0, confidence));
-    answers[at] = predicted;
-    embeddings[at] = embedding;
-    ratios[at] = fitted == null ? Double.NaN : fitted.distanceRatio(embedding);
-    seen++;
-    update();
+    window.add(confidence, predicted, embedding);
+    publish();
   }
 
-  private void update() {
-    int n = Math.min(seen, WINDOW);
-    if (fitted == null || n < MIN_WINDOW) {
-      estimate = Double.NaN;
-      distanceRatio = Double.NaN;
-      return;
-    }
-    ShiftAwareEstimate.Estimate e = fitted.estimate(Arrays.copyOf(window, n), Arrays.copyOf(answers, n),
-        Arrays.copyOf(ratios, n));
-    estimate = e.estimate();
+  private void publish() {
+    ShiftAwareEstimate.Estimate e = window.estimate();
+    unfamiliar = settings.holdToPrior() && e.unfamiliar();
+    estimate = unfamiliar ? e.estimate() : e.plain();
     distanceRatio = e.distanceRatio();
-    unfamiliar = e.unfamiliar();
   }
 
-  /** Whether the last estimate took the served inputs as unlike the reference (and held it to the class prior). */
+  /**
+   * Whether the estimate is held to the class prior: the served inputs have read as unlike the reference for a whole window in a
+   * row.
+   */
   boolean unfamiliar() {
     return unfamiliar;
   }

@@ -68,7 +68,7 @@ public final class FeatureDriftWorker implements Runnable {
   private final KafkaConsumer<String, byte[]> drifts;
   private final KafkaProducer<String, LabellingRequest> requests;
   private final LabellingQueue labelling;
-  private final AccuracyEstimate estimate = new AccuracyEstimate();
+  private final AccuracyEstimate estimate;
   private final java.util.Set<Integer> estimated = new java.util.HashSet<>();
   /** Whether the estimate took the served inputs as unlike its reference when last logged. */
   private boolean estimateUnfamiliar;
@@ -90,6 +90,7 @@ public final class FeatureDriftWorker implements Runnable {
   /** @param live where each completed test's statistic, threshold, p-value and window are exported */
   public FeatureDriftWorker(EvaluatorConfig cfg, ModelStore store, MeterRegistry registry, LiveAccuracy live, Clock clock) {
     this.cfg = cfg;
+    this.estimate = new AccuracyEstimate(cfg.estimate());
     this.live = live;
     this.params = cfg.features();
     this.store = store;

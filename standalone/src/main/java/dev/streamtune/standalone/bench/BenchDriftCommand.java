@@ -4,7 +4,9 @@ import dev.streamtune.core.config.Settings;
 import dev.streamtune.core.image.Corruption;
 import dev.streamtune.core.image.FashionMnist;
 import dev.streamtune.core.image.Preprocessor;
+import dev.streamtune.core.learn.ConfidenceCalibration;
 import dev.streamtune.core.learn.KolmogorovSmirnov;
+import dev.streamtune.core.learn.ShiftAwareEstimate;
 import dev.streamtune.core.model.DirectoryModelStore;
 import dev.streamtune.core.model.LoadedModel;
 import dev.streamtune.core.model.Manifest;
@@ -74,6 +76,10 @@ public final class BenchDriftCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "seed of the streams (default ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--estimate-window", defaultValue = "300", description = "the accuracy estimate's window of sampled inputs, "
+      + "as streamtune.evaluator.estimate.window (default ${DEFAULT-VALUE})")
+  int estimateWindow;
+
   /** The base model's answers to a pool of images: predicted class, confidence, right or not, penultimate features. */
   private record Answers(int[] predicted, double[] confidence, boolean[] right, int[] truth, float[][] features) {}
 
@@ -133,7 +139,114 @@ public final class BenchDriftCommand implements Callable<Integer> {
       }
       System.out.println();
     }
+    estimates(m, train, test, pools, order);
     return 0;
+  }
+
+  /**
+   * The evaluator's accuracy estimate before labels ({@link ShiftAwareEstimate}, as its {@code AccuracyEstimate} keeps it: a
+   * reference of {@value #ESTIMATE_REFERENCE} held-out labelled images, a window of the last {@code --estimate-window} inputs
+   * of every second one) on the same streams: on the stationary one, how often and how far the window reads the inputs as unlike
+   * the reference, and the estimate's error against the window's true accuracy; on each shift, the estimate after two windows
+   * of shifted inputs.
+   */
+  private void estimates(LoadedModel m, FashionMnist.Split train, FashionMnist.Split test, Map<String, Answers> pools,
+      int[] stationaryOrder) {
+    // held-out labelled images the base never trained on (train[55000, 55300): after its pretraining and validation images)
+    int from = Math.min(55_000, train.size() - ESTIMATE_REFERENCE);
+    Answers ref = answers(m, new FashionMnist.Split(Arrays.copyOfRange(train.images(), from, from + ESTIMATE_REFERENCE),
+        Arrays.copyOfRange(train.labels(), from, from + ESTIMATE_REFERENCE)), Corruption.NONE);
+    int classes = FashionMnist.LABELS.size();
+    ShiftAwareEstimate fitted = ShiftAwareEstimate.fit(ref.confidence(), ref.right(), ref.truth(), ref.predicted(),
+        ref.features(), classes, ConfidenceCalibration.DEFAULT_MAX_ECE);
+    int every = EvaluatorConfig.from(Settings.empty()).features().sampleEvery();
+    System.out.printf(Locale.ROOT, "%naccuracy estimate before labels (window of the last %d of every %d inputs; reference %d "
+        + "held-out images, %s)%n", estimateWindow, every, ESTIMATE_REFERENCE, fitted);
+    Window w = new Window(fitted, pools.get("clean"), estimateWindow);
+    int windows = 0;
+    int unlike = 0;
+    double maxRatio = 0;
+    double absError = 0;
+    double maxError = 0;
+    for (int i = 0; i < stationaryOrder.length; i += every) {
+      w.add(stationaryOrder[i]);
+      if (w.full()) {
+        ShiftAwareEstimate.Estimate e = w.estimate();
+        windows++;
+        unlike += e.unfamiliar() ? 1 : 0;
+        maxRatio = Math.max(maxRatio, e.distanceRatio());
+        double err = Math.abs(e.estimate() - w.truth());
+        absError += err;
+        maxError = Math.max(maxError, err);
+      }
+    }
+    System.out.printf(Locale.ROOT, "  stationary, %,d windows: held to the class prior in %d (%.2f %%), distance ratio at most "
+        + "%.2f; |estimate - window's accuracy| mean %.1f, at most %.1f points%n", windows, unlike, 100.0 * unlike / windows,
+        maxRatio, 100 * absError / windows, 100 * maxError);
+    System.out.printf(Locale.ROOT, "  %-9s %8s %8s %10s %8s %10s %10s%n", "shift", "true", "estimate", "plain CBPE", "ratio",
+        "error pts", "held");
+    for (String s : shifts) {
+      double truth = 0;
+      double est = 0;
+      double plain = 0;
+      double ratio = 0;
+      int held = 0;
+      for (int t = 0; t < trials; t++) {
+        // two windows' worth: the estimate is held to the class prior after a whole window read as unlike the reference
+        int[] o = stream(test, new SplittableRandom(seed * 131 + t + s.hashCode()), 2 * estimateWindow * every);
+        Window sw = new Window(fitted, pools.get(s), estimateWindow);
+        for (int i = 0; i < o.length; i += every) {
+          sw.add(o[i]);
+        }
+        ShiftAwareEstimate.Estimate e = sw.estimate();
+        truth += sw.truth() / trials;
+        est += e.estimate() / trials;
+        plain += e.plain() / trials;
+        ratio += e.distanceRatio() / trials;
+        held += e.unfamiliar() ? 1 : 0;
+      }
+      System.out.printf(Locale.ROOT, "  %-9s %8.3f %8.3f %10.3f %8.2f %+10.1f %6d of %d%n", s, truth, est, plain, ratio,
+          100 * (est - truth), held, trials);
+    }
+  }
+
+  static final int ESTIMATE_REFERENCE = 300;
+
+  /** The last sampled answers of a stream, as the evaluator's estimate keeps them, and their truth. */
+  private static final class Window {
+    private final ShiftAwareEstimate.Window window;
+    private final Answers pool;
+    private final boolean[] right;
+    private int seen;
+
+    Window(ShiftAwareEstimate fitted, Answers pool, int capacity) {
+      this.pool = pool;
+      this.window = new ShiftAwareEstimate.Window(capacity, capacity);
+      this.right = new boolean[capacity];
+      window.fit(fitted);
+    }
+
+    void add(int k) {
+      right[seen++ % right.length] = pool.right()[k];
+      window.add(pool.confidence()[k], pool.predicted()[k], pool.features()[k]);
+    }
+
+    boolean full() {
+      return seen >= right.length;
+    }
+
+    ShiftAwareEstimate.Estimate estimate() {
+      return window.estimate();
+    }
+
+    double truth() {
+      int n = Math.min(seen, right.length);
+      int ok = 0;
+      for (int i = 0; i < n; i++) {
+        ok += right[i] ? 1 : 0;
+      }
+      return ok / (double) n;
+    }
   }
 
   /** Alarms before {@code shiftAt} per detector, and for each the inputs from the shift to its first alarm (-1: none). */

@@ -54,25 +54,32 @@ final class ScenarioRunner {
       0.2);
   static final dev.streamtune.trainer.Augmentation FLIP_SHIFT = dev.streamtune.trainer.Augmentation.parse("mirror,shift");
 
-  /** The label-efficiency curves' techniques with the default augmentation (mirror, shift). */
-  static final List<Learner.Technique> TECHNIQUES = techniques(FLIP_SHIFT);
+  /** The label-efficiency curves' techniques with the default augmentation (mirror, shift) and distillation weight. */
+  static final List<Learner.Technique> TECHNIQUES = techniques(FLIP_SHIFT, TrainerConfig.DEFAULT_DISTILL);
 
-  /** The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together; {@code augment}'s copies. */
-  static List<Learner.Technique> techniques(dev.streamtune.trainer.Augmentation augment) {
+  /**
+   * The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together; {@code augment}'s copies,
+   * distillation at {@code distill}.
+   */
+  static List<Learner.Technique> techniques(dev.streamtune.trainer.Augmentation augment, double distill) {
     String augmentation = "augmentation (" + augment.describe().replace(",", ", ") + ")";
     return List.of(
         new Learner.Technique("plain fine-tuning", 0, dev.streamtune.trainer.Augmentation.NONE,
             dev.streamtune.trainer.PseudoLabels.Options.OFF),
-        new Learner.Technique("distillation 0.5", TrainerConfig.DEFAULT_DISTILL, dev.streamtune.trainer.Augmentation.NONE,
-            dev.streamtune.trainer.PseudoLabels.Options.OFF),
+        new Learner.Technique(String.format(Locale.ROOT, "distillation %s", distill), distill,
+            dev.streamtune.trainer.Augmentation.NONE, dev.streamtune.trainer.PseudoLabels.Options.OFF),
         new Learner.Technique(augmentation, 0, augment, dev.streamtune.trainer.PseudoLabels.Options.OFF),
         new Learner.Technique("pseudo-labels", 0, dev.streamtune.trainer.Augmentation.NONE, PSEUDO),
-        new Learner.Technique("all together", TrainerConfig.DEFAULT_DISTILL, augment, PSEUDO));
+        new Learner.Technique("all together", distill, augment, PSEUDO));
   }
 
-  /** The curves' techniques of this run: augmentation with the fine-tunes' operations ({@code --augment}), else mirror, shift. */
+  /**
+   * The curves' techniques of this run: augmentation with the fine-tunes' operations ({@code --augment}), else mirror, shift;
+   * distillation at the fine-tunes' weight ({@code --distill}, {@code -s streamtune.trainer.distill}), else the default.
+   */
   private List<Learner.Technique> curveTechniques() {
-    return learner.augmentation().none() ? TECHNIQUES : techniques(learner.augmentation());
+    return techniques(learner.augmentation().none() ? FLIP_SHIFT : learner.augmentation(),
+        learner.distill() > 0 ? learner.distill() : TrainerConfig.DEFAULT_DISTILL);
   }
 
   /**

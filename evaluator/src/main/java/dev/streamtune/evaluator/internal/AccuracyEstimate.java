@@ -22,12 +22,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * newest of them (up to {@value #REFERENCE}) are its reference: its answers on them fit the calibration, the class prior and
  * the embedding distances once, kept for the version (refitting on later labels would turn the estimate into the labelled
  * accuracy). The estimate is taken over the last {@code streamtune.evaluator.estimate.window} sampled inputs (default
- * {@value #WINDOW}; {@link ShiftAwareEstimate.Window}): their
- * mean calibrated confidence, or, once their embeddings have lain farther from the reference's than the reference's lie from
- * each other (median ratio above {@value ShiftAwareEstimate#UNFAMILIAR}) for a whole window in a row, the calibrated
- * confidence per answered class capped at that class's share of the reference (unless
- * {@code streamtune.evaluator.estimate.hold-to-prior=false}). It reads the confidence, so it misses a change of the labelling rule itself, which only the supervised detectors
- * see. Used by the feature-drift thread only; not thread-safe, except {@link #estimate()} and {@link #distanceRatio()}.
+ * {@value #WINDOW}; {@link ShiftAwareEstimate.Window}): their mean calibrated confidence, or, once their embeddings have lain
+ * farther from the reference's than the reference's lie from each other (median ratio above
+ * {@value ShiftAwareEstimate#UNFAMILIAR}) for a whole window in a row, the calibrated confidence per answered class capped at
+ * that class's share of the reference (unless {@code streamtune.evaluator.estimate.hold-to-prior=false}). It reads the
+ * confidence, so it misses a change of the labelling rule itself, which only the supervised detectors see. Used by the
+ * feature-drift thread only; not thread-safe, except {@link #estimate()} and {@link #distanceRatio()}.
  */
 final class AccuracyEstimate {
   /** Held-out samples the calibration is fitted on. */

@@ -289,6 +289,7 @@ public final class FeatureDriftWorker implements Runnable {
       monitor = new FeatureDriftMonitor(params, dims, cfg.common().model().hashCode());
       monitor.reset(version);
       estimate.reset(version);
+      estimateUnfamiliar = false;
       if (labelling != null) {
         labelling.reset(version);
       }
@@ -320,6 +321,7 @@ public final class FeatureDriftWorker implements Runnable {
       monitor = new FeatureDriftMonitor(params, 1, 0);
       monitor.reset(version);
       estimate.reset(version);
+      estimateUnfamiliar = false;
       log.error("feature-drift check cannot load model={} v{}: {}; paused until the next promotion", model, version,
           e.getMessage());
     }

@@ -176,7 +176,8 @@ public final class LabelPriority {
     return s;
   }
 
-  private static double squaredDistance(float[] a, float[] b) {
+  /** The squared Euclidean distance between two embeddings of one width. */
+  static double squaredDistance(float[] a, float[] b) {
     double s = 0;
     for (int i = 0; i < a.length; i++) {
       double d = a[i] - b[i];

@@ -277,12 +277,7 @@ public final class ShiftAwareEstimate {
   }
 
   private static double distance(float[] a, float[] b) {
-    double s = 0;
-    for (int j = 0; j < a.length; j++) {
-      double d = a[j] - b[j];
-      s += d * d;
-    }
-    return Math.sqrt(s);
+    return Math.sqrt(LabelPriority.squaredDistance(a, b));
   }
 
   private static double median(double[] x) {

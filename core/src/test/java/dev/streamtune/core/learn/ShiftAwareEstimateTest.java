@@ -38,21 +38,26 @@ class ShiftAwareEstimateTest {
     return e;
   }
 
-  @Test
-  void shouldKeepThePlainEstimateOnInputsLikeTheReferenceEvenWhenTheClassMixChanges() {
-    Random rnd = new Random(1);
-    ShiftAwareEstimate e = fitted(rnd);
+  /** The estimate on 300 answers given with {@code confidence}: answer {@code i} is class {@code answer(i)}. */
+  private static ShiftAwareEstimate.Estimate answered(ShiftAwareEstimate e, double confidence,
+      java.util.function.IntUnaryOperator answer, java.util.function.IntFunction<float[]> embedding) {
     int n = 300;
     double[] c = new double[n];
     int[] p = new int[n];
     float[][] x = new float[n][];
     for (int i = 0; i < n; i++) {
-      int k = i % 4; // four classes only: a label-prior shift, the images unchanged
-      c[i] = 0.9;
-      p[i] = k;
-      x[i] = around(k, 0, rnd);
+      c[i] = confidence;
+      p[i] = answer.applyAsInt(i);
+      x[i] = embedding.apply(i);
     }
-    ShiftAwareEstimate.Estimate r = e.estimate(c, p, x);
+    return e.estimate(c, p, x);
+  }
+
+  @Test
+  void shouldKeepThePlainEstimateOnInputsLikeTheReferenceEvenWhenTheClassMixChanges() {
+    Random rnd = new Random(1);
+    // four classes only: a label-prior shift, the images unchanged
+    ShiftAwareEstimate.Estimate r = answered(fitted(rnd), 0.9, i -> i % 4, i -> around(i % 4, 0, rnd));
     assertThat(r.distanceRatio()).isBetween(0.7, 1.15);
     assertThat(r.unfamiliar()).isFalse();
     assertThat(r.estimate()).isCloseTo(0.9, within(1e-9)).isEqualTo(r.plain());
@@ -63,18 +68,9 @@ class ShiftAwareEstimateTest {
   @Test
   void shouldHoldTheEstimateToTheClassPriorWhenConfidentAnswersComeFromUnlikeInputs() {
     Random rnd = new Random(2);
-    ShiftAwareEstimate e = fitted(rnd);
-    int n = 300;
-    double[] c = new double[n];
-    int[] p = new int[n];
-    float[][] x = new float[n][];
-    for (int i = 0; i < n; i++) {
-      // every input moved far from the reference, seven in ten answered "class 0" with full confidence
-      c[i] = 0.99;
-      p[i] = i % 10 < 7 ? 0 : i % 10;
-      x[i] = around(i % CLASSES, 4, rnd);
-    }
-    ShiftAwareEstimate.Estimate r = e.estimate(c, p, x);
+    // every input moved far from the reference, seven in ten answered "class 0" with full confidence
+    ShiftAwareEstimate.Estimate r = answered(fitted(rnd), 0.99, i -> i % 10 < 7 ? 0 : i % 10,
+        i -> around(i % CLASSES, 4, rnd));
     assertThat(r.distanceRatio()).isGreaterThan(ShiftAwareEstimate.UNFAMILIAR);
     assertThat(r.unfamiliar()).isTrue();
     assertThat(r.plain()).isGreaterThan(0.9);

@@ -97,11 +97,15 @@ final class DemoCommand implements Callable<Integer> {
       + "its Kafka bootstrap servers (with --serving and --ingest; its model store must hold the base)")
   String bootstrap;
 
-  @Option(names = "--serving", paramLabel = "URL", description = "with --bootstrap: a serving node, e.g. http://localhost:8080")
+  @Option(names = "--serving", paramLabel = "URL", description = "with --bootstrap: a serving node, e.g. http://localhost:8081")
   java.net.URI servingUrl;
 
-  @Option(names = "--ingest", paramLabel = "URL", description = "with --bootstrap: an ingest node, e.g. http://localhost:8081")
+  @Option(names = "--ingest", paramLabel = "URL", description = "with --bootstrap: an ingest node, e.g. http://localhost:8082")
   java.net.URI ingestUrl;
+
+  @Option(names = "--evaluator", paramLabel = "URL", description = "with --bootstrap, optional: the evaluator, e.g. "
+      + "http://localhost:8083, whose /metrics give the accuracy estimate before labels for the summary and the report")
+  java.net.URI evaluatorUrl;
 
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -116,12 +120,12 @@ final class DemoCommand implements Callable<Integer> {
         d.augment(), d.decay());
     String shift = corruption != null ? corruption : arch == Pretrainer.Arch.RESNET ? "cast-blur" : "contrast";
     DemoOptions.Against against = null;
-    if (bootstrap != null || servingUrl != null || ingestUrl != null) {
+    if (bootstrap != null || servingUrl != null || ingestUrl != null || evaluatorUrl != null) {
       if (bootstrap == null || servingUrl == null || ingestUrl == null) {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-            "--bootstrap, --serving and --ingest go together (a running deployment to drive)");
+            "--bootstrap, --serving and --ingest go together (a running deployment to drive; --evaluator only with them)");
       }
-      against = new DemoOptions.Against(bootstrap, servingUrl, ingestUrl);
+      against = new DemoOptions.Against(bootstrap, servingUrl, ingestUrl, evaluatorUrl);
     }
     DemoOptions o = new DemoOptions(data.dir, work, Corruption.parse(shift), guardSamples, sourceRequests, maxShiftedRequests,
         afterRequests, feedbackShare, parse.duration("--feedback-delay", Duration.ofMillis(500)), rate, concurrency, pretrain,

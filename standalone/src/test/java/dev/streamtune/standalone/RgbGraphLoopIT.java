@@ -74,11 +74,13 @@ class RgbGraphLoopIT {
         DemoOptions o = new DemoOptions(TestData.dataDir(), work, Corruption.CAST_BLUR, 2_500, 800, 12_000, 600, 0.8,
             Duration.ofMillis(300), 150, 4, pretrain, Map.of(), Duration.ofMinutes(8), 11, System.out::println, false,
             new DemoOptions.Against(broker.bootstrapServers(), URI.create("http://localhost:" + serving.port()),
-                URI.create("http://localhost:" + ingest.port())));
+                URI.create("http://localhost:" + ingest.port()), URI.create("http://localhost:" + evaluator.port())));
 
         DemoSummary s = Demo.run(o);
 
         assertThat(s.baseVersion()).as("the version serving before the shift, read from its answers").isEqualTo(1);
+        assertThat(s.sourceAccuracyEstimate()).as("the evaluator's estimate before labels, read from its /metrics").isNotNull()
+            .isBetween(0.0, 1.0);
         assertThat(s.driftSecondsAfterShift()).as("drift detected after the shift").isNotNull();
         assertThat(s.candidate()).as("a candidate was trained").isNotNull();
         assertThat(s.candidate().layersTrained()).contains("head").doesNotContain("stem_conv", "block1_conv1");

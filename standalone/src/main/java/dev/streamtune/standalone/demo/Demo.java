@@ -77,7 +77,10 @@ public final class Demo {
   private final AtomicInteger shiftedFeedbackSent = new AtomicInteger();
   /** Prediction ids of the shifted images served (the demo's ground truth for the labelling queue's figures). */
   private final java.util.Set<String> shiftedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  /** The evaluator's {@code /metrics} when the demo runs it (the accuracy estimate is read there); null against a deployment. */
+  /**
+   * The evaluator's {@code /metrics} when the demo runs it or was given its URL (the accuracy estimate is read there); else
+   * null.
+   */
   private volatile URI evaluatorMetrics;
   private volatile Double sourceEstimate;
   private volatile Double shiftedEstimate;
@@ -186,7 +189,11 @@ public final class Demo {
     Path runDir = o.workDir().resolve("runs").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Settings settings = Settings.of(o.settings());
     Topics topics = new Topics(settings.string("streamtune.topic.prefix", Topics.DEFAULT_PREFIX));
-    say("driving the deployment at " + a.bootstrap() + " (serving " + a.serving() + ", ingest " + a.ingest() + ")");
+    say("driving the deployment at " + a.bootstrap() + " (serving " + a.serving() + ", ingest " + a.ingest()
+        + (a.evaluator() == null ? "" : ", evaluator " + a.evaluator()) + ")");
+    if (a.evaluator() != null) {
+      evaluatorMetrics = a.evaluator().resolve("/metrics");
+    }
     waitFor("serving and ingest ready (GET /health/ready)", Duration.ofSeconds(120),
         () -> ready(a.serving()) && ready(a.ingest()));
     try (LoopWatcher watcher = new LoopWatcher(a.bootstrap(), topics, this::say, shiftedFeedbackSent::get, t0, true,

@@ -31,13 +31,18 @@ public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int
 
   /**
    * A running split deployment: its Kafka bootstrap servers (the watcher reads drift, candidates, decisions and promotions
-   * there, and the clean labelled images are loaded into samples.raw), a serving node's and an ingest node's HTTP base URLs.
+   * there, and the clean labelled images are loaded into samples.raw), a serving node's and an ingest node's HTTP base URLs,
+   * and optionally an evaluator's (its {@code /metrics} give the accuracy estimate before labels; null: not read).
    */
-  public record Against(String bootstrap, URI serving, URI ingest) {
+  public record Against(String bootstrap, URI serving, URI ingest, URI evaluator) {
     public Against {
       if (bootstrap == null || bootstrap.isBlank() || serving == null || ingest == null) {
         throw new IllegalArgumentException("a deployment needs --bootstrap, --serving and --ingest together");
       }
+    }
+
+    public Against(String bootstrap, URI serving, URI ingest) {
+      this(bootstrap, serving, ingest, null);
     }
   }
 

@@ -105,14 +105,19 @@ public final class EvaluatorService implements AutoCloseable {
 
   /**
    * The Streams properties of the monitoring topology, shared with its tests: core's basics (exactly once by default), a short
-   * commit interval and no cache (live accuracy and drift follow each outcome), and core's error handlers, which dead-letter an
+   * commit interval, a record cache of {@value #STATE_CACHE_BYTES} bytes for the two monitor stores only (the processors
+   * forward each outcome's drift themselves, so live accuracy and drift still follow each outcome; without it every record
+   * wrote its model's whole 4–7 KB state to the changelog), and core's error handlers, which dead-letter an
    * unusable record to {@code records.rejected} and count it as {@code streamtune.stream.errors{service=evaluator,kind}} on
    * {@code registry}.
    */
+  /** The Streams record cache, used by the monitor stores (the only stores with caching enabled). */
+  static final long STATE_CACHE_BYTES = 4L << 20;
+
   static Properties streamsProperties(EvaluatorConfig cfg, Path stateDir, MeterRegistry registry) {
     Properties p = KafkaSupport.streamsProps(cfg.common(), cfg.applicationId(), stateDir);
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, STATE_CACHE_BYTES);
     p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
     return StreamsErrorHandlers.addTo(p, SERVICE, cfg.common().topics().recordsRejected, registry);
   }

@@ -90,8 +90,9 @@ public final class EvaluatorTopology {
             .withStoreName(OUTCOME_JOIN))
         .filter((id, outcome) -> outcome != null || noPrediction(registry, id), Named.as("joined-a-prediction"));
 
+    // the monitors rewrite their state on every record: cached, so the changelog gets the last state per commit, not each one
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MONITOR_STORE), Serdes.String(),
-        new JsonSerde<>(ModelMonitor.State.class)));
+        new JsonSerde<>(ModelMonitor.State.class)).withCachingEnabled());
     ModelMonitor monitor = new ModelMonitor(cfg.drift(), cfg.accuracyWindow());
     outcomes.selectKey((id, o) -> o.model(), Named.as("by-model"))
         .repartition(Repartitioned.with(Serdes.String(), outcomeSerde).withName("outcomes-by-model"))
@@ -100,7 +101,7 @@ public final class EvaluatorTopology {
 
     if (cfg.confidence().enabled()) {
       b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONFIDENCE_STORE), Serdes.String(),
-          new JsonSerde<>(ConfidenceMonitor.State.class)));
+          new JsonSerde<>(ConfidenceMonitor.State.class)).withCachingEnabled());
       ConfidenceMonitor confidence = new ConfidenceMonitor(cfg.confidence());
       predictions.selectKey((id, p) -> p.model(), Named.as("predictions-by-model-key"))
           .repartition(Repartitioned.with(Serdes.String(), t.predictions.valueSerde()).withName("predictions-by-model"))

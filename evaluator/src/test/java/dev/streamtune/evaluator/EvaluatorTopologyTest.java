@@ -12,8 +12,10 @@ import dev.streamtune.core.records.Feedback;
 import dev.streamtune.core.records.LabelProbability;
 import dev.streamtune.core.records.Prediction;
 import dev.streamtune.core.testing.TestData;
+import dev.streamtune.evaluator.internal.ConfidenceMonitor;
 import dev.streamtune.evaluator.internal.EvaluatorMeters;
 import dev.streamtune.evaluator.internal.LiveAccuracy;
+import dev.streamtune.evaluator.internal.ModelMonitor;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -183,6 +185,33 @@ class EvaluatorTopologyTest {
       feedback(d).pipeInput(new TestRecord<>("p3", Feedback.of("p3", "Bag", "ann", at.plusMillis(5)), at.plusMillis(5)));
       assertThat(registry.counter("streamtune.evaluator.outcomes", "model", "fashion", "version", "1", "correct", "true").count())
           .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldWriteEveryOutcomeAndPredictionThroughToTheMonitorStoresThatRestoreThem() {
+    // the processors read their state from memory after the first record: the stores (and so their changelogs) must still
+    // hold the state after each record, as a restarted evaluator restores from them
+    try (TopologyTestDriver d = driver()) {
+      TestInputTopic<String, Prediction> predictions = predictions(d);
+      TestInputTopic<String, Feedback> feedback = feedback(d);
+      Instant t = Instant.parse("2026-01-01T00:00:00Z");
+      for (int i = 0; i < 300; i++) {
+        Instant at = t.plusSeconds(i);
+        predictions.pipeInput(new TestRecord<>("p" + i, Prediction.of("p" + i, "fashion", 1,
+            List.of(new LabelProbability("Bag", 0.9)), 1.0, at), at));
+        feedback.pipeInput(new TestRecord<>("p" + i, Feedback.of("p" + i, i % 3 == 0 ? "Coat" : "Bag", "test",
+            at.plusMillis(500)), at.plusMillis(500)));
+        if (i == 99 || i == 299) {
+          ModelMonitor.State monitor = d.<String, ModelMonitor.State>getKeyValueStore(EvaluatorTopology.MONITOR_STORE)
+              .get("fashion");
+          assertThat(monitor.versions().get(1).outcomes()).isEqualTo(i + 1);
+          assertThat(monitor.versions().get(1).correct()).isEqualTo((i + 1) - (i / 3 + 1));
+          ConfidenceMonitor.State confidence = d.<String, ConfidenceMonitor.State>getKeyValueStore(
+              EvaluatorTopology.CONFIDENCE_STORE).get("fashion/1");
+          assertThat(confidence.n()).isEqualTo(i + 1);
+        }
+      }
     }
   }
 

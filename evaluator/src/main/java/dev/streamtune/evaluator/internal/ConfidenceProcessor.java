@@ -22,7 +22,7 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
   private final LiveAccuracy live;
   private final MeterRegistry registry;
   private ProcessorContext<String, DriftSignal> context;
-  private KeyValueStore<String, ConfidenceMonitor.State> store;
+  private MemoizedStore<ConfidenceMonitor.State> store;
 
   public ConfidenceProcessor(ConfidenceMonitor monitor, String storeName, LiveAccuracy live, MeterRegistry registry) {
     this.monitor = monitor;
@@ -34,7 +34,7 @@ public final class ConfidenceProcessor implements Processor<String, Prediction, 
   @Override
   public void init(ProcessorContext<String, DriftSignal> context) {
     this.context = context;
-    this.store = context.getStateStore(storeName);
+    this.store = new MemoizedStore<>(context.<KeyValueStore<String, ConfidenceMonitor.State>>getStateStore(storeName));
   }
 
   @Override

@@ -18,7 +18,7 @@ public final class MonitorProcessor implements Processor<String, Outcome, String
   private final LiveAccuracy live;
   private final MeterRegistry registry;
   private ProcessorContext<String, DriftSignal> context;
-  private KeyValueStore<String, ModelMonitor.State> store;
+  private MemoizedStore<ModelMonitor.State> store;
 
   public MonitorProcessor(ModelMonitor monitor, String storeName, LiveAccuracy live, MeterRegistry registry) {
     this.monitor = monitor;
@@ -30,7 +30,7 @@ public final class MonitorProcessor implements Processor<String, Outcome, String
   @Override
   public void init(ProcessorContext<String, DriftSignal> context) {
     this.context = context;
-    this.store = context.getStateStore(storeName);
+    this.store = new MemoizedStore<>(context.<KeyValueStore<String, ModelMonitor.State>>getStateStore(storeName));
   }
 
   @Override

@@ -63,6 +63,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Demo {
   private static final Logger log = LoggerFactory.getLogger(Demo.class);
+  /** The longest the demo waits for the loop with no traffic left to send (a cold split trainer took up to 110 s). */
+  static final Duration WAIT_WITHOUT_TRAFFIC = Duration.ofMinutes(3);
 
   private final DemoOptions o;
   private final String model;
@@ -270,14 +272,18 @@ public final class Demo {
       say(String.format("phase 2 done: %d shifted requests; served accuracy of v%d on the shifted domain %.3f (n=%d)",
           shifted.size(), baseVersion, before, beforeN));
 
+      if (shifted.size() >= shiftedMax && watcher.promotedVersion() == null && watcher.firstDriftAfterShift() != null) {
+        awaitLoopWithoutTraffic(watcher);
+      }
       Integer promoted = watcher.promotedVersion();
       List<Served> after = List.of();
       Double swapAfterShift = null;
-      if (promoted != null && answeredVersion.get() == promoted) {
-        swapAfterShift = shifted.stream().filter(s -> s.version() == promoted).mapToLong(Served::atNanos).min()
-            .stream().mapToDouble(t -> (t - shiftAt) / 1e9).boxed().findFirst().orElse(null);
+      if (promoted != null) {
         say("phase 3: " + o.afterRequests() + " fresh shifted requests to measure v" + promoted);
         after = serve("after", o.corruption(), pool, o.afterRequests(), predict, feedback, labellers, rnd, () -> false);
+        // the first answer by the promoted version; in phase 3 when phase 2's images ran out before the swap
+        swapAfterShift = java.util.stream.Stream.concat(shifted.stream(), after.stream()).filter(s -> s.version() == promoted)
+            .mapToLong(Served::atNanos).min().stream().mapToDouble(t -> (t - shiftAt) / 1e9).boxed().findFirst().orElse(null);
       }
       List<Served> afterByPromoted = after.stream().filter(s -> promoted != null && s.version() == promoted).toList();
       double afterAcc = accuracy(afterByPromoted, s -> true);
@@ -290,6 +296,21 @@ public final class Demo {
           afterByPromoted.size(), z, runDir);
     } finally {
       labellers.shutdownNow();
+    }
+  }
+
+  /**
+   * The unseen shifted images ran out after a drift but before a promotion (a slow trainer: a split deployment on few cores
+   * at a high --rate): re-sending images already served would let the gate judge a candidate on images it trained on, so the
+   * demo sends nothing more and waits, up to {@link #WAIT_WITHOUT_TRAFFIC} and the run's --timeout, for the candidate in
+   * training and the gate's verdict on the held-out samples already labelled.
+   */
+  private void awaitLoopWithoutTraffic(LoopWatcher watcher) {
+    say("(the unseen shifted images ran out before the loop closed: no more shifted traffic; waiting up to "
+        + WAIT_WITHOUT_TRAFFIC.toSeconds() + " s for the candidate and the gate's verdict)");
+    long until = Math.min(t0 + o.timeout().toNanos(), System.nanoTime() + WAIT_WITHOUT_TRAFFIC.toNanos());
+    while (watcher.promotedVersion() == null && System.nanoTime() < until) {
+      sleep(Duration.ofMillis(200));
     }
   }
 

@@ -57,9 +57,7 @@ class EvaluatorTopologyTest {
         boolean shifted = i >= 200;
         String truth = shifted ? "Coat" : "Bag"; // after the shift the model keeps answering Bag and is wrong
         Instant at = t.plusSeconds(i);
-        predictions.pipeInput(new TestRecord<>("p" + i, Prediction.of("p" + i, "fashion", 1,
-            List.of(new LabelProbability("Bag", 0.9)), 1.0, at), at));
-        feedback.pipeInput(new TestRecord<>("p" + i, Feedback.of("p" + i, truth, "test", at.plusMillis(500)), at.plusMillis(500)));
+        answerBagAndLabel(predictions, feedback, "p" + i, truth, at);
         if (i == 199) {
           assertThat(drift.isEmpty()).isTrue();
           assertThat(live.get("fashion", 1)).isEqualTo(1.0);
@@ -198,10 +196,7 @@ class EvaluatorTopologyTest {
       Instant t = Instant.parse("2026-01-01T00:00:00Z");
       for (int i = 0; i < 300; i++) {
         Instant at = t.plusSeconds(i);
-        predictions.pipeInput(new TestRecord<>("p" + i, Prediction.of("p" + i, "fashion", 1,
-            List.of(new LabelProbability("Bag", 0.9)), 1.0, at), at));
-        feedback.pipeInput(new TestRecord<>("p" + i, Feedback.of("p" + i, i % 3 == 0 ? "Coat" : "Bag", "test",
-            at.plusMillis(500)), at.plusMillis(500)));
+        answerBagAndLabel(predictions, feedback, "p" + i, i % 3 == 0 ? "Coat" : "Bag", at);
         if (i == 99 || i == 299) {
           ModelMonitor.State monitor = d.<String, ModelMonitor.State>getKeyValueStore(EvaluatorTopology.MONITOR_STORE)
               .get("fashion");
@@ -213,6 +208,14 @@ class EvaluatorTopologyTest {
         }
       }
     }
+  }
+
+  /** Version 1 of "fashion" answers Bag at 0.9 to {@code id} at {@code at}; the label {@code truth} follows 500 ms later. */
+  private static void answerBagAndLabel(TestInputTopic<String, Prediction> predictions, TestInputTopic<String, Feedback> feedback,
+      String id, String truth, Instant at) {
+    predictions.pipeInput(new TestRecord<>(id, Prediction.of(id, "fashion", 1, List.of(new LabelProbability("Bag", 0.9)), 1.0,
+        at), at));
+    feedback.pipeInput(new TestRecord<>(id, Feedback.of(id, truth, "test", at.plusMillis(500)), at.plusMillis(500)));
   }
 
   /** Pipes n predictions of version 1 whose top-1 confidence is uniform in [lo, hi], one a second from second `from`. */

@@ -103,6 +103,9 @@ public final class EvaluatorService implements AutoCloseable {
     return t;
   }
 
+  /** The Streams record cache, used by the monitor stores (the only stores with caching enabled). */
+  static final long STATE_CACHE_BYTES = 4L << 20;
+
   /**
    * The Streams properties of the monitoring topology, shared with its tests: core's basics (exactly once by default), a short
    * commit interval, a record cache of {@value #STATE_CACHE_BYTES} bytes for the two monitor stores only (the processors
@@ -111,9 +114,6 @@ public final class EvaluatorService implements AutoCloseable {
    * unusable record to {@code records.rejected} and count it as {@code streamtune.stream.errors{service=evaluator,kind}} on
    * {@code registry}.
    */
-  /** The Streams record cache, used by the monitor stores (the only stores with caching enabled). */
-  static final long STATE_CACHE_BYTES = 4L << 20;
-
   static Properties streamsProperties(EvaluatorConfig cfg, Path stateDir, MeterRegistry registry) {
     Properties p = KafkaSupport.streamsProps(cfg.common(), cfg.applicationId(), stateDir);
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);

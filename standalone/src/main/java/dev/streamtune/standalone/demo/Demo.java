@@ -272,7 +272,7 @@ public final class Demo {
       say(String.format("phase 2 done: %d shifted requests; served accuracy of v%d on the shifted domain %.3f (n=%d)",
           shifted.size(), baseVersion, before, beforeN));
 
-      if (shifted.size() >= shiftedMax && watcher.promotedVersion() == null && watcher.firstDriftAfterShift() != null) {
+      if (pool.remaining() <= o.afterRequests() && watcher.promotedVersion() == null && watcher.firstDriftAfterShift() != null) {
         awaitLoopWithoutTraffic(watcher);
       }
       Integer promoted = watcher.promotedVersion();
@@ -308,10 +308,8 @@ public final class Demo {
   private void awaitLoopWithoutTraffic(LoopWatcher watcher) {
     say("(the unseen shifted images ran out before the loop closed: no more shifted traffic; waiting up to "
         + WAIT_WITHOUT_TRAFFIC.toSeconds() + " s for the candidate and the gate's verdict)");
-    long until = Math.min(t0 + o.timeout().toNanos(), System.nanoTime() + WAIT_WITHOUT_TRAFFIC.toNanos());
-    while (watcher.promotedVersion() == null && System.nanoTime() < until) {
-      sleep(Duration.ofMillis(200));
-    }
+    await(() -> watcher.promotedVersion() != null,
+        Math.min(t0 + o.timeout().toNanos(), System.nanoTime() + WAIT_WITHOUT_TRAFFIC.toNanos()));
   }
 
   private DemoSummary summarize(int baseVersion, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
@@ -543,13 +541,20 @@ public final class Demo {
   }
 
   private void waitFor(String what, Duration timeout, BooleanSupplier cond) {
-    long end = System.nanoTime() + timeout.toNanos();
+    if (!await(cond, System.nanoTime() + timeout.toNanos())) {
+      throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+    }
+  }
+
+  /** Polls {@code cond} every 100 ms until it holds (true) or {@code System.nanoTime()} passes {@code endNanos} (false). */
+  private static boolean await(BooleanSupplier cond, long endNanos) {
     while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+      if (System.nanoTime() > endNanos) {
+        return false;
       }
       sleep(Duration.ofMillis(100));
     }
+    return true;
   }
 
   private static void sleep(Duration d) {

@@ -40,10 +40,6 @@ public record DemoOptions(Path dataDir, Path workDir, Corruption corruption, int
         throw new IllegalArgumentException("a deployment needs --bootstrap, --serving and --ingest together");
       }
     }
-
-    public Against(String bootstrap, URI serving, URI ingest) {
-      this(bootstrap, serving, ingest, null);
-    }
   }
 
   /** Options of a one-process run. */

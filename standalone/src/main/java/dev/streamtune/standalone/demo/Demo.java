@@ -91,6 +91,8 @@ public final class Demo {
   private volatile int baseVersionAtShift = -1;
   /** The model version of the latest answer: what serving serves, as its clients see it. */
   private final AtomicInteger answeredVersion = new AtomicInteger(-1);
+  /** The model name of the latest answer. */
+  private volatile String answeredModel;
 
   private Demo(DemoOptions o) {
     this.o = o;
@@ -273,7 +275,7 @@ public final class Demo {
           shifted.size(), baseVersion, before, beforeN));
 
       if (pool.remaining() <= o.afterRequests() && watcher.promotedVersion() == null && watcher.firstDriftAfterShift() != null) {
-        awaitLoopWithoutTraffic(watcher);
+        awaitLoopWithoutTraffic(watcher, serving);
       }
       Integer promoted = watcher.promotedVersion();
       List<Served> after = List.of();
@@ -305,11 +307,32 @@ public final class Demo {
    * demo sends nothing more and waits, up to {@link #WAIT_WITHOUT_TRAFFIC} and the run's --timeout, for the candidate in
    * training and the gate's verdict on the held-out samples already labelled.
    */
-  private void awaitLoopWithoutTraffic(LoopWatcher watcher) {
+  private void awaitLoopWithoutTraffic(LoopWatcher watcher, URI serving) {
     say("(the unseen shifted images ran out before the loop closed: no more shifted traffic; waiting up to "
         + WAIT_WITHOUT_TRAFFIC.toSeconds() + " s for the candidate and the gate's verdict)");
-    await(() -> watcher.promotedVersion() != null,
-        Math.min(t0 + o.timeout().toNanos(), System.nanoTime() + WAIT_WITHOUT_TRAFFIC.toNanos()));
+    long end = Math.min(t0 + o.timeout().toNanos(), System.nanoTime() + WAIT_WITHOUT_TRAFFIC.toNanos());
+    if (await(() -> watcher.promotedVersion() != null, end) && answeredModel != null) {
+      // phase 3 measures the promoted version: without traffic nothing shows when serving swapped, so ask it
+      URI metadata = serving.resolve("/v2/models/" + java.net.URLEncoder.encode(answeredModel, StandardCharsets.UTF_8));
+      int promoted = watcher.promotedVersion();
+      if (!await(() -> servingVersion(metadata) == promoted, end)) {
+        say("(serving did not report v" + promoted + " as serving in time; phase 3 counts only its answers)");
+      }
+    }
+  }
+
+  /** The version serving answers with now, from its model metadata ({@code parameters.version}); -1 when it cannot tell. */
+  private int servingVersion(URI metadata) {
+    try {
+      HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(metadata).timeout(Duration.ofSeconds(5)).GET().build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      return r.statusCode() == 200 ? readTree(r.body()).path("parameters").path("version").asInt(-1) : -1;
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
   }
 
   private DemoSummary summarize(int baseVersion, double sourceAcc, int sourceN, double before, int beforeN, LoopWatcher w,
@@ -394,6 +417,7 @@ public final class Demo {
           shiftedIds.add(s.predictionId());
         }
         answeredVersion.set(s.version());
+        answeredModel = body.path("model").asText(null);
         if (label) {
           labellers.schedule(() -> sendFeedback(feedback, s, !phase.equals("source")), o.feedbackDelay().toMillis(),
               TimeUnit.MILLISECONDS);

@@ -305,7 +305,8 @@ public final class Demo {
    * The unseen shifted images ran out after a drift but before a promotion (a slow trainer: a split deployment on few cores
    * at a high --rate): re-sending images already served would let the gate judge a candidate on images it trained on, so the
    * demo sends nothing more and waits, up to {@link #WAIT_WITHOUT_TRAFFIC} and the run's --timeout, for the candidate in
-   * training and the gate's verdict on the held-out samples already labelled.
+   * training and the gate's verdict on the held-out samples already labelled, then for serving to report the promoted version
+   * as serving (its V2 model metadata), so that phase 3 measures that version from its first request.
    */
   private void awaitLoopWithoutTraffic(LoopWatcher watcher, URI serving) {
     say("(the unseen shifted images ran out before the loop closed: no more shifted traffic; waiting up to "

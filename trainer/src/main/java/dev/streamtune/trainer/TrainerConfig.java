@@ -58,11 +58,9 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /**
    * {@value #REPLAY_MIN}'s default. A retrain on few new-domain labels replays few earlier samples at the ratio alone, and
    * forgets more: on 500 rot90 labels, unfreezing conv2, 1,000 replayed samples lost 2.2–3.1 points of clean accuracy, 2,000 lost
-   * 0.9–1.5 and 3,000 0.6–1.1, the new domain's accuracy the same (3 seeds each, 5,000 clean test images). With the buffer full
-   * (10,000), 3,000 (9,000 with two augmented copies) took all techniques together on 500 rot90 labels from 1.4 points of
-   * forgetting to 0.9 at the same new-domain accuracy (docs/benchmarks.md).
+   * 0.9–1.5 and 3,000 0.6–1.1, the new domain's accuracy the same (3 seeds each, 5,000 clean test images; docs/benchmarks.md).
    */
-  public static final int DEFAULT_REPLAY_MIN = 3000;
+  public static final int DEFAULT_REPLAY_MIN = 2000;
 
   public static TrainerConfig from(Settings s) {
     String boundary = s.string(FREEZE_BOUNDARY, AUTO);
@@ -114,8 +112,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /**
    * Replayed earlier samples for a retrain on {@code fresh} new-domain samples and their augmented copies: what a retrain
    * without augmentation would replay, once more for each copy, so that augmentation does not tilt the mix toward the new
-   * domain — neither the ratio nor the floor: a retrain on 500 labels replays 3,000 earlier samples (the floor, 1 to 6), and
-   * with two copies each 9,000 (still 1 to 6), not 4,500.
+   * domain — neither the ratio nor the floor: a retrain on 500 labels replays 2,000 earlier samples (the floor, 1 to 4), and
+   * with two copies each 6,000 (still 1 to 4), not 3,000.
    */
   public static int replayCount(int fresh, Augmentation augment, double ratio, int min) {
     return replayCount(fresh, ratio, min) * (1 + augment.operations().size());

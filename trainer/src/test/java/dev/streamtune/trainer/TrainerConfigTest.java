@@ -34,8 +34,7 @@ class TrainerConfigTest {
     TrainerConfig c = TrainerConfig.from(Settings.empty());
 
     assertThat(c.replayCount(500)).as("few labels: the floor").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
-    assertThat(c.replayCount(1000)).as("the floor rules up to 1,500 labels").isEqualTo(3000);
-    assertThat(c.replayCount(2000)).isEqualTo(4000);
+    assertThat(c.replayCount(1000)).isEqualTo(2000);
     assertThat(c.replayCount(3000)).as("many labels: the ratio").isEqualTo(6000);
     TrainerConfig off = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "0")));
     assertThat(off.replayCount(500)).as("replay off stays off").isZero();
@@ -43,7 +42,7 @@ class TrainerConfigTest {
     assertThat(low.replayCount(500)).isEqualTo(1000);
     // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them, floor included
     TrainerConfig augmented = TrainerConfig.from(Settings.of(Map.of(Augmentation.KEY, "mirror,shift")));
-    assertThat(augmented.replayCount(500)).as("the floor's mix, 1 to 6").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(augmented.replayCount(500)).as("the floor's mix, 1 to 4").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
     assertThat(augmented.replayCount(3000)).as("the ratio's mix").isEqualTo(18_000);
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MIN);

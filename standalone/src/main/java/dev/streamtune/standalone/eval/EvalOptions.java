@@ -8,8 +8,7 @@ import java.util.List;
  *
  * @param labelRows new-domain label counts, one table row per method for each (largest first)
  * @param cleanStream clean labelled samples that reach the trainer's buffer before the shift (replay candidates, from the base's
- *     own training images); by default as many as the trainer's buffer holds (6,000 recent + 4,000 reservoir), as it is when a
- *     shift comes to a trainer that has run a while
+ *     own training images)
  * @param streamBefore clean labelled outcomes the detectors see before the shift (unseen images)
  * @param testPerDomain held-out TEST images per domain for the reported accuracies
  * @param gatePerSet held-out TEST images in each of the gate's recent and guard sets (disjoint from the reported ones)
@@ -52,7 +51,7 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
   }
 
   static EvalOptions defaults() {
-    return new EvalOptions(List.of(2000, 500), 10_000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 100_000, 8_000, 50_000, List.of());
+    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 100_000, 8_000, 50_000, List.of());
   }
 
   static EvalOptions quick() {

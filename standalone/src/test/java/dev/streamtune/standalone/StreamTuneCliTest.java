@@ -71,6 +71,8 @@ class StreamTuneCliTest {
     assertThat(err()).contains("streamtune.serving.port='eighty'");
     assertThat(StreamTuneCli.execute("demo", "--corruption", "fog")).isEqualTo(2);
     assertThat(err()).contains("unknown corruption 'fog'");
+    assertThat(StreamTuneCli.execute("eval", "--clean-stream", "60000")).isEqualTo(2);
+    assertThat(err()).contains("--clean-stream").contains("100..50000");
   }
 
   @Test

@@ -109,6 +109,11 @@ public final class EvalCommand implements Callable<Integer> {
       + "feedback), e.g. 100,250,500,1000,2000 (default: none; a quick run: 40,120)")
   List<Integer> labelCurve;
 
+  @Option(names = "--clean-stream", paramLabel = "N", description = "clean labelled samples streamed into the trainer's buffer "
+      + "before each shift, the replay candidates (default 6000; 10000 fills the trainer's default buffer of 6000 recent + 4000 "
+      + "reservoir, as after any run longer than its capacity)")
+  Integer cleanStream;
+
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a trainer setting for the fine-tunes and the freeze "
       + "policy, e.g. -s streamtune.trainer.lower-rate-factor=0.03 (--distill and --augment win over the same keys here)")
   java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
@@ -153,6 +158,13 @@ public final class EvalCommand implements Callable<Integer> {
         o = o.withLabelCurve(labelCurve);
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--label-curve: " + e.getMessage());
+      }
+    }
+    if (cleanStream != null) {
+      try {
+        o = o.withCleanStream(cleanStream);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--clean-stream: " + e.getMessage());
       }
     }
     List<String> args = spec.commandLine().getParseResult() == null ? List.of()

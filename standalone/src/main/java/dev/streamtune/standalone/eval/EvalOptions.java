@@ -8,7 +8,8 @@ import java.util.List;
  *
  * @param labelRows new-domain label counts, one table row per method for each (largest first)
  * @param cleanStream clean labelled samples that reach the trainer's buffer before the shift (replay candidates, from the base's
- *     own training images)
+ *     own training images; {@code --clean-stream}). The trainer's default buffer holds 10,000 (6,000 recent + 4,000 reservoir)
+ *     and is full when a shift comes to a trainer that has run a while; 6,000 by default, as the shipped pages were measured
  * @param streamBefore clean labelled outcomes the detectors see before the shift (unseen images)
  * @param testPerDomain held-out TEST images per domain for the reported accuracies
  * @param gatePerSet held-out TEST images in each of the gate's recent and guard sets (disjoint from the reported ones)
@@ -43,7 +44,10 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
       throw new IllegalArgumentException("test sets: 50..5000 per domain, gate 20..3000, validation 20..2000; were "
           + testPerDomain + ", " + gatePerSet + ", " + validation);
     }
-    if (cleanStream < 100 || streamBefore < 50 || oracleClean < 100 || oracleMaxEpochs < 1 || epochs < 1
+    if (cleanStream < 100 || cleanStream > 50_000) {
+      throw new IllegalArgumentException("the clean stream must be 100..50000 samples (the source split), was " + cleanStream);
+    }
+    if (streamBefore < 50 || oracleClean < 100 || oracleMaxEpochs < 1 || epochs < 1
         || falseAlarmOutcomes < 1000 || base8Images < 500 || baseImages < 500) {
       throw new IllegalArgumentException("sizes too small: " + cleanStream + ", " + streamBefore + ", " + oracleClean + ", "
           + oracleMaxEpochs + ", " + epochs + ", " + falseAlarmOutcomes + ", " + base8Images + ", " + baseImages);
@@ -62,6 +66,12 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
   EvalOptions withLabelCurve(List<Integer> counts) {
     return new EvalOptions(labelRows, cleanStream, streamBefore, testPerDomain, gatePerSet, validation, oracleClean,
         oracleMaxEpochs, epochs, falseAlarmOutcomes, base8Images, baseImages, counts);
+  }
+
+  /** These sizes with {@code samples} clean samples streamed into the trainer's buffer before each shift. */
+  EvalOptions withCleanStream(int samples) {
+    return new EvalOptions(labelRows, samples, streamBefore, testPerDomain, gatePerSet, validation, oracleClean,
+        oracleMaxEpochs, epochs, falseAlarmOutcomes, base8Images, baseImages, labelCurve);
   }
 
   int maxLabels() {

@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param minNewSamples labelled non-held-out samples since the drift onset needed before a retrain
  * @param replayRatio replayed earlier samples per new sample in a retrain
  * @param replayMin replayed earlier samples in a retrain at least, when {@code replayRatio} is above 0 ({@link #replayCount})
+ * @param replayMax replayed earlier samples in a retrain at most, before augmented copies ({@value #REPLAY_MAX}; 0: no cap)
  * @param cooldown the least time between two retrains of a model
  * @param maxWait how long a drift signal waits for enough samples before a retrain runs on what there is (if at least a quarter)
  * @param maxAttempts candidates per drift signal: after the gate rejects one while the same version serves, the trainer retries
@@ -37,7 +38,7 @@ import java.time.Duration;
  *     {@code inputs} topic only when pseudo-labels are on
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
-    int minNewSamples, double replayRatio, int replayMin, int epochs, int batchSize, double learningRate, String freezeBoundary,
+    int minNewSamples, double replayRatio, int replayMin, int replayMax, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
     double distill, Augmentation augment, PseudoLabels.Options pseudo, int pseudoPool) {
@@ -61,6 +62,12 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
    * 0.9–1.5 and 3,000 0.6–1.1, the new domain's accuracy the same (3 seeds each, 5,000 clean test images; docs/benchmarks.md).
    */
   public static final int DEFAULT_REPLAY_MIN = 2000;
+  /**
+   * The most replayed earlier samples in a retrain, before augmented copies (0, the default: no cap). It bounds a retrain's
+   * time where the buffer is large, and with a higher {@code replay-ratio} it lets few labels replay more of the earlier
+   * domain without swamping many labels (docs/benchmarks.md, tenth session).
+   */
+  public static final String REPLAY_MAX = "streamtune.trainer.replay-max";
 
   public static TrainerConfig from(Settings s) {
     String boundary = s.string(FREEZE_BOUNDARY, AUTO);
@@ -81,12 +88,18 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
           "must be <= streamtune.trainer.freeze.similar-retained (" + similar + ")");
     }
     long cacheMb = s.integer("streamtune.trainer.cache.max-mb", 256, 1, 1_000_000);
+    int replayMin = s.integer(REPLAY_MIN, DEFAULT_REPLAY_MIN, 0, 10_000_000);
+    int replayMax = s.integer(REPLAY_MAX, 0, 0, 10_000_000);
+    if (replayMax > 0 && replayMax < replayMin) {
+      throw new ConfigException(REPLAY_MAX, String.valueOf(replayMax),
+          "must be 0 (no cap) or >= " + REPLAY_MIN + " (" + replayMin + ")");
+    }
     return new TrainerConfig(CommonConfig.from(s), s.string("streamtune.trainer.host", "localhost"),
         s.integer("streamtune.trainer.port", 8084, 0, 65535), s.string("streamtune.trainer.group-id", "streamtune-trainer"),
         s.integer("streamtune.trainer.buffer.recent", 6000, 100, 10_000_000),
         s.integer("streamtune.trainer.buffer.reservoir", 4000, 100, 10_000_000),
         s.integer("streamtune.trainer.min-new-samples", 1000, 1, 10_000_000),
-        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), s.integer(REPLAY_MIN, DEFAULT_REPLAY_MIN, 0, 10_000_000),
+        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), replayMin, replayMax,
         s.integer("streamtune.trainer.epochs", 3, 1, 1000),
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),
@@ -103,10 +116,10 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
 
   /**
    * Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@link #replayCount(int, Augmentation, double,
-   * int)} with this config's augmentation.
+   * int, int)} with this config's augmentation.
    */
   public int replayCount(int fresh) {
-    return replayCount(fresh, augment, replayRatio, replayMin);
+    return replayCount(fresh, augment, replayRatio, replayMin, replayMax);
   }
 
   /**
@@ -115,16 +128,21 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
    * domain — neither the ratio nor the floor: a retrain on 500 labels replays 2,000 earlier samples (the floor, 1 to 4), and
    * with two copies each 6,000 (still 1 to 4), not 3,000.
    */
-  public static int replayCount(int fresh, Augmentation augment, double ratio, int min) {
-    return replayCount(fresh, ratio, min) * (1 + augment.operations().size());
+  public static int replayCount(int fresh, Augmentation augment, double ratio, int min, int max) {
+    return replayCount(fresh, ratio, min, max) * (1 + augment.operations().size());
   }
 
   /**
-   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@code ratio} per new one, at least {@code min};
-   * none when {@code ratio} is 0 (replay off). The buffer may hold fewer: a retrain replays what it has.
+   * Replayed earlier samples for a retrain on {@code fresh} new-domain samples: {@code ratio} per new one, at least {@code min}
+   * and at most {@code max} (0: no cap; a cap below {@code min} is {@code min}); none when {@code ratio} is 0 (replay off). The
+   * buffer may hold fewer: a retrain replays what it has.
    */
-  public static int replayCount(int fresh, double ratio, int min) {
-    return ratio <= 0 ? 0 : Math.max((int) Math.round(fresh * ratio), min);
+  public static int replayCount(int fresh, double ratio, int min, int max) {
+    if (ratio <= 0) {
+      return 0;
+    }
+    int count = Math.max((int) Math.round(fresh * ratio), min);
+    return max > 0 ? Math.min(count, Math.max(max, min)) : count;
   }
 
   /** The freeze policy these settings describe; it returns the pinned boundary unless the setting is {@code auto}. */

@@ -44,6 +44,17 @@ class TrainerConfigTest {
     TrainerConfig augmented = TrainerConfig.from(Settings.of(Map.of(Augmentation.KEY, "mirror,shift")));
     assertThat(augmented.replayCount(500)).as("the floor's mix, 1 to 4").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
     assertThat(augmented.replayCount(3000)).as("the ratio's mix").isEqualTo(18_000);
+    // a cap bounds the ratio, never the floor, and the copies still multiply what it allows
+    TrainerConfig capped = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "6",
+        TrainerConfig.REPLAY_MAX, "4000")));
+    assertThat(capped.replayCount(200)).as("the floor").isEqualTo(2000);
+    assertThat(capped.replayCount(500)).as("the ratio").isEqualTo(3000);
+    assertThat(capped.replayCount(2000)).as("the cap").isEqualTo(4000);
+    assertThat(TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "6", TrainerConfig.REPLAY_MAX, "4000",
+        Augmentation.KEY, "mirror,shift"))).replayCount(2000)).isEqualTo(12_000);
+    assertThat(c.replayCount(100_000)).as("no cap by default").isEqualTo(200_000);
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MAX, "1000"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MAX).hasMessageContaining("2000");
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MIN);
   }

@@ -366,7 +366,8 @@ public final class EvalCommand implements Callable<Integer> {
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + trainer.recentCapacity()
         + ", reservoir " + trainer.reservoirCapacity() + ", class-balanced replay at ratio " + trainer.replayRatio()
-        + " (at least " + trainer.replayMin() + ")), FreezePolicy from the trainer's config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
+        + " (at least " + trainer.replayMin() + (trainer.replayMax() > 0 ? ", at most " + trainer.replayMax() : "")
+        + ")), FreezePolicy from the trainer's config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
         + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
@@ -406,12 +407,12 @@ public final class EvalCommand implements Callable<Integer> {
         + "new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop (patience %d) on %d held-out "
         + "TEST images (half clean, half the new domain)", o.oracleClean(), o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE,
         o.validation());
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d, once more per augmented copy); %d clean samples buffered "
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d%s, once more per augmented copy); %d clean samples buffered "
         + "before the shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' "
         + "stream before the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: "
         + "forgetting); gate sets %d recent + %d guard TEST images; oracle: %s; fine-tunes %d epochs; %d stationary outcomes for "
         + "false alarms; 8-class base %d images", o.labelRows(), trainer.replayRatio(), trainer.replayMin(),
-        o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
+        trainer.replayMax() > 0 ? ", at most " + trainer.replayMax() : "", o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
         o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }
 

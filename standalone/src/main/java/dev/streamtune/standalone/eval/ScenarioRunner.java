@@ -494,7 +494,7 @@ final class ScenarioRunner {
   /**
    * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
    * class-balanced earlier samples for the new-domain ones, as many as the trainer replays
-   * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int)}: {@code replayRatio} per
+   * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int, int)}: {@code replayRatio} per
    * new-domain sample, augmented copies included, at least its {@code replay-min}).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
@@ -516,7 +516,7 @@ final class ScenarioRunner {
     for (Labelled x : fresh) {
       buffer.add(new ReplayBuffer.Item(x.id(), t0.plusSeconds(i++), Integer.toString(x.label()), "new", x.px()));
     }
-    int count = TrainerConfig.replayCount(n, augment, trainer.replayRatio(), trainer.replayMin());
+    int count = TrainerConfig.replayCount(n, augment, trainer.replayRatio(), trainer.replayMin(), trainer.replayMax());
     List<Labelled> out = new ArrayList<>(count);
     for (ReplayBuffer.Item item : buffer.replay(onset, count, seed + n)) {
       out.add(byId.get(item.id()));

@@ -63,11 +63,20 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
    */
   public static final int DEFAULT_REPLAY_MIN = 2000;
   /**
-   * The most replayed earlier samples in a retrain, before augmented copies (0, the default: no cap). It bounds a retrain's
-   * time where the buffer is large, and with a higher {@code replay-ratio} it lets few labels replay more of the earlier
-   * domain without swamping many labels (docs/benchmarks.md, tenth session).
+   * The most replayed earlier samples in a retrain, before augmented copies (0: no cap). It bounds a retrain's time where the
+   * buffer is large, and with a high {@code replay-ratio} it lets few labels replay more of the earlier domain without
+   * swamping many labels (docs/benchmarks.md, tenth session).
    */
   public static final String REPLAY_MAX = "streamtune.trainer.replay-max";
+  /**
+   * {@value #REPLAY_MAX}'s default (or {@value #REPLAY_MIN} where that is set higher). With {@link #DEFAULT_REPLAY_RATIO} it
+   * replays 2,000 earlier samples up to 333 labels, 3,000 at 500 and 4,000 from 667: with the buffer full, all techniques
+   * together on 500 {@code rot90} labels forgot 0.9 points instead of 1.4 at ratio 2, and at 2,000 labels the freeze policy's
+   * rows kept their new-domain accuracy (uncapped, ratio 6 replayed 8,000 there and lost 3–5 points; docs/benchmarks.md).
+   */
+  public static final int DEFAULT_REPLAY_MAX = 4000;
+  /** Replayed earlier samples per new-domain sample by default, up to {@link #DEFAULT_REPLAY_MAX}. */
+  public static final double DEFAULT_REPLAY_RATIO = 6.0;
 
   public static TrainerConfig from(Settings s) {
     String boundary = s.string(FREEZE_BOUNDARY, AUTO);
@@ -89,7 +98,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
     }
     long cacheMb = s.integer("streamtune.trainer.cache.max-mb", 256, 1, 1_000_000);
     int replayMin = s.integer(REPLAY_MIN, DEFAULT_REPLAY_MIN, 0, 10_000_000);
-    int replayMax = s.integer(REPLAY_MAX, 0, 0, 10_000_000);
+    int replayMax = s.integer(REPLAY_MAX, Math.max(DEFAULT_REPLAY_MAX, replayMin), 0, 10_000_000);
     if (replayMax > 0 && replayMax < replayMin) {
       throw new ConfigException(REPLAY_MAX, String.valueOf(replayMax),
           "must be 0 (no cap) or >= " + REPLAY_MIN + " (" + replayMin + ")");
@@ -99,7 +108,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         s.integer("streamtune.trainer.buffer.recent", 6000, 100, 10_000_000),
         s.integer("streamtune.trainer.buffer.reservoir", 4000, 100, 10_000_000),
         s.integer("streamtune.trainer.min-new-samples", 1000, 1, 10_000_000),
-        s.decimal("streamtune.trainer.replay-ratio", 2.0, 0, 100), replayMin, replayMax,
+        s.decimal("streamtune.trainer.replay-ratio", DEFAULT_REPLAY_RATIO, 0, 100), replayMin, replayMax,
         s.integer("streamtune.trainer.epochs", 3, 1, 1000),
         s.integer("streamtune.trainer.batch-size", 64, 1, 100_000), s.decimal("streamtune.trainer.learning-rate", 1e-3, 1e-8, 1),
         boundary, s.duration("streamtune.trainer.cooldown", Duration.ofSeconds(30)),

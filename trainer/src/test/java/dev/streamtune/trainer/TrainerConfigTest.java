@@ -33,26 +33,29 @@ class TrainerConfigTest {
   void shouldReplayAtTheRatioButNoFewerThanTheLeastCount() {
     TrainerConfig c = TrainerConfig.from(Settings.empty());
 
-    assertThat(c.replayCount(500)).as("few labels: the floor").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
-    assertThat(c.replayCount(1000)).isEqualTo(2000);
-    assertThat(c.replayCount(3000)).as("many labels: the ratio").isEqualTo(6000);
+    assertThat(c.replayCount(200)).as("few labels: the floor").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(c.replayCount(500)).as("the ratio").isEqualTo(3000);
+    assertThat(c.replayCount(2000)).as("many labels: the cap").isEqualTo(TrainerConfig.DEFAULT_REPLAY_MAX);
     TrainerConfig off = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "0")));
     assertThat(off.replayCount(500)).as("replay off stays off").isZero();
     TrainerConfig low = TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "0")));
-    assertThat(low.replayCount(500)).isEqualTo(1000);
-    // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them, floor included
+    assertThat(low.replayCount(500)).isEqualTo(3000);
+    assertThat(low.replayCount(200)).as("the ratio alone").isEqualTo(1200);
+    // augmented copies are new-domain samples too: mirror and shift triple them, and the replay with them, floor and cap included
     TrainerConfig augmented = TrainerConfig.from(Settings.of(Map.of(Augmentation.KEY, "mirror,shift")));
-    assertThat(augmented.replayCount(500)).as("the floor's mix, 1 to 4").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
-    assertThat(augmented.replayCount(3000)).as("the ratio's mix").isEqualTo(18_000);
-    // a cap bounds the ratio, never the floor, and the copies still multiply what it allows
-    TrainerConfig capped = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "6",
-        TrainerConfig.REPLAY_MAX, "4000")));
-    assertThat(capped.replayCount(200)).as("the floor").isEqualTo(2000);
-    assertThat(capped.replayCount(500)).as("the ratio").isEqualTo(3000);
-    assertThat(capped.replayCount(2000)).as("the cap").isEqualTo(4000);
-    assertThat(TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "6", TrainerConfig.REPLAY_MAX, "4000",
-        Augmentation.KEY, "mirror,shift"))).replayCount(2000)).isEqualTo(12_000);
-    assertThat(c.replayCount(100_000)).as("no cap by default").isEqualTo(200_000);
+    assertThat(augmented.replayCount(200)).as("the floor's mix, 1 to 4").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MIN);
+    assertThat(augmented.replayCount(500)).as("the ratio's mix").isEqualTo(9000);
+    assertThat(augmented.replayCount(2000)).as("the cap's mix").isEqualTo(3 * TrainerConfig.DEFAULT_REPLAY_MAX);
+    // the ratio of earlier releases, uncapped, still one setting away
+    TrainerConfig uncapped = TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.replay-ratio", "2",
+        TrainerConfig.REPLAY_MAX, "0")));
+    assertThat(uncapped.replayCount(500)).as("the floor").isEqualTo(2000);
+    assertThat(uncapped.replayCount(3000)).as("the ratio").isEqualTo(6000);
+    assertThat(uncapped.replayCount(100_000)).as("no cap").isEqualTo(200_000);
+    // a floor set above the default cap raises the cap with it instead of failing
+    TrainerConfig highFloor = TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "5000")));
+    assertThat(highFloor.replayMax()).isEqualTo(5000);
+    assertThat(highFloor.replayCount(2000)).isEqualTo(5000);
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MAX, "1000"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.REPLAY_MAX).hasMessageContaining("2000");
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(TrainerConfig.REPLAY_MIN, "-1"))))

@@ -110,8 +110,8 @@ public final class EvalCommand implements Callable<Integer> {
   List<Integer> labelCurve;
 
   @Option(names = "--clean-stream", paramLabel = "N", description = "clean labelled samples streamed into the trainer's buffer "
-      + "before each shift, the replay candidates (default 6000; 10000 fills the trainer's default buffer of 6000 recent + 4000 "
-      + "reservoir, as after any run longer than its capacity)")
+      + "before each shift, the replay candidates (default 10000: the trainer's default buffer of 6000 recent + 4000 reservoir "
+      + "full, as after any run longer than its capacity; pages measured with replay-ratio 2 streamed 6000)")
   Integer cleanStream;
 
   @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "a trainer setting for the fine-tunes and the freeze "
@@ -366,8 +366,7 @@ public final class EvalCommand implements Callable<Integer> {
     List<String> n = new ArrayList<>();
     n.add("same code as the services: the trainer's ReplayBuffer (recent " + trainer.recentCapacity()
         + ", reservoir " + trainer.reservoirCapacity() + ", class-balanced replay at ratio " + trainer.replayRatio()
-        + " (at least " + trainer.replayMin() + (trainer.replayMax() > 0 ? ", at most " + trainer.replayMax() : "")
-        + ")), FreezePolicy from the trainer's config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
+        + " (" + replayBounds(trainer) + ")), FreezePolicy from the trainer's config (" + policy + "), the trainer's Retrainer (fine-tunes with a frozen "
         + "part train from cached activations, as the trainer does; a graph's batch norm re-estimated after), HeadGrowth, the evaluator's GateRule (" + gate.describe() + ") and detectors (" + d.pageHinkley() + ", " + d.ddm()
         + ", " + d.adwin() + ")");
     n.add("fine-tunes: Adam, head rate " + policy.headRate() + ", lower conv blocks at x" + policy.lowerRateFactor() + " per block, "
@@ -401,18 +400,22 @@ public final class EvalCommand implements Callable<Integer> {
     return parts.isEmpty() ? "no abrupt scenario run" : String.join(", ", parts);
   }
 
+  /** "at least N" and, with a cap, ", at most M": the replay's bounds as the trainer applies them. */
+  static String replayBounds(TrainerConfig trainer) {
+    return "at least " + trainer.replayMin() + (trainer.replayMax() > 0 ? ", at most " + trainer.replayMax() : "");
+  }
+
   /** The sizes line of the run; the oracle's part only when the run trains oracles ({@code --no-oracle} says so instead). */
   private static String sizes(EvalOptions o, TrainerConfig trainer, boolean oracle) {
     String oracleSizes = !oracle ? "none (--no-oracle: no ratios)" : String.format(Locale.ROOT, "%d clean source images + the "
         + "new-domain labels, from the serving model's weights, every layer, <= %d epochs, early stop (patience %d) on %d held-out "
         + "TEST images (half clean, half the new domain)", o.oracleClean(), o.oracleMaxEpochs(), Learner.ORACLE_PATIENCE,
         o.validation());
-    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, at least %d%s, once more per augmented copy); %d clean samples buffered "
+    return String.format(Locale.ROOT, "label rows %s new-domain labels (+ %.1fx replay, %s, once more per augmented copy); %d clean samples buffered "
         + "before the shift (replay memory, from the base's pretraining images); %d labelled clean samples on the detectors' "
         + "stream before the onset; %d TEST images per domain for reported accuracies (%d for the earlier, clean domain: "
         + "forgetting); gate sets %d recent + %d guard TEST images; oracle: %s; fine-tunes %d epochs; %d stationary outcomes for "
-        + "false alarms; 8-class base %d images", o.labelRows(), trainer.replayRatio(), trainer.replayMin(),
-        trainer.replayMax() > 0 ? ", at most " + trainer.replayMax() : "", o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
+        + "false alarms; 8-class base %d images", o.labelRows(), trainer.replayRatio(), replayBounds(trainer), o.cleanStream(), o.streamBefore(), o.testPerDomain(), o.cleanPerDomain(), o.gatePerSet(), o.gatePerSet(), oracleSizes,
         o.epochs(), o.falseAlarmOutcomes(), o.base8Images());
   }
 

@@ -9,7 +9,8 @@ import java.util.List;
  * @param labelRows new-domain label counts, one table row per method for each (largest first)
  * @param cleanStream clean labelled samples that reach the trainer's buffer before the shift (replay candidates, from the base's
  *     own training images; {@code --clean-stream}). The trainer's default buffer holds 10,000 (6,000 recent + 4,000 reservoir)
- *     and is full when a shift comes to a trainer that has run a while; 6,000 by default, as the shipped pages were measured
+ *     and is full when a shift comes to a trainer that has run a while: 10,000 by default (the pages measured with replay-ratio 2
+ *     streamed 6,000)
  * @param streamBefore clean labelled outcomes the detectors see before the shift (unseen images)
  * @param testPerDomain held-out TEST images per domain for the reported accuracies
  * @param gatePerSet held-out TEST images in each of the gate's recent and guard sets (disjoint from the reported ones)
@@ -55,7 +56,7 @@ record EvalOptions(List<Integer> labelRows, int cleanStream, int streamBefore, i
   }
 
   static EvalOptions defaults() {
-    return new EvalOptions(List.of(2000, 500), 6000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 100_000, 8_000, 50_000, List.of());
+    return new EvalOptions(List.of(2000, 500), 10_000, 1000, 1000, 1000, 1000, 50_000, 15, 3, 100_000, 8_000, 50_000, List.of());
   }
 
   static EvalOptions quick() {

@@ -134,8 +134,8 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
   /**
    * Replayed earlier samples for a retrain on {@code fresh} new-domain samples and their augmented copies: what a retrain
    * without augmentation would replay, once more for each copy, so that augmentation does not tilt the mix toward the new
-   * domain — neither the ratio nor the floor: a retrain on 500 labels replays 2,000 earlier samples (the floor, 1 to 4), and
-   * with two copies each 6,000 (still 1 to 4), not 3,000.
+   * domain — neither the ratio, the floor nor the cap: with the defaults a retrain on 200 labels replays 2,000 earlier samples
+   * (the floor, 1 to 10), and with two copies each 6,000 (still 1 to 10), not the 3,600 that 600 samples would draw.
    */
   public static int replayCount(int fresh, Augmentation augment, double ratio, int min, int max) {
     return replayCount(fresh, ratio, min, max) * (1 + augment.operations().size());

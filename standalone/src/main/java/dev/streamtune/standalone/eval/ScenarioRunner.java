@@ -495,7 +495,7 @@ final class ScenarioRunner {
    * The trainer's replay policy through its own buffer: the earlier samples arrive first, then the new domain's; a retrain takes
    * class-balanced earlier samples for the new-domain ones, as many as the trainer replays
    * ({@link TrainerConfig#replayCount(int, dev.streamtune.trainer.Augmentation, double, int, int)}: {@code replayRatio} per
-   * new-domain sample, augmented copies included, at least its {@code replay-min}).
+   * new-domain sample, augmented copies included, at least its {@code replay-min} and at most its {@code replay-max}).
    */
   private List<Labelled> replay(List<Labelled> earlier, List<Labelled> fresh, int classes, int n) {
     return replay(earlier, fresh, classes, n, learner.augmentation());

@@ -44,12 +44,25 @@ public final class FineTuner {
    * @param model the fine-tuned network, of the champion's class and architecture
    * @param layerRates the learning rate of each trained layer with parameters, bottom to top
    * @param cachedFeatureHits samples whose frozen activations came from the cache, null when trained on images
+   * @param interpolation how far {@link Interpolation} moved the model back toward its parent; null when it was off
    */
   public record Result(Network model, String freezeBoundary, List<String> layersTrained, Map<String, Double> layerRates,
-      double loss, int epochs, long durationMs, Integer cachedFeatureHits) {
+      double loss, int epochs, long durationMs, Integer cachedFeatureHits, String interpolation) {
+    /** A result without interpolation toward the parent. */
+    public Result(Network model, String freezeBoundary, List<String> layersTrained, Map<String, Double> layerRates, double loss,
+        int epochs, long durationMs, Integer cachedFeatureHits) {
+      this(model, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, cachedFeatureHits, null);
+    }
+
     /** The same result with the cache figure set. */
     public Result withCachedFeatureHits(int hits) {
-      return new Result(model, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, hits);
+      return new Result(model, freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, hits, interpolation);
+    }
+
+    /** The same result with {@link Interpolation}'s choice: its model, and what it chose ({@link Interpolation.Choice#describe}). */
+    public Result interpolated(Interpolation.Choice choice) {
+      return new Result(choice.model(), freezeBoundary, layersTrained, layerRates, loss, epochs, durationMs, cachedFeatureHits,
+          choice.describe());
     }
 
     /** The fine-tuned network when the champion was a {@link MultiLayerNetwork}. */

@@ -123,8 +123,12 @@ public final class GraphFineTuner {
    * @return how many layers were re-estimated
    */
   public static int recalibrate(FineTuner.Result r, List<float[]> images, Preprocessor input, int limit) {
-    ComputationGraph g = r.model().graph();
-    Set<String> frozen = frozen(g, r.freezeBoundary());
+    return recalibrate(r.model().graph(), r.freezeBoundary(), images, input, limit);
+  }
+
+  /** {@link #recalibrate(FineTuner.Result, List, Preprocessor, int)} for a graph trained above {@code boundary}. */
+  public static int recalibrate(ComputationGraph g, String boundary, List<float[]> images, Preprocessor input, int limit) {
+    Set<String> frozen = frozen(g, boundary);
     return BatchNorms.recalibrate(g, Pretrainer.batches(input, BatchNorms.spread(images, limit)),
         name -> !frozen.contains(name));
   }

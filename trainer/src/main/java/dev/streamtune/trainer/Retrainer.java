@@ -37,6 +37,7 @@ public final class Retrainer {
   private final long seed;
   private final double distill;
   private final Augmentation augmentation;
+  private final Interpolation interpolation;
 
   /**
    * A retrainer with its frozen-activation cache: {@code cacheMaxBytes} in memory, spilled to files under {@code cacheDir}
@@ -61,11 +62,14 @@ public final class Retrainer {
    */
   public Retrainer(Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes, int epochs, int batchSize, long seed,
       double distill, Augmentation augmentation) {
-    this(new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes), epochs, batchSize, seed, distill, augmentation);
+    this(new FeatureCache(cacheDir, cacheMaxBytes, cacheDiskMaxBytes), epochs, batchSize, seed, distill, augmentation,
+        Interpolation.OFF);
   }
 
-  private Retrainer(FeatureCache cache, int epochs, int batchSize, long seed, double distill, Augmentation augmentation) {
+  private Retrainer(FeatureCache cache, int epochs, int batchSize, long seed, double distill, Augmentation augmentation,
+      Interpolation interpolation) {
     this.augmentation = java.util.Objects.requireNonNull(augmentation, "augmentation");
+    this.interpolation = java.util.Objects.requireNonNull(interpolation, "interpolation");
     this.cache = cache;
     if (epochs < 1 || batchSize < 1) {
       throw new IllegalArgumentException("epochs and batch size must be >= 1, were " + epochs + ", " + batchSize);
@@ -84,7 +88,17 @@ public final class Retrainer {
    * feature cache (so one retrain at a time across both).
    */
   public Retrainer with(double distill, Augmentation augmentation) {
-    return new Retrainer(cache, epochs, batchSize, seed, distill, augmentation);
+    return new Retrainer(cache, epochs, batchSize, seed, distill, augmentation, interpolation);
+  }
+
+  /** This retrainer with every fine-tune's result moved back toward its parent as {@code interpolation} allows. */
+  public Retrainer with(Interpolation interpolation) {
+    return new Retrainer(cache, epochs, batchSize, seed, distill, augmentation, interpolation);
+  }
+
+  /** How far each fine-tune's result may move back toward its parent ({@link Interpolation}). */
+  public Interpolation interpolation() {
+    return interpolation;
   }
 
   /** The augmented copies each fine-tune adds to its new-domain samples. */
@@ -114,6 +128,7 @@ public final class Retrainer {
    */
   public FineTuner.Result retrain(Network champion, String backboneKey, Network toTrain, ModelSpec spec, FreezePlan plan,
       List<String> ids, List<float[]> images, int[] labels, int replayFrom, FeatureListener listener) {
+    List<float[]> newImages = images.subList(0, replayFrom);
     Augmentation.Expanded x = augmentation.expand(ids, images, labels, replayFrom, spec.channels(), spec.height(), spec.width());
     ids = x.ids();
     images = x.images();
@@ -131,7 +146,7 @@ public final class Retrainer {
       if (graph) {
         GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
       }
-      return r;
+      return interpolate(champion, toTrain, r, pre, newImages, images);
     }
     long t0 = System.nanoTime();
     FeatureCache.Lookup features = graph
@@ -154,7 +169,22 @@ public final class Retrainer {
     if (graph) {
       GraphFineTuner.recalibrate(r, images, pre, Pretrainer.RECALIBRATION_IMAGES);
     }
-    return r;
+    return interpolate(champion, toTrain, r, pre, newImages, images);
+  }
+
+  /**
+   * {@code r} moved back toward {@code toTrain} as {@link #interpolation} allows, judged on the new-domain images; as it is when
+   * interpolation is off or {@code toTrain} is not the champion's own architecture (a grown head). A graph's mixes have their
+   * trained batch-norm statistics re-estimated on the training images before they answer, as {@code r}'s were.
+   */
+  private FineTuner.Result interpolate(Network champion, Network toTrain, FineTuner.Result r, Preprocessor pre,
+      List<float[]> newImages, List<float[]> images) {
+    if (interpolation.off() || champion.numParams() != toTrain.numParams()) {
+      return r;
+    }
+    java.util.function.Consumer<Network> settle = r.model().type() != ModelSpec.NetworkType.GRAPH ? n -> { }
+        : n -> GraphFineTuner.recalibrate(n.graph(), r.freezeBoundary(), images, pre, Pretrainer.RECALIBRATION_IMAGES);
+    return r.interpolated(interpolation.apply(toTrain, r.model(), pre, newImages, settle));
   }
 
   /** A retrain with pseudo-labels: the model, and what the selection took (null when none was attempted). */

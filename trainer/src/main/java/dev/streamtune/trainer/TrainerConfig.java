@@ -36,12 +36,14 @@ import java.time.Duration;
  *     set, default 0: off; {@value PseudoLabels#PRECISION_KEY})
  * @param pseudoPool the latest served inputs the trainer holds for pseudo-labelling ({@value #PSEUDO_POOL}), read from the
  *     {@code inputs} topic only when pseudo-labels are on
+ * @param interpolation how far each fine-tune's result moves back toward its parent ({@value Interpolation#KEY}: {@code off}, or
+ *     the least share of the tuned model's new-domain answers the interpolated one keeps; {@link Interpolation})
  */
 public record TrainerConfig(CommonConfig common, String host, int port, String groupId, int recentCapacity, int reservoirCapacity,
     int minNewSamples, double replayRatio, int replayMin, int replayMax, int epochs, int batchSize, double learningRate, String freezeBoundary,
     Duration cooldown, Duration maxWait, int maxAttempts, long seed, double lowerRateFactor, int freezeSmallData, int freezeLargeData,
     double freezeSimilarRetained, double freezeFarRetained, Path cacheDir, long cacheMaxBytes, long cacheDiskMaxBytes,
-    double distill, Augmentation augment, PseudoLabels.Options pseudo, int pseudoPool) {
+    double distill, Augmentation augment, PseudoLabels.Options pseudo, int pseudoPool, Interpolation interpolation) {
   /** The value of {@code streamtune.trainer.freeze-boundary} that lets the freeze policy choose. */
   public static final String AUTO = "auto";
   /** The bound of the feature cache's files, a size such as {@code 2GB}, {@code 512MiB} or a number of bytes. */
@@ -120,7 +122,7 @@ public record TrainerConfig(CommonConfig common, String host, int port, String g
         cacheMb * 1024 * 1024, s.size(CACHE_DISK_MAX, 2_000_000_000L, MIN_DISK, Long.MAX_VALUE),
         s.decimal(DISTILL, DEFAULT_DISTILL, 0, 0.99), Augmentation.parse(s.string(Augmentation.KEY, "none")),
         PseudoLabels.Options.parse(s.decimal(PseudoLabels.KEY, 0, 0, 0.9), s.decimal(PseudoLabels.PRECISION_KEY, 0.95, 0.01, 1)),
-        s.integer(PSEUDO_POOL, 4000, 1, 1_000_000));
+        s.integer(PSEUDO_POOL, 4000, 1, 1_000_000), Interpolation.parse(s.string(Interpolation.KEY, "off")));
   }
 
   /**

@@ -145,7 +145,7 @@ public final class TrainerService implements AutoCloseable {
     KafkaSupport.ensureTopics(cfg.common().kafka(), t, cfg.common().partitions(), cfg.common().replication(),
         Duration.ofSeconds(60));
     retrainer = new Retrainer(cfg.cacheDir(), cfg.cacheMaxBytes(), cfg.cacheDiskMaxBytes(), cfg.epochs(), cfg.batchSize(),
-        cfg.seed(), cfg.distill(), cfg.augment());
+        cfg.seed(), cfg.distill(), cfg.augment()).with(cfg.interpolation());
     int classes = base.map(m -> m.spec().labels().size()).orElse(FashionMnist.LABELS.size());
     input = Preprocessor.of(base.map(Manifest::spec).orElseGet(() -> Networks.spec(FashionMnist.SIDE, FashionMnist.LABELS,
         Networks.DEFAULT_FREEZE_BOUNDARY)));
@@ -558,7 +558,7 @@ public final class TrainerService implements AutoCloseable {
           r.epochs(),
           cfg.batchSize(), plan.boundary(), r.layersTrained(), plan.headRate(), r.loss(), Networks.device(), trainMs,
           r.layerRates(), reason, r.cachedFeatureHits(), replay.isEmpty() ? 0.0 : cfg.distill(), cfg.augment().describe(),
-          pseudo);
+          pseudo, r.interpolation());
       ModelSpec candidateSpec = spec.withLabels(labelSet).withFreezeBoundary(plan.boundary());
       Manifest m = store.save(model, r.model().model(), candidateSpec, championVersion, summary, Map.of());
       Candidate c = new Candidate(Versioned.CURRENT, model, m.version(), store.uri(model, m.version()), m.sha256(),

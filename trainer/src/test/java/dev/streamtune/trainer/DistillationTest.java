@@ -23,20 +23,12 @@ class DistillationTest {
   @Test
   void shouldKeepMoreOfTheParentsAnswersOnUnseenEarlierImagesAndStillLearnTheNewDomain() {
     Network parent = Network.of(TestModels.trainedCnn(3_000, 42));
-    FashionMnist.Split train = TestData.train();
-    FashionMnist.Split test = TestData.test();
-    List<String> ids = new ArrayList<>();
-    List<float[]> images = new ArrayList<>();
     int fresh = 600;
-    int replay = 1_200;
-    int[] labels = new int[fresh + replay];
-    for (int i = 0; i < fresh + replay; i++) {
-      int k = 10_000 + i;
-      boolean isNew = i < fresh;
-      ids.add((isNew ? "new-" : "old-") + k);
-      images.add(isNew ? Corruption.INVERT.apply(train.images()[k], 28, i) : train.images()[k]);
-      labels[i] = train.labels()[k];
-    }
+    RetrainSamples set = RetrainSamples.of(Corruption.INVERT, fresh, 1_200);
+    List<String> ids = set.ids();
+    List<float[]> images = set.images();
+    int[] labels = set.labels();
+    FashionMnist.Split test = TestData.test();
     List<float[]> clean = new ArrayList<>();
     List<float[]> inverted = new ArrayList<>();
     int[] testLabels = new int[1_000];

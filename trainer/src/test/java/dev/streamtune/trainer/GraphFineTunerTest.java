@@ -92,6 +92,33 @@ class GraphFineTunerTest {
   }
 
   @Test
+  void shouldJudgeAnInterpolatedGraphWithItsBatchNormStatisticsReestimated() {
+    ComputationGraph champion = ResNets.build(3, 16, new int[] {4, 8}, 16, 3, 1e-3, 11);
+    int[] labels = new int[256];
+    List<float[]> train = images(256, labels, 4);
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < train.size(); i++) {
+      ids.add("g-" + i);
+    }
+    Network parent = Network.of(champion);
+    Retrainer r = new Retrainer(dev.streamtune.core.testing.TestData.tempDir("graph-interpolation"), 16L << 20, 16L << 20, 2, 32,
+        5, 0).with(Interpolation.keeping(0.5));
+
+    FineTuner.Result moved = r.retrain(parent, "g", parent, SPEC, new FreezePlan("block1", 3e-2, 0.3, "test"), ids, train, labels,
+        train.size(), (u, ms) -> { });
+
+    assertThat(moved.interpolation()).as("the choice is recorded").startsWith("α ").contains("on 256 new-domain images");
+    ComputationGraph g = moved.model().graph();
+    assertThat(g.getLayer("stem_bn").getParam("mean")).as("frozen: the champion's").isEqualTo(champion.getLayer("stem_bn")
+        .getParam("mean"));
+    // the kept mix's trained batch-norm layers hold its own statistics over the images, not a mix of two models'
+    INDArray in = moved.model().activations("block2_conv1", PRE.batch(train));
+    INDArray expected = in.mean(0, 2, 3);
+    assertThat(Transforms.abs(g.getLayer("block2_bn1").getParam("mean").reshape(expected.shape()).sub(expected)).maxNumber()
+        .doubleValue()).isLessThan(1e-4);
+  }
+
+  @Test
   void shouldTrainTheLastBlockAtALowerRateBelowABlockBoundary() {
     ComputationGraph champion = ResNets.build(3, 16, new int[] {4, 8}, 16, 3, 1e-3, 11);
     FreezePlan plan = new FreezePlan("block1", 1e-3, 0.1, "test");

@@ -63,6 +63,15 @@ class TrainerConfigTest {
   }
 
   @Test
+  void shouldLeaveInterpolationOffUnlessSetAndNameTheKeyOfABadValue() {
+    assertThat(TrainerConfig.from(Settings.empty()).interpolation().off()).isTrue();
+    assertThat(TrainerConfig.from(Settings.of(Map.of(Interpolation.KEY, "0.98"))).interpolation().minAgreement())
+        .isEqualTo(0.98);
+    assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of(Interpolation.KEY, "1.5"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(Interpolation.KEY).hasMessageContaining("1.5");
+  }
+
+  @Test
   void shouldRejectABoundaryThatIsNoLayerNameNamingTheKey() {
     assertThatThrownBy(() -> TrainerConfig.from(Settings.of(Map.of("streamtune.trainer.freeze-boundary", "conv 9!"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("streamtune.trainer.freeze-boundary");

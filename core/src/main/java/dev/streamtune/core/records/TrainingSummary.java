@@ -32,16 +32,30 @@ import java.util.Map;
  *     when none were (or in records written before the field)
  * @param pseudoLabels what pseudo-labelling of served inputs without a label added (count, threshold, calibrated precision, per
  *     class); null when it was off (or in records written before the field)
+ * @param interpolation how far the fine-tuned weights were moved back toward the parent's (the tuned model's weight α, and the
+ *     agreement with its new-domain answers that chose it); null when interpolation was off (or in records written before the
+ *     field)
  */
 public record TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
     Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
     double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
-    String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation, String pseudoLabels) {
+    String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation, String pseudoLabels,
+    String interpolation) {
   public TrainingSummary {
     samplesByClass = Map.copyOf(samplesByClass);
     samplesByDomain = Map.copyOf(samplesByDomain);
     layersTrained = List.copyOf(layersTrained);
     layerLearningRates = layerLearningRates == null ? null : Map.copyOf(layerLearningRates);
+  }
+
+  /** A summary without interpolation toward the parent. */
+  public TrainingSummary(String trigger, int samples, Map<String, Integer> samplesByClass, Map<String, Integer> samplesByDomain,
+      Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
+      double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
+      String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation, String pseudoLabels) {
+    this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, augmentation,
+        pseudoLabels, null);
   }
 
   /** A summary without pseudo-labels. */
@@ -51,7 +65,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       String freezeReason, Integer cachedFeatureHits, Double distillation, String augmentation) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
         learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, augmentation,
-        null);
+        null, null);
   }
 
   /** A summary without augmentation. */
@@ -60,7 +74,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
       String freezeReason, Integer cachedFeatureHits, Double distillation) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, null, null);
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, distillation, null, null, null);
   }
 
   /** A summary without the distillation weight. */
@@ -69,7 +83,7 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       double learningRate, double loss, String device, long durationMs, Map<String, Double> layerLearningRates,
       String freezeReason, Integer cachedFeatureHits) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null, null, null);
+        learningRate, loss, device, durationMs, layerLearningRates, freezeReason, cachedFeatureHits, null, null, null, null);
   }
 
   /** A summary without per-layer rates, freeze reason or cache figures (pretraining, tests). */
@@ -77,6 +91,6 @@ public record TrainingSummary(String trigger, int samples, Map<String, Integer> 
       Instant dataFrom, Instant dataTo, int epochs, int batchSize, String freezeBoundary, List<String> layersTrained,
       double learningRate, double loss, String device, long durationMs) {
     this(trigger, samples, samplesByClass, samplesByDomain, dataFrom, dataTo, epochs, batchSize, freezeBoundary, layersTrained,
-        learningRate, loss, device, durationMs, null, null, null, null, null, null);
+        learningRate, loss, device, durationMs, null, null, null, null, null, null, null);
   }
 }

@@ -24,6 +24,19 @@ class TrainingSummaryJsonTest {
     assertThat(s.freezeReason()).isNull();
     assertThat(s.cachedFeatureHits()).isNull();
     assertThat(s.pseudoLabels()).isNull();
+    assertThat(s.interpolation()).isNull();
+  }
+
+  @Test
+  void shouldRoundTripTheInterpolationTowardTheParent() {
+    TrainingSummary s = new TrainingSummary("drift", 503, Map.of("Bag", 3), Map.of("night", 3), Instant.EPOCH, Instant.EPOCH, 3,
+        64, "pool2", List.of("fc", "head"), 1e-3, 0.5, "cpu", 12, null, "far domain", 2, 0.5, "mirror", null,
+        "α 0.8: agreement 0.986 on 500 new-domain images (at least 0.98; α 0.7: 0.975)");
+
+    TrainingSummary back = Json.fromBytes(Json.toBytes(s), TrainingSummary.class);
+
+    assertThat(back).isEqualTo(s);
+    assertThat(back.interpolation()).startsWith("α 0.8");
   }
 
   @Test

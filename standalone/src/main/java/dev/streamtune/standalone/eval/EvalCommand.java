@@ -190,7 +190,8 @@ public final class EvalCommand implements Callable<Integer> {
     Path cacheDir = work.resolve("feature-cache");
     deleteTree(cacheDir);
     TrainerConfig trainer = trainerConfig;
-    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, trainer.distill(), trainer.augment());
+    Learner learner = new Learner(cacheDir, o.epochs(), seed, backbone, trainer.distill(), trainer.augment(),
+        trainer.interpolation());
     FreezePolicy policy = trainer.freezePolicy();
     GateRule gate = EvaluatorConfig.from(Settings.empty()).gate();
     DriftDetectors detectors = Detection.serviceDefaults();

@@ -69,16 +69,23 @@ final class LabelEfficiency {
     return curve.stream().filter(p -> p.labels() == labels).findFirst().orElse(null);
   }
 
-  /** The markdown section: the labels-needed table, then every point. Empty without curves. */
+  /** Where a run without curves points for them: the page the README's label-curve command writes. */
+  static final String WITHOUT_CURVES = "## Label efficiency\n\nThis run measured no label-efficiency curves. The labels each "
+      + "technique needs to reach 0.90 of the oracle on the abrupt shifts, alone and together, against plain fine-tuning on "
+      + "random feedback, are measured by `bin/streamtune eval --label-curve 100,200,350,500,1000 --scenarios "
+      + "rot90,invert,blur,night` (about an hour on 2 cores) and published as [evaluation-labels.md](evaluation-labels.md), "
+      + "with its goals and every point of the curves.\n\n";
+
+  /** The markdown section: the labels-needed table, then every point; without curves, {@link #WITHOUT_CURVES}. */
   static String markdown(List<ScenarioRunner.Result> results) {
     List<ScenarioRunner.Result> with = results.stream().filter(r -> !r.labelCurve().isEmpty()).toList();
     if (with.isEmpty()) {
-      return "";
+      return results.stream().anyMatch(r -> r.setup().abrupt()) ? WITHOUT_CURVES : "";
     }
     StringBuilder b = new StringBuilder("## Label efficiency\n\n");
     b.append(String.format(Locale.ROOT, "New-domain labels each technique needs to reach %.2f of the oracle's new-domain "
         + "accuracy (linear between the measured counts; `> N`: not reached at the largest), against plain fine-tuning (no "
-        + "distillation, no augmentation, no pseudo-labels) on random feedback: the first labels after the onset, the freeze "
+        + "distillation, no augmentation, no pseudo-labels, no interpolation) on random feedback: the first labels after the onset, the freeze "
         + "policy's plan for the count, the trainer's replay; each point the mean of %d draws (the first labels after the onset, "
         + "and a uniform draw from the labelled stream of the largest label row). `vs plain` = the labels against plain fine-tuning's (at most 0.5: half the "
         + "labels). Pseudo-labels come from %d served new-domain images without a label. The ratio and forgetting "

@@ -9,6 +9,7 @@ import dev.streamtune.core.model.Networks;
 import dev.streamtune.core.learn.LabelPriority;
 import dev.streamtune.trainer.FineTuner;
 import dev.streamtune.trainer.FreezePlan;
+import dev.streamtune.trainer.Interpolation;
 import dev.streamtune.trainer.Retrainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,8 +55,15 @@ final class Learner {
   /** {@link #Learner(Path, int, long, Backbone, double)} adding augmented copies of the new-domain samples to each fine-tune. */
   Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill,
       dev.streamtune.trainer.Augmentation augmentation) {
+    this(cacheDir, epochs, seed, backbone, distill, augmentation, Interpolation.OFF);
+  }
+
+  /** {@link #Learner(Path, int, long, Backbone, double, dev.streamtune.trainer.Augmentation)} moving each fine-tune back
+   * toward its parent as {@code interpolation} allows. */
+  Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill,
+      dev.streamtune.trainer.Augmentation augmentation, Interpolation interpolation) {
     this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed, distill,
-        augmentation);
+        augmentation).with(interpolation);
     this.seed = seed;
     this.backbone = backbone;
     this.spec = backbone.spec(FashionMnist.LABELS);
@@ -65,6 +73,11 @@ final class Learner {
   /** The fine-tunes' distillation weight. */
   double distill() {
     return retrainer.distill();
+  }
+
+  /** How far the fine-tunes move back toward their parent. */
+  Interpolation interpolation() {
+    return retrainer.interpolation();
   }
 
   /** The fine-tunes' augmentation. */
@@ -223,7 +236,7 @@ final class Learner {
    */
   Trained fineTune(Network champion, String championKey, FreezePlan plan, List<Labelled> train, int replayFrom) {
     Technique own = new Technique("own", retrainer.distill(), retrainer.augmentation(),
-        dev.streamtune.trainer.PseudoLabels.Options.OFF);
+        dev.streamtune.trainer.PseudoLabels.Options.OFF, retrainer.interpolation());
     return fineTune(own, champion, championKey, plan, train, replayFrom, List.of());
   }
 
@@ -274,7 +287,7 @@ final class Learner {
    * pseudo-labels (off: {@link dev.streamtune.trainer.PseudoLabels.Options#OFF}).
    */
   record Technique(String name, double distill, dev.streamtune.trainer.Augmentation augmentation,
-      dev.streamtune.trainer.PseudoLabels.Options pseudo) {}
+      dev.streamtune.trainer.PseudoLabels.Options pseudo, Interpolation interpolation) {}
 
   /**
    * {@link #fineTune} with {@code t}'s recipe, pseudo-labelling {@code unlabelled} (served new-domain images without a label)
@@ -285,9 +298,10 @@ final class Learner {
       List<Labelled> unlabelled) {
     long start = System.nanoTime();
     String key = Retrainer.backboneKey(championKey + "-" + backbone.id() + "-s" + seed, 0, null, plan.boundary());
-    Retrainer.PseudoResult r = retrainer.with(t.distill(), t.augmentation()).retrainWithPseudoLabels(champion, key, champion,
-        spec, plan, Labelled.ids(train), Labelled.images(train), Labelled.labels(train), replayFrom, Labelled.ids(unlabelled),
-        Labelled.images(unlabelled), t.pseudo(), (lookup, ms) -> { });
+    Retrainer.PseudoResult r = retrainer.with(t.distill(), t.augmentation()).with(t.interpolation())
+        .retrainWithPseudoLabels(champion, key, champion, spec, plan, Labelled.ids(train), Labelled.images(train),
+            Labelled.labels(train), replayFrom, Labelled.ids(unlabelled), Labelled.images(unlabelled), t.pseudo(),
+            (lookup, ms) -> { });
     String note = r.selection() != null ? r.selection().describe() : !t.pseudo().off() ? "no pseudo-labels"
         : r.result().cachedFeatureHits() == null ? "trained on images"
         : r.result().cachedFeatureHits() + "/" + train.size() + " frozen activations from the cache";
@@ -297,6 +311,9 @@ final class Learner {
         right += r.selection().labels()[k] == unlabelled.get(r.selection().indices()[k]).label() ? 1 : 0;
       }
       note += String.format(java.util.Locale.ROOT, "; %.1f%% of them right", 100.0 * right / r.selection().count());
+    }
+    if (r.result().interpolation() != null) {
+      note += "; interpolated " + r.result().interpolation();
     }
     return new Trained(r.result().model(), plan.boundary(), r.result().layerRates(), seconds(start), r.result().epochs(), note);
   }

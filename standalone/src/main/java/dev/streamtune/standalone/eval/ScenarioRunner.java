@@ -10,6 +10,7 @@ import dev.streamtune.evaluator.GateRule;
 import dev.streamtune.standalone.report.HtmlReport;
 import dev.streamtune.trainer.FreezePlan;
 import dev.streamtune.trainer.FreezePolicy;
+import dev.streamtune.trainer.Interpolation;
 import dev.streamtune.trainer.ReplayBuffer;
 import dev.streamtune.trainer.TrainerConfig;
 import java.time.Instant;
@@ -54,32 +55,37 @@ final class ScenarioRunner {
       0.2);
   static final dev.streamtune.trainer.Augmentation FLIP_SHIFT = dev.streamtune.trainer.Augmentation.parse("mirror,shift");
 
-  /** The label-efficiency curves' techniques with the default augmentation (mirror, shift) and distillation weight. */
-  static final List<Learner.Technique> TECHNIQUES = techniques(FLIP_SHIFT, TrainerConfig.DEFAULT_DISTILL);
+  /** The label-efficiency curves' techniques with the default augmentation (mirror, shift), distillation and interpolation. */
+  static final List<Learner.Technique> TECHNIQUES = techniques(FLIP_SHIFT, TrainerConfig.DEFAULT_DISTILL,
+      Interpolation.keeping(Interpolation.DEFAULT_MIN_AGREEMENT));
 
   /**
    * The label-efficiency curves' techniques, each alone on plain fine-tuning, then all together; {@code augment}'s copies,
-   * distillation at {@code distill}.
+   * distillation at {@code distill}, {@code interpolation} toward the parent.
    */
-  static List<Learner.Technique> techniques(dev.streamtune.trainer.Augmentation augment, double distill) {
+  static List<Learner.Technique> techniques(dev.streamtune.trainer.Augmentation augment, double distill,
+      Interpolation interpolation) {
     String augmentation = "augmentation (" + augment.describe().replace(",", ", ") + ")";
+    dev.streamtune.trainer.Augmentation none = dev.streamtune.trainer.Augmentation.NONE;
+    dev.streamtune.trainer.PseudoLabels.Options noPseudo = dev.streamtune.trainer.PseudoLabels.Options.OFF;
     return List.of(
-        new Learner.Technique("plain fine-tuning", 0, dev.streamtune.trainer.Augmentation.NONE,
-            dev.streamtune.trainer.PseudoLabels.Options.OFF),
-        new Learner.Technique(String.format(Locale.ROOT, "distillation %s", distill), distill,
-            dev.streamtune.trainer.Augmentation.NONE, dev.streamtune.trainer.PseudoLabels.Options.OFF),
-        new Learner.Technique(augmentation, 0, augment, dev.streamtune.trainer.PseudoLabels.Options.OFF),
-        new Learner.Technique("pseudo-labels", 0, dev.streamtune.trainer.Augmentation.NONE, PSEUDO),
-        new Learner.Technique("all together", distill, augment, PSEUDO));
+        new Learner.Technique("plain fine-tuning", 0, none, noPseudo, Interpolation.OFF),
+        new Learner.Technique(String.format(Locale.ROOT, "distillation %s", distill), distill, none, noPseudo, Interpolation.OFF),
+        new Learner.Technique(augmentation, 0, augment, noPseudo, Interpolation.OFF),
+        new Learner.Technique("pseudo-labels", 0, none, PSEUDO, Interpolation.OFF),
+        new Learner.Technique("interpolation " + interpolation.describe(), 0, none, noPseudo, interpolation),
+        new Learner.Technique("all together", distill, augment, PSEUDO, interpolation));
   }
 
   /**
    * The curves' techniques of this run: augmentation with the fine-tunes' operations ({@code --augment}), else mirror, shift;
-   * distillation at the fine-tunes' weight ({@code --distill}, {@code -s streamtune.trainer.distill}), else the default.
+   * distillation at the fine-tunes' weight ({@code --distill}, {@code -s streamtune.trainer.distill}), else the default;
+   * interpolation as the fine-tunes' ({@code -s streamtune.trainer.interpolate}), else the default least agreement.
    */
   private List<Learner.Technique> curveTechniques() {
     return techniques(learner.augmentation().none() ? FLIP_SHIFT : learner.augmentation(),
-        learner.distill() > 0 ? learner.distill() : TrainerConfig.DEFAULT_DISTILL);
+        learner.distill() > 0 ? learner.distill() : TrainerConfig.DEFAULT_DISTILL,
+        learner.interpolation().off() ? Interpolation.keeping(Interpolation.DEFAULT_MIN_AGREEMENT) : learner.interpolation());
   }
 
   /**
@@ -313,7 +319,8 @@ final class ScenarioRunner {
       if (s.abrupt()) {
         // StreamTune's recipe with pseudo-labels on the served new-domain images that got no label
         List<Labelled> unlabelled = unlabelled(s, n);
-        Learner.Trained t = learner.fineTune(new Learner.Technique(Row.PSEUDO, learner.distill(), learner.augmentation(), PSEUDO),
+        Learner.Trained t = learner.fineTune(new Learner.Technique(Row.PSEUDO, learner.distill(), learner.augmentation(), PSEUDO,
+            learner.interpolation()),
             s.champion(), s.championKey(), chosen, train, fresh.size(), unlabelled);
         Measured after = measure(t.net(), s);
         GateRule.Result g = gate.decide(after.gateRecent(), served.gateRecent(), after.gateGuard(), served.gateGuard());

@@ -50,15 +50,11 @@ public final class Interpolation {
       return OFF;
     }
     try {
-      double a = Double.parseDouble(v);
-      if (a >= 0.5 && a < 1) {
-        return keeping(a);
-      }
-    } catch (NumberFormatException e) {
-      // falls through to the error naming the key
+      return keeping(Double.parseDouble(v));
+    } catch (IllegalArgumentException e) { // not a number (NumberFormatException), or outside [0.5, 1)
+      throw new ConfigException(KEY, value, "must be 'off' or the least share of the fine-tuned model's new-domain answers the "
+          + "interpolated one keeps, in [0.5, 1)");
     }
-    throw new ConfigException(KEY, value, "must be 'off' or the least share of the fine-tuned model's new-domain answers the "
-        + "interpolated one keeps, in [0.5, 1)");
   }
 
   public boolean off() {
@@ -82,15 +78,17 @@ public final class Interpolation {
    * @param alpha the tuned model's weight
    * @param agreement the share of the new-domain images answered as the tuned model answers them, at {@code alpha}
    * @param images how many new-domain images the agreement was measured on
-   * @param next the agreement of the next α of the grid, which fell below the least (NaN when every α kept it)
+   * @param nextAlpha the next α of the grid, whose agreement fell below the least (NaN when every α kept it)
+   * @param next that α's agreement (NaN when every α kept it)
    * @param minAgreement the least agreement
    */
-  public record Choice(Network model, double alpha, double agreement, int images, double next, double minAgreement) {
+  public record Choice(Network model, double alpha, double agreement, int images, double nextAlpha, double next,
+      double minAgreement) {
     /**
      * For the training summary, e.g. {@code α 0.8: agreement 0.986 on 500 new-domain images (at least 0.98; α 0.7: 0.975)}.
      */
     public String describe() {
-      String after = Double.isNaN(next) ? "" : String.format(Locale.ROOT, "; α %.1f: %.3f", alpha - 0.1, next);
+      String after = Double.isNaN(next) ? "" : String.format(Locale.ROOT, "; α %.1f: %.3f", nextAlpha, next);
       return String.format(Locale.ROOT, "α %.1f: agreement %.3f on %d new-domain images (at least %s%s)", alpha, agreement,
           images, minAgreement, after);
     }
@@ -112,7 +110,7 @@ public final class Interpolation {
   public Choice apply(Network parent, Network tuned, Preprocessor pre, List<float[]> newImages,
       java.util.function.Consumer<Network> settle) {
     if (off() || newImages.isEmpty() || parent.type() != tuned.type() || parent.numParams() != tuned.numParams()) {
-      return new Choice(tuned, 1, 1, newImages.size(), Double.NaN, minAgreement);
+      return new Choice(tuned, 1, 1, newImages.size(), Double.NaN, Double.NaN, minAgreement);
     }
     int[] reference = answers(tuned, pre, newImages);
     INDArray from = parent.params().dup();
@@ -120,6 +118,7 @@ public final class Interpolation {
     Network kept = tuned;
     double keptAlpha = 1;
     double keptAgreement = 1;
+    double nextAlpha = Double.NaN;
     double next = Double.NaN;
     for (double alpha : GRID) {
       Network mix = tuned.copy();
@@ -132,6 +131,7 @@ public final class Interpolation {
       }
       double agreement = (double) same / a.length;
       if (agreement < minAgreement) {
+        nextAlpha = alpha;
         next = agreement;
         break;
       }
@@ -139,7 +139,7 @@ public final class Interpolation {
       keptAlpha = alpha;
       keptAgreement = agreement;
     }
-    return new Choice(kept, keptAlpha, keptAgreement, newImages.size(), next, minAgreement);
+    return new Choice(kept, keptAlpha, keptAgreement, newImages.size(), nextAlpha, next, minAgreement);
   }
 
   private static int[] answers(Network net, Preprocessor pre, List<float[]> images) {

@@ -47,19 +47,11 @@ final class Learner {
   private final ModelSpec spec;
   private final Preprocessor pre;
 
-  /** A learner whose fine-tunes run {@code epochs} epochs, caching frozen activations under {@code cacheDir}. */
-  Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill) {
-    this(cacheDir, epochs, seed, backbone, distill, dev.streamtune.trainer.Augmentation.NONE);
-  }
-
-  /** {@link #Learner(Path, int, long, Backbone, double)} adding augmented copies of the new-domain samples to each fine-tune. */
-  Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill,
-      dev.streamtune.trainer.Augmentation augmentation) {
-    this(cacheDir, epochs, seed, backbone, distill, augmentation, Interpolation.OFF);
-  }
-
-  /** {@link #Learner(Path, int, long, Backbone, double, dev.streamtune.trainer.Augmentation)} moving each fine-tune back
-   * toward its parent as {@code interpolation} allows. */
+  /**
+   * A learner whose fine-tunes run {@code epochs} epochs, caching frozen activations under {@code cacheDir}, with distillation
+   * at {@code distill}, {@code augmentation}'s copies of the new-domain samples, and each result moved back toward its parent
+   * as {@code interpolation} allows.
+   */
   Learner(Path cacheDir, int epochs, long seed, Backbone backbone, double distill,
       dev.streamtune.trainer.Augmentation augmentation, Interpolation interpolation) {
     this.retrainer = new Retrainer(cacheDir, 1024L * 1024 * 1024, 20L * 1000 * 1000 * 1000, epochs, BATCH, seed, distill,
